@@ -1,0 +1,45 @@
+# A small front for CMake + CTest.  `make deps` installs what the build and the tests need.
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+
+.PHONY: all deps build asan test test-asan test-normal demo bench format clean
+
+all: build
+
+deps:
+	./scripts/deps.sh
+
+build:
+	@cmake -S . -B $(BUILD) $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+asan:
+	@cmake -S . -B $(BUILD_ASAN) -DSAGERUN_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD_ASAN) -j $(JOBS)
+
+# The README's test command: every test, in a normal build and under ASan+UBSan.
+test: test-normal test-asan
+
+test-normal: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-asan: asan
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+# Installs what is missing, builds, runs the 3-host example job.
+demo:
+	./scripts/deps.sh --if-missing
+	@$(MAKE) --no-print-directory build
+	./examples/barrier/run-demo.sh $(BUILD)/sagerun
+
+bench: build
+	./bench/launch.sh $(BUILD)/sagerun
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -1,0 +1,106 @@
+/* contract.h - the SageMaker container contract, one module for launcher and runtime.
+ *
+ * What the service writes into every host (/opt/ml tree, resourceconfig.json,
+ * hyperparameters.json, inputdataconfig.json; reference §1.2-1.5) and what
+ * sagemaker-training-toolkit computes from it (SM_* environment, SM_TRAINING_ENV, command-line
+ * arguments; reference §2.2-2.5), byte for byte.  The launcher builds the config from a
+ * struct job; the in-container runtime (a later issue) reads it back from the files; both then
+ * compute the environment with the same functions.
+ */
+#ifndef SR_CONTRACT_CONTRACT_H
+#define SR_CONTRACT_CONTRACT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/strv.h"
+
+struct job;
+struct sr_error;
+struct json_t;
+
+#define CONTRACT_BASE_DIR      "/opt/ml"
+#define CONTRACT_GROUP_NAME    "homogeneousCluster"
+#define CONTRACT_IFACE_DEFAULT "eth0"
+
+/* The three config files of one host, as jansson values (owned). */
+struct contract_config {
+	struct json_t *resource;        /* resourceconfig.json */
+	struct json_t *hyperparameters; /* hyperparameters.json: string -> string */
+	struct json_t *input_data;      /* inputdataconfig.json */
+};
+
+void contract_config_release(struct contract_config *cfg);
+
+/* Host name of 0-based index i: "algo-<i+1>" (caller frees). */
+char *contract_host_name(size_t index);
+
+/* Build the config of host `host_name` from a job.  resourceconfig: current_host,
+ * current_instance_type, current_group_name "homogeneousCluster", hosts sorted
+ * lexicographically (as the service: algo-10 sorts before algo-2), instance_groups with one
+ * group whose hosts are in the same sorted order, network_interface_name. */
+int contract_config_from_job(const struct job *job, const char *host_name,
+			     struct contract_config *ret, struct sr_error *err);
+
+/* Read the three files from <base_dir>/input/config (the runtime's side). */
+int contract_config_read(const char *base_dir, struct contract_config *ret,
+			 struct sr_error *err);
+
+/* Create the host tree under base_dir (input/config, input/data, model, output/data,
+ * output/intermediate, code, checkpoints) and write the three files atomically, formatted as
+ * the service writes them. */
+int contract_layout(const char *base_dir, const struct contract_config *cfg,
+		    struct sr_error *err);
+
+/* Everything the toolkit's Environment needs beyond the config files. */
+struct contract_env_opts {
+	const char *base_dir;         /* "/opt/ml", or the host tree for the process backend */
+	const char *job_name;         /* TRAINING_JOB_NAME */
+	const char *framework_module; /* SAGEMAKER_TRAINING_MODULE or NULL */
+	const char *region;           /* for SAGEMAKER_REGION when no sagemaker_region hp; NULL = "" */
+	int num_cpus;
+	int num_gpus;
+	int num_neurons;
+	const char *pythonpath_tail;  /* appended after the code dir in PYTHONPATH; may be NULL */
+};
+
+/* Append the toolkit's environment to `env` as NAME=VALUE (replacing earlier NAMEs): every
+ * SM_* variable (SM_HOSTS ... SM_TRAINING_ENV, SM_HPS, SM_HP_*, SM_USER_ARGS, SM_CHANNELS,
+ * SM_CHANNEL_*), PYTHONPATH, and the toolkit's side effects CURRENT_HOST, SAGEMAKER_JOB_NAME,
+ * SAGEMAKER_REGION.  When base_dir is not /opt/ml, SAGEMAKER_BASE_DIR=base_dir too. */
+int contract_env(const struct contract_config *cfg, const struct contract_env_opts *opts,
+		 struct strv *env, struct sr_error *err);
+
+/* SM_TRAINING_ENV as a JSON value (new reference), the toolkit's 37 keys. */
+struct json_t *contract_training_env(const struct contract_config *cfg,
+				     const struct contract_env_opts *opts);
+
+/* The user hyperparameters as command-line args, the toolkit's to_cmd_args(): keys sorted,
+ * "--key" ("-k" for one character), values str() of the JSON-decoded value (True/False,
+ * Python list repr, dicts as "k=v,k2=v2"). */
+int contract_cmd_args(const struct contract_config *cfg, struct strv *args,
+		      struct sr_error *err);
+
+/* user_entry_point: env SAGEMAKER_PROGRAM, else hyperparameter sagemaker_program (decoded);
+ * NULL when neither (caller frees). */
+char *contract_user_entry_point(const struct contract_config *cfg);
+
+/* module_dir: hyperparameter sagemaker_submit_directory (decoded), else <base>/code. */
+char *contract_module_dir(const struct contract_config *cfg, const char *base_dir);
+
+/* argv to run entry point `entry` found in `code_dir` as the toolkit does (§2.6-2.7):
+ * "*.sh" -> /bin/sh <code_dir>/entry args; "*.py" -> python3 <code_dir>/entry args; anything
+ * else executed directly.  `args` are appended (borrowed). */
+int contract_entry_argv(const char *code_dir, const char *entry, const struct strv *args,
+			struct strv *argv, struct sr_error *err);
+
+/* Python formatting the toolkit applies (pyfmt.c), exposed for tests and the runtime. */
+/* json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=True); caller frees. */
+char *contract_py_json(const struct json_t *v);
+/* str(v) of a decoded JSON value: True/False/None, float repr, list/dict repr. */
+char *contract_py_str(const struct json_t *v);
+/* json.loads(s) with the toolkit's fallback: the raw string when it does not decode.
+ * Returns a new reference. */
+struct json_t *contract_py_decode(const char *s);
+
+#endif

@@ -1,0 +1,29 @@
+/* artifacts.h - package what the hosts left: model.tar.gz and output.tar.gz.
+ *
+ * After the hosts end (on failure and stop too, as the service does) every host's
+ * /opt/ml/model is merged into one model.tar.gz and every /opt/ml/output/data into
+ * output.tar.gz, written with libarchive to a temp name in the destination folder and renamed.
+ * Symlinks are stored as symlinks, never followed; an empty tree gives a valid empty tarball.
+ * When two hosts write the same path the lower-numbered host wins and the clash is reported as
+ * a warning (the service says hosts "should ensure no file/directory names clash").
+ */
+#ifndef SR_DATA_ARTIFACTS_H
+#define SR_DATA_ARTIFACTS_H
+
+#include <stddef.h>
+
+#include "util/strv.h"
+
+struct sr_error;
+
+/* Merge the folders `roots[0..n-1]` (missing folders count as empty) into a gzip-compressed
+ * tar at `dest` (atomically).  Entry names are relative to each root, without a leading
+ * "./".  Clashes go to `warnings` (may be NULL). */
+int artifacts_pack(const char *const *roots, size_t n, const char *dest, struct strv *warnings,
+		   struct sr_error *err);
+
+/* Extract a tar.gz into `dest` refusing absolute paths, ".." and links leaving `dest`
+ * (used by tests and, later, by the runtime for sourcedir.tar.gz). */
+int artifacts_unpack(const char *tarball, const char *dest, struct sr_error *err);
+
+#endif

@@ -1,0 +1,21 @@
+/* channels.h - put each input channel where a host expects it.
+ *
+ * File channels are never copied, whatever their size: the host's input/data/<channel> is a
+ * symlink to the channel's folder (process backend) or a read-only bind mount (namespaces,
+ * later).  S3 channels come in a later issue.
+ */
+#ifndef SR_DATA_CHANNELS_H
+#define SR_DATA_CHANNELS_H
+
+struct job;
+struct sr_error;
+
+/* Link every channel of `job` into <opt_ml>/input/data/<channel>. */
+int chan_stage_local(const struct job *job, const char *opt_ml, struct sr_error *err);
+
+/* Put the user's code (sagemaker_submit_directory: a folder, or a single file) into
+ * <opt_ml>/code as the toolkit does: copy a folder's tree, copy a single file.  Only when the
+ * code folder is empty.  `submit_dir` may be a plain path or file:// URI. */
+int chan_stage_code(const char *submit_dir, const char *code_dir, struct sr_error *err);
+
+#endif

@@ -1,0 +1,94 @@
+/* status.h - the service's status model (reference §5.3) and DescribeTrainingJob output.
+ *
+ * TrainingJobStatus + SecondaryStatus with its transitions, FailureReason and times.  The
+ * supervisor moves it forward; cli/ prints each transition and writes describe.json.
+ */
+#ifndef SR_JOB_STATUS_H
+#define SR_JOB_STATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct job;
+struct sr_error;
+
+enum job_state {
+	JOB_IN_PROGRESS,
+	JOB_COMPLETED,
+	JOB_FAILED,
+	JOB_STOPPING,
+	JOB_STOPPED,
+	JOB_STATE_MAX
+};
+
+enum job_secondary {
+	SEC_STARTING,
+	SEC_DOWNLOADING,
+	SEC_TRAINING,
+	SEC_UPLOADING,
+	SEC_STOPPING,
+	SEC_STOPPED,
+	SEC_MAX_RUNTIME_EXCEEDED,
+	SEC_COMPLETED,
+	SEC_FAILED,
+	SEC_MAX
+};
+
+struct job_transition {
+	enum job_secondary status;
+	int64_t start_ms; /* wall clock */
+	int64_t end_ms;   /* 0 while current */
+	char *message;    /* StatusMessage */
+};
+
+/* What happened to one host, for describe's `Hosts` and for messages. */
+struct job_host_status {
+	char name[16];    /* algo-N */
+	int started;      /* 1 once its process was started */
+	int exited;       /* 1 once reaped */
+	int exit_code;    /* valid when exited and !signal */
+	int signal;       /* terminating signal, 0 when it exited normally */
+	int64_t start_ms; /* wall clock, 0 when not started */
+	int64_t end_ms;
+};
+
+struct job_status {
+	enum job_state state;
+	enum job_secondary secondary;
+	struct job_transition *transitions;
+	size_t n_transitions;
+	size_t cap_transitions;
+	char *failure_reason;     /* <= 1024 chars, NULL unless Failed */
+	int64_t creation_ms;
+	int64_t training_start_ms; /* 0 until Training */
+	int64_t training_end_ms;   /* 0 until the job ends */
+	int64_t last_modified_ms;
+	struct job_host_status *hosts; /* n = job->instance_count */
+	size_t n_hosts;
+	char *model_artifacts;    /* S3ModelArtifacts (a path or s3:// URI), NULL until known */
+};
+
+void job_status_init(struct job_status *st, size_t n_hosts, int64_t now_ms);
+void job_status_release(struct job_status *st);
+
+/* Move to (state, secondary) with a StatusMessage: closes the current transition and opens
+ * a new one.  Moving to the secondary status already current only updates `state`. */
+void job_status_set(struct job_status *st, enum job_state state, enum job_secondary secondary,
+		    const char *message, int64_t now_ms);
+
+/* Record the failure reason, truncated to 1024 characters as the service does. */
+void job_status_set_failure(struct job_status *st, const char *reason);
+
+const char *job_state_name(enum job_state s);         /* "InProgress", "Completed", ... */
+const char *job_secondary_name(enum job_secondary s); /* "Starting", "MaxRuntimeExceeded", ... */
+
+/* DescribeTrainingJob response JSON: the request's fields (job_request_json) plus status,
+ * secondary status transitions, FailureReason, ModelArtifacts, times, and `Hosts`.
+ * Returns a new reference. */
+struct json_t *job_describe_json(const struct job *job, const struct job_status *st);
+
+/* Write describe.json atomically into `path`. */
+int job_describe_write(const struct job *job, const struct job_status *st, const char *path,
+		       struct sr_error *err);
+
+#endif

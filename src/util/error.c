@@ -1,0 +1,59 @@
+#include "util/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <errno.h>
+#include <string.h>
+
+int sr_err(struct sr_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (code >= 0)
+		code = -EINVAL;
+	if (!err)
+		return code;
+	err->code = code;
+	err->hint[0] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int sr_err_wrap(struct sr_error *err, const char *fmt, ...)
+{
+	char prefix[SR_ERR_MSG_MAX];
+	char inner[SR_ERR_MSG_MAX];
+	va_list ap;
+
+	if (!err)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	memcpy(inner, err->msg, sizeof(inner));
+	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, inner);
+	return err->code ? err->code : -EINVAL;
+}
+
+int sr_err_hint(struct sr_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(err->hint, sizeof(err->hint), fmt, ap);
+	va_end(ap);
+	return err->code ? err->code : -EINVAL;
+}
+
+void sr_err_clear(struct sr_error *err)
+{
+	if (!err)
+		return;
+	err->code = 0;
+	err->msg[0] = '\0';
+	err->hint[0] = '\0';
+}

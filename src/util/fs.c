@@ -1,0 +1,269 @@
+#include "util/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/xalloc.h"
+
+int fs_mkdir_p(const char *path, mode_t mode, struct sr_error *err)
+{
+	_cleanup_free_ char *p = xstrdup(path);
+
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return sr_err(err, -errno, "create folder '%s': %s", p, strerror(errno));
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return sr_err(err, -errno, "create folder '%s': %s", p, strerror(errno));
+	if (!fs_is_dir(p))
+		return sr_err(err, -ENOTDIR, "create folder '%s': a file of that name is in the way",
+			      p);
+	return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ENOSPC;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		    struct sr_error *err)
+{
+	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return sr_err(err, -errno, "write '%s': %s", path, strerror(errno));
+	r = write_all(fd, data, len);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return sr_err(err, r, "write '%s': %s", path, strerror(-r));
+	}
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		unlink(tmp);
+		return sr_err(err, r, "rename '%s' to '%s': %s", tmp, path, strerror(-r));
+	}
+	return 0;
+}
+
+int fs_read_file(const char *path, size_t max, char **ret_data, size_t *ret_len,
+		 struct sr_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	if (fd < 0)
+		return sr_err(err, -errno, "read '%s': %s", path, strerror(errno));
+	for (;;) {
+		ssize_t n;
+
+		xgrow(&buf, &cap, len + 65536 + 1, 1);
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return sr_err(err, -errno, "read '%s': %s", path, strerror(errno));
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max)
+			return sr_err(err, -EFBIG, "read '%s': larger than %zu bytes", path, max);
+	}
+	if (!buf)
+		buf = xstrdup("");
+	buf[len] = '\0';
+	*ret_data = TAKE_PTR(buf);
+	if (ret_len)
+		*ret_len = len;
+	return 0;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
+	return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int fs_rm_rf(const char *path, struct sr_error *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : sr_err(err, -errno, "remove '%s': %s", path,
+						    strerror(errno));
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path) < 0)
+			return sr_err(err, -errno, "remove '%s': %s", path, strerror(errno));
+		return 0;
+	}
+	if (nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0)
+		return sr_err(err, -errno, "remove '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+int fs_copy_file(const char *src, const char *dst, mode_t mode, struct sr_error *err)
+{
+	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_close_ int out = -1;
+	char buf[65536];
+
+	if (in < 0)
+		return sr_err(err, -errno, "copy '%s': %s", src, strerror(errno));
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (out < 0)
+		return sr_err(err, -errno, "copy to '%s': %s", dst, strerror(errno));
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		int r;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return sr_err(err, -errno, "copy '%s': %s", src, strerror(errno));
+		if (n == 0)
+			break;
+		r = write_all(out, buf, (size_t)n);
+		if (r < 0)
+			return sr_err(err, r, "copy to '%s': %s", dst, strerror(-r));
+	}
+	return 0;
+}
+
+static int copy_tree_at(const char *src, const char *dst, int depth, struct sr_error *err)
+{
+	struct stat st;
+
+	if (depth > 256)
+		return sr_err(err, -ELOOP, "copy '%s': folders nested deeper than 256", src);
+	if (lstat(src, &st) < 0)
+		return sr_err(err, -errno, "copy '%s': %s", src, strerror(errno));
+	if (S_ISLNK(st.st_mode)) {
+		char target[PATH_MAX];
+		ssize_t n = readlink(src, target, sizeof(target) - 1);
+
+		if (n < 0)
+			return sr_err(err, -errno, "copy '%s': %s", src, strerror(errno));
+		target[n] = '\0';
+		if (symlink(target, dst) < 0)
+			return sr_err(err, -errno, "copy to '%s': %s", dst, strerror(errno));
+		return 0;
+	}
+	if (S_ISREG(st.st_mode))
+		return fs_copy_file(src, dst, st.st_mode & 07777, err);
+	if (!S_ISDIR(st.st_mode))
+		return 0; /* sockets, fifos, devices: nothing a code folder needs */
+	if (mkdir(dst, st.st_mode & 07777) < 0 && errno != EEXIST)
+		return sr_err(err, -errno, "create folder '%s': %s", dst, strerror(errno));
+
+	DIR *d = opendir(src);
+	if (!d)
+		return sr_err(err, -errno, "copy '%s': %s", src, strerror(errno));
+	int r = 0;
+	for (struct dirent *e; r == 0 && (e = readdir(d));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		_cleanup_free_ char *s = xasprintf("%s/%s", src, e->d_name);
+		_cleanup_free_ char *t = xasprintf("%s/%s", dst, e->d_name);
+		r = copy_tree_at(s, t, depth + 1, err);
+	}
+	closedir(d);
+	return r;
+}
+
+int fs_copy_tree(const char *src, const char *dst, struct sr_error *err)
+{
+	return copy_tree_at(src, dst, 0, err);
+}
+
+bool fs_is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool fs_exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+char *fs_abspath(const char *path)
+{
+	char cwd[PATH_MAX];
+	_cleanup_free_ char *joined = NULL;
+	char *out, *o;
+	const char *s;
+
+	if (path[0] == '/') {
+		joined = xstrdup(path);
+	} else {
+		if (!getcwd(cwd, sizeof(cwd)))
+			strcpy(cwd, "/");
+		joined = xasprintf("%s/%s", cwd, path);
+	}
+	/* Normalise "//", "/./" and "/../" lexically, as realpath -m does. */
+	out = xmalloc(strlen(joined) + 2);
+	o = out;
+	for (s = joined; *s;) {
+		while (*s == '/')
+			s++;
+		if (!*s)
+			break;
+		const char *e = strchrnul(s, '/');
+		size_t n = (size_t)(e - s);
+		if (n == 1 && s[0] == '.') {
+			/* skip */
+		} else if (n == 2 && s[0] == '.' && s[1] == '.') {
+			while (o > out && *--o != '/')
+				;
+		} else {
+			*o++ = '/';
+			memcpy(o, s, n);
+			o += n;
+		}
+		s = e;
+	}
+	if (o == out)
+		*o++ = '/';
+	*o = '\0';
+	return out;
+}

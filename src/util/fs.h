@@ -1,0 +1,38 @@
+/* fs.h - small file-system helpers: directories, atomic writes, whole-file reads, trees. */
+#ifndef SR_UTIL_FS_H
+#define SR_UTIL_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct sr_error;
+
+/* mkdir -p; existing directories are fine. */
+int fs_mkdir_p(const char *path, mode_t mode, struct sr_error *err);
+
+/* Write `len` bytes to `path` atomically: a temp file in the same folder, fsync, rename.
+ * Readers see the old content or the new, never a partial file. */
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		    struct sr_error *err);
+
+/* Read a whole file (at most `max` bytes, else -EFBIG) into a NUL-terminated buffer. */
+int fs_read_file(const char *path, size_t max, char **ret_data, size_t *ret_len,
+		 struct sr_error *err);
+
+/* rm -rf that never follows symlinks; a missing path is success. */
+int fs_rm_rf(const char *path, struct sr_error *err);
+
+/* Copy a tree (files, folders, symlinks as symlinks) from src into dst (created). */
+int fs_copy_tree(const char *src, const char *dst, struct sr_error *err);
+
+/* Copy one regular file. */
+int fs_copy_file(const char *src, const char *dst, mode_t mode, struct sr_error *err);
+
+bool fs_is_dir(const char *path);
+bool fs_exists(const char *path);
+
+/* Absolute, normalised form of `path` (it need not exist); caller frees. */
+char *fs_abspath(const char *path);
+
+#endif

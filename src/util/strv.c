@@ -1,0 +1,93 @@
+#include "util/strv.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+void strv_push_take(struct strv *sv, char *s)
+{
+	xgrow(&sv->v, &sv->cap, sv->n + 2, sizeof(char *));
+	sv->v[sv->n++] = s;
+	sv->v[sv->n] = NULL;
+}
+
+void strv_push(struct strv *sv, const char *s)
+{
+	strv_push_take(sv, xstrdup(s));
+}
+
+void strv_pushf(struct strv *sv, const char *fmt, ...)
+{
+	va_list ap;
+	char *p = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&p, fmt, ap) < 0)
+		p = NULL;
+	va_end(ap);
+	strv_push_take(sv, p ? p : xstrdup(""));
+}
+
+void strv_release(struct strv *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = sv->cap = 0;
+}
+
+static ssize_t env_find(const struct strv *sv, const char *name, size_t len)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (!strncmp(sv->v[i], name, len) && sv->v[i][len] == '=')
+			return (ssize_t)i;
+	return -1;
+}
+
+void strv_env_set(struct strv *sv, const char *name, const char *value)
+{
+	ssize_t i = env_find(sv, name, strlen(name));
+	char *entry = xasprintf("%s=%s", name, value);
+
+	if (i >= 0) {
+		free(sv->v[i]);
+		sv->v[i] = entry;
+	} else {
+		strv_push_take(sv, entry);
+	}
+}
+
+const char *strv_env_get(const struct strv *sv, const char *name)
+{
+	size_t len = strlen(name);
+	ssize_t i = env_find(sv, name, len);
+
+	return i >= 0 ? sv->v[i] + len + 1 : NULL;
+}
+
+void strv_env_unset_prefix(struct strv *sv, const char *prefix)
+{
+	size_t len = strlen(prefix), j = 0;
+
+	for (size_t i = 0; i < sv->n; i++) {
+		if (!strncmp(sv->v[i], prefix, len))
+			free(sv->v[i]);
+		else
+			sv->v[j++] = sv->v[i];
+	}
+	sv->n = j;
+	if (sv->v)
+		sv->v[j] = NULL;
+}
+
+bool strv_contains(const struct strv *sv, const char *s)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (!strcmp(sv->v[i], s))
+			return true;
+	return false;
+}
