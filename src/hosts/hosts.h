@@ -61,6 +61,9 @@ int host_start(struct host *h, struct sr_error *err);
 /* A no-op returning 0 once the host was reaped. */
 int host_signal(struct host *h, int sig, struct sr_error *err);
 int host_collect(struct host *h, int *ret_status, struct sr_error *err);
+/* Kill whatever of the host is left, reap it, close its fds (backend teardown).  Idempotent;
+ * the argv, env, cwd and opt_ml stay so the record can still be read. */
+void host_teardown(struct host *h);
 /* Tear down and free everything the host record owns. */
 void host_release(struct host *h);
 

@@ -121,8 +121,12 @@ void job_flags_release(struct job_flags *f);
 int job_build(const struct job_flags *flags, struct job *ret, struct strv *warnings,
 	      struct sr_error *err);
 
-/* Parse a CreateTrainingJob request (text) into `job` (no defaults, no validation of values
- * beyond types).  `origin` names the file in messages. */
+/* Parse a CreateTrainingJob request (text, at most 1 MiB) into `job`: fields present replace
+ * those in `job` (start from a zeroed one); no defaults, no paths resolved.  Each value is
+ * checked against the service's rules where it stands, so errors read
+ * `ORIGIN:LINE:COL: Json.Path: what is expected`; unknown fields are errors, fields sagerun
+ * cannot honour add one warning each.  `origin` names the file in messages.  On error `job`
+ * may be partly filled: job_release() it. */
 int job_spec_parse(const char *text, size_t len, const char *origin, struct job *job,
 		   struct strv *warnings, struct sr_error *err);
 

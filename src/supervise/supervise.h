@@ -39,8 +39,6 @@ struct sup_config {
 	/* Called after every status change (print it, write describe.json); may be NULL. */
 	void (*on_status)(void *ctx, const struct job_status *st);
 	void *ctx;
-	/* Signals already blocked by the caller and to be read from the signalfd; the
-	 * supervisor blocks SIGINT, SIGTERM and SIGCHLD itself before starting any host. */
 };
 
 enum sup_outcome {

@@ -33,7 +33,14 @@ int sr_err_wrap(struct sr_error *err, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(inner, err->msg, sizeof(inner));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, inner);
+	/* Truncation is acceptable here: the message stays NUL-terminated and readable. */
+	size_t n = strnlen(prefix, sizeof(err->msg) - 3);
+	memcpy(err->msg, prefix, n);
+	memcpy(err->msg + n, ": ", 2);
+	size_t room = sizeof(err->msg) - n - 3;
+	size_t m = strnlen(inner, room);
+	memcpy(err->msg + n + 2, inner, m);
+	err->msg[n + 2 + m] = '\0';
 	return err->code ? err->code : -EINVAL;
 }
 

@@ -1,0 +1,32 @@
+/* cli.h - sub-commands (one file each) and what main() hands them. */
+#ifndef SR_CLI_CLI_H
+#define SR_CLI_CLI_H
+
+#include <stdbool.h>
+
+/* Exit codes (DESIGN.md). */
+enum {
+	EXIT_COMPLETED = 0,
+	EXIT_FAILED = 1,
+	EXIT_USAGE = 2,
+	EXIT_STOPPED = 130,
+};
+
+struct sr_ctx {
+	bool stdout_tty;
+	bool stderr_tty;
+	bool color; /* colour on a TTY unless NO_COLOR is set */
+};
+
+int cmd_help(int argc, char **argv, struct sr_ctx *ctx);
+int cmd_train(int argc, char **argv, struct sr_ctx *ctx);
+int cmd_version(int argc, char **argv, struct sr_ctx *ctx);
+
+/* Print "sagerun: error: <msg>" (and "hint: ..." when set) to stderr. */
+struct sr_error;
+void cli_print_error(const struct sr_error *err);
+
+/* A usage error: one specific line, then the short usage, on stderr; returns EXIT_USAGE. */
+int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

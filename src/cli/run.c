@@ -1,0 +1,379 @@
+/* run.c - one training job from flags to exit code.
+ *
+ *   job_build -> job folder -> per host: contract config + /opt/ml tree, channels, code,
+ *   environment, argv -> sup_run (Training) -> artifacts (Uploading) -> final status.
+ *
+ * The job folder ($SAGERUN_HOME/jobs/<name>) keeps each host's tree (hosts/algo-N/opt/ml),
+ * its log (logs/algo-N.log) and describe.json, rewritten atomically at every transition so
+ * another process can watch the job.
+ */
+#include "cli/run.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "contract/contract.h"
+#include "data/artifacts.h"
+#include "data/channels.h"
+#include "hosts/hosts.h"
+#include "job/job.h"
+#include "job/status.h"
+#include "supervise/supervise.h"
+#include "util/cleanup.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+extern char **environ;
+
+struct run {
+	struct job job;
+	struct job_status status;
+	char *job_dir;
+	char *describe_path;
+	struct host *hosts;
+	size_t n_hosts;
+	size_t printed; /* transitions already printed */
+	bool color;
+};
+
+char *run_home_dir(void)
+{
+	const char *home = getenv("SAGERUN_HOME");
+	const char *xdg = getenv("XDG_DATA_HOME");
+
+	if (home && *home)
+		return fs_abspath(home);
+	if (xdg && *xdg)
+		return xasprintf("%s/sagerun", xdg);
+	home = getenv("HOME");
+	return xasprintf("%s/.local/share/sagerun", home && *home ? home : "/root");
+}
+
+/* Print each transition once, with how long the previous one took, and keep describe.json
+ * current for anyone watching. */
+static void on_status(void *ctx, const struct job_status *st)
+{
+	struct run *run = ctx;
+	static const char *const colors[] = {[JOB_COMPLETED] = "\033[32m", [JOB_FAILED] = "\033[31m",
+					     [JOB_STOPPED] = "\033[33m"};
+	struct sr_error err = {0};
+	const struct job_transition *t;
+
+	if (!st->n_transitions)
+		return;
+	t = &st->transitions[st->n_transitions - 1];
+	if (t->start_ms != 0 && run->printed != st->n_transitions) {
+		const struct job_transition *prev =
+			st->n_transitions > 1 ? &st->transitions[st->n_transitions - 2] : NULL;
+		bool final = st->state == JOB_COMPLETED || st->state == JOB_FAILED ||
+			     st->state == JOB_STOPPED;
+		const char *c = final && run->color && colors[st->state] ? colors[st->state] : "";
+
+		fprintf(stderr, "sagerun: %s: %s%s%s", run->job.name, c,
+			job_secondary_name(t->status), *c ? "\033[0m" : "");
+		if (t->message && *t->message)
+			fprintf(stderr, " - %s", t->message);
+		if (prev)
+			fprintf(stderr, " (%s took %.3f s)", job_secondary_name(prev->status),
+				(double)(prev->end_ms - prev->start_ms) / 1000.0);
+		fputc('\n', stderr);
+		run->printed = st->n_transitions;
+	}
+	if (run->describe_path && job_describe_write(&run->job, st, run->describe_path, &err) < 0)
+		fprintf(stderr, "sagerun: warning: %s\n", err.msg);
+}
+
+static void set_status(struct run *run, enum job_state state, enum job_secondary sec,
+		       const char *msg)
+{
+	job_status_set(&run->status, state, sec, msg, clock_wall_ms());
+	on_status(run, &run->status);
+}
+
+/* The environment a host's first process gets: this shell's environment without any SM_*
+ * left over from an outer job, then the toolkit's SM_* variables, the platform's
+ * TRAINING_JOB_NAME / TRAINING_JOB_ARN, the job's Environment, and MASTER_ADDR (the process
+ * backend shares this machine's network, so algo-1 is 127.0.0.1). */
+static int host_env(const struct run *run, const struct contract_config *cfg, const char *opt_ml,
+		    struct strv *env, struct sr_error *err)
+{
+	const struct job *job = &run->job;
+	const char *region = getenv("AWS_REGION");
+	struct contract_env_opts eo = {
+		.base_dir = opt_ml,
+		.job_name = job->name,
+		.framework_module = getenv("SAGEMAKER_TRAINING_MODULE"),
+		.region = region ? region : getenv("AWS_DEFAULT_REGION"),
+		.num_cpus = (int)sysconf(_SC_NPROCESSORS_ONLN),
+		.num_gpus = 0,
+		.num_neurons = 0,
+		.pythonpath_tail = getenv("PYTHONPATH"),
+	};
+	int r;
+
+	for (char **e = environ; *e; e++)
+		strv_push(env, *e);
+	strv_env_unset_prefix(env, "SM_");
+	r = contract_env(cfg, &eo, env, err);
+	if (r < 0)
+		return r;
+	strv_env_set(env, "TRAINING_JOB_NAME", job->name);
+	strv_env_set(env, "TRAINING_JOB_ARN", job->arn);
+	for (size_t i = 0; i < job->environment.n; i++)
+		strv_env_set(env, job->environment.items[i].key, job->environment.items[i].value);
+	strv_env_set(env, "MASTER_ADDR", "127.0.0.1");
+	return 0;
+}
+
+/* What the host runs: ContainerEntrypoint + ContainerArguments as given (argv, never a
+ * shell), or the script-mode entry point with the hyperparameters as arguments. */
+static int host_argv(const struct run *run, const struct contract_config *cfg,
+		     const char *opt_ml, struct host *h, struct sr_error *err)
+{
+	const struct job *job = &run->job;
+	_cleanup_free_ char *entry = NULL;
+	_cleanup_free_ char *code_dir = xasprintf("%s/code", opt_ml);
+	_cleanup_free_ char *module_dir = NULL;
+	struct strv args = STRV_INIT;
+	int r;
+
+	if (job->entrypoint.n) {
+		char cwd[4096];
+
+		for (size_t i = 0; i < job->entrypoint.n; i++)
+			strv_push(&h->argv, job->entrypoint.v[i]);
+		for (size_t i = 0; i < job->arguments.n; i++)
+			strv_push(&h->argv, job->arguments.v[i]);
+		/* A command runs where the user started sagerun, so relative paths work. */
+		h->cwd = xstrdup(getcwd(cwd, sizeof(cwd)) ? cwd : "/");
+		return 0;
+	}
+	entry = contract_user_entry_point(cfg);
+	if (!entry)
+		return sr_err(err, -EINVAL, "%s: nothing to run: no ContainerEntrypoint and no "
+					    "sagemaker_program hyperparameter", h->name);
+	module_dir = contract_module_dir(cfg, opt_ml);
+	if (strcmp(module_dir, code_dir)) {
+		r = chan_stage_code(module_dir, code_dir, err);
+		if (r < 0)
+			return sr_err_wrap(err, "%s: stage code", h->name);
+	}
+	r = contract_cmd_args(cfg, &args, err);
+	if (r >= 0)
+		r = contract_entry_argv(code_dir, entry, &args, &h->argv, err);
+	strv_release(&args);
+	if (r < 0)
+		return sr_err_wrap(err, "%s", h->name);
+	h->cwd = TAKE_PTR(code_dir);
+	return 0;
+}
+
+static int prepare_host(struct run *run, struct host *h, struct sr_error *err)
+{
+	struct contract_config cfg = {0};
+	int r;
+
+	h->opt_ml = xasprintf("%s/hosts/%s/opt/ml", run->job_dir, h->name);
+	r = contract_config_from_job(&run->job, h->name, &cfg, err);
+	if (r >= 0)
+		r = contract_layout(h->opt_ml, &cfg, err);
+	if (r >= 0)
+		r = chan_stage_local(&run->job, h->opt_ml, err);
+	if (r >= 0)
+		r = host_env(run, &cfg, h->opt_ml, &h->env, err);
+	if (r >= 0)
+		r = host_argv(run, &cfg, h->opt_ml, h, err);
+	contract_config_release(&cfg);
+	return r;
+}
+
+/* model.tar.gz and output.tar.gz under <output>/<job>/output/, from every host. */
+static int package(struct run *run, struct sr_error *err)
+{
+	const struct job *job = &run->job;
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_free_ char *model = NULL;
+	_cleanup_free_ char *output = NULL;
+	const char **roots = xcalloc(run->n_hosts, sizeof(char *));
+	struct strv warnings = STRV_INIT;
+	int r;
+
+	if (!job->output_local) {
+		free(roots);
+		return sr_err(err, -ENOTSUP, "output '%s': S3 outputs are not supported yet",
+			      job->output_path);
+	}
+	dir = xasprintf("%s/%s/output", job->output_local, job->name);
+	model = xasprintf("%s/model.tar.gz", dir);
+	output = xasprintf("%s/output.tar.gz", dir);
+	r = fs_mkdir_p(dir, 0755, err);
+	for (size_t i = 0; r >= 0 && i < run->n_hosts; i++)
+		roots[i] = xasprintf("%s/model", run->hosts[i].opt_ml);
+	if (r >= 0)
+		r = artifacts_pack(roots, run->n_hosts, model, &warnings, err);
+	for (size_t i = 0; i < run->n_hosts; i++) {
+		free((char *)roots[i]);
+		roots[i] = xasprintf("%s/output/data", run->hosts[i].opt_ml);
+	}
+	if (r >= 0)
+		r = artifacts_pack(roots, run->n_hosts, output, &warnings, err);
+	for (size_t i = 0; i < run->n_hosts; i++)
+		free((char *)roots[i]);
+	free(roots);
+	for (size_t i = 0; i < warnings.n; i++)
+		fprintf(stderr, "sagerun: warning: %s\n", warnings.v[i]);
+	strv_release(&warnings);
+	if (r >= 0) {
+		free(run->status.model_artifacts);
+		run->status.model_artifacts = TAKE_PTR(model);
+	}
+	return r;
+}
+
+static int exit_code_for(enum job_state state)
+{
+	return state == JOB_COMPLETED ? EXIT_COMPLETED
+	       : state == JOB_STOPPED ? EXIT_STOPPED
+				      : EXIT_FAILED;
+}
+
+static int run_job(struct run *run, const struct run_opts *opts)
+{
+	struct sr_error err = {0};
+	_cleanup_free_ char *home = run_home_dir();
+	_cleanup_free_ char *log_dir = NULL;
+	const struct host_backend *backend = host_backend_find(opts->backend);
+	enum sup_outcome outcome = SUP_FAILED;
+	sigset_t stop_signals;
+	int r;
+
+	/* Ctrl-C before the hosts start must not leave a half-made job: hold the stop signals
+	 * until the supervisor reads them from its signalfd (it stops the job at once). */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop_signals, NULL);
+
+	run->job_dir = xasprintf("%s/jobs/%s", home, run->job.name);
+	if (fs_exists(run->job_dir)) {
+		sr_err(&err, -EEXIST, "a job named '%s' already exists (%s)", run->job.name,
+		       run->job_dir);
+		sr_err_hint(&err, "choose another --name, or remove that folder");
+		cli_print_error(&err);
+		return EXIT_USAGE;
+	}
+	if (fs_mkdir_p(run->job_dir, 0755, &err) < 0) {
+		cli_print_error(&err);
+		return EXIT_FAILED;
+	}
+	run->describe_path = xasprintf("%s/describe.json", run->job_dir);
+	log_dir = xasprintf("%s/logs", run->job_dir);
+	run->n_hosts = (size_t)run->job.instance_count;
+	job_status_init(&run->status, run->n_hosts, clock_wall_ms());
+	on_status(run, &run->status);
+
+	run->hosts = xcalloc(run->n_hosts, sizeof(*run->hosts));
+	for (size_t i = 0; i < run->n_hosts; i++)
+		host_init(&run->hosts[i], i, backend);
+
+	set_status(run, JOB_IN_PROGRESS, SEC_DOWNLOADING, "Downloading input data");
+	r = 0;
+	for (size_t i = 0; r >= 0 && i < run->n_hosts; i++)
+		r = prepare_host(run, &run->hosts[i], &err);
+	if (r >= 0) {
+		struct sup_config sc = {
+			.job = &run->job,
+			.hosts = run->hosts,
+			.n_hosts = run->n_hosts,
+			.log_dir = log_dir,
+			.out_fd = STDOUT_FILENO,
+			.err_fd = STDERR_FILENO,
+			.color = opts->color,
+			.max_run_s = run->job.max_run_s,
+			.stop_grace_s = run->job.stop_grace_s,
+			.status = &run->status,
+			.on_status = on_status,
+			.ctx = run,
+		};
+		r = sup_run(&sc, &outcome, &err);
+	}
+	if (r < 0) {
+		/* sagerun's own failure, or a host that could not be prepared. */
+		job_status_set_failure(&run->status, err.msg);
+		outcome = SUP_FAILED;
+		cli_print_error(&err);
+		sr_err_clear(&err);
+		set_status(run, JOB_IN_PROGRESS, SEC_UPLOADING, "Uploading generated training model");
+	}
+
+	/* Artifacts are exported whatever the outcome, as the service does. */
+	if (package(run, &err) < 0) {
+		cli_print_error(&err);
+		if (outcome == SUP_COMPLETED) {
+			outcome = SUP_FAILED;
+			job_status_set_failure(&run->status, err.msg);
+		}
+	}
+	switch (outcome) {
+	case SUP_COMPLETED:
+		set_status(run, JOB_COMPLETED, SEC_COMPLETED, "Training job completed");
+		break;
+	case SUP_STOPPED:
+		set_status(run, JOB_STOPPED, SEC_STOPPED, "Training job stopped");
+		break;
+	case SUP_MAX_RUNTIME:
+		set_status(run, JOB_STOPPED, SEC_MAX_RUNTIME_EXCEEDED,
+			   "Training job exceeded MaxRuntimeInSeconds");
+		break;
+	default:
+		set_status(run, JOB_FAILED, SEC_FAILED, "Training job failed");
+		if (run->status.failure_reason)
+			fprintf(stderr, "sagerun: %s: FailureReason: %s\n", run->job.name,
+				run->status.failure_reason);
+		break;
+	}
+	if (run->status.model_artifacts)
+		fprintf(stderr, "sagerun: %s: model artifacts: %s\n", run->job.name,
+			run->status.model_artifacts);
+	return exit_code_for(run->status.state);
+}
+
+int run_training_job(const struct job_flags *flags, const struct run_opts *opts)
+{
+	struct run run = {.color = opts->color};
+	struct strv warnings = STRV_INIT;
+	struct sr_error err = {0};
+	int code;
+
+	if (job_build(flags, &run.job, &warnings, &err) < 0) {
+		for (size_t i = 0; i < warnings.n; i++)
+			fprintf(stderr, "sagerun: warning: %s\n", warnings.v[i]);
+		strv_release(&warnings);
+		cli_print_error(&err);
+		job_release(&run.job);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < warnings.n; i++)
+		fprintf(stderr, "sagerun: warning: %s\n", warnings.v[i]);
+	strv_release(&warnings);
+
+	code = run_job(&run, opts);
+
+	for (size_t i = 0; run.hosts && i < run.n_hosts; i++)
+		host_release(&run.hosts[i]);
+	free(run.hosts);
+	free(run.job_dir);
+	free(run.describe_path);
+	job_status_release(&run.status);
+	job_release(&run.job);
+	return code;
+}

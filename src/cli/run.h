@@ -1,0 +1,21 @@
+/* run.h - run one job on this machine: stage, lay out hosts, supervise, package. */
+#ifndef SR_CLI_RUN_H
+#define SR_CLI_RUN_H
+
+#include <stdbool.h>
+
+struct job_flags;
+
+struct run_opts {
+	bool color;
+	const char *backend; /* "process" */
+};
+
+/* Build the job from flags, run it to the end and return sagerun's exit code (0 Completed,
+ * 1 Failed, 2 usage error, 130 Stopped).  Prints status transitions and errors itself. */
+int run_training_job(const struct job_flags *flags, const struct run_opts *opts);
+
+/* $SAGERUN_HOME, else $XDG_DATA_HOME/sagerun, else ~/.local/share/sagerun (caller frees). */
+char *run_home_dir(void);
+
+#endif

@@ -1,0 +1,190 @@
+/* train.c - `sagerun train`: parse flags into struct job_flags, build the job, run it. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/run.h"
+#include "job/job.h"
+#include "util/error.h"
+
+static const char train_usage[] =
+	"sagerun train [--spec FILE] [options] [--entry-point FILE [--source-dir DIR]] "
+	"[-- COMMAND ARGS...]";
+
+static const char train_help[] =
+	"Run a SageMaker training job on N emulated hosts on this machine.\n"
+	"\n"
+	"Job:\n"
+	"  --spec FILE              a CreateTrainingJob request JSON (as for\n"
+	"                           aws sagemaker create-training-job --cli-input-json)\n"
+	"  --name NAME              TrainingJobName (default: <entry>-YYYYMMDD-HHMMSS-xxxx)\n"
+	"  --hosts N                InstanceCount (default 1)\n"
+	"  --instance-type TYPE     InstanceType (default ml.m5.large)\n"
+	"  --hp KEY=VALUE           a hyperparameter (repeatable)\n"
+	"  --channel NAME=PATH      an input channel from a local folder or file:// URI (repeatable)\n"
+	"  --output DIR             S3OutputPath: a local folder (default ./sagerun-output)\n"
+	"  --env KEY=VALUE          an Environment variable (repeatable)\n"
+	"  --max-run SECONDS        MaxRuntimeInSeconds (default 86400)\n"
+	"  --stop-grace SECONDS     SIGTERM-to-SIGKILL window on stop or failure (default 120)\n"
+	"  --entry-point FILE       script mode: the program to run (.py, .sh or executable)\n"
+	"  --source-dir DIR         script mode: the folder holding the entry point\n"
+	"  -- COMMAND ARGS...       run COMMAND instead (ContainerEntrypoint + ContainerArguments)\n"
+	"\n"
+	"Hosts:\n"
+	"  --backend NAME           process (the only backend in this version)\n"
+	"\n"
+	"Exit status: 0 Completed, 1 Failed, 2 usage error, 130 Stopped.\n";
+
+enum {
+	OPT_SPEC = 256,
+	OPT_NAME,
+	OPT_HOSTS,
+	OPT_INSTANCE_TYPE,
+	OPT_HP,
+	OPT_CHANNEL,
+	OPT_OUTPUT,
+	OPT_ENV,
+	OPT_MAX_RUN,
+	OPT_STOP_GRACE,
+	OPT_ENTRY_POINT,
+	OPT_SOURCE_DIR,
+	OPT_BACKEND,
+};
+
+static const struct option train_options[] = {
+	{"backend", required_argument, NULL, OPT_BACKEND},
+	{"channel", required_argument, NULL, OPT_CHANNEL},
+	{"entry-point", required_argument, NULL, OPT_ENTRY_POINT},
+	{"env", required_argument, NULL, OPT_ENV},
+	{"help", no_argument, NULL, 'h'},
+	{"hosts", required_argument, NULL, OPT_HOSTS},
+	{"hp", required_argument, NULL, OPT_HP},
+	{"instance-type", required_argument, NULL, OPT_INSTANCE_TYPE},
+	{"max-run", required_argument, NULL, OPT_MAX_RUN},
+	{"name", required_argument, NULL, OPT_NAME},
+	{"output", required_argument, NULL, OPT_OUTPUT},
+	{"source-dir", required_argument, NULL, OPT_SOURCE_DIR},
+	{"spec", required_argument, NULL, OPT_SPEC},
+	{"stop-grace", required_argument, NULL, OPT_STOP_GRACE},
+	{NULL, 0, NULL, 0},
+};
+
+/* A non-negative decimal integer no larger than `max`, or -1. */
+static int64_t parse_count(const char *s, int64_t max)
+{
+	char *end;
+	long long v;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	return v;
+}
+
+int cmd_train(int argc, char **argv, struct sr_ctx *ctx)
+{
+	struct job_flags flags;
+	struct run_opts ropts = {.color = ctx->color, .backend = "process"};
+	int c, r;
+	int64_t v;
+
+	job_flags_init(&flags);
+	optind = 0; /* "+": stop at the first non-option; "--" ends the options */
+	while ((c = getopt_long(argc, argv, "+h", train_options, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			printf("usage: %s\n\n%s", train_usage, train_help);
+			job_flags_release(&flags);
+			return 0;
+		case OPT_SPEC:
+			flags.spec_path = optarg;
+			break;
+		case OPT_NAME:
+			flags.name = optarg;
+			break;
+		case OPT_HOSTS:
+			v = parse_count(optarg, 1000000);
+			if (v < 0) {
+				job_flags_release(&flags);
+				return cli_usage_error(train_usage,
+						       "--hosts: expected a whole number >= 1, got '%s'",
+						       optarg);
+			}
+			flags.hosts = (int)v;
+			break;
+		case OPT_INSTANCE_TYPE:
+			flags.instance_type = optarg;
+			break;
+		case OPT_HP:
+			strv_push(&flags.hps, optarg);
+			break;
+		case OPT_CHANNEL:
+			strv_push(&flags.channels, optarg);
+			break;
+		case OPT_OUTPUT:
+			flags.output = optarg;
+			break;
+		case OPT_ENV:
+			strv_push(&flags.envs, optarg);
+			break;
+		case OPT_MAX_RUN:
+		case OPT_STOP_GRACE:
+			v = parse_count(optarg, INT64_C(100) * 365 * 86400);
+			if (v < 0) {
+				job_flags_release(&flags);
+				return cli_usage_error(train_usage,
+						       "%s: expected a number of seconds, got '%s'",
+						       c == OPT_MAX_RUN ? "--max-run" : "--stop-grace",
+						       optarg);
+			}
+			if (c == OPT_MAX_RUN)
+				flags.max_run_s = v;
+			else
+				flags.stop_grace_s = v;
+			break;
+		case OPT_ENTRY_POINT:
+			flags.entry_point = optarg;
+			break;
+		case OPT_SOURCE_DIR:
+			flags.source_dir = optarg;
+			break;
+		case OPT_BACKEND:
+			if (strcmp(optarg, "process") && strcmp(optarg, "auto")) {
+				job_flags_release(&flags);
+				return cli_usage_error(
+					train_usage,
+					"--backend: unknown backend '%s' (this version has: process)",
+					optarg);
+			}
+			ropts.backend = "process";
+			break;
+		default:
+			job_flags_release(&flags);
+			fprintf(stderr, "usage: %s\n", train_usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		if (strcmp(argv[optind - 1], "--")) {
+			r = cli_usage_error(train_usage,
+					    "unexpected argument '%s': put a command after '--'",
+					    argv[optind]);
+			job_flags_release(&flags);
+			return r;
+		}
+		flags.command = argv + optind;
+		flags.n_command = argc - optind;
+	}
+
+	r = run_training_job(&flags, &ropts);
+	job_flags_release(&flags);
+	return r;
+}

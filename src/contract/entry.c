@@ -1,0 +1,95 @@
+/* entry.c - the argv that runs the user's entry point, as the toolkit's ProcessRunner builds it
+ * (reference §2.6-2.7).
+ */
+#include "contract/contract.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* The toolkit chmods COMMAND entry points to 0777 before running them (§2.6), so a script that
+ * lost its x bit in an upload still runs there.  We only add the x bits, which is enough. */
+static int make_executable(const char *path, const char *code_dir, const char *entry, mode_t mode,
+			   struct sr_error *err)
+{
+	int e;
+
+	if (access(path, X_OK) == 0)
+		return 0;
+	if (chmod(path, mode | S_IXUSR | S_IXGRP | S_IXOTH) == 0 && access(path, X_OK) == 0)
+		return 0;
+	e = errno;
+	sr_err(err, -e, "entry point '%s' in '%s' is not executable: %s", entry, code_dir,
+	       strerror(e));
+	/* a noexec mount says EACCES even after a successful chmod */
+	sr_err_hint(err,
+		    "run 'chmod +x %s', or name it *.py or *.sh to run it with python3 or /bin/sh "
+		    "(and check the folder is not on a noexec mount)",
+		    path);
+	return -e;
+}
+
+int contract_entry_argv(const char *code_dir, const char *entry, const struct strv *args,
+			struct strv *argv, struct sr_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	const char *interp = NULL;
+	struct stat st;
+	int r;
+
+	if (!entry || !*entry) {
+		sr_err(err, -EINVAL, "no entry point to run");
+		sr_err_hint(err, "set SAGEMAKER_PROGRAM, or the hyperparameter sagemaker_program "
+				 "(sagerun train --entry-point FILE)");
+		return -EINVAL;
+	}
+	/* os.path.join(code_dir, entry): an absolute entry stands on its own */
+	path = entry[0] == '/' ? xstrdup(entry) : xasprintf("%s/%s", code_dir, entry);
+	if (stat(path, &st) < 0) {
+		int e = errno;
+
+		if (e != ENOENT)
+			return sr_err(err, -e, "entry point '%s' in '%s': %s", entry, code_dir,
+				      strerror(e));
+		sr_err(err, -ENOENT, "entry point '%s' not found in '%s'", entry, code_dir);
+		sr_err_hint(err, "check the entry point name and that the source folder was copied "
+				 "into the code folder");
+		return -ENOENT;
+	}
+	if (!S_ISREG(st.st_mode))
+		return sr_err(err, -EINVAL, "entry point '%s' in '%s' is not a regular file", entry,
+			      code_dir);
+
+	/* _entry_point_type: *.sh is a COMMAND run by /bin/sh, *.py a PYTHON_PROGRAM, anything
+	 * else a COMMAND run directly.  The toolkit's PYTHON_PACKAGE (setup.py present: pip
+	 * install, then python -m) is the runtime's business, not decided here. */
+	if (ends_with(entry, ".sh")) {
+		interp = "/bin/sh";
+	} else if (ends_with(entry, ".py")) {
+		interp = "python3";
+	} else {
+		r = make_executable(path, code_dir, entry, st.st_mode & 07777, err);
+		if (r < 0)
+			return r;
+	}
+
+	if (interp)
+		strv_push(argv, interp);
+	strv_push(argv, path);
+	for (size_t i = 0; args && i < args->n; i++)
+		strv_push(argv, args->v[i]);
+	return 0;
+}

@@ -1,0 +1,560 @@
+#include "data/artifacts.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <search.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+/* A tree deeper than this is a bug or an attack, not a model; it would also cost one open
+ * directory per level. */
+#define PACK_DEPTH_MAX 256
+/* Hard limits on what we extract: nobody's source folder or model has a million entries. */
+#define UNPACK_ENTRIES_MAX (1u << 20)
+#define COPY_BUF_SIZE	   (128 * 1024)
+
+static int archive_code(struct archive *a)
+{
+	int e = archive_errno(a);
+
+	return e > 0 ? -e : -EIO;
+}
+
+static const char *archive_msg(struct archive *a)
+{
+	const char *s = archive_error_string(a);
+
+	return s ? s : "unknown libarchive error";
+}
+
+static void archive_entry_freep(struct archive_entry **e)
+{
+	if (*e)
+		archive_entry_free(*e);
+}
+
+/* --- packing ---------------------------------------------------------------------------- */
+
+/* A name already in the archive.  Directories are remembered as such so that a folder both
+ * hosts created merges quietly while a file-versus-file (or file-versus-folder) clash warns. */
+struct pack_seen {
+	char *name;
+	bool is_dir;
+};
+
+struct pack {
+	struct archive *a;
+	const char *label;     /* borrowed: dest basename, for warnings */
+	struct strv *warnings; /* borrowed; may be NULL */
+	void *seen;	       /* tsearch tree of struct pack_seen */
+	char *buf;	       /* COPY_BUF_SIZE bytes */
+};
+
+static int pack_seen_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pack_seen *)a)->name, ((const struct pack_seen *)b)->name);
+}
+
+static void pack_seen_free(void *p)
+{
+	struct pack_seen *s = p;
+
+	free(s->name);
+	free(s);
+}
+
+static void pack_warn(struct pack *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void pack_warn(struct pack *p, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+
+	if (!p->warnings)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	strv_pushf(p->warnings, "%s: %s", p->label, msg ? msg : "(out of memory)");
+}
+
+/* True when `name` may go in: it is new, or it is a folder merging into an earlier folder
+ * (`*ret_write` then says whether to write the folder's own entry). */
+static bool pack_claim(struct pack *p, const char *name, bool is_dir, bool *ret_write)
+{
+	struct pack_seen key = {.name = (char *)name, .is_dir = is_dir};
+	struct pack_seen **found = tfind(&key, &p->seen, pack_seen_cmp);
+
+	if (found) {
+		*ret_write = false;
+		if (is_dir && (*found)->is_dir)
+			return true;
+		pack_warn(p, "'%s' written by more than one host; kept the first", name);
+		return false;
+	}
+	struct pack_seen *s = xmalloc(sizeof(*s));
+	s->name = xstrdup(name);
+	s->is_dir = is_dir;
+	if (!tsearch(s, &p->seen, pack_seen_cmp))
+		abort(); /* only on ENOMEM, where xalloc's policy is to abort too */
+	*ret_write = true;
+	return true;
+}
+
+static void pack_entry_init(struct archive_entry *e, const char *name, const struct stat *st)
+{
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_perm(e, st->st_mode & 07777);
+	archive_entry_set_uid(e, st->st_uid);
+	archive_entry_set_gid(e, st->st_gid);
+	/* Whole seconds: sub-second times would force a pax header on every entry for no use. */
+	archive_entry_set_mtime(e, st->st_mtim.tv_sec, 0);
+}
+
+static int pack_header(struct pack *p, struct archive_entry *e, const char *path,
+		       struct sr_error *err)
+{
+	int r = archive_write_header(p->a, e);
+
+	if (r < ARCHIVE_WARN)
+		return sr_err(err, archive_code(p->a), "pack '%s': %s", path, archive_msg(p->a));
+	return 0;
+}
+
+static int pack_symlink(struct pack *p, int dfd, const char *name, const char *rel,
+			const char *path, const struct stat *st, struct sr_error *err)
+{
+	_cleanup_(archive_entry_freep) struct archive_entry *e = NULL;
+	_cleanup_free_ char *target = NULL;
+	size_t cap = 256;
+
+	/* st_size is only a hint (0 on some file systems): grow until the target fits. */
+	for (;;) {
+		target = xrealloc(target, cap);
+		ssize_t n = readlinkat(dfd, name, target, cap);
+		if (n < 0)
+			return sr_err(err, -errno, "pack '%s': %s", path, strerror(errno));
+		if ((size_t)n < cap) {
+			target[n] = '\0';
+			break;
+		}
+		if (cap >= PATH_MAX * 16)
+			return sr_err(err, -ENAMETOOLONG, "pack '%s': symlink target too long",
+				      path);
+		cap *= 2;
+	}
+	e = archive_entry_new();
+	pack_entry_init(e, rel, st);
+	archive_entry_set_filetype(e, AE_IFLNK);
+	archive_entry_set_symlink(e, target);
+	return pack_header(p, e, path, err);
+}
+
+static int pack_file(struct pack *p, int dfd, const char *name, const char *rel, const char *path,
+		     struct sr_error *err)
+{
+	_cleanup_(archive_entry_freep) struct archive_entry *e = NULL;
+	/* O_NOFOLLOW: the name may have become a symlink since we looked; O_NONBLOCK: or a FIFO,
+	 * whose open would hang.  The fstat below is what we trust. */
+	_cleanup_close_ int fd =
+	    openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	off_t left;
+	int r;
+
+	if (fd < 0)
+		return sr_err(err, -errno, "pack '%s': %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0)
+		return sr_err(err, -errno, "pack '%s': %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return sr_err(err, -EAGAIN, "pack '%s': changed while it was being packed", path);
+	e = archive_entry_new();
+	pack_entry_init(e, rel, &st);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_size(e, st.st_size);
+	r = pack_header(p, e, path, err);
+	if (r < 0)
+		return r;
+	/* Write exactly the size in the header: if the file shrinks, libarchive pads the entry
+	 * with zeros; if it grows, the tail is left out. */
+	for (left = st.st_size; left > 0;) {
+		size_t want = left < COPY_BUF_SIZE ? (size_t)left : COPY_BUF_SIZE;
+		ssize_t n = read(fd, p->buf, want);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return sr_err(err, -errno, "pack '%s': %s", path, strerror(errno));
+		if (n == 0)
+			break;
+		if (archive_write_data(p->a, p->buf, (size_t)n) < 0)
+			return sr_err(err, archive_code(p->a), "pack '%s': %s", path,
+				      archive_msg(p->a));
+		left -= n;
+	}
+	if (archive_write_finish_entry(p->a) < ARCHIVE_WARN)
+		return sr_err(err, archive_code(p->a), "pack '%s': %s", path, archive_msg(p->a));
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
+static int pack_dir(struct pack *p, int dfd, const char *root, const char *rel, int depth,
+		    struct sr_error *err);
+
+static int pack_child(struct pack *p, DIR *d, const char *name, const char *root,
+		      const char *dir_rel, int depth, struct sr_error *err)
+{
+	_cleanup_free_ char *rel = dir_rel[0] ? xasprintf("%s/%s", dir_rel, name) : xstrdup(name);
+	_cleanup_free_ char *path = xasprintf("%s/%s", root, rel);
+	int dfd = dirfd(d);
+	struct stat st;
+	bool write;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return sr_err(err, -errno, "pack '%s': %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+		pack_warn(p, "skipped '%s': not a file, folder or symlink", rel);
+		return 0;
+	}
+	if (!pack_claim(p, rel, S_ISDIR(st.st_mode), &write))
+		return 0;
+	if (S_ISLNK(st.st_mode))
+		return pack_symlink(p, dfd, name, rel, path, &st, err);
+	if (S_ISREG(st.st_mode))
+		return pack_file(p, dfd, name, rel, path, err);
+
+	if (depth >= PACK_DEPTH_MAX)
+		return sr_err(err, -ELOOP, "pack '%s': folders nested deeper than %d", path,
+			      PACK_DEPTH_MAX);
+	int cfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (cfd < 0)
+		return sr_err(err, -errno, "pack '%s': %s", path, strerror(errno));
+	if (write) {
+		_cleanup_(archive_entry_freep) struct archive_entry *e = archive_entry_new();
+		int r;
+
+		pack_entry_init(e, rel, &st);
+		archive_entry_set_filetype(e, AE_IFDIR);
+		r = pack_header(p, e, path, err);
+		if (r < 0) {
+			close(cfd);
+			return r;
+		}
+	}
+	return pack_dir(p, cfd, root, rel, depth + 1, err);
+}
+
+/* Pack the folder open at `dfd` (taken over and closed), whose entries are named
+ * "<rel>/<name>", in name order so that the same trees always give the same bytes. */
+static int pack_dir(struct pack *p, int dfd, const char *root, const char *rel, int depth,
+		    struct sr_error *err)
+{
+	_cleanup_(closedirp) DIR *d = fdopendir(dfd);
+	_cleanup_(strv_release) struct strv names = STRV_INIT;
+	struct dirent *de;
+
+	if (!d) {
+		int r = -errno;
+		close(dfd);
+		return sr_err(err, r, "pack '%s/%s': %s", root, rel, strerror(-r));
+	}
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			strv_push(&names, de->d_name);
+		errno = 0;
+	}
+	if (errno)
+		return sr_err(err, -errno, "pack '%s/%s': %s", root, rel, strerror(errno));
+	if (names.n)
+		qsort(names.v, names.n, sizeof(char *), cmp_names);
+	for (size_t i = 0; i < names.n; i++) {
+		int r = pack_child(p, d, names.v[i], root, rel, depth, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int pack_root(struct pack *p, const char *root, struct sr_error *err)
+{
+	/* O_NOFOLLOW: a host may have replaced its model folder with a link to anywhere. */
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOENT)
+		return 0; /* a host that never created the folder produced nothing */
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))
+		return sr_err(err, -ENOTDIR, "pack '%s': not a folder (symlinks are not followed)",
+			      root);
+	if (fd < 0)
+		return sr_err(err, -errno, "pack '%s': %s", root, strerror(errno));
+	return pack_dir(p, fd, root, "", 0, err);
+}
+
+static int pack_all(struct pack *p, const char *const *roots, size_t n, int fd, const char *dest,
+		    struct sr_error *err)
+{
+	p->a = archive_write_new();
+	if (!p->a)
+		return sr_err(err, -ENOMEM, "pack '%s': cannot create an archive writer", dest);
+	/* Restricted pax is plain ustar unless a name, link target or size does not fit, and
+	 * then a pax header that every modern tar (and Python's tarfile) reads. */
+	if (archive_write_set_format_pax_restricted(p->a) != ARCHIVE_OK ||
+	    archive_write_add_filter_gzip(p->a) < ARCHIVE_WARN ||
+	    /* No timestamp in the gzip header, so the same trees give the same bytes. */
+	    archive_write_set_filter_option(p->a, "gzip", "timestamp", NULL) < ARCHIVE_WARN ||
+	    /* No padding after the gzip stream (gzip warns about trailing garbage). */
+	    archive_write_set_bytes_in_last_block(p->a, 1) != ARCHIVE_OK ||
+	    archive_write_open_fd(p->a, fd) != ARCHIVE_OK)
+		return sr_err(err, archive_code(p->a), "pack '%s': %s", dest, archive_msg(p->a));
+	for (size_t i = 0; i < n; i++) {
+		int r = pack_root(p, roots[i], err);
+		if (r < 0)
+			return r;
+	}
+	if (archive_write_close(p->a) != ARCHIVE_OK)
+		return sr_err(err, archive_code(p->a), "write '%s': %s", dest, archive_msg(p->a));
+	return 0;
+}
+
+int artifacts_pack(const char *const *roots, size_t n, const char *dest, struct strv *warnings,
+		   struct sr_error *err)
+{
+	const char *slash = strrchr(dest, '/');
+	_cleanup_free_ char *dir = slash ? xstrndup(dest, (size_t)(slash - dest)) : xstrdup(".");
+	const char *base = slash ? slash + 1 : dest;
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_close_ int fd = -1;
+	struct pack p = {.label = base, .warnings = warnings};
+	int r;
+
+	if (!*base)
+		return sr_err(err, -EINVAL, "pack '%s': not a file name", dest);
+	if (!*dir) {
+		free(dir);
+		dir = xstrdup("/");
+	}
+	tmp = xasprintf("%s/.%s.XXXXXX", dir, base);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		sr_err(err, r, "write '%s': %s", dest, strerror(-r));
+		if (r == -ENOENT)
+			sr_err_hint(err, "create the folder '%s' first", dir);
+		return r;
+	}
+	/* mkostemp makes 0600; a tarball is as readable as any file we write. */
+	if (fchmod(fd, 0644) < 0) {
+		r = sr_err(err, -errno, "write '%s': %s", tmp, strerror(errno));
+		goto fail;
+	}
+	p.buf = xmalloc(COPY_BUF_SIZE);
+	r = pack_all(&p, roots, n, fd, dest, err);
+	if (r < 0)
+		goto fail;
+	if (fsync(fd) < 0) {
+		r = sr_err(err, -errno, "write '%s': %s", tmp, strerror(errno));
+		goto fail;
+	}
+	if (rename(tmp, dest) < 0) {
+		r = sr_err(err, -errno, "rename '%s' to '%s': %s", tmp, dest, strerror(errno));
+		goto fail;
+	}
+	/* Make the rename itself durable; a failure here loses nothing already written. */
+	{
+		_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0)
+			(void)fsync(dfd);
+	}
+	r = 0;
+fail:
+	if (r < 0)
+		(void)unlink(tmp);
+	if (p.a)
+		archive_write_free(p.a); /* after a failure this only frees; fd stays ours */
+	tdestroy(p.seen, pack_seen_free);
+	free(p.buf);
+	return r;
+}
+
+/* --- extracting ------------------------------------------------------------------------- */
+
+/* Refuse what could land outside dest.  libarchive's SECURE_NOABSOLUTEPATHS cannot do this
+ * for us because we hand it "<dest>/<name>" (an absolute path, see artifacts_unpack). */
+static const char *unpack_bad_name(const char *name)
+{
+	if (!*name)
+		return "empty name";
+	if (name[0] == '/')
+		return "absolute path";
+	for (const char *s = name; *s;) {
+		const char *e = strchrnul(s, '/');
+		if (e - s == 2 && s[0] == '.' && s[1] == '.')
+			return "'..' leaves the destination";
+		s = *e ? e + 1 : e;
+	}
+	if (strlen(name) >= PATH_MAX)
+		return "name too long";
+	return NULL;
+}
+
+static void archive_read_freep(struct archive **a)
+{
+	if (*a)
+		archive_read_free(*a);
+}
+
+static void archive_write_freep(struct archive **a)
+{
+	if (*a)
+		archive_write_free(*a);
+}
+
+static int unpack_data(struct archive *in, struct archive *out, const char *tarball,
+		       const char *name, struct sr_error *err)
+{
+	for (;;) {
+		const void *buf;
+		size_t len;
+		la_int64_t off;
+		int r = archive_read_data_block(in, &buf, &len, &off);
+
+		if (r == ARCHIVE_EOF)
+			return 0;
+		if (r < ARCHIVE_WARN)
+			return sr_err(err, archive_code(in), "unpack '%s': entry '%s': %s", tarball,
+				      name, archive_msg(in));
+		if (archive_write_data_block(out, buf, len, off) < ARCHIVE_WARN)
+			return sr_err(err, archive_code(out), "unpack '%s': entry '%s': %s",
+				      tarball, name, archive_msg(out));
+	}
+}
+
+static int unpack_entry(struct archive *in, struct archive *out, struct archive_entry *e,
+			const char *tarball, const char *root, struct sr_error *err)
+{
+	const char *pathname = archive_entry_pathname(e);
+	_cleanup_free_ char *name = NULL;
+	_cleanup_free_ char *full = NULL;
+	const char *why;
+	mode_t type = archive_entry_filetype(e);
+	const char *link = archive_entry_hardlink(e);
+
+	if (!pathname)
+		return sr_err(err, -EINVAL, "unpack '%s': an entry has no usable name", tarball);
+	name = xstrdup(pathname);
+	why = unpack_bad_name(name);
+	if (why)
+		return sr_err(err, -EPERM, "unpack '%s': refusing entry '%s': %s", tarball, name,
+			      why);
+	/* Devices and FIFOs have no place in code or model folders, and creating device nodes
+	 * as root is how extraction turns into privilege. */
+	if (!link && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
+		return sr_err(err, -EPERM,
+			      "unpack '%s': refusing entry '%s': not a file, folder or link",
+			      tarball, name);
+	if (link) {
+		why = unpack_bad_name(link);
+		if (why)
+			return sr_err(err, -EPERM,
+				      "unpack '%s': refusing hard link '%s' to '%s': %s", tarball,
+				      name, link, why);
+		_cleanup_free_ char *full_link = xasprintf("%s/%s", root, link);
+		archive_entry_copy_hardlink(e, full_link);
+	}
+	full = xasprintf("%s/%s", root, name);
+	archive_entry_copy_pathname(e, full);
+	/* set-uid/set-gid bits from a tarball are never wanted in a job's folders. */
+	if (type != AE_IFLNK)
+		archive_entry_set_perm(e, archive_entry_perm(e) & 0777);
+
+	if (archive_write_header(out, e) < ARCHIVE_WARN)
+		return sr_err(err, archive_code(out), "unpack '%s': entry '%s': %s", tarball, name,
+			      archive_msg(out));
+	int r = unpack_data(in, out, tarball, name, err);
+	if (r < 0)
+		return r;
+	if (archive_write_finish_entry(out) < ARCHIVE_WARN)
+		return sr_err(err, archive_code(out), "unpack '%s': entry '%s': %s", tarball, name,
+			      archive_msg(out));
+	return 0;
+}
+
+int artifacts_unpack(const char *tarball, const char *dest, struct sr_error *err)
+{
+	_cleanup_(archive_read_freep) struct archive *in = NULL;
+	_cleanup_(archive_write_freep) struct archive *out = NULL;
+	_cleanup_free_ char *root = NULL;
+	unsigned entries = 0;
+	int r;
+
+	r = fs_mkdir_p(dest, 0755, err);
+	if (r < 0)
+		return sr_err_wrap(err, "unpack '%s'", tarball);
+	/* Entries are written as "<root>/<name>" rather than after a chdir() (process-wide
+	 * state).  libarchive's SECURE_SYMLINKS refuses any symlink on that whole path, so
+	 * resolve dest's own symlinks (/tmp -> /private/tmp and the like) first. */
+	root = realpath(dest, NULL);
+	if (!root)
+		return sr_err(err, -errno, "unpack into '%s': %s", dest, strerror(errno));
+
+	in = archive_read_new();
+	out = archive_write_disk_new();
+	if (!in || !out)
+		return sr_err(err, -ENOMEM, "unpack '%s': cannot create libarchive objects",
+			      tarball);
+	archive_read_support_filter_all(in);
+	archive_read_support_format_tar(in);
+	archive_write_disk_set_options(out, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+						ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+						ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME);
+	if (archive_read_open_filename(in, tarball, 64 * 1024) != ARCHIVE_OK)
+		return sr_err(err, archive_code(in), "unpack '%s': %s", tarball, archive_msg(in));
+
+	for (;;) {
+		struct archive_entry *e;
+
+		r = archive_read_next_header(in, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN)
+			return sr_err(err, archive_code(in), "unpack '%s': %s", tarball,
+				      archive_msg(in));
+		if (++entries > UNPACK_ENTRIES_MAX)
+			return sr_err(err, -EFBIG, "unpack '%s': more than %u entries", tarball,
+				      UNPACK_ENTRIES_MAX);
+		r = unpack_entry(in, out, e, tarball, root, err);
+		if (r < 0)
+			return r;
+	}
+	/* close applies the deferred folder permissions and times. */
+	if (archive_write_close(out) != ARCHIVE_OK)
+		return sr_err(err, archive_code(out), "unpack '%s' into '%s': %s", tarball, dest,
+			      archive_msg(out));
+	return 0;
+}

@@ -1,0 +1,264 @@
+#include "data/channels.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "data/artifacts.h"
+#include "job/job.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+/* --- input channels --------------------------------------------------------------------- */
+
+/* Make `link` a symlink to `target`, replacing another symlink or file there.  A real folder
+ * in the way is removed only when empty: it may hold someone's data. */
+static int chan_link(const char *target, const char *link, struct sr_error *err)
+{
+	char cur[PATH_MAX];
+	ssize_t n;
+	struct stat st;
+
+	if (symlink(target, link) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return sr_err(err, -errno, "link '%s': %s", link, strerror(errno));
+
+	n = readlink(link, cur, sizeof(cur) - 1);
+	if (n >= 0) {
+		cur[n] = '\0';
+		if (!strcmp(cur, target))
+			return 0;
+	}
+	if (lstat(link, &st) < 0)
+		return sr_err(err, -errno, "link '%s': %s", link, strerror(errno));
+	if (S_ISDIR(st.st_mode)) {
+		if (rmdir(link) < 0) {
+			int r = sr_err(err, -errno, "link '%s': a folder is in the way: %s", link,
+				       strerror(errno));
+			sr_err_hint(err, "remove '%s' if its content is not needed", link);
+			return r;
+		}
+		if (symlink(target, link) < 0)
+			return sr_err(err, -errno, "link '%s': %s", link, strerror(errno));
+		return 0;
+	}
+	/* Replace through a temp name and rename(): the link is never missing, so a host that
+	 * is already looking at it sees the old or the new target. */
+	_cleanup_free_ char *tmp = xasprintf("%s.sagerun-tmp.%d", link, (int)getpid());
+	(void)unlink(tmp);
+	if (symlink(target, tmp) < 0)
+		return sr_err(err, -errno, "link '%s': %s", tmp, strerror(errno));
+	if (rename(tmp, link) < 0) {
+		int r = -errno;
+		(void)unlink(tmp);
+		return sr_err(err, r, "link '%s': %s", link, strerror(-r));
+	}
+	return 0;
+}
+
+static bool chan_name_ok(const char *name)
+{
+	return name && *name && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
+}
+
+static int chan_stage_one(const struct job_channel *c, const char *data_dir, struct sr_error *err)
+{
+	_cleanup_free_ char *link = NULL;
+	struct stat st;
+
+	if (!chan_name_ok(c->name))
+		return sr_err(err, -EINVAL, "channel '%s': not a usable folder name",
+			      c->name ? c->name : "");
+	if (!c->local_path) {
+		int r =
+		    sr_err(err, -ENOTSUP, "channel '%s': S3 channels are not supported yet (%s)",
+			   c->name, c->uri ? c->uri : "no URI");
+		sr_err_hint(err,
+			    "download the data (aws s3 sync %s DIR) and pass the local folder "
+			    "instead (file:///DIR or --channel %s=DIR)",
+			    c->uri ? c->uri : "URI", c->name);
+		return r;
+	}
+	if (stat(c->local_path, &st) < 0)
+		return sr_err(err, -errno, "channel '%s': '%s': %s", c->name, c->local_path,
+			      strerror(errno));
+	link = xasprintf("%s/%s", data_dir, c->name);
+	if (S_ISDIR(st.st_mode))
+		return chan_link(c->local_path, link, err);
+	if (!S_ISREG(st.st_mode))
+		return sr_err(err, -EINVAL, "channel '%s': '%s' is neither a folder nor a file",
+			      c->name, c->local_path);
+
+	/* A single file is what an S3Prefix naming one object gives: a channel folder holding
+	 * that object under its own name.  The folder is ours; the file is still only linked. */
+	const char *slash = strrchr(c->local_path, '/');
+	const char *base = slash ? slash + 1 : c->local_path;
+	_cleanup_free_ char *file_link = xasprintf("%s/%s", link, base);
+	if (lstat(link, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(link) < 0)
+		return sr_err(err, -errno, "channel '%s': remove '%s': %s", c->name, link,
+			      strerror(errno));
+	if (mkdir(link, 0755) < 0 && errno != EEXIST)
+		return sr_err(err, -errno, "channel '%s': create folder '%s': %s", c->name, link,
+			      strerror(errno));
+	return chan_link(c->local_path, file_link, err);
+}
+
+int chan_stage_local(const struct job *job, const char *opt_ml, struct sr_error *err)
+{
+	_cleanup_free_ char *data_dir = xasprintf("%s/input/data", opt_ml);
+	int r;
+
+	r = fs_mkdir_p(data_dir, 0755, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < job->n_channels; i++) {
+		r = chan_stage_one(&job->channels[i], data_dir, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* --- user code -------------------------------------------------------------------------- */
+
+/* 1 when `dir` holds anything, 0 when it is empty or missing. */
+static int chan_dir_used(const char *dir, struct sr_error *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int used = 0;
+
+	if (!d && errno == ENOENT)
+		return 0;
+	if (!d)
+		return sr_err(err, -errno, "code folder '%s': %s", dir, strerror(errno));
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			used = 1;
+			break;
+		}
+	}
+	closedir(d);
+	return used;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* The local path of a code location; S3 and other schemes are not readable yet. */
+static int chan_code_path(const char *submit_dir, char **ret_path, struct sr_error *err)
+{
+	if (!strncmp(submit_dir, "s3://", 5)) {
+		int r = sr_err(err, -ENOTSUP, "code '%s': S3 code locations are not supported yet",
+			       submit_dir);
+		sr_err_hint(err, "download it and pass the local folder or file instead");
+		return r;
+	}
+	if (!strncmp(submit_dir, "file://", 7)) {
+		if (submit_dir[7] != '/')
+			return sr_err(err, -EINVAL, "code '%s': expected file:///absolute/path",
+				      submit_dir);
+		*ret_path = xstrdup(submit_dir + 7);
+		return 0;
+	}
+	if (strstr(submit_dir, "://"))
+		return sr_err(err, -ENOTSUP,
+			      "code '%s': only local paths and file:// URIs are supported",
+			      submit_dir);
+	*ret_path = xstrdup(submit_dir);
+	return 0;
+}
+
+static int chan_copy_code(const char *src, const struct stat *st, const char *code_dir,
+			  struct sr_error *err)
+{
+	if (S_ISDIR(st->st_mode)) {
+		_cleanup_free_ char *real_dst = realpath(code_dir, NULL);
+		size_t n = strlen(src);
+
+		if (!real_dst)
+			return sr_err(err, -errno, "code folder '%s': %s", code_dir,
+				      strerror(errno));
+		if (!strcmp(real_dst, src))
+			return 0; /* the toolkit's copytree is a no-op when it is the code folder */
+		/* Copying a tree into its own subtree never ends (until the depth limit). */
+		if (!strncmp(real_dst, src, n) && (real_dst[n] == '/' || n == 1)) {
+			sr_err(err, -EINVAL, "code '%s': the code folder '%s' is inside it", src,
+			       code_dir);
+			return sr_err_hint(err, "keep sagerun's output and state folders outside "
+						"the source folder");
+		}
+		return fs_copy_tree(src, code_dir, err);
+	}
+	if (has_suffix(src, ".tar.gz") || has_suffix(src, ".tgz"))
+		return artifacts_unpack(src, code_dir, err);
+
+	const char *base = strrchr(src, '/') + 1; /* src is absolute (realpath) */
+	_cleanup_free_ char *dst = xasprintf("%s/%s", code_dir, base);
+	int r = fs_copy_file(src, dst, st->st_mode & 0777, err);
+	if (r < 0)
+		return r;
+	/* open(2) applied the umask; the toolkit's copy2 keeps the mode as it was. */
+	if (chmod(dst, st->st_mode & 07777) < 0)
+		return sr_err(err, -errno, "copy to '%s': %s", dst, strerror(errno));
+	return 0;
+}
+
+int chan_stage_code(const char *submit_dir, const char *code_dir, struct sr_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *src = NULL;
+	struct stat st;
+	int r;
+
+	if (!submit_dir || !*submit_dir)
+		return sr_err(err, -EINVAL, "code: no location given");
+	/* The toolkit's rule: code already in place (baked into an image, or staged by an
+	 * earlier attempt) wins, and the location is not even looked at. */
+	r = chan_dir_used(code_dir, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
+
+	r = chan_code_path(submit_dir, &path, err);
+	if (r < 0)
+		return r;
+	/* Resolve once: fs_copy_* refuse symlinks, and a link the user gave us is meant. */
+	src = realpath(path, NULL);
+	if (!src || stat(src, &st) < 0) {
+		r = -errno;
+		sr_err(err, r, "code '%s': %s", path, strerror(-r));
+		if (r == -ENOENT)
+			sr_err_hint(err, "check the source folder or entry point path");
+		return r;
+	}
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return sr_err(err, -EINVAL, "code '%s': neither a folder nor a file", path);
+
+	r = fs_mkdir_p(code_dir, 0755, err);
+	if (r < 0)
+		return r;
+	r = chan_copy_code(src, &st, code_dir, err);
+	if (r < 0) {
+		/* Leave the folder empty, else the rule above would take half-copied code as
+		 * already staged next time. */
+		struct sr_error ignored = {0};
+		if (fs_rm_rf(code_dir, &ignored) == 0)
+			(void)mkdir(code_dir, 0755);
+		sr_err_wrap(err, "stage code into '%s'", code_dir);
+		return r;
+	}
+	return 0;
+}

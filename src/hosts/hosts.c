@@ -1,0 +1,95 @@
+/* hosts.c - the backend table and the host_*() wrappers.
+ *
+ * Callers never call a backend's function pointers themselves: the wrappers check the host's
+ * state (never started, already reaped) in one place so backends can assume a sane order.
+ */
+#include "hosts/hosts.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hosts/internal.h"
+#include "util/error.h"
+
+static const struct host_backend *const backends[] = {
+    &host_backend_process,
+};
+
+const struct host_backend *host_backend_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (name && !strcmp(backends[i]->name, name))
+			return backends[i];
+	return NULL;
+}
+
+void host_init(struct host *h, size_t index, const struct host_backend *b)
+{
+	memset(h, 0, sizeof(*h));
+	h->index = index;
+	snprintf(h->name, sizeof(h->name), "algo-%u", (unsigned)(index + 1) % 1000000u);
+	h->pid = 0;
+	h->pidfd = -1;
+	h->out_fd = -1;
+	h->err_fd = -1;
+	h->backend = b;
+}
+
+int host_start(struct host *h, struct sr_error *err)
+{
+	int r;
+
+	if (!h->backend)
+		return sr_err(err, -EINVAL, "%s: no host backend", h->name);
+	if (h->started)
+		return sr_err(err, -EALREADY, "%s: already started", h->name);
+	if (!h->argv.n || !h->argv.v[0][0])
+		return sr_err(err, -EINVAL, "%s: nothing to run (empty command)", h->name);
+	r = h->backend->start(h, err);
+	if (r < 0)
+		return r;
+	h->started = true;
+	return 0;
+}
+
+int host_signal(struct host *h, int sig, struct sr_error *err)
+{
+	/* A reaped host's pid (and process group id) may already belong to someone else. */
+	if (!h->started || h->exited || !h->backend)
+		return 0;
+	return h->backend->signal(h, sig, err);
+}
+
+int host_collect(struct host *h, int *ret_status, struct sr_error *err)
+{
+	int r;
+
+	if (!h->started || !h->backend)
+		return sr_err(err, -ECHILD, "%s: not started", h->name);
+	if (h->exited)
+		return sr_err(err, -ECHILD, "%s: already collected", h->name);
+	r = h->backend->collect(h, ret_status, err);
+	if (r < 0)
+		return r;
+	h->exited = true;
+	return 0;
+}
+
+void host_teardown(struct host *h)
+{
+	if (h->backend && h->backend->teardown)
+		h->backend->teardown(h);
+}
+
+void host_release(struct host *h)
+{
+	host_teardown(h);
+	free(h->opt_ml);
+	h->opt_ml = NULL;
+	free(h->cwd);
+	h->cwd = NULL;
+	strv_release(&h->argv);
+	strv_release(&h->env);
+}

@@ -1,0 +1,67 @@
+/* rules.h - the service's value rules and small helpers, private to job/ (never include it
+ * from outside).
+ *
+ * Each rule is written once and used three times: spec.c prefixes its answer with
+ * `FILE:LINE:COL: Json.Path`, build.c with the flag (`--channel 'x=...'`), validate.c with the
+ * field name.  A rule returns NULL when the value is fine, else what is expected, phrased to
+ * follow "WHERE: " (e.g. "must be None or Gzip"); callers append ` (got "...")`.
+ * Constraints come from the botocore model (reference §5.1).
+ */
+#ifndef SR_JOB_RULES_H
+#define SR_JOB_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct job_channel;
+
+/* Limits on what a user can make sagerun read or keep. */
+#define JOB_SPEC_MAX_BYTES	(1024 * 1024)
+#define JOB_URI_MAX		1024
+#define JOB_IMAGE_MAX		255
+#define JOB_CONTENT_TYPE_MAX	256
+#define JOB_CONTAINER_ARGS_MAX	100 /* ContainerEntrypoint / ContainerArguments items */
+#define JOB_CONTAINER_ARG_MAX	256 /* characters in one of them */
+#define JOB_ROLE_ARN_MIN	20
+#define JOB_ROLE_ARN_MAX	2048
+#define JOB_RETRY_MAX		30
+#define JOB_CHECKPOINT_PATH_MAX 4096
+#define JOB_INSTANCE_TYPE_MAX	64
+#define JOB_VOLUME_GB_MAX	16384
+
+const char *job_rule_name(const char *s);
+const char *job_rule_role_arn(const char *s);
+const char *job_rule_channel_name(const char *s);
+const char *job_rule_env_key(const char *s);
+const char *job_rule_instance_type(const char *s);
+/* File and FastFile are fine; Pipe is valid for the service but not here yet, and says so. */
+const char *job_rule_input_mode(const char *s);
+const char *job_rule_s3_data_type(const char *s);
+const char *job_rule_distribution(const char *s);
+const char *job_rule_channel_compression(const char *s);
+const char *job_rule_record_wrapper(const char *s);
+const char *job_rule_output_compression(const char *s);
+/* s3://BUCKET/..., file://PATH or a plain local path. */
+const char *job_rule_uri(const char *s);
+
+/* Check a string: valid UTF-8, `min`..`max` characters, then `rule` (may be NULL).  NULL when
+ * fine, else the message: "must not be empty", "longer than 63 characters (got 64)", or the
+ * rule's answer; an answer starting with "must" gets ` (got "...")` appended.  Length messages
+ * never echo the value, so secrets in values stay out of errors.  Caller frees. */
+char *job_check_string(const char *s, size_t min, size_t max, const char *(*rule)(const char *));
+
+/* Characters (code points), as the service counts lengths. */
+size_t job_utf8_len(const char *s);
+bool job_utf8_valid(const char *s);
+
+/* `s` as a JSON string for "(got ...)", shortened to about 60 characters.  Caller frees. */
+char *job_quote(const char *s);
+
+bool job_uri_is_s3(const char *uri);
+/* Absolute local path of a file:// URI or plain path (relative ones against the current
+ * directory); NULL for s3://.  Caller frees. */
+char *job_uri_local_path(const char *uri);
+
+void job_channel_release(struct job_channel *c);
+
+#endif

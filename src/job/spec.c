@@ -1,0 +1,367 @@
+/* spec.c - a CreateTrainingJob request (the JSON `aws sagemaker create-training-job
+ * --cli-input-json` takes) into struct job.
+ *
+ * Every object sagerun models is described by a table of its fields.  A field either has a
+ * parser, or is accepted but not honoured locally (VpcConfig...): those get one warning each,
+ * unless their value is empty or false, which asks for nothing.  Any other key is an error,
+ * with a "did you mean" when a known field is close.  Values are checked against the service's
+ * rules here, while their position in the text is known (jsonpos.h), so that every message
+ * reads `FILE:LINE:COL: Json.Path: what is expected`.  Defaults are job_build()'s business.
+ *
+ * This file holds the machinery and job_spec_parse(); spec_fields.c the tables.
+ */
+#include "job/job.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "job/jsonpos.h"
+#include "job/rules.h"
+#include "job/spec_internal.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+static int spec_vfail(struct spec *s, enum jsonpos_what what, const char *fmt, va_list ap)
+{
+	_cleanup_free_ char *where = jsonpos_where(s->text, s->len, s->origin, &s->path, what);
+	_cleanup_free_ char *msg = NULL;
+
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	return sr_err(s->err, -EINVAL, "%s: %s", where, msg ? msg : fmt);
+}
+
+/* An error about the value at the current path. */
+int spec_fail(struct spec *s, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = spec_vfail(s, JSONPOS_VALUE, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* An error about the member itself (its key). */
+int spec_fail_key(struct spec *s, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = spec_vfail(s, JSONPOS_KEY, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+void spec_warn(struct spec *s, const char *fmt, ...)
+{
+	_cleanup_free_ char *where = NULL;
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+
+	if (!s->warnings)
+		return;
+	where = jsonpos_where(s->text, s->len, s->origin, &s->path, JSONPOS_KEY);
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	strv_pushf(s->warnings, "%s: %s", where, msg ? msg : fmt);
+}
+
+const char *spec_type_phrase(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "a list";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a number with a fraction";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	case JSON_NULL:
+		return "null";
+	}
+	return "something else";
+}
+
+int spec_want(struct spec *s, const json_t *v, json_type type, const char *expected)
+{
+	if (json_typeof(v) == type)
+		return 0;
+	return spec_fail(s, "expected %s, got %s", expected, spec_type_phrase(v));
+}
+
+int spec_get_string(struct spec *s, const json_t *v, size_t min, size_t max,
+		    const char *(*rule)(const char *), char **ret)
+{
+	_cleanup_free_ char *msg = NULL;
+	int r = spec_want(s, v, JSON_STRING, "a string");
+
+	if (r < 0)
+		return r;
+	msg = job_check_string(json_string_value(v), min, max, rule);
+	if (msg)
+		return spec_fail(s, "%s", msg);
+	free(*ret);
+	*ret = xstrdup(json_string_value(v));
+	return 0;
+}
+
+int spec_get_int(struct spec *s, const json_t *v, long long min, long long max, const char *max_why,
+		 long long *ret)
+{
+	long long x;
+
+	if (!json_is_integer(v))
+		return spec_fail(s, "expected an integer, got %s", spec_type_phrase(v));
+	x = json_integer_value(v);
+	if (x < min)
+		return spec_fail(s, "must be at least %lld (got %lld)", min, x);
+	if (x > max)
+		return spec_fail(s, "must be at most %lld%s (got %lld)", max, max_why, x);
+	*ret = x;
+	return 0;
+}
+
+/* A list of strings (ContainerEntrypoint, ContainerArguments): 1 to 100 items. */
+int spec_get_strv(struct spec *s, const json_t *v, size_t item_min, struct strv *ret)
+{
+	size_t i;
+	json_t *item;
+	int r = spec_want(s, v, JSON_ARRAY, "a list of strings");
+
+	if (r < 0)
+		return r;
+	if (json_array_size(v) == 0)
+		return spec_fail(s, "must have at least 1 item (got none)");
+	if (json_array_size(v) > JOB_CONTAINER_ARGS_MAX)
+		return spec_fail(s, "must have at most %d items (got %zu)", JOB_CONTAINER_ARGS_MAX,
+				 json_array_size(v));
+	strv_release(ret);
+	json_array_foreach (v, i, item) {
+		_cleanup_free_ char *str = NULL;
+
+		jsonpos_push_index(&s->path, i);
+		r = spec_get_string(s, item, item_min, JOB_CONTAINER_ARG_MAX, NULL, &str);
+		jsonpos_pop(&s->path);
+		if (r < 0)
+			return r;
+		strv_push_take(ret, TAKE_PTR(str));
+	}
+	return 0;
+}
+
+/* Values that ask for nothing: an ignored field set to one of these earns no warning. */
+bool spec_is_empty(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_NULL:
+	case JSON_FALSE:
+		return true;
+	case JSON_OBJECT:
+		return json_object_size(v) == 0;
+	case JSON_ARRAY:
+		return json_array_size(v) == 0;
+	case JSON_STRING:
+		return json_string_length(v) == 0;
+	case JSON_INTEGER:
+		return json_integer_value(v) == 0;
+	default:
+		return false;
+	}
+}
+
+/* Optimal string alignment distance, case-insensitive; names longer than 64 never match. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t n = strlen(a), m = strlen(b);
+	unsigned char d[65][65];
+
+	if (n > 64 || m > 64)
+		return SIZE_MAX;
+	for (size_t i = 0; i <= n; i++)
+		d[i][0] = (unsigned char)i;
+	for (size_t j = 0; j <= m; j++)
+		d[0][j] = (unsigned char)j;
+	for (size_t i = 1; i <= n; i++) {
+		for (size_t j = 1; j <= m; j++) {
+			int ca = tolower((unsigned char)a[i - 1]);
+			int cb = tolower((unsigned char)b[j - 1]);
+			unsigned v = d[i - 1][j - 1] + (ca != cb);
+
+			if (d[i - 1][j] + 1u < v)
+				v = d[i - 1][j] + 1u;
+			if (d[i][j - 1] + 1u < v)
+				v = d[i][j - 1] + 1u;
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1u < v)
+				v = d[i - 2][j - 2] + 1u;
+			d[i][j] = (unsigned char)v;
+		}
+	}
+	return d[n][m];
+}
+
+static const struct spec_field *field_find(const struct spec_field *fields, const char *key)
+{
+	for (; fields->name; fields++)
+		if (!strcmp(fields->name, key))
+			return fields;
+	return NULL;
+}
+
+/* The closest known field: same name but for case, else within 2 edits. */
+static const char *field_suggest(const struct spec_field *fields, const char *key)
+{
+	const char *best = NULL;
+	size_t best_d = 3;
+
+	for (const struct spec_field *f = fields; f->name; f++)
+		if (!strcasecmp(f->name, key))
+			return f->name;
+	for (const struct spec_field *f = fields; f->name; f++) {
+		size_t d = edit_distance(key, f->name);
+
+		if (d < best_d) {
+			best_d = d;
+			best = f->name;
+		}
+	}
+	return best;
+}
+
+static int unknown_field(struct spec *s, const char *key, const struct spec_field *fields)
+{
+	_cleanup_free_ char *parent = jsonpos_path_str(&s->path);
+	const char *hint = field_suggest(fields, key);
+	char *list = NULL;
+	size_t size = 0;
+	FILE *f;
+	int r;
+
+	jsonpos_push_key(&s->path, key);
+	if (hint) {
+		r = spec_fail_key(s, "unknown field (did you mean \"%s\"?)", hint);
+		jsonpos_pop(&s->path);
+		return r;
+	}
+	/* A field of a nested object written at the top ("InstanceCount"): say where it goes. */
+	if (s->path.n == 1) {
+		const char *field, *home = spec_nested_home(key, &field);
+
+		if (home) {
+			r = spec_fail_key(s, "unknown field (did you mean %s.%s?)", home, field);
+			jsonpos_pop(&s->path);
+			return r;
+		}
+	}
+	r = spec_fail_key(s, "unknown field");
+	jsonpos_pop(&s->path);
+	f = open_memstream(&list, &size);
+	if (!f)
+		return r;
+	for (const struct spec_field *k = fields; k->name; k++)
+		fprintf(f, "%s%s", k == fields ? "" : ", ", k->name);
+	fclose(f);
+	sr_err_hint(s->err, "%s takes: %s", *parent ? parent : "a CreateTrainingJob request",
+		    list ? list : "");
+	free(list);
+	return r;
+}
+
+int spec_object(struct spec *s, json_t *obj, const struct spec_field *fields)
+{
+	const char *key;
+	json_t *v;
+	int r = spec_want(s, obj, JSON_OBJECT, "an object");
+
+	if (r < 0)
+		return r;
+	/* jansson keeps insertion order, so errors come in the order of the text */
+	json_object_foreach (obj, key, v) {
+		const struct spec_field *f = field_find(fields, key);
+
+		if (!f)
+			return unknown_field(s, key, fields);
+		jsonpos_push_key(&s->path, key);
+		r = 0;
+		if (f->parse)
+			r = f->parse(s, v);
+		else if (!spec_is_empty(v))
+			spec_warn(s, "accepted but not honoured locally (%s)", f->ignored);
+		jsonpos_pop(&s->path);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int spec_require(struct spec *s, const json_t *obj, const char *field, const char *what)
+{
+	if (json_object_get(obj, field))
+		return 0;
+	return spec_fail(s, "missing required field %s%s", field, what);
+}
+
+int job_spec_parse(const char *text, size_t len, const char *origin, struct job *job,
+		   struct strv *warnings, struct sr_error *err)
+{
+	struct spec s = {.text = text,
+			 .len = len,
+			 .origin = origin,
+			 .job = job,
+			 .warnings = warnings,
+			 .err = err};
+	_cleanup_json_ json_t *root = NULL;
+	json_error_t jerr;
+	size_t i;
+
+	if (!origin)
+		s.origin = origin = "spec";
+	if (len > JOB_SPEC_MAX_BYTES)
+		return sr_err(err, -EFBIG, "%s: larger than 1 MiB (%zu bytes)", origin, len);
+	for (i = 0; i < len && text[i] && strchr(" \t\r\n", text[i]); i++)
+		;
+	if (i == len) {
+		sr_err(err, -EINVAL,
+		       "%s: empty file: expected a CreateTrainingJob request (a JSON "
+		       "object)",
+		       origin);
+		return sr_err_hint(err, "start from `aws sagemaker create-training-job "
+					"--generate-cli-skeleton input`");
+	}
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if (!root) {
+		if (jerr.line > 0)
+			sr_err(err, -EINVAL, "%s:%d:%d: invalid JSON: %s", origin, jerr.line,
+			       jerr.column, jerr.text);
+		else
+			sr_err(err, -EINVAL, "%s: invalid JSON: %s", origin, jerr.text);
+		return sr_err_hint(err,
+				   "the file must hold one CreateTrainingJob request, the JSON "
+				   "`aws sagemaker create-training-job --cli-input-json` "
+				   "takes; fix the syntax near that position");
+	}
+	if (!json_is_object(root))
+		return spec_fail(&s, "expected an object (a CreateTrainingJob request), got %s",
+				 spec_type_phrase(root));
+	return spec_object(&s, root, spec_top_fields);
+}

@@ -1,0 +1,520 @@
+/* spec_fields.c - one table per object of the CreateTrainingJob request (botocore model,
+ * reference §5.1), with a parser per honoured field and, for the others, why they are not
+ * honoured locally.  The machinery is in spec.c. */
+#include "job/job.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "job/rules.h"
+#include "job/spec_internal.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+static void warn_fastfile(struct spec *s, const char *mode)
+{
+	if (mode && !strcmp(mode, "FastFile"))
+		spec_warn(s, "FastFile behaves as File locally (channels are staged before the "
+			     "job starts)");
+}
+
+/* ---- AlgorithmSpecification ---- */
+
+static int parse_image(struct spec *s, json_t *v)
+{
+	return spec_get_string(s, v, 1, JOB_IMAGE_MAX, NULL, &s->job->image);
+}
+
+static int parse_input_mode(struct spec *s, json_t *v)
+{
+	int r = spec_get_string(s, v, 1, 64, job_rule_input_mode, &s->job->input_mode);
+
+	if (r == 0)
+		warn_fastfile(s, s->job->input_mode);
+	return r;
+}
+
+static int parse_entrypoint(struct spec *s, json_t *v)
+{
+	return spec_get_strv(s, v, 1, &s->job->entrypoint);
+}
+
+static int parse_arguments(struct spec *s, json_t *v)
+{
+	return spec_get_strv(s, v, 0, &s->job->arguments);
+}
+
+static const struct spec_field algo_fields[] = {
+    {"TrainingImage", parse_image, NULL},
+    {"AlgorithmName", NULL, "Marketplace algorithms need the service"},
+    {"TrainingInputMode", parse_input_mode, NULL},
+    {"MetricDefinitions", NULL, "metrics are not scraped from the logs"},
+    {"EnableSageMakerMetricsTimeSeries", NULL, "metrics are not scraped from the logs"},
+    {"ContainerEntrypoint", parse_entrypoint, NULL},
+    {"ContainerArguments", parse_arguments, NULL},
+    {"TrainingImageConfig", NULL, "private registry settings are not used locally"},
+    {NULL, NULL, NULL},
+};
+
+static int parse_algo(struct spec *s, json_t *v)
+{
+	int r = spec_object(s, v, algo_fields);
+
+	return r < 0 ? r : spec_require(s, v, "TrainingInputMode", " (File or FastFile)");
+}
+
+/* ---- HyperParameters, Environment ---- */
+
+static int parse_string_map(struct spec *s, json_t *v, struct job_map *map, size_t max_keys,
+			    size_t key_max, size_t value_max, const char *(*key_rule)(const char *),
+			    bool hint_strings)
+{
+	const char *key;
+	json_t *item;
+	int r = spec_want(s, v, JSON_OBJECT, "an object of strings");
+
+	if (r < 0)
+		return r;
+	if (json_object_size(v) > max_keys)
+		return spec_fail(s, "more than %zu entries (got %zu)", max_keys,
+				 json_object_size(v));
+	job_map_release(map);
+	json_object_foreach (v, key, item) {
+		_cleanup_free_ char *msg =
+		    job_check_string(key, key_rule ? 1 : 0, key_max, key_rule);
+
+		jsonpos_push_key(&s->path, key);
+		if (msg) {
+			r = spec_fail_key(s, "key %s", msg);
+		} else if (!json_is_string(item)) {
+			r = spec_fail(s, "expected a string, got %s", spec_type_phrase(item));
+			if (hint_strings && (json_is_number(item) || json_is_boolean(item))) {
+				_cleanup_free_ char *d = json_dumps(item, JSON_ENCODE_ANY);
+
+				sr_err_hint(s->err,
+					    "the API takes every hyperparameter as a string: "
+					    "write \"%s\"",
+					    d ? d : "...");
+			}
+		} else if ((msg = job_check_string(json_string_value(item), 0, value_max, NULL))) {
+			r = spec_fail(s, "value %s", msg);
+		} else {
+			job_map_set(map, key, json_string_value(item));
+		}
+		jsonpos_pop(&s->path);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int parse_hps(struct spec *s, json_t *v)
+{
+	return parse_string_map(s, v, &s->job->hyperparameters, JOB_HP_MAX_KEYS, JOB_HP_KEY_MAX,
+				JOB_HP_VALUE_MAX, NULL, true);
+}
+
+static int parse_env(struct spec *s, json_t *v)
+{
+	return parse_string_map(s, v, &s->job->environment, JOB_ENV_MAX_KEYS, JOB_ENV_KEY_MAX,
+				JOB_ENV_VALUE_MAX, job_rule_env_key, false);
+}
+
+/* ---- InputDataConfig ---- */
+
+static int parse_s3_type(struct spec *s, json_t *v)
+{
+	return spec_get_string(s, v, 1, 64, job_rule_s3_data_type, &s->chan->s3_data_type);
+}
+
+static int parse_s3_uri(struct spec *s, json_t *v)
+{
+	return spec_get_string(s, v, 1, JOB_URI_MAX, job_rule_uri, &s->chan->uri);
+}
+
+static int parse_distribution(struct spec *s, json_t *v)
+{
+	return spec_get_string(s, v, 1, 64, job_rule_distribution, &s->chan->distribution);
+}
+
+static const struct spec_field s3_fields[] = {
+    {"S3DataType", parse_s3_type, NULL},
+    {"S3Uri", parse_s3_uri, NULL},
+    {"S3DataDistributionType", parse_distribution, NULL},
+    {"AttributeNames", NULL, "augmented manifest attributes are not filtered locally"},
+    {"InstanceGroupNames", NULL, "instance groups are not emulated"},
+    {"ModelAccessConfig", NULL, "no model license to accept locally"},
+    {"HubAccessConfig", NULL, "SageMaker hubs are not read locally"},
+    {NULL, NULL, NULL},
+};
+
+static int parse_s3_source(struct spec *s, json_t *v)
+{
+	int r = spec_object(s, v, s3_fields);
+
+	if (r == 0)
+		r = spec_require(s, v, "S3Uri",
+				 " (s3://BUCKET/PREFIX, file://PATH or a local path)");
+	if (r < 0)
+		return r;
+	/* A manifest names S3 objects: there is nothing to read it against locally. */
+	if (!job_uri_is_s3(s->chan->uri) && s->chan->s3_data_type &&
+	    strcmp(s->chan->s3_data_type, "S3Prefix")) {
+		jsonpos_push_key(&s->path, "S3DataType");
+		r = spec_fail(s, "a local channel must be an S3Prefix folder (got \"%s\")",
+			      s->chan->s3_data_type);
+		jsonpos_pop(&s->path);
+	}
+	return r;
+}
+
+static const struct spec_field source_fields[] = {
+    {"S3DataSource", parse_s3_source, NULL},
+    {"FileSystemDataSource", NULL, "EFS and FSx for Lustre are not mounted locally"},
+    {"DatasetSource", NULL, "dataset sources are not read locally"},
+    {NULL, NULL, NULL},
+};
+
+static int parse_data_source(struct spec *s, json_t *v)
+{
+	int r = spec_object(s, v, source_fields);
+
+	if (r == 0 && !json_object_get(v, "S3DataSource")) {
+		r = spec_fail(s, "missing S3DataSource");
+		sr_err_hint(s->err, "locally a channel reads an S3DataSource whose S3Uri is "
+				    "s3://..., file://PATH or a local folder");
+	}
+	return r;
+}
+
+static int parse_channel_name(struct spec *s, json_t *v)
+{
+	return spec_get_string(s, v, 1, JOB_CHANNEL_NAME_MAX, job_rule_channel_name,
+			       &s->chan->name);
+}
+
+static int parse_content_type(struct spec *s, json_t *v)
+{
+	return spec_get_string(s, v, 0, JOB_CONTENT_TYPE_MAX, NULL, &s->chan->content_type);
+}
+
+static int parse_compression(struct spec *s, json_t *v)
+{
+	return spec_get_string(s, v, 1, 64, job_rule_channel_compression, &s->chan->compression);
+}
+
+static int parse_record_wrapper(struct spec *s, json_t *v)
+{
+	return spec_get_string(s, v, 1, 64, job_rule_record_wrapper, &s->chan->record_wrapper);
+}
+
+static int parse_channel_mode(struct spec *s, json_t *v)
+{
+	int r = spec_get_string(s, v, 1, 64, job_rule_input_mode, &s->chan->input_mode);
+
+	if (r == 0) {
+		s->chan->input_mode_set = true;
+		warn_fastfile(s, s->chan->input_mode);
+	}
+	return r;
+}
+
+static const struct spec_field channel_fields[] = {
+    {"ChannelName", parse_channel_name, NULL},
+    {"DataSource", parse_data_source, NULL},
+    {"ContentType", parse_content_type, NULL},
+    {"CompressionType", parse_compression, NULL},
+    {"RecordWrapperType", parse_record_wrapper, NULL},
+    {"InputMode", parse_channel_mode, NULL},
+    {"ShuffleConfig", NULL, "Pipe-mode shuffling is not emulated"},
+    {NULL, NULL, NULL},
+};
+
+static int parse_one_channel(struct spec *s, json_t *v, size_t i)
+{
+	struct job *job = s->job;
+	int r = spec_object(s, v, channel_fields);
+
+	if (r == 0)
+		r = spec_require(s, v, "ChannelName", "");
+	if (r == 0)
+		r = spec_require(s, v, "DataSource", " (with an S3DataSource)");
+	if (r < 0)
+		return r;
+	for (size_t j = 0; j < i; j++) {
+		if (strcmp(job->channels[j].name, s->chan->name))
+			continue;
+		jsonpos_push_key(&s->path, "ChannelName");
+		r = spec_fail(s, "duplicate channel name \"%s\" (InputDataConfig[%zu] has it too)",
+			      s->chan->name, j);
+		jsonpos_pop(&s->path);
+		return r;
+	}
+	return 0;
+}
+
+static int parse_channels(struct spec *s, json_t *v)
+{
+	struct job *job = s->job;
+	size_t i, n;
+	json_t *item;
+	int r = spec_want(s, v, JSON_ARRAY, "a list of channels");
+
+	if (r < 0)
+		return r;
+	n = json_array_size(v);
+	if (n == 0)
+		return spec_fail(s, "must list 1 to %d channels (got none)", JOB_CHANNELS_MAX);
+	if (n > JOB_CHANNELS_MAX)
+		return spec_fail(s, "more than %d channels (got %zu)", JOB_CHANNELS_MAX, n);
+	for (i = 0; i < job->n_channels; i++)
+		job_channel_release(&job->channels[i]);
+	free(job->channels);
+	job->channels = xcalloc(n, sizeof(*job->channels));
+	job->n_channels = 0;
+	json_array_foreach (v, i, item) {
+		s->chan = &job->channels[i];
+		job->n_channels = i + 1; /* so job_release() frees a half-parsed channel */
+		jsonpos_push_index(&s->path, i);
+		r = parse_one_channel(s, item, i);
+		jsonpos_pop(&s->path);
+		s->chan = NULL;
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- OutputDataConfig, ResourceConfig, StoppingCondition, and the rest ---- */
+
+static int parse_output_path(struct spec *s, json_t *v)
+{
+	return spec_get_string(s, v, 1, JOB_URI_MAX, job_rule_uri, &s->job->output_path);
+}
+
+static int parse_output_compression(struct spec *s, json_t *v)
+{
+	return spec_get_string(s, v, 1, 64, job_rule_output_compression,
+			       &s->job->output_compression);
+}
+
+static const struct spec_field output_fields[] = {
+    {"S3OutputPath", parse_output_path, NULL},
+    {"KmsKeyId", NULL, "nothing is encrypted with KMS locally"},
+    {"CompressionType", parse_output_compression, NULL},
+    {NULL, NULL, NULL},
+};
+
+static int parse_output(struct spec *s, json_t *v)
+{
+	int r = spec_object(s, v, output_fields);
+
+	return r < 0 ? r
+		     : spec_require(s, v, "S3OutputPath", " (s3://..., file://PATH or a folder)");
+}
+
+static int parse_instance_type(struct spec *s, json_t *v)
+{
+	return spec_get_string(s, v, 1, JOB_INSTANCE_TYPE_MAX, job_rule_instance_type,
+			       &s->job->instance_type);
+}
+
+static int parse_instance_count(struct spec *s, json_t *v)
+{
+	long long x = 0;
+	int r = spec_get_int(s, v, 1, JOB_HOSTS_MAX, " hosts on one machine", &x);
+
+	if (r == 0)
+		s->job->instance_count = (int)x;
+	return r;
+}
+
+static int parse_volume(struct spec *s, json_t *v)
+{
+	long long x = 0;
+	int r = spec_get_int(s, v, 1, JOB_VOLUME_GB_MAX, "", &x);
+
+	if (r == 0)
+		s->job->volume_size_gb = (int)x;
+	return r;
+}
+
+static int parse_instance_groups(struct spec *s, json_t *v)
+{
+	if (spec_is_empty(v))
+		return 0;
+	spec_fail(s, "heterogeneous clusters are not supported locally");
+	return sr_err_hint(s->err, "describe the cluster with ResourceConfig.InstanceType and "
+				   "ResourceConfig.InstanceCount");
+}
+
+static const struct spec_field resource_fields[] = {
+    {"InstanceType", parse_instance_type, NULL},
+    {"InstanceCount", parse_instance_count, NULL},
+    {"VolumeSizeInGB", parse_volume, NULL},
+    {"VolumeKmsKeyId", NULL, "nothing is encrypted with KMS locally"},
+    {"KeepAlivePeriodInSeconds", NULL, "there are no warm pools locally"},
+    {"InstanceGroups", parse_instance_groups, NULL},
+    {"TrainingPlanArn", NULL, "there are no training plans locally"},
+    {"InstancePlacementConfig", NULL, "all hosts are on this machine"},
+    {NULL, NULL, NULL},
+};
+
+static int parse_resources(struct spec *s, json_t *v)
+{
+	return spec_object(s, v, resource_fields);
+}
+
+static int parse_max_run(struct spec *s, json_t *v)
+{
+	long long x = 0;
+	int r = spec_get_int(s, v, 1, INT64_MAX, "", &x);
+
+	if (r == 0)
+		s->job->max_run_s = x;
+	return r;
+}
+
+static const struct spec_field stopping_fields[] = {
+    {"MaxRuntimeInSeconds", parse_max_run, NULL},
+    {"MaxWaitTimeInSeconds", NULL, "it only applies to managed spot training"},
+    {"MaxPendingTimeInSeconds", NULL, "jobs start at once here"},
+    {NULL, NULL, NULL},
+};
+
+static int parse_stopping(struct spec *s, json_t *v)
+{
+	return spec_object(s, v, stopping_fields);
+}
+
+static int parse_checkpoint_uri(struct spec *s, json_t *v)
+{
+	return spec_get_string(s, v, 1, JOB_URI_MAX, job_rule_uri, &s->job->checkpoint_s3_uri);
+}
+
+static int parse_checkpoint_path(struct spec *s, json_t *v)
+{
+	return spec_get_string(s, v, 1, JOB_CHECKPOINT_PATH_MAX, NULL,
+			       &s->job->checkpoint_local_path);
+}
+
+static const struct spec_field checkpoint_fields[] = {
+    {"S3Uri", parse_checkpoint_uri, NULL},
+    {"LocalPath", parse_checkpoint_path, NULL},
+    {NULL, NULL, NULL},
+};
+
+static int parse_checkpoint(struct spec *s, json_t *v)
+{
+	int r = spec_object(s, v, checkpoint_fields);
+
+	return r < 0 ? r : spec_require(s, v, "S3Uri", "");
+}
+
+static int parse_retry_attempts(struct spec *s, json_t *v)
+{
+	long long x = 0;
+	int r = spec_get_int(s, v, 1, JOB_RETRY_MAX, "", &x);
+
+	if (r == 0)
+		s->job->max_retry_attempts = (int)x;
+	return r;
+}
+
+static const struct spec_field retry_fields[] = {
+    {"MaximumRetryAttempts", parse_retry_attempts, NULL},
+    {NULL, NULL, NULL},
+};
+
+static int parse_retry(struct spec *s, json_t *v)
+{
+	int r = spec_object(s, v, retry_fields);
+
+	return r < 0 ? r : spec_require(s, v, "MaximumRetryAttempts", " (1 to 30)");
+}
+
+static int parse_name(struct spec *s, json_t *v)
+{
+	return spec_get_string(s, v, 1, JOB_NAME_MAX, job_rule_name, &s->job->name);
+}
+
+static int parse_role(struct spec *s, json_t *v)
+{
+	int r = spec_get_string(s, v, JOB_ROLE_ARN_MIN, JOB_ROLE_ARN_MAX, job_rule_role_arn,
+				&s->job->role_arn);
+
+	if (r < 0)
+		sr_err_hint(s->err, "RoleArn is optional locally: drop it, or give a role such as "
+				    "arn:aws:iam::111122223333:role/SageMakerRole");
+	return r;
+}
+
+static int parse_isolation(struct spec *s, json_t *v)
+{
+	if (!json_is_boolean(v))
+		return spec_fail(s, "expected a boolean, got %s", spec_type_phrase(v));
+	s->job->network_isolation = json_is_true(v);
+	return 0;
+}
+
+/* In the botocore model's order, so the hint listing them reads like the API reference. */
+const struct spec_field spec_top_fields[] = {
+    {"TrainingJobName", parse_name, NULL},
+    {"HyperParameters", parse_hps, NULL},
+    {"AlgorithmSpecification", parse_algo, NULL},
+    {"RoleArn", parse_role, NULL},
+    {"InputDataConfig", parse_channels, NULL},
+    {"OutputDataConfig", parse_output, NULL},
+    {"ResourceConfig", parse_resources, NULL},
+    {"VpcConfig", NULL, "jobs run on this machine"},
+    {"StoppingCondition", parse_stopping, NULL},
+    {"Tags", NULL, "nothing is tagged locally"},
+    {"EnableNetworkIsolation", parse_isolation, NULL},
+    {"EnableInterContainerTrafficEncryption", NULL, "hosts talk over this machine's own network"},
+    {"EnableManagedSpotTraining", NULL, "there is no spot capacity here; the job runs once"},
+    {"CheckpointConfig", parse_checkpoint, NULL},
+    {"DebugHookConfig", NULL, "SageMaker Debugger is not emulated"},
+    {"DebugRuleConfigurations", NULL, "SageMaker Debugger is not emulated"},
+    {"TensorBoardOutputConfig", NULL, "TensorBoard output is not collected"},
+    {"ExperimentConfig", NULL, "SageMaker Experiments is not emulated"},
+    {"ProfilerConfig", NULL, "SageMaker Profiler is not emulated"},
+    {"ProfilerRuleConfigurations", NULL, "SageMaker Profiler is not emulated"},
+    {"Environment", parse_env, NULL},
+    {"RetryStrategy", parse_retry, NULL},
+    {"RemoteDebugConfig", NULL, "remote debugging is not emulated"},
+    {"InfraCheckConfig", NULL, "no infrastructure checks run locally"},
+    {"SessionChainingConfig", NULL, "sessions are not chained locally"},
+    {"ServerlessJobConfig", NULL, "serverless jobs are not emulated"},
+    {"MlflowConfig", NULL, "MLflow tracking is not configured locally"},
+    {"ModelPackageConfig", NULL, "model packages are not registered locally"},
+    {NULL, NULL, NULL},
+};
+
+/* The object a top-level key belongs in when it is one of its fields but for case
+ * ("InstanceCount" -> ResourceConfig); *ret_field gets the field's proper spelling. */
+const char *spec_nested_home(const char *key, const char **ret_field)
+{
+	static const struct {
+		const char *name;
+		const struct spec_field *fields;
+	} nested[] = {
+	    {"AlgorithmSpecification", algo_fields}, {"OutputDataConfig", output_fields},
+	    {"ResourceConfig", resource_fields},     {"StoppingCondition", stopping_fields},
+	    {"CheckpointConfig", checkpoint_fields}, {"RetryStrategy", retry_fields},
+	};
+
+	for (size_t i = 0; i < sizeof(nested) / sizeof(nested[0]); i++) {
+		for (const struct spec_field *f = nested[i].fields; f->name; f++) {
+			if (!strcasecmp(f->name, key)) {
+				*ret_field = f->name;
+				return nested[i].name;
+			}
+		}
+	}
+	return NULL;
+}

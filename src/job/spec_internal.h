@@ -1,0 +1,70 @@
+/* spec_internal.h - the spec parser's machinery, shared by spec.c (context, type checks,
+ * unknown fields, job_spec_parse) and spec_fields.c (one table per API object).  Private to
+ * job/: never include it from outside.
+ *
+ * Every helper works on the value at s->path: push the key or index before calling, pop after.
+ * Errors come out as `ORIGIN:LINE:COL: Json.Path: message` and return a negative errno.
+ */
+#ifndef SR_JOB_SPEC_INTERNAL_H
+#define SR_JOB_SPEC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "job/jsonpos.h"
+
+struct job;
+struct job_channel;
+struct sr_error;
+struct strv;
+
+struct spec {
+	const char *text;
+	size_t len;
+	const char *origin;
+	struct jsonpos_path path;
+	struct job *job;
+	struct job_channel *chan; /* the channel being parsed */
+	struct strv *warnings;	  /* may be NULL */
+	struct sr_error *err;
+};
+
+/* One field of an API object: a parser, or (parse == NULL) accepted but not honoured. */
+struct spec_field {
+	const char *name;
+	int (*parse)(struct spec *s, json_t *v);
+	const char *ignored; /* why it is not honoured, for the warning */
+};
+
+/* The request's own fields (spec_fields.c), NULL-terminated. */
+extern const struct spec_field spec_top_fields[];
+
+/* An error about the value at s->path / about its key. */
+int spec_fail(struct spec *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int spec_fail_key(struct spec *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A warning line about the member at s->path (points at its key). */
+void spec_warn(struct spec *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* "an object", "a list", "a string", "an integer", ... */
+const char *spec_type_phrase(const json_t *v);
+int spec_want(struct spec *s, const json_t *v, json_type type, const char *expected);
+/* A string of min..max characters passing `rule` (may be NULL), copied over *ret. */
+int spec_get_string(struct spec *s, const json_t *v, size_t min, size_t max,
+		    const char *(*rule)(const char *), char **ret);
+/* An integer in min..max; `max_why` follows "must be at most N" ("" for nothing). */
+int spec_get_int(struct spec *s, const json_t *v, long long min, long long max, const char *max_why,
+		 long long *ret);
+/* A list of 1..100 strings of item_min..256 characters, replacing *ret. */
+int spec_get_strv(struct spec *s, const json_t *v, size_t item_min, struct strv *ret);
+/* null, false, 0, "", [] or {}: values that ask for nothing. */
+bool spec_is_empty(const json_t *v);
+/* Check that `obj` is an object and dispatch each member, in text order, to `fields`. */
+int spec_object(struct spec *s, json_t *obj, const struct spec_field *fields);
+/* Error at the object unless it has `field`; `what` is appended to the message. */
+int spec_require(struct spec *s, const json_t *obj, const char *field, const char *what);
+/* The object (e.g. "ResourceConfig") a misplaced top-level key belongs in, or NULL. */
+const char *spec_nested_home(const char *key, const char **ret_field);
+
+#endif

@@ -1,0 +1,122 @@
+/* supervise/internal.h - the pieces of supervise/ shared between its files only.
+ *
+ *   loop.c     epoll loop, watches, timerfds
+ *   logmux.c   line splitting, "algo-N | " prefixes, per-host log files, tail ring
+ *   supervise.c  sup_run(): starting hosts, exits, failure / stop / MaxRuntime policy
+ */
+#ifndef SR_SUPERVISE_INTERNAL_H
+#define SR_SUPERVISE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "supervise/supervise.h"
+
+struct sr_error;
+struct sup_loop;
+
+/* ---- loop.c: one epoll loop; epoll data points to a watch, never a bare fd ---------------- */
+
+struct sup_watch {
+	int fd; /* borrowed: the watch never closes it */
+	/* Called for readiness (level-triggered).  Returns < 0 only for sagerun's own failures,
+	 * which end sup_loop_run(). */
+	int (*handler)(struct sup_loop *loop, struct sup_watch *w, uint32_t events,
+		       struct sr_error *err);
+	void *owner; /* borrowed */
+	bool active; /* registered; a removed watch's already-fetched events are dropped */
+};
+
+struct sup_loop {
+	int epfd;
+	bool quit; /* set by a handler: sup_loop_run() returns after the current event */
+};
+
+int sup_loop_init(struct sup_loop *l, struct sr_error *err);
+void sup_loop_release(struct sup_loop *l);
+
+/* Register `fd` for EPOLLIN.  The watch's memory must outlive its registration. */
+int sup_watch_add(struct sup_loop *l, struct sup_watch *w, int fd,
+		  int (*handler)(struct sup_loop *, struct sup_watch *, uint32_t,
+				 struct sr_error *),
+		  void *owner, struct sr_error *err);
+/* Unregister (EPOLL_CTL_DEL) and mark inactive; call it before closing the fd.  Idempotent. */
+void sup_watch_remove(struct sup_loop *l, struct sup_watch *w);
+
+/* Dispatch events until a handler sets l->quit or fails. */
+int sup_loop_run(struct sup_loop *l, struct sr_error *err);
+
+/* CLOCK_MONOTONIC timerfd, CLOEXEC|NONBLOCK. */
+int sup_timer_open(int *ret_fd, struct sr_error *err);
+/* Fire once after `ms` (>= 1 ms), or disarm with ms == 0. */
+int sup_timer_arm(int fd, int64_t ms, struct sr_error *err);
+/* Consume the expiration so the fd stops being readable.  False when the timer did not
+ * really expire (an event fetched before it was disarmed): the handler must do nothing. */
+bool sup_timer_ack(int fd);
+
+/* ---- logmux.c ------------------------------------------------------------------------------ */
+
+enum sup_stream_kind { SUP_STDOUT, SUP_STDERR, SUP_STREAM_MAX };
+
+/* Where every host's prefixed lines go.  One per sup_run. */
+struct sup_sink {
+	int fd[SUP_STREAM_MAX];	     /* borrowed */
+	bool broken[SUP_STREAM_MAX]; /* a write failed (EPIPE...): stop writing there */
+	char *scratch;		     /* one line with prefix, colour and marker */
+	size_t scratch_cap;
+};
+
+void sup_sink_init(struct sup_sink *s, int out_fd, int err_fd);
+void sup_sink_release(struct sup_sink *s);
+/* A note of sagerun's own on the error stream: "sagerun: <text>\n". */
+void sup_sink_note(struct sup_sink *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One host's log: its prefix, its log file, the tail of its last lines. */
+struct sup_log {
+	struct sup_sink *sink; /* borrowed */
+	char name[16];
+	char prefix[80];
+	size_t prefix_len;
+	int file_fd;
+	char *file_path;
+	char *tail[SUP_TAIL_LINES]; /* ring, oldest at tail_next when full */
+	size_t tail_next;
+	size_t tail_n;
+};
+
+/* `width` pads the name so the " | " of all hosts line up; `color` picks a colour by index.
+ * With a log_dir the log file <log_dir>/<name>.log is opened for appending (not truncated). */
+int sup_log_open(struct sup_log *lg, struct sup_sink *sink, const char *name, size_t width,
+		 size_t index, bool color, const char *log_dir, struct sr_error *err);
+void sup_log_close(struct sup_log *lg);
+/* Emit one line (without its '\n'): one write() of the prefixed line to the sink, one of the
+ * raw line to the log file, and into the tail ring.  `split`: a piece of a longer line, which
+ * gets SUP_SPLIT_MARKER. */
+void sup_log_line(struct sup_log *lg, enum sup_stream_kind k, const char *line, size_t len,
+		  bool split);
+/* The newest tail lines that fit in `max` bytes joined by '\n', oldest first (the newest is
+ * cut to `max` if it alone is longer).  NULL when there are none.  Caller frees. */
+char *sup_log_tail(const struct sup_log *lg, size_t max);
+
+/* Line splitter: bytes in, complete lines (and SUP_LINE_MAX pieces of longer ones) out. */
+struct sup_lines {
+	char *buf; /* SUP_LINE_MAX + 1 bytes: a line of exactly SUP_LINE_MAX plus its '\n' fits */
+	size_t len;
+	void (*emit)(void *ctx, const char *line, size_t len, bool split);
+	void *ctx;
+};
+
+void sup_lines_init(struct sup_lines *sl, void (*emit)(void *, const char *, size_t, bool),
+		    void *ctx);
+void sup_lines_release(struct sup_lines *sl);
+/* Free space at the end of the buffer to read into (never 0). */
+char *sup_lines_space(struct sup_lines *sl, size_t *ret_avail);
+/* `n` bytes were put at sup_lines_space(): emit whatever is complete. */
+void sup_lines_commit(struct sup_lines *sl, size_t n);
+/* Copy `n` bytes in (any length) and emit what is complete. */
+void sup_lines_feed(struct sup_lines *sl, const char *data, size_t n);
+/* End of stream: a last line without '\n' is emitted as a line. */
+void sup_lines_flush(struct sup_lines *sl);
+
+#endif

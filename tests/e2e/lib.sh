@@ -1,0 +1,140 @@
+# lib.sh - the end-to-end test library (git: t/test-lib.sh; bubblewrap: tests/libtest.sh).
+#
+# A test script sources this file, then runs steps:
+#   test_expect_success 'title' 'commands && chained && like this'
+# and ends with test_done.  Output is TAP.  Every script gets a fresh trash folder (its cwd)
+# with SAGERUN_HOME inside it; the folder is removed on success and kept on failure or when
+# SR_TEST_KEEP=1.  $SAGERUN is the binary under test (CTest sets it).
+
+set -u
+
+: "${SAGERUN:?SAGERUN must point to the sagerun binary (CTest sets it)}"
+: "${SR_SOURCE_DIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
+export SR_SOURCE_DIR
+
+test_name=$(basename "$0" .sh)
+TRASH=$(mktemp -d "${TMPDIR:-/tmp}/sagerun-$test_name.XXXXXX")
+export SAGERUN_HOME="$TRASH/home"
+export NO_COLOR=1
+cd "$TRASH" || exit 1
+
+test_count=0
+test_failed=0
+test_skipped=0
+_cleanup_cmds=""
+
+# Background jobs must use "$SAGERUN" directly: a function runs in a subshell, and $! would
+# name that shell, not sagerun.
+sagerun() {
+	"$SAGERUN" "$@"
+}
+
+say() {
+	printf '# %s\n' "$*"
+}
+
+# Commands to run after the current step, pass or fail.
+test_when_finished() {
+	_cleanup_cmds="$*
+$_cleanup_cmds"
+}
+
+_run_cleanup() {
+	if [ -n "$_cleanup_cmds" ]; then
+		eval "$_cleanup_cmds" >/dev/null 2>&1
+		_cleanup_cmds=""
+	fi
+}
+
+test_expect_success() {
+	test_count=$((test_count + 1))
+	if [ -n "${_skip_reason:-}" ]; then
+		echo "ok $test_count - $1 # SKIP $_skip_reason"
+		test_skipped=$((test_skipped + 1))
+		return 0
+	fi
+	_title=$1
+	(
+		set +e
+		eval "$2"
+	) >"$TRASH/.step.out" 2>&1
+	_rc=$?
+	_run_cleanup
+	if [ $_rc -eq 0 ]; then
+		echo "ok $test_count - $_title"
+	else
+		echo "not ok $test_count - $_title (exit $_rc)"
+		sed 's/^/#   /' "$TRASH/.step.out" | tail -n 60
+		test_failed=$((test_failed + 1))
+	fi
+}
+
+# Skip the rest of the script unless a capability is there; says why (Redis: tags).
+test_require() {
+	for cap in "$@"; do
+		case $cap in
+		ROOT) [ "$(id -u)" -eq 0 ] || _skip_reason="needs root" ;;
+		PYTHON) command -v python3 >/dev/null 2>&1 || _skip_reason="needs python3" ;;
+		*) _skip_reason="unknown requirement $cap" ;;
+		esac
+	done
+	if [ -n "${_skip_reason:-}" ]; then
+		say "skipping $test_name: $_skip_reason"
+	fi
+}
+
+# Passes only when the command fails the documented ways (1 or 2), so a crash (134, 139) or
+# an unexpected success fails the test (git: test_must_fail).
+test_must_fail() {
+	"$@"
+	_code=$?
+	case $_code in
+	1 | 2) return 0 ;;
+	0) echo "test_must_fail: '$*' succeeded" >&2 ;;
+	*) echo "test_must_fail: '$*' exited $_code (a crash?)" >&2 ;;
+	esac
+	return 1
+}
+
+test_expect_code() {
+	_want=$1
+	shift
+	"$@"
+	_code=$?
+	if [ "$_code" -ne "$_want" ]; then
+		echo "test_expect_code: '$*' exited $_code, expected $_want" >&2
+		return 1
+	fi
+	return 0
+}
+
+test_cmp() {
+	diff -u "$1" "$2"
+}
+
+# grep that prints the file when the pattern is missing, for a readable failure.
+test_grep() {
+	if ! grep "$@" >/dev/null; then
+		echo "test_grep: no match for: $*" >&2
+		_last=""
+		for _a in "$@"; do _last=$_a; done
+		[ -f "$_last" ] && sed 's/^/| /' "$_last" >&2
+		return 1
+	fi
+}
+
+# A free TCP port on 127.0.0.1 for a job's rendezvous, so tests can run in parallel.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+test_done() {
+	echo "1..$test_count"
+	if [ $test_failed -eq 0 ]; then
+		say "passed all $test_count steps ($test_skipped skipped)"
+		[ "${SR_TEST_KEEP:-0}" = 1 ] || { cd / && rm -rf "$TRASH"; }
+		exit 0
+	fi
+	say "failed $test_failed of $test_count steps; trash kept in $TRASH"
+	exit 1
+}

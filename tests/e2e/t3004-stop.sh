@@ -1,0 +1,63 @@
+#!/bin/bash
+# Ctrl-C (SIGINT) or SIGTERM to sagerun: Stopping, hosts stopped, Stopped, exit 130.
+. "$(dirname "$0")/lib.sh"
+
+cat >host.sh <<'SH'
+trap 'echo "$SM_CURRENT_HOST saving"; echo saved >"$SM_MODEL_DIR/$SM_CURRENT_HOST.ckpt"; exit 0' TERM
+sleep 314 &
+wait
+SH
+
+# Wait (bounded) until the job's describe.json says Training.
+wait_training() {
+	for _ in $(seq 1 200); do
+		grep '"SecondaryStatus": "Training"' "$SAGERUN_HOME/jobs/$1/describe.json" \
+			>/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	echo "job $1 never reached Training" >&2
+	return 1
+}
+
+for sig in INT TERM; do
+	test_expect_success "SIG$sig stops the job with exit 130" '
+		"$SAGERUN" train --name stop-$sig --hosts 2 --output out -- /bin/sh "$PWD/host.sh" \
+			>stdout-$sig 2>stderr-$sig &
+		pid=$! &&
+		wait_training stop-$sig &&
+		kill -$sig $pid &&
+		test_expect_code 130 wait $pid &&
+		test_grep "stop-$sig: Stopping" stderr-$sig &&
+		test_grep "stop-$sig: Stopped" stderr-$sig &&
+		test_grep "^algo-2 | algo-2 saving" stdout-$sig
+	'
+
+	test_expect_success "SIG$sig: what the hosts saved in the grace is packaged" '
+		tar -tzf out/stop-$sig/output/model.tar.gz | sort >entries &&
+		printf "%s\n" algo-1.ckpt algo-2.ckpt >expect &&
+		test_cmp expect entries &&
+		python3 -c "import json,sys; d=json.load(open(\"$SAGERUN_HOME/jobs/stop-$sig/describe.json\")); sys.exit(0 if (d[\"TrainingJobStatus\"], d[\"SecondaryStatus\"])==(\"Stopped\",\"Stopped\") else 1)"
+	'
+done
+
+test_expect_success 'a second Ctrl-C kills at once' '
+	"$SAGERUN" train --name stop-twice --hosts 1 --stop-grace 300 --output out \
+		-- /bin/sh -c "trap \"\" TERM; sleep 314" >stdout 2>stderr &
+	pid=$! &&
+	wait_training stop-twice &&
+	kill -INT $pid && sleep 0.2 && kill -INT $pid &&
+	test_expect_code 130 wait $pid
+'
+
+test_expect_success 'MaxRuntimeInSeconds stops the job as the service does' '
+	test_expect_code 130 sagerun train --name maxrun --max-run 1 --stop-grace 5 --output out \
+		-- sleep 314 >stdout 2>stderr &&
+	test_grep "maxrun: MaxRuntimeExceeded" stderr &&
+	python3 -c "import json,sys; d=json.load(open(\"$SAGERUN_HOME/jobs/maxrun/describe.json\")); sys.exit(0 if (d[\"TrainingJobStatus\"], d[\"SecondaryStatus\"])==(\"Stopped\",\"MaxRuntimeExceeded\") else 1)"
+'
+
+test_expect_success 'no process of a job is left behind' '
+	! pgrep -f "sleep 314" >/dev/null
+'
+
+test_done

@@ -1,0 +1,621 @@
+/* test_artifacts.c - data/artifacts: pack hosts' folders into one tar.gz, unpack safely. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <cmocka.h>
+
+#include "data/artifacts.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+/* --- helpers ---------------------------------------------------------------------------- */
+
+static int setup_tmp(void **state)
+{
+	char *dir = xstrdup("/tmp/sr-test-artifacts.XXXXXX");
+
+	assert_non_null(mkdtemp(dir));
+	*state = dir;
+	return 0;
+}
+
+static int teardown_tmp(void **state)
+{
+	struct sr_error err = {0};
+
+	assert_int_equal(fs_rm_rf(*state, &err), 0);
+	free(*state);
+	return 0;
+}
+
+static char *pathf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *pathf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p = NULL;
+
+	va_start(ap, fmt);
+	assert_true(vasprintf(&p, fmt, ap) >= 0);
+	va_end(ap);
+	return p;
+}
+
+static void mkdirs(const char *path)
+{
+	struct sr_error err = {0};
+
+	assert_int_equal(fs_mkdir_p(path, 0755, &err), 0);
+}
+
+/* Write `content` at `path`, creating parent folders. */
+static void put(const char *path, const char *content)
+{
+	_cleanup_free_ char *dir = xstrdup(path);
+	struct sr_error err = {0};
+
+	*strrchr(dir, '/') = '\0';
+	mkdirs(dir);
+	assert_int_equal(fs_write_atomic(path, content, strlen(content), 0644, &err), 0);
+}
+
+static void link_to(const char *target, const char *path)
+{
+	assert_int_equal(symlink(target, path), 0);
+}
+
+static void put_at(const char *root, const char *rel, const char *content)
+{
+	_cleanup_free_ char *p = pathf("%s/%s", root, rel);
+
+	put(p, content);
+}
+
+static void link_at(const char *target, const char *root, const char *rel)
+{
+	_cleanup_free_ char *p = pathf("%s/%s", root, rel);
+
+	link_to(target, p);
+}
+
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static char *slurp(const char *path)
+{
+	struct sr_error err = {0};
+	char *data = NULL;
+
+	assert_int_equal(fs_read_file(path, 1 << 20, &data, NULL, &err), 0);
+	return data;
+}
+
+static int run_quiet(const char *cmd)
+{
+	int st = system(cmd);
+
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* One entry of a tarball, as read back. */
+struct got {
+	char *name;
+	mode_t type;
+	mode_t perm;
+	time_t mtime;
+	char *link; /* symlink target */
+	char *data; /* regular file content */
+};
+
+struct got_list {
+	struct got *v;
+	size_t n;
+	size_t cap;
+};
+
+static void got_release(struct got_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].name);
+		free(l->v[i].link);
+		free(l->v[i].data);
+	}
+	free(l->v);
+}
+
+static void read_tarball(const char *path, struct got_list *l)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	int r;
+
+	archive_read_support_filter_gzip(a);
+	archive_read_support_format_tar(a);
+	assert_int_equal(archive_read_open_filename(a, path, 10240), ARCHIVE_OK);
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		struct got g = {0};
+		la_int64_t size = archive_entry_size(e);
+
+		g.name = xstrdup(archive_entry_pathname(e));
+		g.type = archive_entry_filetype(e);
+		g.perm = archive_entry_perm(e);
+		g.mtime = archive_entry_mtime(e);
+		if (archive_entry_symlink(e))
+			g.link = xstrdup(archive_entry_symlink(e));
+		if (g.type == AE_IFREG) {
+			g.data = xcalloc(1, (size_t)size + 1);
+			assert_int_equal(archive_read_data(a, g.data, (size_t)size), size);
+		}
+		xgrow(&l->v, &l->cap, l->n + 1, sizeof(*l->v));
+		l->v[l->n++] = g;
+	}
+	assert_int_equal(r, ARCHIVE_EOF);
+	archive_read_free(a);
+}
+
+static const struct got *find(const struct got_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].name, name))
+			return &l->v[i];
+	return NULL;
+}
+
+/* --- pack ------------------------------------------------------------------------------- */
+
+static void test_pack_merges_hosts(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *r1 = pathf("%s/algo-1/model", tmp);
+	_cleanup_free_ char *r2 = pathf("%s/algo-2/model", tmp);
+	_cleanup_free_ char *r3 = pathf("%s/algo-3/model", tmp); /* never created */
+	_cleanup_free_ char *dest = pathf("%s/model.tar.gz", tmp);
+	_cleanup_free_ char *p = NULL;
+	struct strv warnings = STRV_INIT;
+	struct sr_error err = {0};
+	struct got_list l = {0};
+
+	put_at(r1, "model.pt", "weights-1");
+	put_at(r1, "sub/x.bin", "x");
+	p = pathf("%s/sub/x.bin", r1);
+	assert_int_equal(chmod(p, 0750), 0);
+	struct timespec times[2] = {{1000000000, 0}, {1000000000, 0}};
+	assert_int_equal(utimensat(AT_FDCWD, p, times, 0), 0);
+	put_at(r1, "sub/deep/y", "y");
+	put_at(r1, "clash.txt", "first");
+	link_at("sub/x.bin", r1, "rel");
+	link_at("/etc/passwd", r1, "abs");
+	link_at("nowhere/at/all", r1, "dangling");
+	/* A symlinked folder must be stored as a link, not walked. */
+	link_at("/etc", r1, "etc-link");
+
+	put_at(r2, "clash.txt", "second");
+	put_at(r2, "sub/z.bin", "z");		     /* merges into r1's sub/ */
+	put_at(r2, "model.pt/inner", "dir-vs-file"); /* a type clash */
+	put_at(r2, "other.txt", "other");
+
+	const char *roots[] = {r1, r2, r3};
+	assert_int_equal(artifacts_pack(roots, 3, dest, &warnings, &err), 0);
+	read_tarball(dest, &l);
+
+	/* Host order, then name order inside each folder; directory names end in '/'. */
+	const char *want[] = {"abs",	    "clash.txt", "dangling",  "etc-link",
+			      "model.pt",   "rel",	 "sub/",      "sub/deep/",
+			      "sub/deep/y", "sub/x.bin", "other.txt", "sub/z.bin"};
+	assert_int_equal(l.n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < l.n; i++)
+		assert_string_equal(l.v[i].name, want[i]);
+
+	assert_int_equal(find(&l, "abs")->type, AE_IFLNK);
+	assert_string_equal(find(&l, "abs")->link, "/etc/passwd");
+	assert_string_equal(find(&l, "rel")->link, "sub/x.bin");
+	assert_string_equal(find(&l, "dangling")->link, "nowhere/at/all");
+	assert_int_equal(find(&l, "etc-link")->type, AE_IFLNK);
+	assert_string_equal(find(&l, "etc-link")->link, "/etc");
+	assert_int_equal(find(&l, "sub/")->type, AE_IFDIR);
+	assert_int_equal(find(&l, "model.pt")->type, AE_IFREG);
+	assert_string_equal(find(&l, "model.pt")->data, "weights-1");
+	assert_string_equal(find(&l, "clash.txt")->data, "first");
+	assert_string_equal(find(&l, "sub/z.bin")->data, "z");
+	assert_string_equal(find(&l, "sub/x.bin")->data, "x");
+	assert_int_equal(find(&l, "sub/x.bin")->perm, 0750);
+	assert_int_equal(find(&l, "sub/x.bin")->mtime, 1000000000);
+	assert_null(find(&l, "model.pt/inner"));
+
+	assert_int_equal(warnings.n, 2);
+	assert_string_equal(warnings.v[0], "model.tar.gz: 'clash.txt' written by more than one "
+					   "host; kept the first");
+	assert_string_equal(warnings.v[1], "model.tar.gz: 'model.pt' written by more than one "
+					   "host; kept the first");
+	assert_int_equal(count_entries(tmp), 3); /* algo-1, algo-2, model.tar.gz: no temp left */
+
+	/* Same trees, same bytes: no gzip timestamp, a fixed order. */
+	_cleanup_free_ char *dest2 = pathf("%s/again.tar.gz", tmp);
+	_cleanup_free_ char *cmd = pathf("cmp -s '%s' '%s'", dest, dest2);
+	assert_int_equal(artifacts_pack(roots, 3, dest2, NULL, &err), 0);
+	assert_int_equal(run_quiet(cmd), 0);
+
+	/* GNU tar agrees. */
+	free(cmd);
+	cmd = pathf("tar -tzf '%s' >/dev/null 2>&1", dest);
+	assert_int_equal(run_quiet(cmd), 0);
+
+	got_release(&l);
+	strv_release(&warnings);
+}
+
+static void test_pack_empty(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *empty = pathf("%s/empty", tmp);
+	_cleanup_free_ char *missing = pathf("%s/missing", tmp);
+	_cleanup_free_ char *dest = pathf("%s/output.tar.gz", tmp);
+	_cleanup_free_ char *none = pathf("%s/none.tar.gz", tmp);
+	_cleanup_free_ char *cmd = pathf("test -z \"$(tar -tzf '%s')\"", dest);
+	struct sr_error err = {0};
+	struct got_list l = {0};
+
+	mkdirs(empty);
+	const char *roots[] = {empty, missing};
+	assert_int_equal(artifacts_pack(roots, 2, dest, NULL, &err), 0);
+	read_tarball(dest, &l);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(run_quiet(cmd), 0);
+
+	assert_int_equal(artifacts_pack(NULL, 0, none, NULL, &err), 0);
+	free(cmd);
+	cmd = pathf("test -z \"$(tar -tzf '%s')\"", none);
+	assert_int_equal(run_quiet(cmd), 0);
+	got_release(&l);
+}
+
+static void test_pack_long_names(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *root = pathf("%s/model", tmp);
+	_cleanup_free_ char *dest = pathf("%s/model.tar.gz", tmp);
+	_cleanup_free_ char *out = pathf("%s/out", tmp);
+	char longname[201], dirname[151], target[181];
+	struct sr_error err = {0};
+	struct got_list l = {0};
+
+	memset(longname, 'n', 200);
+	longname[200] = '\0';
+	memset(dirname, 'd', 150);
+	dirname[150] = '\0';
+	memset(target, 't', 180);
+	target[180] = '\0';
+	_cleanup_free_ char *file = pathf("%s/%s/%s", root, dirname, longname);
+	_cleanup_free_ char *lnk = pathf("%s/%s/link", root, dirname);
+	put(file, "long");
+	link_to(target, lnk);
+
+	const char *roots[] = {root};
+	assert_int_equal(artifacts_pack(roots, 1, dest, NULL, &err), 0);
+	read_tarball(dest, &l);
+	_cleanup_free_ char *want_file = pathf("%s/%s", dirname, longname);
+	_cleanup_free_ char *want_link = pathf("%s/link", dirname);
+	assert_non_null(find(&l, want_file));
+	assert_string_equal(find(&l, want_file)->data, "long");
+	assert_string_equal(find(&l, want_link)->link, target);
+
+	_cleanup_free_ char *cmd = pathf("tar -tzf '%s' | grep -q '/%s$'", dest, longname);
+	assert_int_equal(run_quiet(cmd), 0);
+
+	/* And it round-trips through our own extractor. */
+	assert_int_equal(artifacts_unpack(dest, out, &err), 0);
+	_cleanup_free_ char *got_file = pathf("%s/%s/%s", out, dirname, longname);
+	_cleanup_free_ char *data = slurp(got_file);
+	assert_string_equal(data, "long");
+	got_release(&l);
+}
+
+static void test_pack_skips_special_files(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *root = pathf("%s/model", tmp);
+	_cleanup_free_ char *fifo = pathf("%s/pipe", root);
+	_cleanup_free_ char *dest = pathf("%s/model.tar.gz", tmp);
+	struct strv warnings = STRV_INIT;
+	struct sr_error err = {0};
+	struct got_list l = {0};
+
+	mkdirs(root);
+	assert_int_equal(mkfifo(fifo, 0644), 0);
+	const char *roots[] = {root};
+	assert_int_equal(artifacts_pack(roots, 1, dest, &warnings, &err), 0);
+	read_tarball(dest, &l);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(warnings.n, 1);
+	assert_non_null(strstr(warnings.v[0], "'pipe'"));
+	got_release(&l);
+	strv_release(&warnings);
+}
+
+static void test_pack_dest_folder_missing(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *root = pathf("%s/model", tmp);
+	_cleanup_free_ char *dest = pathf("%s/no/such/model.tar.gz", tmp);
+	struct sr_error err = {0};
+
+	_cleanup_free_ char *f = pathf("%s/model.pt", root);
+	put(f, "weights");
+	const char *roots[] = {root};
+	assert_int_equal(artifacts_pack(roots, 1, dest, NULL, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, dest));
+	assert_non_null(strstr(err.hint, "/no/such"));
+	assert_int_equal(count_entries(tmp), 1);
+}
+
+static void test_pack_failure_leaves_nothing(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *file = pathf("%s/a-file", tmp);
+	_cleanup_free_ char *out = pathf("%s/out", tmp);
+	_cleanup_free_ char *dest = pathf("%s/model.tar.gz", out);
+	struct sr_error err = {0};
+
+	put(file, "x");
+	mkdirs(out);
+	/* A root that is a file, not a folder: fails after the temp file exists. */
+	const char *roots[] = {file};
+	assert_int_equal(artifacts_pack(roots, 1, dest, NULL, &err), -ENOTDIR);
+	assert_non_null(strstr(err.msg, file));
+	assert_int_equal(count_entries(out), 0);
+
+	/* A root that is a symlink is refused too: it would let a host pack any folder. */
+	_cleanup_free_ char *lnk = pathf("%s/model-link", tmp);
+	link_to("/etc", lnk);
+	const char *roots2[] = {lnk};
+	assert_int_equal(artifacts_pack(roots2, 1, dest, NULL, &err), -ENOTDIR);
+	assert_int_equal(count_entries(out), 0);
+}
+
+static void test_pack_too_deep(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *root = pathf("%s/model", tmp);
+	_cleanup_free_ char *dest = pathf("%s/model.tar.gz", tmp);
+	struct sr_error err = {0};
+	size_t cap = strlen(root) + 2 * 300 + 1;
+	_cleanup_free_ char *deep = xmalloc(cap);
+
+	/* 260 levels of "d": deeper than the limit, still far from PATH_MAX. */
+	strcpy(deep, root);
+	for (int i = 0; i < 260; i++)
+		strcat(deep, "/d");
+	mkdirs(deep);
+	const char *roots[] = {root};
+	assert_int_equal(artifacts_pack(roots, 1, dest, NULL, &err), -ELOOP);
+	assert_non_null(strstr(err.msg, "deeper than 256"));
+	assert_int_equal(count_entries(tmp), 1);
+}
+
+/* --- unpack ----------------------------------------------------------------------------- */
+
+struct craft {
+	const char *name;
+	mode_t type;
+	const char *data; /* file content or symlink target */
+};
+
+static void craft_tarball(const char *path, const struct craft *items, size_t n)
+{
+	struct archive *a = archive_write_new();
+
+	archive_write_set_format_pax_restricted(a);
+	archive_write_add_filter_gzip(a);
+	assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
+	for (size_t i = 0; i < n; i++) {
+		struct archive_entry *e = archive_entry_new();
+
+		archive_entry_set_pathname(e, items[i].name);
+		archive_entry_set_filetype(e, items[i].type);
+		archive_entry_set_perm(e, items[i].type == AE_IFDIR ? 0755 : 0644);
+		if (items[i].type == AE_IFLNK)
+			archive_entry_set_symlink(e, items[i].data);
+		if (items[i].type == AE_IFREG)
+			archive_entry_set_size(e, (la_int64_t)strlen(items[i].data));
+		assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+		if (items[i].type == AE_IFREG)
+			assert_int_equal(
+			    archive_write_data(a, items[i].data, strlen(items[i].data)),
+			    (ssize_t)strlen(items[i].data));
+		archive_entry_free(e);
+	}
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+}
+
+static void test_unpack_round_trip(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *tar = pathf("%s/code.tar.gz", tmp);
+	_cleanup_free_ char *out = pathf("%s/out", tmp);
+	_cleanup_free_ char *p = NULL;
+	char buf[64];
+	ssize_t n;
+	struct stat st;
+	struct sr_error err = {0};
+	const struct craft items[] = {
+	    {"train.py", AE_IFREG, "print(1)\n"},
+	    {"pkg/", AE_IFDIR, NULL},
+	    {"pkg/mod.py", AE_IFREG, "x = 1\n"},
+	    {"latest", AE_IFLNK, "pkg/mod.py"},
+	    {"etc", AE_IFLNK, "/etc"}, /* a link may point anywhere; nothing may go through it */
+	};
+
+	craft_tarball(tar, items, sizeof(items) / sizeof(items[0]));
+	assert_int_equal(artifacts_unpack(tar, out, &err), 0);
+	free(p);
+	p = pathf("%s/pkg/mod.py", out);
+	_cleanup_free_ char *data = slurp(p);
+	assert_string_equal(data, "x = 1\n");
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	free(p);
+	p = pathf("%s/latest", out);
+	n = readlink(p, buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "pkg/mod.py");
+	free(p);
+	p = pathf("%s/etc", out);
+	n = readlink(p, buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "/etc");
+}
+
+static void test_unpack_refuses_dotdot(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *tar = pathf("%s/evil.tar.gz", tmp);
+	_cleanup_free_ char *out = pathf("%s/out", tmp);
+	_cleanup_free_ char *evil = pathf("%s/evil", tmp);
+	struct sr_error err = {0};
+	const struct craft items[] = {{"../evil", AE_IFREG, "pwned"}};
+
+	craft_tarball(tar, items, 1);
+	assert_true(artifacts_unpack(tar, out, &err) < 0);
+	assert_non_null(strstr(err.msg, "'../evil'"));
+	assert_false(fs_exists(evil));
+
+	/* Hidden in the middle of a path, too. */
+	const struct craft items2[] = {{"a/../../evil", AE_IFREG, "pwned"}};
+	craft_tarball(tar, items2, 1);
+	assert_true(artifacts_unpack(tar, out, &err) < 0);
+	assert_non_null(strstr(err.msg, "'a/../../evil'"));
+	assert_false(fs_exists(evil));
+}
+
+static void test_unpack_refuses_absolute(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *tar = pathf("%s/evil.tar.gz", tmp);
+	_cleanup_free_ char *out = pathf("%s/out", tmp);
+	_cleanup_free_ char *abs = pathf("%s/abs-evil", tmp);
+	struct sr_error err = {0};
+	const struct craft items[] = {{abs, AE_IFREG, "pwned"}};
+
+	craft_tarball(tar, items, 1);
+	assert_true(artifacts_unpack(tar, out, &err) < 0);
+	assert_non_null(strstr(err.msg, abs));
+	assert_non_null(strstr(err.msg, "absolute"));
+	assert_false(fs_exists(abs));
+}
+
+static void test_unpack_refuses_symlink_escape(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *tar = pathf("%s/evil.tar.gz", tmp);
+	_cleanup_free_ char *out = pathf("%s/out", tmp);
+	_cleanup_free_ char *outside = pathf("%s/outside", tmp);
+	_cleanup_free_ char *pwned = pathf("%s/pwned", outside);
+	struct sr_error err = {0};
+
+	mkdirs(outside);
+	/* Absolute link, then a file through it. */
+	const struct craft items[] = {{"link", AE_IFLNK, outside}, {"link/pwned", AE_IFREG, "x"}};
+	craft_tarball(tar, items, 2);
+	assert_true(artifacts_unpack(tar, out, &err) < 0);
+	assert_non_null(strstr(err.msg, "'link/pwned'"));
+	assert_false(fs_exists(pwned));
+
+	/* Relative link climbing out, then a file through it. */
+	_cleanup_free_ char *out2 = pathf("%s/out2", tmp);
+	const struct craft items2[] = {{"up", AE_IFLNK, "../outside"}, {"up/pwned", AE_IFREG, "x"}};
+	craft_tarball(tar, items2, 2);
+	assert_true(artifacts_unpack(tar, out2, &err) < 0);
+	assert_non_null(strstr(err.msg, "'up/pwned'"));
+	assert_false(fs_exists(pwned));
+
+	/* A link to a file outside, then a regular file of the same name: the link is replaced,
+	 * the file outside is not written through it. */
+	_cleanup_free_ char *out3 = pathf("%s/out3", tmp);
+	_cleanup_free_ char *victim = pathf("%s/victim", outside);
+	_cleanup_free_ char *inside = pathf("%s/f", out3);
+	put(victim, "safe");
+	const struct craft items3[] = {{"f", AE_IFLNK, victim}, {"f", AE_IFREG, "pwned"}};
+	craft_tarball(tar, items3, 2);
+	assert_int_equal(artifacts_unpack(tar, out3, &err), 0);
+	_cleanup_free_ char *v = slurp(victim);
+	assert_string_equal(v, "safe");
+	_cleanup_free_ char *in = slurp(inside);
+	assert_string_equal(in, "pwned");
+}
+
+static void test_unpack_refuses_devices(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *tar = pathf("%s/dev.tar.gz", tmp);
+	_cleanup_free_ char *out = pathf("%s/out", tmp);
+	struct sr_error err = {0};
+	const struct craft items[] = {{"fifo", AE_IFIFO, NULL}};
+
+	craft_tarball(tar, items, 1);
+	assert_true(artifacts_unpack(tar, out, &err) < 0);
+	assert_non_null(strstr(err.msg, "'fifo'"));
+}
+
+static void test_unpack_missing_tarball(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *tar = pathf("%s/nope.tar.gz", tmp);
+	_cleanup_free_ char *out = pathf("%s/out", tmp);
+	struct sr_error err = {0};
+
+	assert_true(artifacts_unpack(tar, out, &err) < 0);
+	assert_non_null(strstr(err.msg, tar));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_pack_merges_hosts, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_pack_empty, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_pack_long_names, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_pack_skips_special_files, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_pack_dest_folder_missing, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_pack_failure_leaves_nothing, setup_tmp,
+					    teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_pack_too_deep, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_unpack_round_trip, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_unpack_refuses_dotdot, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_unpack_refuses_absolute, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_unpack_refuses_symlink_escape, setup_tmp,
+					    teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_unpack_refuses_devices, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_unpack_missing_tarball, setup_tmp, teardown_tmp),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

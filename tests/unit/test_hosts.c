@@ -1,0 +1,541 @@
+/* test_hosts.c - the `process` host backend against real processes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "hosts/hosts.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+static char tmpdir[PATH_MAX];
+
+static void host_setup(struct host *h, size_t index, ...)
+{
+	va_list ap;
+	const char *a;
+
+	host_init(h, index, host_backend_find("process"));
+	assert_non_null(h->backend);
+	va_start(ap, index);
+	while ((a = va_arg(ap, const char *)))
+		strv_push(&h->argv, a);
+	va_end(ap);
+	strv_env_set(&h->env, "PATH", "/usr/bin:/bin");
+}
+
+/* Read both pipes to EOF (10 s at most), so the host can never block on a full pipe. */
+static void read_pipes(struct host *h, char **ret_out, char **ret_err)
+{
+	char *bufs[2] = {xstrdup(""), xstrdup("")};
+	size_t lens[2] = {0, 0};
+	int fds[2] = {h->out_fd, h->err_fd};
+	bool open_[2] = {true, true};
+
+	while (open_[0] || open_[1]) {
+		struct pollfd p[2];
+		int np = 0, map[2];
+
+		for (int i = 0; i < 2; i++) {
+			if (!open_[i])
+				continue;
+			p[np] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+			map[np++] = i;
+		}
+		assert_true(poll(p, (nfds_t)np, 10000) > 0);
+		for (int k = 0; k < np; k++) {
+			int i = map[k];
+			char chunk[4096];
+			ssize_t n;
+
+			if (!p[k].revents)
+				continue;
+			n = read(fds[i], chunk, sizeof(chunk));
+			if (n < 0 && errno == EAGAIN)
+				continue;
+			assert_true(n >= 0);
+			if (n == 0) {
+				open_[i] = false;
+				continue;
+			}
+			bufs[i] = xrealloc(bufs[i], lens[i] + (size_t)n + 1);
+			memcpy(bufs[i] + lens[i], chunk, (size_t)n);
+			lens[i] += (size_t)n;
+			bufs[i][lens[i]] = '\0';
+		}
+	}
+	*ret_out = bufs[0];
+	*ret_err = bufs[1];
+}
+
+static void wait_exit(struct host *h)
+{
+	struct pollfd p = {.fd = h->pidfd, .events = POLLIN};
+
+	assert_int_equal(poll(&p, 1, 10000), 1);
+}
+
+/* No child of ours is left, not even a zombie. */
+static void assert_no_children(void)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	assert_int_equal(waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT), -1);
+	assert_int_equal(errno, ECHILD);
+}
+
+static void test_backend_find(void **state)
+{
+	(void)state;
+	assert_non_null(host_backend_find("process"));
+	assert_string_equal(host_backend_find("process")->name, "process");
+	assert_null(host_backend_find("nope"));
+	assert_null(host_backend_find(NULL));
+}
+
+static void test_exit_code_and_pipes(void **state)
+{
+	struct sr_error err = {0};
+	struct host h;
+	char *out, *errs;
+	int status = -1;
+
+	(void)state;
+	host_setup(&h, 1, "/bin/sh", "-c", "echo out; echo err >&2; exit 3", NULL);
+	assert_string_equal(h.name, "algo-2");
+	assert_int_equal(host_start(&h, &err), 0);
+	assert_true(h.started);
+	assert_true(h.pid > 0);
+	assert_true(h.pidfd >= 0 && h.out_fd >= 0 && h.err_fd >= 0);
+	assert_true(fcntl(h.out_fd, F_GETFL) & O_NONBLOCK);
+	assert_true(fcntl(h.err_fd, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(getpgid(h.pid), h.pid);
+	read_pipes(&h, &out, &errs);
+	assert_string_equal(out, "out\n");
+	assert_string_equal(errs, "err\n");
+	wait_exit(&h);
+	assert_int_equal(host_collect(&h, &status, &err), 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 3);
+	assert_true(h.exited);
+	/* Reaped: signalling is a no-op, collecting again an error. */
+	assert_int_equal(host_signal(&h, SIGKILL, &err), 0);
+	assert_true(host_collect(&h, &status, &err) < 0);
+	host_release(&h);
+	assert_int_equal(h.pidfd, -1);
+	assert_int_equal(h.out_fd, -1);
+	free(out);
+	free(errs);
+	assert_no_children();
+}
+
+static void test_exec_failure(void **state)
+{
+	struct sr_error err = {0};
+	struct host h;
+
+	(void)state;
+	host_setup(&h, 1, "/nonexistent/x", "arg", NULL);
+	assert_int_equal(host_start(&h, &err), -ENOENT);
+	assert_string_equal(err.msg,
+			    "algo-2: cannot run '/nonexistent/x': No such file or directory");
+	assert_false(h.started);
+	assert_int_equal(h.pidfd, -1);
+	assert_int_equal(h.out_fd, -1);
+	assert_int_equal(host_signal(&h, SIGTERM, &err), 0);
+	host_release(&h);
+	assert_no_children();
+
+	/* A bare name is looked up in the host's PATH, and the hint says so. */
+	host_setup(&h, 0, "sagerun-no-such-command", NULL);
+	assert_int_equal(host_start(&h, &err), -ENOENT);
+	assert_string_equal(
+	    err.msg, "algo-1: cannot run 'sagerun-no-such-command': No such file or directory");
+	assert_non_null(strstr(err.hint, "PATH (/usr/bin:/bin)"));
+	host_release(&h);
+	assert_no_children();
+
+	/* A file that is not executable, and one that is but has no '#!'. */
+	{
+		char *plain = xasprintf("%s/plain", tmpdir);
+		char *want = xasprintf("algo-1: cannot run '%s': Permission denied", plain);
+
+		assert_int_equal(fs_write_atomic(plain, "echo hi\n", 8, 0644, &err), 0);
+		host_setup(&h, 0, plain, NULL);
+		assert_int_equal(host_start(&h, &err), -EACCES);
+		assert_string_equal(err.msg, want);
+		host_release(&h);
+		assert_no_children();
+
+		assert_int_equal(chmod(plain, 0755), 0);
+		host_setup(&h, 0, plain, NULL);
+		assert_int_equal(host_start(&h, &err), -ENOEXEC);
+		assert_non_null(strstr(err.hint, "#!"));
+		host_release(&h);
+		assert_no_children();
+		free(want);
+		free(plain);
+	}
+
+	/* A missing working folder. */
+	host_setup(&h, 0, "/bin/true", NULL);
+	h.cwd = xstrdup("/nonexistent-dir");
+	assert_int_equal(host_start(&h, &err), -ENOENT);
+	assert_string_equal(err.msg, "algo-1: cannot change to folder '/nonexistent-dir': No "
+				     "such file or directory");
+	host_release(&h);
+	assert_no_children();
+
+	/* Nothing to run. */
+	host_init(&h, 0, host_backend_find("process"));
+	assert_int_equal(host_start(&h, &err), -EINVAL);
+	host_release(&h);
+}
+
+/* Read the first line (a pid) the host prints. */
+static pid_t read_pid_line(struct host *h)
+{
+	char buf[64];
+	size_t len = 0;
+
+	while (len < sizeof(buf) - 1) {
+		struct pollfd p = {.fd = h->out_fd, .events = POLLIN};
+		ssize_t n;
+
+		assert_int_equal(poll(&p, 1, 10000), 1);
+		n = read(h->out_fd, buf + len, 1);
+		if (n < 0 && errno == EAGAIN)
+			continue;
+		assert_int_equal(n, 1);
+		if (buf[len] == '\n')
+			break;
+		len++;
+	}
+	buf[len] = '\0';
+	return (pid_t)atoi(buf);
+}
+
+/* The grandchild is reparented to us (PR_SET_CHILD_SUBREAPER in main): wait until it is dead
+ * and reap it, then its pid must be gone. */
+static void assert_grandchild_dies(pid_t pid)
+{
+	int fd = pidfd_open(pid, 0);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	siginfo_t si;
+
+	assert_true(fd >= 0);
+	assert_int_equal(poll(&p, 1, 10000), 1);
+	memset(&si, 0, sizeof(si));
+	assert_int_equal(waitid(P_PIDFD, (id_t)fd, &si, WEXITED), 0);
+	assert_true(si.si_code == CLD_KILLED);
+	close(fd);
+	assert_int_equal(kill(pid, 0), -1);
+	assert_int_equal(errno, ESRCH);
+}
+
+static void test_signal_kills_group(void **state)
+{
+	struct sr_error err = {0};
+	struct host h;
+	int status = -1;
+	pid_t gc;
+
+	(void)state;
+	host_setup(&h, 0, "/bin/sh", "-c", "sleep 1000 & echo $!; wait", NULL);
+	assert_int_equal(host_start(&h, &err), 0);
+	gc = read_pid_line(&h);
+	assert_true(gc > 0);
+	assert_int_equal(getpgid(gc), h.pid);
+	assert_int_equal(host_signal(&h, SIGTERM, &err), 0);
+	wait_exit(&h);
+	assert_int_equal(host_collect(&h, &status, &err), 0);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGTERM);
+	assert_grandchild_dies(gc);
+	host_release(&h);
+	assert_no_children();
+}
+
+static void test_collect_kills_stragglers(void **state)
+{
+	struct sr_error err = {0};
+	struct host h;
+	int status = -1;
+	pid_t gc;
+
+	(void)state;
+	/* The leader exits 0 and leaves a background process behind, which holds the pipes. */
+	host_setup(&h, 0, "/bin/sh", "-c", "sleep 1000 & echo $!; exit 0", NULL);
+	assert_int_equal(host_start(&h, &err), 0);
+	gc = read_pid_line(&h);
+	wait_exit(&h);
+	assert_int_equal(host_collect(&h, &status, &err), 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_grandchild_dies(gc);
+	host_release(&h);
+	assert_no_children();
+}
+
+static void run_capture(struct host *h, char **ret_out, int *ret_status)
+{
+	struct sr_error err = {0};
+	char *errs;
+
+	assert_int_equal(host_start(h, &err), 0);
+	read_pipes(h, ret_out, &errs);
+	assert_string_equal(errs, "");
+	free(errs);
+	wait_exit(h);
+	assert_int_equal(host_collect(h, ret_status, &err), 0);
+}
+
+static void test_env_and_cwd(void **state)
+{
+	struct host h;
+	char *out;
+	int status;
+	char real[PATH_MAX];
+
+	(void)state;
+	host_setup(&h, 0, "env", NULL);
+	strv_env_set(&h.env, "SM_HOSTS", "[\"algo-1\",\"algo-2\"]");
+	strv_env_set(&h.env, "WITH_SPACE", "a b  c");
+	strv_env_set(&h.env, "EMPTY", "");
+	run_capture(&h, &out, &status);
+	assert_int_equal(status, 0);
+	assert_string_equal(out, "PATH=/usr/bin:/bin\nSM_HOSTS=[\"algo-1\",\"algo-2\"]\n"
+				 "WITH_SPACE=a b  c\nEMPTY=\n");
+	free(out);
+	host_release(&h);
+
+	/* An empty environment is empty, not sagerun's. */
+	host_init(&h, 0, host_backend_find("process"));
+	strv_push(&h.argv, "/usr/bin/env");
+	run_capture(&h, &out, &status);
+	assert_string_equal(out, "");
+	free(out);
+	host_release(&h);
+
+	assert_non_null(realpath(tmpdir, real));
+	host_setup(&h, 0, "/bin/pwd", "-P", NULL);
+	h.cwd = xstrdup(tmpdir);
+	run_capture(&h, &out, &status);
+	assert_int_equal(status, 0);
+	assert_string_equal(out, strcat(real, "\n"));
+	free(out);
+	host_release(&h);
+	assert_no_children();
+}
+
+static void test_path_is_the_hosts(void **state)
+{
+	char *bin = xasprintf("%s/bin", tmpdir);
+	char *script = xasprintf("%s/hello-sagerun", bin);
+	const char *text = "#!/bin/sh\necho \"hello $1\"\n";
+	struct sr_error err = {0};
+	struct host h;
+	char *out;
+	int status;
+
+	(void)state;
+	assert_int_equal(fs_mkdir_p(bin, 0755, &err), 0);
+	assert_int_equal(fs_write_atomic(script, text, strlen(text), 0755, &err), 0);
+	host_setup(&h, 0, "hello-sagerun", "world", NULL);
+	{
+		char *path = xasprintf("/nonexistent:%s:/bin", bin);
+
+		strv_env_set(&h.env, "PATH", path);
+		free(path);
+	}
+	run_capture(&h, &out, &status);
+	assert_int_equal(status, 0);
+	assert_string_equal(out, "hello world\n");
+	free(out);
+	host_release(&h);
+	free(script);
+	free(bin);
+	assert_no_children();
+}
+
+static void test_stdio_and_fds(void **state)
+{
+	struct host h;
+	char *out;
+	int status;
+	int stray = open("/dev/null", O_RDONLY); /* deliberately without O_CLOEXEC */
+
+	(void)state;
+	assert_true(stray > 2);
+	/* Only 0, 1, 2 (and ls's own directory fd) are open in the host. */
+	host_setup(&h, 0, "/bin/ls", "/proc/self/fd", NULL);
+	run_capture(&h, &out, &status);
+	assert_int_equal(status, 0);
+	assert_string_equal(out, "0\n1\n2\n3\n");
+	free(out);
+	host_release(&h);
+	close(stray);
+
+	/* stdin is /dev/null: cat ends at once. */
+	host_setup(&h, 0, "/bin/cat", NULL);
+	run_capture(&h, &out, &status);
+	assert_int_equal(status, 0);
+	assert_string_equal(out, "");
+	free(out);
+	host_release(&h);
+	assert_no_children();
+}
+
+static void test_signals_reset(void **state)
+{
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old_int;
+	sigset_t term, old_mask;
+	struct host h;
+	char *out;
+	int status;
+
+	(void)state;
+	/* The supervisor blocks SIGTERM and may ignore others: the host must not inherit that. */
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &old_mask);
+	sigaction(SIGINT, &ign, &old_int);
+	host_setup(&h, 0, "/bin/sh", "-c", "kill -INT $$; kill -TERM $$; echo survived", NULL);
+	run_capture(&h, &out, &status);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	sigaction(SIGINT, &old_int, NULL);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGINT);
+	assert_string_equal(out, "");
+	free(out);
+	host_release(&h);
+	assert_no_children();
+}
+
+static void test_teardown(void **state)
+{
+	struct sr_error err = {0};
+	struct host h;
+
+	(void)state;
+	/* Never started: nothing to do, twice. */
+	host_setup(&h, 0, "/bin/true", NULL);
+	host_teardown(&h);
+	host_teardown(&h);
+	host_release(&h);
+
+	/* Running, with a grandchild: teardown kills and reaps everything, and is idempotent. */
+	host_setup(&h, 0, "/bin/sh", "-c", "trap '' TERM; sleep 1000 & echo $!; wait", NULL);
+	assert_int_equal(host_start(&h, &err), 0);
+	pid_t gc = read_pid_line(&h);
+	host_teardown(&h);
+	assert_true(h.exited);
+	assert_int_equal(h.pidfd, -1);
+	assert_int_equal(host_signal(&h, SIGTERM, &err), 0);
+	host_teardown(&h);
+	assert_grandchild_dies(gc);
+	host_release(&h);
+	assert_no_children();
+}
+
+/* Old kernels and container seccomp profiles answer ENOSYS to clone3: fork + pidfd_open. */
+static void test_fork_fallback(void **state)
+{
+	struct sock_filter filter[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(filter) / sizeof(filter[0]), .filter = filter};
+	int status = -1;
+	pid_t pid;
+
+	(void)state;
+	/* In a child of the test, so the filter stays there. */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sr_error err = {0};
+		struct host h;
+		char *out, *errs;
+		int st = -1;
+
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+			_exit(10);
+		if (syscall(__NR_clone3, NULL, 0) != -1 || errno != ENOSYS)
+			_exit(11);
+		host_setup(&h, 0, "/bin/sh", "-c", "echo fallback; exit 7", NULL);
+		if (host_start(&h, &err) < 0)
+			_exit(12);
+		read_pipes(&h, &out, &errs);
+		wait_exit(&h);
+		if (host_collect(&h, &st, &err) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 7)
+			_exit(13);
+		if (strcmp(out, "fallback\n") != 0)
+			_exit(14);
+		free(out);
+		free(errs);
+		host_release(&h);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_no_children();
+}
+
+static int setup_tmp(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sr-test-hosts-XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown_tmp(void **state)
+{
+	(void)state;
+	return fs_rm_rf(tmpdir, NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_backend_find),
+	    cmocka_unit_test(test_exit_code_and_pipes),
+	    cmocka_unit_test(test_exec_failure),
+	    cmocka_unit_test(test_signal_kills_group),
+	    cmocka_unit_test(test_collect_kills_stragglers),
+	    cmocka_unit_test(test_env_and_cwd),
+	    cmocka_unit_test(test_path_is_the_hosts),
+	    cmocka_unit_test(test_stdio_and_fds),
+	    cmocka_unit_test(test_signals_reset),
+	    cmocka_unit_test(test_teardown),
+	    cmocka_unit_test(test_fork_fallback),
+	};
+
+	/* Orphaned grandchildren come to us, so tests can check they died and reap them. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
+}

@@ -1,0 +1,138 @@
+/* Unit tests for util/: errors, string vectors, file helpers, clock formatting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+static void test_error_wrap_and_hint(void **state)
+{
+	struct sr_error err = {0};
+
+	(void)state;
+	assert_int_equal(sr_err(&err, -ENOENT, "open '%s'", "x"), -ENOENT);
+	assert_int_equal(sr_err_wrap(&err, "stage channel '%s'", "train"), -ENOENT);
+	assert_string_equal(err.msg, "stage channel 'train': open 'x'");
+	sr_err_hint(&err, "create it");
+	assert_string_equal(err.hint, "create it");
+	/* A non-negative code still reports failure. */
+	assert_true(sr_err(&err, 0, "oops") < 0);
+	sr_err_clear(&err);
+	assert_int_equal(err.code, 0);
+	assert_string_equal(err.msg, "");
+}
+
+static void test_strv_env(void **state)
+{
+	struct strv sv = STRV_INIT;
+
+	(void)state;
+	strv_push(&sv, "PATH=/bin");
+	strv_push(&sv, "SM_HOSTS=[]");
+	strv_push(&sv, "SM_X=1");
+	strv_env_set(&sv, "PATH", "/usr/bin");
+	strv_env_set(&sv, "NEW", "a=b");
+	assert_string_equal(strv_env_get(&sv, "PATH"), "/usr/bin");
+	assert_string_equal(strv_env_get(&sv, "NEW"), "a=b");
+	assert_null(strv_env_get(&sv, "PAT"));
+	strv_env_unset_prefix(&sv, "SM_");
+	assert_int_equal(sv.n, 2);
+	assert_null(sv.v[2]);
+	assert_true(strv_contains(&sv, "NEW=a=b"));
+	strv_release(&sv);
+	assert_int_equal(sv.n, 0);
+}
+
+static void test_fs_atomic_and_tree(void **state)
+{
+	char tmpl[] = "/tmp/sr-util-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	_cleanup_free_ char *f = NULL, *d = NULL, *copy = NULL, *data = NULL, *deep = NULL;
+	struct sr_error err = {0};
+	size_t len = 0;
+
+	(void)state;
+	assert_non_null(dir);
+	deep = xasprintf("%s/a/b/c", dir);
+	assert_int_equal(fs_mkdir_p(deep, 0755, &err), 0);
+	assert_true(fs_is_dir(deep));
+	f = xasprintf("%s/a/file", dir);
+	assert_int_equal(fs_write_atomic(f, "hello", 5, 0644, &err), 0);
+	assert_int_equal(fs_read_file(f, 100, &data, &len, &err), 0);
+	assert_int_equal(len, 5);
+	assert_string_equal(data, "hello");
+	free(data);
+	data = NULL;
+	assert_int_equal(fs_read_file(f, 3, &data, &len, &err), -EFBIG);
+	d = xasprintf("%s/a/link", dir);
+	assert_int_equal(symlink("file", d), 0);
+	copy = xasprintf("%s/copy", dir);
+	{
+		_cleanup_free_ char *src = xasprintf("%s/a", dir);
+
+		assert_int_equal(fs_copy_tree(src, copy, &err), 0);
+	}
+	{
+		_cleanup_free_ char *l = xasprintf("%s/link", copy);
+		char target[64] = {0};
+
+		assert_int_equal(readlink(l, target, sizeof(target) - 1), 4);
+		assert_string_equal(target, "file");
+	}
+	/* A file where a folder should be is a clear error. */
+	{
+		_cleanup_free_ char *blocked = xasprintf("%s/a/file/sub", dir);
+
+		assert_true(fs_mkdir_p(blocked, 0755, &err) < 0);
+		assert_non_null(strstr(err.msg, "a/file"));
+	}
+	assert_int_equal(fs_rm_rf(dir, &err), 0);
+	assert_false(fs_exists(dir));
+	assert_int_equal(fs_rm_rf(dir, &err), 0); /* already gone is fine */
+}
+
+static void test_abspath(void **state)
+{
+	_cleanup_free_ char *a = fs_abspath("/x/./y/../z//w/");
+	_cleanup_free_ char *b = fs_abspath("/..");
+
+	(void)state;
+	assert_string_equal(a, "/x/z/w");
+	assert_string_equal(b, "/");
+}
+
+static void test_clock_format(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	assert_string_equal(clock_iso8601(INT64_C(1700000000123), buf, sizeof(buf)),
+			    "2023-11-14T22:13:20.123000+00:00");
+	assert_string_equal(clock_stamp(INT64_C(1700000000123), buf, sizeof(buf)),
+			    "20231114-221320");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_error_wrap_and_hint), cmocka_unit_test(test_strv_env),
+		cmocka_unit_test(test_fs_atomic_and_tree),  cmocka_unit_test(test_abspath),
+		cmocka_unit_test(test_clock_format),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
