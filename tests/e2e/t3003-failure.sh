@@ -5,12 +5,14 @@
 cat >host.sh <<'SH'
 case $SM_CURRENT_HOST in
 algo-2)
-	sleep 0.3
+	# Fail only once the others are ready for SIGTERM, so the test does not race them.
+	while [ ! -e algo-1.ready ] || [ ! -e algo-3.ready ]; do sleep 0.05; done
 	printf 'bad input in shard 7\n' >"$SM_OUTPUT_DIR/failure"
 	echo "algo-2 is failing"
 	exit 3 ;;
 *)
 	trap 'echo "$SM_CURRENT_HOST got SIGTERM"; exit 143' TERM
+	touch "$SM_CURRENT_HOST.ready"
 	echo "$SM_CURRENT_HOST working" >"$SM_MODEL_DIR/$SM_CURRENT_HOST.txt"
 	sleep 313 &
 	wait ;;
@@ -56,7 +58,7 @@ test_expect_success 'without a failure file the reason names the host, code and 
 
 test_expect_success 'a host that ignores SIGTERM is killed after the grace' '
 	test_expect_code 1 sagerun train --name stubborn --hosts 2 --stop-grace 1 --output out \
-		-- /bin/sh -c "trap \"\" TERM; [ \$SM_CURRENT_HOST = algo-2 ] && exit 1; sleep 313" \
+		-- /bin/sh -c "if [ \$SM_CURRENT_HOST = algo-2 ]; then while [ ! -e ready ]; do sleep 0.05; done; exit 1; fi; trap \"\" TERM; touch ready; sleep 313" \
 		>stdout 2>stderr &&
 	python3 - "$SAGERUN_HOME/jobs/stubborn/describe.json" <<-\PY
 	import json, sys

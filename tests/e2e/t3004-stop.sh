@@ -4,15 +4,20 @@
 
 cat >host.sh <<'SH'
 trap 'echo "$SM_CURRENT_HOST saving"; echo saved >"$SM_MODEL_DIR/$SM_CURRENT_HOST.ckpt"; exit 0' TERM
+touch "$JOB_TAG.$SM_CURRENT_HOST.ready"
 sleep 314 &
 wait
 SH
 
-# Wait (bounded) until the job's describe.json says Training.
+# Wait (bounded) until the job's describe.json says Training and, when asked, until its hosts
+# are ready for SIGTERM (their trap is set).
 wait_training() {
-	for _ in $(seq 1 200); do
-		grep '"SecondaryStatus": "Training"' "$SAGERUN_HOME/jobs/$1/describe.json" \
-			>/dev/null 2>&1 && return 0
+	for _ in $(seq 1 400); do
+		if grep '"SecondaryStatus": "Training"' "$SAGERUN_HOME/jobs/$1/describe.json" \
+			>/dev/null 2>&1; then
+			[ -z "${2:-}" ] && return 0
+			[ -e "$1.algo-1.ready" ] && [ -e "$1.algo-$2.ready" ] && return 0
+		fi
 		sleep 0.05
 	done
 	echo "job $1 never reached Training" >&2
@@ -21,10 +26,11 @@ wait_training() {
 
 for sig in INT TERM; do
 	test_expect_success "SIG$sig stops the job with exit 130" '
-		"$SAGERUN" train --name stop-$sig --hosts 2 --output out -- /bin/sh "$PWD/host.sh" \
+		"$SAGERUN" train --name stop-$sig --hosts 2 --output out --env JOB_TAG=stop-$sig \
+			-- /bin/sh "$PWD/host.sh" \
 			>stdout-$sig 2>stderr-$sig &
 		pid=$! &&
-		wait_training stop-$sig &&
+		wait_training stop-$sig 2 &&
 		kill -$sig $pid &&
 		test_expect_code 130 wait $pid &&
 		test_grep "stop-$sig: Stopping" stderr-$sig &&

@@ -1,0 +1,95 @@
+#!/bin/bash
+# --spec through the real binary: a CreateTrainingJob request runs; bad ones are refused with
+# file:line:column and the JSON path (the full table of malformed specs is in
+# tests/unit/test_job.c).
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p data code
+echo x >data/part-0
+cat >code/train.sh <<'SH'
+echo "epochs=$SM_HP_EPOCHS flag=$MY_FLAG hosts=$SM_HOSTS" >"$SM_MODEL_DIR/seen-$SM_CURRENT_HOST"
+SH
+
+cat >job.json <<EOF2
+{
+  "TrainingJobName": "from-spec",
+  "RoleArn": "arn:aws:iam::111122223333:role/SageMakerRole",
+  "AlgorithmSpecification": {"TrainingImage": "img:latest", "TrainingInputMode": "File"},
+  "HyperParameters": {"epochs": "10", "sagemaker_program": "\"train.sh\"",
+                      "sagemaker_submit_directory": "\"file://$PWD/code\""},
+  "InputDataConfig": [{"ChannelName": "training",
+                       "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                       "S3Uri": "file://$PWD/data",
+                                                       "S3DataDistributionType": "FullyReplicated"}},
+                       "ContentType": "text/csv", "CompressionType": "None", "InputMode": "File"}],
+  "OutputDataConfig": {"S3OutputPath": "$PWD/out"},
+  "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 2, "VolumeSizeInGB": 30},
+  "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
+  "Environment": {"MY_FLAG": "1", "AWS_SECRET_ACCESS_KEY": "s3cr3t-value"},
+  "VpcConfig": {"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]},
+  "EnableManagedSpotTraining": true
+}
+EOF2
+
+test_expect_success 'a CreateTrainingJob request runs as given' '
+	sagerun train --spec job.json >stdout 2>stderr &&
+	test_grep "from-spec: Completed" stderr &&
+	tar -xzOf out/from-spec/output/model.tar.gz seen-algo-2 >seen &&
+	echo "epochs=10 flag=1 hosts=[\"algo-1\",\"algo-2\"]" >expect &&
+	test_cmp expect seen
+'
+
+test_expect_success 'fields not honoured locally give one warning line each' '
+	grep "warning:" stderr >warnings &&
+	test_grep "job.json:[0-9]*:[0-9]*: VpcConfig: accepted but not honoured" warnings &&
+	test_grep "EnableManagedSpotTraining" warnings &&
+	test $(wc -l <warnings) -eq 2
+'
+
+test_expect_success 'flags override the spec' '
+	sagerun train --spec job.json --name overridden --hosts 3 --hp epochs=3 >stdout 2>stderr &&
+	tar -xzOf out/overridden/output/model.tar.gz seen-algo-3 >seen &&
+	test_grep "^epochs=3 flag=1" seen
+'
+
+test_expect_success 'credentials in the spec never reach describe.json or the logs' '
+	! grep -r "s3cr3t-value" "$SAGERUN_HOME" out stdout stderr
+'
+
+test_expect_success 'a bad channel name points at file, line, column and JSON path' '
+	sed "s/\"ChannelName\": \"training\"/\"ChannelName\": \"bad name\"/" job.json >bad.json &&
+	test_expect_code 2 sagerun train --spec bad.json 2>err &&
+	test_grep "bad.json:7:[0-9]*: InputDataConfig\[0\].ChannelName" err
+'
+
+test_expect_success 'an unknown field is an error with a suggestion' '
+	sed "s/\"HyperParameters\"/\"HyperParameter\"/" job.json >bad.json &&
+	test_expect_code 2 sagerun train --spec bad.json 2>err &&
+	test_grep "bad.json:5:[0-9]*: HyperParameter: unknown field" err &&
+	test_grep "HyperParameters" err
+'
+
+test_expect_success 'invalid JSON says where' '
+	printf "{\n  \"TrainingJobName\": \"x\",,\n}\n" >bad.json &&
+	test_expect_code 2 sagerun train --spec bad.json 2>err &&
+	test_grep "bad.json:2:[0-9]*: invalid JSON" err
+'
+
+test_expect_success 'a spec that does not exist is named' '
+	test_expect_code 2 sagerun train --spec nope.json 2>err &&
+	test_grep "nope.json" err
+'
+
+test_expect_success 'InstanceCount 0 is refused as the service does' '
+	sed "s/\"InstanceCount\": 2/\"InstanceCount\": 0/" job.json >bad.json &&
+	test_expect_code 2 sagerun train --spec bad.json 2>err &&
+	test_grep "ResourceConfig.InstanceCount" err
+'
+
+test_expect_success 'nothing was left behind by refused specs' '
+	ls "$SAGERUN_HOME/jobs" >jobs &&
+	printf "%s\n" from-spec overridden >expect &&
+	test_cmp expect jobs
+'
+
+test_done
