@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="build-essential cmake pkg-config git ca-certificates clang-format
 libjansson-dev libarchive-dev libcurl4-openssl-dev libsqlite3-dev libexpat1-dev libmnl-dev
-libcmocka-dev python3"
+libcmocka-dev python3 procps"
 
 missing=""
 for p in $PACKAGES; do
