@@ -22,9 +22,9 @@ struct cmd {
 
 /* Sorted by name. */
 static const struct cmd commands[] = {
-	{"help", cmd_help, 0, "show help for sagerun or one command"},
-	{"train", cmd_train, 0, "run a SageMaker training job on N local hosts"},
-	{"version", cmd_version, 0, "print sagerun's version"},
+    {"help", cmd_help, 0, "show help for sagerun or one command"},
+    {"train", cmd_train, 0, "run a SageMaker training job on N local hosts"},
+    {"version", cmd_version, 0, "print sagerun's version"},
 };
 
 static const struct cmd *cmd_find(const char *name)
@@ -41,7 +41,8 @@ static void print_main_usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!(commands[i].flags & CMD_HIDDEN))
 			fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nRun 'sagerun <command> -h' for a command's options; docs/cli.md has them all.\n");
+	fprintf(
+	    f, "\nRun 'sagerun <command> -h' for a command's options; docs/cli.md has them all.\n");
 }
 
 int cmd_help(int argc, char **argv, struct sr_ctx *ctx)
@@ -86,7 +87,8 @@ int main(int argc, char **argv)
 	signal(SIGCHLD, SIG_DFL);
 	ctx.stdout_tty = isatty(1);
 	ctx.stderr_tty = isatty(2);
-	ctx.color = ctx.stdout_tty && !getenv("NO_COLOR");
+	/* Prefixed host lines go to both streams: colour only when both are terminals. */
+	ctx.color = ctx.stdout_tty && ctx.stderr_tty && !getenv("NO_COLOR");
 
 	if (argc < 2) {
 		print_main_usage(stderr);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -63,8 +64,8 @@ char *run_home_dir(void)
 static void on_status(void *ctx, const struct job_status *st)
 {
 	struct run *run = ctx;
-	static const char *const colors[] = {[JOB_COMPLETED] = "\033[32m", [JOB_FAILED] = "\033[31m",
-					     [JOB_STOPPED] = "\033[33m"};
+	static const char *const colors[] = {
+	    [JOB_COMPLETED] = "\033[32m", [JOB_FAILED] = "\033[31m", [JOB_STOPPED] = "\033[33m"};
 	struct sr_error err = {0};
 	const struct job_transition *t;
 
@@ -73,7 +74,7 @@ static void on_status(void *ctx, const struct job_status *st)
 	t = &st->transitions[st->n_transitions - 1];
 	if (t->start_ms != 0 && run->printed != st->n_transitions) {
 		const struct job_transition *prev =
-			st->n_transitions > 1 ? &st->transitions[st->n_transitions - 2] : NULL;
+		    st->n_transitions > 1 ? &st->transitions[st->n_transitions - 2] : NULL;
 		bool final = st->state == JOB_COMPLETED || st->state == JOB_FAILED ||
 			     st->state == JOB_STOPPED;
 		const char *c = final && run->color && colors[st->state] ? colors[st->state] : "";
@@ -99,45 +100,57 @@ static void set_status(struct run *run, enum job_state state, enum job_secondary
 	on_status(run, &run->status);
 }
 
-/* The environment a host's first process gets: this shell's environment without any SM_*
- * left over from an outer job, then the toolkit's SM_* variables, the platform's
- * TRAINING_JOB_NAME / TRAINING_JOB_ARN, the job's Environment, and MASTER_ADDR (the process
- * backend shares this machine's network, so algo-1 is 127.0.0.1). */
+/* The environment a host's first process gets: this shell's environment without anything
+ * that steers the toolkit (SM_*, SAGEMAKER_*, TRAINING_JOB_* left over from an outer job or
+ * the user's shell), then the job's Environment (as the service passes it), the toolkit's SM_*
+ * variables computed from that, the platform's TRAINING_JOB_NAME / TRAINING_JOB_ARN, and
+ * MASTER_ADDR (the process backend shares this machine's network, so algo-1 is 127.0.0.1). */
 static int host_env(const struct run *run, const struct contract_config *cfg, const char *opt_ml,
 		    struct strv *env, struct sr_error *err)
 {
 	const struct job *job = &run->job;
-	const char *region = getenv("AWS_REGION");
 	struct contract_env_opts eo = {
-		.base_dir = opt_ml,
-		.job_name = job->name,
-		.framework_module = getenv("SAGEMAKER_TRAINING_MODULE"),
-		.region = region ? region : getenv("AWS_DEFAULT_REGION"),
-		.num_cpus = (int)sysconf(_SC_NPROCESSORS_ONLN),
-		.num_gpus = 0,
-		.num_neurons = 0,
-		.pythonpath_tail = getenv("PYTHONPATH"),
+	    .base_dir = opt_ml,
+	    .job_name = job->name,
+	    .num_cpus = (int)sysconf(_SC_NPROCESSORS_ONLN),
+	    .num_gpus = 0,
+	    .num_neurons = 0,
+	    .proc_env = env,
 	};
 	int r;
 
 	for (char **e = environ; *e; e++)
 		strv_push(env, *e);
 	strv_env_unset_prefix(env, "SM_");
+	strv_env_unset_prefix(env, "SAGEMAKER_");
+	strv_env_unset_prefix(env, "TRAINING_JOB_");
+	for (size_t i = 0; i < job->environment.n; i++)
+		strv_env_set(env, job->environment.items[i].key, job->environment.items[i].value);
+	eo.framework_module = strv_env_get(env, "SAGEMAKER_TRAINING_MODULE");
+	eo.region = strv_env_get(env, "AWS_REGION");
+	if (!eo.region)
+		eo.region = strv_env_get(env, "AWS_DEFAULT_REGION");
+	eo.pythonpath_tail = strv_env_get(env, "PYTHONPATH");
+	/* contract_env reads from and writes to the same list: copy what it borrows. */
+	_cleanup_free_ char *fm = xstrdup_or_null(eo.framework_module);
+	_cleanup_free_ char *region = xstrdup_or_null(eo.region);
+	_cleanup_free_ char *pp = xstrdup_or_null(eo.pythonpath_tail);
+	eo.framework_module = fm;
+	eo.region = region;
+	eo.pythonpath_tail = pp;
 	r = contract_env(cfg, &eo, env, err);
 	if (r < 0)
 		return r;
 	strv_env_set(env, "TRAINING_JOB_NAME", job->name);
 	strv_env_set(env, "TRAINING_JOB_ARN", job->arn);
-	for (size_t i = 0; i < job->environment.n; i++)
-		strv_env_set(env, job->environment.items[i].key, job->environment.items[i].value);
 	strv_env_set(env, "MASTER_ADDR", "127.0.0.1");
 	return 0;
 }
 
 /* What the host runs: ContainerEntrypoint + ContainerArguments as given (argv, never a
  * shell), or the script-mode entry point with the hyperparameters as arguments. */
-static int host_argv(const struct run *run, const struct contract_config *cfg,
-		     const char *opt_ml, struct host *h, struct sr_error *err)
+static int host_argv(const struct run *run, const struct contract_config *cfg, const char *opt_ml,
+		     struct host *h, struct sr_error *err)
 {
 	const struct job *job = &run->job;
 	_cleanup_free_ char *entry = NULL;
@@ -157,10 +170,12 @@ static int host_argv(const struct run *run, const struct contract_config *cfg,
 		h->cwd = xstrdup(getcwd(cwd, sizeof(cwd)) ? cwd : "/");
 		return 0;
 	}
-	entry = contract_user_entry_point(cfg);
+	entry = contract_user_entry_point(cfg, &h->env);
 	if (!entry)
-		return sr_err(err, -EINVAL, "%s: nothing to run: no ContainerEntrypoint and no "
-					    "sagemaker_program hyperparameter", h->name);
+		return sr_err(err, -EINVAL,
+			      "%s: nothing to run: no ContainerEntrypoint and no "
+			      "sagemaker_program hyperparameter",
+			      h->name);
 	module_dir = contract_module_dir(cfg, opt_ml);
 	if (strcmp(module_dir, code_dir)) {
 		r = chan_stage_code(module_dir, code_dir, err);
@@ -196,6 +211,22 @@ static int prepare_host(struct run *run, struct host *h, struct sr_error *err)
 	return r;
 }
 
+/* Pack <opt_ml>/<sub> of every host that has a tree into `dest`. */
+static int pack_hosts(const struct run *run, const char *sub, const char *dest,
+		      struct strv *warnings, struct sr_error *err)
+{
+	struct strv roots = STRV_INIT;
+	int r;
+
+	/* A host that could not be prepared has no tree: nothing of it to pack. */
+	for (size_t i = 0; i < run->n_hosts; i++)
+		if (run->hosts[i].opt_ml)
+			strv_pushf(&roots, "%s/%s", run->hosts[i].opt_ml, sub);
+	r = artifacts_pack((const char *const *)roots.v, roots.n, dest, warnings, err);
+	strv_release(&roots);
+	return r;
+}
+
 /* model.tar.gz and output.tar.gz under <output>/<job>/output/, from every host. */
 static int package(struct run *run, struct sr_error *err)
 {
@@ -203,32 +234,20 @@ static int package(struct run *run, struct sr_error *err)
 	_cleanup_free_ char *dir = NULL;
 	_cleanup_free_ char *model = NULL;
 	_cleanup_free_ char *output = NULL;
-	const char **roots = xcalloc(run->n_hosts, sizeof(char *));
 	struct strv warnings = STRV_INIT;
 	int r;
 
-	if (!job->output_local) {
-		free(roots);
+	if (!job->output_local)
 		return sr_err(err, -ENOTSUP, "output '%s': S3 outputs are not supported yet",
 			      job->output_path);
-	}
 	dir = xasprintf("%s/%s/output", job->output_local, job->name);
 	model = xasprintf("%s/model.tar.gz", dir);
 	output = xasprintf("%s/output.tar.gz", dir);
 	r = fs_mkdir_p(dir, 0755, err);
-	for (size_t i = 0; r >= 0 && i < run->n_hosts; i++)
-		roots[i] = xasprintf("%s/model", run->hosts[i].opt_ml);
 	if (r >= 0)
-		r = artifacts_pack(roots, run->n_hosts, model, &warnings, err);
-	for (size_t i = 0; i < run->n_hosts; i++) {
-		free((char *)roots[i]);
-		roots[i] = xasprintf("%s/output/data", run->hosts[i].opt_ml);
-	}
+		r = pack_hosts(run, "model", model, &warnings, err);
 	if (r >= 0)
-		r = artifacts_pack(roots, run->n_hosts, output, &warnings, err);
-	for (size_t i = 0; i < run->n_hosts; i++)
-		free((char *)roots[i]);
-	free(roots);
+		r = pack_hosts(run, "output/data", output, &warnings, err);
 	for (size_t i = 0; i < warnings.n; i++)
 		fprintf(stderr, "sagerun: warning: %s\n", warnings.v[i]);
 	strv_release(&warnings);
@@ -237,6 +256,16 @@ static int package(struct run *run, struct sr_error *err)
 		run->status.model_artifacts = TAKE_PTR(model);
 	}
 	return r;
+}
+
+/* A Ctrl-C or SIGTERM that arrived while the stop signals are held (before the hosts start). */
+static bool stop_requested(void)
+{
+	sigset_t pending;
+
+	if (sigpending(&pending) < 0)
+		return false;
+	return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM);
 }
 
 static int exit_code_for(enum job_state state)
@@ -251,6 +280,8 @@ static int run_job(struct run *run, const struct run_opts *opts)
 	struct sr_error err = {0};
 	_cleanup_free_ char *home = run_home_dir();
 	_cleanup_free_ char *log_dir = NULL;
+	_cleanup_free_ char *jobs_dir = NULL;
+	bool stopped = false;
 	const struct host_backend *backend = host_backend_find(opts->backend);
 	enum sup_outcome outcome = SUP_FAILED;
 	sigset_t stop_signals;
@@ -263,17 +294,26 @@ static int run_job(struct run *run, const struct run_opts *opts)
 	sigaddset(&stop_signals, SIGTERM);
 	sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 
-	run->job_dir = xasprintf("%s/jobs/%s", home, run->job.name);
-	if (fs_exists(run->job_dir)) {
-		sr_err(&err, -EEXIST, "a job named '%s' already exists (%s)", run->job.name,
-		       run->job_dir);
-		sr_err_hint(&err, "choose another --name, or remove that folder");
-		cli_print_error(&err);
-		return EXIT_USAGE;
-	}
-	if (fs_mkdir_p(run->job_dir, 0755, &err) < 0) {
+	/* mkdir, not "exists? then create": two runs with the same name cannot both win. */
+	jobs_dir = xasprintf("%s/jobs", home);
+	run->job_dir = xasprintf("%s/%s", jobs_dir, run->job.name);
+	if (fs_mkdir_p(jobs_dir, 0755, &err) < 0) {
 		cli_print_error(&err);
 		return EXIT_FAILED;
+	}
+	if (mkdir(run->job_dir, 0755) < 0) {
+		if (errno == EEXIST) {
+			sr_err(&err, -EEXIST, "a job named '%s' already exists (%s)", run->job.name,
+			       run->job_dir);
+			sr_err_hint(&err, "choose another --name, or remove that folder");
+		} else {
+			sr_err(&err, -errno, "create job folder '%s': %s", run->job_dir,
+			       strerror(errno));
+		}
+		cli_print_error(&err);
+		free(run->job_dir);
+		run->job_dir = NULL;
+		return err.code == -EEXIST ? EXIT_USAGE : EXIT_FAILED;
 	}
 	run->describe_path = xasprintf("%s/describe.json", run->job_dir);
 	log_dir = xasprintf("%s/logs", run->job_dir);
@@ -287,22 +327,31 @@ static int run_job(struct run *run, const struct run_opts *opts)
 
 	set_status(run, JOB_IN_PROGRESS, SEC_DOWNLOADING, "Downloading input data");
 	r = 0;
-	for (size_t i = 0; r >= 0 && i < run->n_hosts; i++)
-		r = prepare_host(run, &run->hosts[i], &err);
-	if (r >= 0) {
+	for (size_t i = 0; r >= 0 && !stopped && i < run->n_hosts; i++) {
+		stopped = stop_requested();
+		if (!stopped)
+			r = prepare_host(run, &run->hosts[i], &err);
+	}
+	if (r >= 0 && (stopped || stop_requested())) {
+		/* Stopped while Downloading: no host ever runs user code. */
+		stopped = true;
+		outcome = SUP_STOPPED;
+		set_status(run, JOB_STOPPING, SEC_STOPPING, "Stopping the training job");
+		set_status(run, JOB_STOPPING, SEC_UPLOADING, "Uploading generated training model");
+	} else if (r >= 0) {
 		struct sup_config sc = {
-			.job = &run->job,
-			.hosts = run->hosts,
-			.n_hosts = run->n_hosts,
-			.log_dir = log_dir,
-			.out_fd = STDOUT_FILENO,
-			.err_fd = STDERR_FILENO,
-			.color = opts->color,
-			.max_run_s = run->job.max_run_s,
-			.stop_grace_s = run->job.stop_grace_s,
-			.status = &run->status,
-			.on_status = on_status,
-			.ctx = run,
+		    .job = &run->job,
+		    .hosts = run->hosts,
+		    .n_hosts = run->n_hosts,
+		    .log_dir = log_dir,
+		    .out_fd = STDOUT_FILENO,
+		    .err_fd = STDERR_FILENO,
+		    .color = opts->color,
+		    .max_run_s = run->job.max_run_s,
+		    .stop_grace_s = run->job.stop_grace_s,
+		    .status = &run->status,
+		    .on_status = on_status,
+		    .ctx = run,
 		};
 		r = sup_run(&sc, &outcome, &err);
 	}
@@ -312,7 +361,8 @@ static int run_job(struct run *run, const struct run_opts *opts)
 		outcome = SUP_FAILED;
 		cli_print_error(&err);
 		sr_err_clear(&err);
-		set_status(run, JOB_IN_PROGRESS, SEC_UPLOADING, "Uploading generated training model");
+		set_status(run, JOB_IN_PROGRESS, SEC_UPLOADING,
+			   "Uploading generated training model");
 	}
 
 	/* Artifacts are exported whatever the outcome, as the service does. */

@@ -13,32 +13,32 @@
 #include "util/error.h"
 
 static const char train_usage[] =
-	"sagerun train [--spec FILE] [options] [--entry-point FILE [--source-dir DIR]] "
-	"[-- COMMAND ARGS...]";
+    "sagerun train [--spec FILE] [options] [--entry-point FILE [--source-dir DIR]] "
+    "[-- COMMAND ARGS...]";
 
 static const char train_help[] =
-	"Run a SageMaker training job on N emulated hosts on this machine.\n"
-	"\n"
-	"Job:\n"
-	"  --spec FILE              a CreateTrainingJob request JSON (as for\n"
-	"                           aws sagemaker create-training-job --cli-input-json)\n"
-	"  --name NAME              TrainingJobName (default: <entry>-YYYYMMDD-HHMMSS-xxxx)\n"
-	"  --hosts N                InstanceCount (default 1)\n"
-	"  --instance-type TYPE     InstanceType (default ml.m5.large)\n"
-	"  --hp KEY=VALUE           a hyperparameter (repeatable)\n"
-	"  --channel NAME=PATH      an input channel from a local folder or file:// URI (repeatable)\n"
-	"  --output DIR             S3OutputPath: a local folder (default ./sagerun-output)\n"
-	"  --env KEY=VALUE          an Environment variable (repeatable)\n"
-	"  --max-run SECONDS        MaxRuntimeInSeconds (default 86400)\n"
-	"  --stop-grace SECONDS     SIGTERM-to-SIGKILL window on stop or failure (default 120)\n"
-	"  --entry-point FILE       script mode: the program to run (.py, .sh or executable)\n"
-	"  --source-dir DIR         script mode: the folder holding the entry point\n"
-	"  -- COMMAND ARGS...       run COMMAND instead (ContainerEntrypoint + ContainerArguments)\n"
-	"\n"
-	"Hosts:\n"
-	"  --backend NAME           process (the only backend in this version)\n"
-	"\n"
-	"Exit status: 0 Completed, 1 Failed, 2 usage error, 130 Stopped.\n";
+    "Run a SageMaker training job on N emulated hosts on this machine.\n"
+    "\n"
+    "Job:\n"
+    "  --spec FILE              a CreateTrainingJob request JSON (as for\n"
+    "                           aws sagemaker create-training-job --cli-input-json)\n"
+    "  --name NAME              TrainingJobName (default: <entry>-YYYYMMDD-HHMMSS-xxxx)\n"
+    "  --hosts N                InstanceCount (default 1)\n"
+    "  --instance-type TYPE     InstanceType (default ml.m5.large)\n"
+    "  --hp KEY=VALUE           a hyperparameter (repeatable)\n"
+    "  --channel NAME=PATH      an input channel from a local folder or file:// URI (repeatable)\n"
+    "  --output DIR             S3OutputPath: a local folder (default ./sagerun-output)\n"
+    "  --env KEY=VALUE          an Environment variable (repeatable)\n"
+    "  --max-run SECONDS        MaxRuntimeInSeconds (default 86400)\n"
+    "  --stop-grace SECONDS     SIGTERM-to-SIGKILL window on stop or failure (default 120)\n"
+    "  --entry-point FILE       script mode: the program to run (.py, .sh or executable)\n"
+    "  --source-dir DIR         script mode: the folder holding the entry point\n"
+    "  -- COMMAND ARGS...       run COMMAND instead (ContainerEntrypoint + ContainerArguments)\n"
+    "\n"
+    "Hosts:\n"
+    "  --backend NAME           process (the only backend in this version)\n"
+    "\n"
+    "Exit status: 0 Completed, 1 Failed, 2 usage error, 130 Stopped.\n";
 
 enum {
 	OPT_SPEC = 256,
@@ -57,21 +57,21 @@ enum {
 };
 
 static const struct option train_options[] = {
-	{"backend", required_argument, NULL, OPT_BACKEND},
-	{"channel", required_argument, NULL, OPT_CHANNEL},
-	{"entry-point", required_argument, NULL, OPT_ENTRY_POINT},
-	{"env", required_argument, NULL, OPT_ENV},
-	{"help", no_argument, NULL, 'h'},
-	{"hosts", required_argument, NULL, OPT_HOSTS},
-	{"hp", required_argument, NULL, OPT_HP},
-	{"instance-type", required_argument, NULL, OPT_INSTANCE_TYPE},
-	{"max-run", required_argument, NULL, OPT_MAX_RUN},
-	{"name", required_argument, NULL, OPT_NAME},
-	{"output", required_argument, NULL, OPT_OUTPUT},
-	{"source-dir", required_argument, NULL, OPT_SOURCE_DIR},
-	{"spec", required_argument, NULL, OPT_SPEC},
-	{"stop-grace", required_argument, NULL, OPT_STOP_GRACE},
-	{NULL, 0, NULL, 0},
+    {"backend", required_argument, NULL, OPT_BACKEND},
+    {"channel", required_argument, NULL, OPT_CHANNEL},
+    {"entry-point", required_argument, NULL, OPT_ENTRY_POINT},
+    {"env", required_argument, NULL, OPT_ENV},
+    {"help", no_argument, NULL, 'h'},
+    {"hosts", required_argument, NULL, OPT_HOSTS},
+    {"hp", required_argument, NULL, OPT_HP},
+    {"instance-type", required_argument, NULL, OPT_INSTANCE_TYPE},
+    {"max-run", required_argument, NULL, OPT_MAX_RUN},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"output", required_argument, NULL, OPT_OUTPUT},
+    {"source-dir", required_argument, NULL, OPT_SOURCE_DIR},
+    {"spec", required_argument, NULL, OPT_SPEC},
+    {"stop-grace", required_argument, NULL, OPT_STOP_GRACE},
+    {NULL, 0, NULL, 0},
 };
 
 /* A non-negative decimal integer no larger than `max`, or -1. */
@@ -114,9 +114,9 @@ int cmd_train(int argc, char **argv, struct sr_ctx *ctx)
 			v = parse_count(optarg, 1000000);
 			if (v < 0) {
 				job_flags_release(&flags);
-				return cli_usage_error(train_usage,
-						       "--hosts: expected a whole number >= 1, got '%s'",
-						       optarg);
+				return cli_usage_error(
+				    train_usage, "--hosts: expected a whole number >= 1, got '%s'",
+				    optarg);
 			}
 			flags.hosts = (int)v;
 			break;
@@ -140,10 +140,9 @@ int cmd_train(int argc, char **argv, struct sr_ctx *ctx)
 			v = parse_count(optarg, INT64_C(100) * 365 * 86400);
 			if (v < 0) {
 				job_flags_release(&flags);
-				return cli_usage_error(train_usage,
-						       "%s: expected a number of seconds, got '%s'",
-						       c == OPT_MAX_RUN ? "--max-run" : "--stop-grace",
-						       optarg);
+				return cli_usage_error(
+				    train_usage, "%s: expected a number of seconds, got '%s'",
+				    c == OPT_MAX_RUN ? "--max-run" : "--stop-grace", optarg);
 			}
 			if (c == OPT_MAX_RUN)
 				flags.max_run_s = v;
@@ -160,9 +159,9 @@ int cmd_train(int argc, char **argv, struct sr_ctx *ctx)
 			if (strcmp(optarg, "process") && strcmp(optarg, "auto")) {
 				job_flags_release(&flags);
 				return cli_usage_error(
-					train_usage,
-					"--backend: unknown backend '%s' (this version has: process)",
-					optarg);
+				    train_usage,
+				    "--backend: unknown backend '%s' (this version has: process)",
+				    optarg);
 			}
 			ropts.backend = "process";
 			break;

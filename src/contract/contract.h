@@ -25,9 +25,9 @@ struct json_t;
 
 /* The three config files of one host, as jansson values (owned). */
 struct contract_config {
-	struct json_t *resource;        /* resourceconfig.json */
+	struct json_t *resource;	/* resourceconfig.json */
 	struct json_t *hyperparameters; /* hyperparameters.json: string -> string */
-	struct json_t *input_data;      /* inputdataconfig.json */
+	struct json_t *input_data;	/* inputdataconfig.json */
 };
 
 void contract_config_release(struct contract_config *cfg);
@@ -43,25 +43,27 @@ int contract_config_from_job(const struct job *job, const char *host_name,
 			     struct contract_config *ret, struct sr_error *err);
 
 /* Read the three files from <base_dir>/input/config (the runtime's side). */
-int contract_config_read(const char *base_dir, struct contract_config *ret,
-			 struct sr_error *err);
+int contract_config_read(const char *base_dir, struct contract_config *ret, struct sr_error *err);
 
 /* Create the host tree under base_dir (input/config, input/data, model, output/data,
  * output/intermediate, code, checkpoints) and write the three files atomically, formatted as
  * the service writes them. */
-int contract_layout(const char *base_dir, const struct contract_config *cfg,
-		    struct sr_error *err);
+int contract_layout(const char *base_dir, const struct contract_config *cfg, struct sr_error *err);
 
 /* Everything the toolkit's Environment needs beyond the config files. */
 struct contract_env_opts {
-	const char *base_dir;         /* "/opt/ml", or the host tree for the process backend */
-	const char *job_name;         /* TRAINING_JOB_NAME */
+	const char *base_dir;	      /* "/opt/ml", or the host tree for the process backend */
+	const char *job_name;	      /* TRAINING_JOB_NAME */
 	const char *framework_module; /* SAGEMAKER_TRAINING_MODULE or NULL */
-	const char *region;           /* for SAGEMAKER_REGION when no sagemaker_region hp; NULL = "" */
+	const char *region; /* for SAGEMAKER_REGION when no sagemaker_region hp; NULL = "" */
 	int num_cpus;
 	int num_gpus;
 	int num_neurons;
-	const char *pythonpath_tail;  /* appended after the code dir in PYTHONPATH; may be NULL */
+	const char *pythonpath_tail; /* appended after the code dir in PYTHONPATH; may be NULL */
+	/* The environment the toolkit process runs with (SAGEMAKER_PROGRAM, SM_HP_MP_PARAMETERS
+	 * are read from it).  NULL inside a container: this process's own.  The launcher passes
+	 * the host's environment, so nothing of sagerun's own shell leaks into the contract. */
+	const struct strv *proc_env;
 };
 
 /* Append the toolkit's environment to `env` as NAME=VALUE (replacing earlier NAMEs): every
@@ -78,12 +80,11 @@ struct json_t *contract_training_env(const struct contract_config *cfg,
 /* The user hyperparameters as command-line args, the toolkit's to_cmd_args(): keys sorted,
  * "--key" ("-k" for one character), values str() of the JSON-decoded value (True/False,
  * Python list repr, dicts as "k=v,k2=v2"). */
-int contract_cmd_args(const struct contract_config *cfg, struct strv *args,
-		      struct sr_error *err);
+int contract_cmd_args(const struct contract_config *cfg, struct strv *args, struct sr_error *err);
 
-/* user_entry_point: env SAGEMAKER_PROGRAM, else hyperparameter sagemaker_program (decoded);
- * NULL when neither (caller frees). */
-char *contract_user_entry_point(const struct contract_config *cfg);
+/* user_entry_point: SAGEMAKER_PROGRAM of `proc_env` (NULL: this process's environment), else
+ * hyperparameter sagemaker_program (decoded); NULL when neither (caller frees). */
+char *contract_user_entry_point(const struct contract_config *cfg, const struct strv *proc_env);
 
 /* module_dir: hyperparameter sagemaker_submit_directory (decoded), else <base>/code. */
 char *contract_module_dir(const struct contract_config *cfg, const char *base_dir);

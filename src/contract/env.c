@@ -69,10 +69,17 @@ static bool py_in(json_t *needle, json_t *hay)
 	return false;
 }
 
-/* user_entry_point: SAGEMAKER_PROGRAM when non-empty, else the sagemaker_program value. */
-static json_t *entry_point_value(json_t *sagemaker)
+/* A variable of the toolkit process's environment: `proc_env` when the launcher computes the
+ * contract for a host, this process's own environment inside a container. */
+static const char *proc_getenv(const struct strv *proc_env, const char *name)
 {
-	const char *env = getenv("SAGEMAKER_PROGRAM");
+	return proc_env ? strv_env_get(proc_env, name) : getenv(name);
+}
+
+/* user_entry_point: SAGEMAKER_PROGRAM when non-empty, else the sagemaker_program value. */
+static json_t *entry_point_value(json_t *sagemaker, const struct strv *proc_env)
+{
+	const char *env = proc_getenv(proc_env, "SAGEMAKER_PROGRAM");
 
 	if (env && *env)
 		return json_string_nocheck(env);
@@ -81,9 +88,9 @@ static json_t *entry_point_value(json_t *sagemaker)
 
 /* module_name: SAGEMAKER_PROGRAM if set at all, else str() of sagemaker_program, which is
  * the string "None" when there is none (code-derived, §2.2); then ".py" stripped. */
-static char *module_name(json_t *sagemaker)
+static char *module_name(json_t *sagemaker, const struct strv *proc_env)
 {
-	const char *env = getenv("SAGEMAKER_PROGRAM");
+	const char *env = proc_getenv(proc_env, "SAGEMAKER_PROGRAM");
 	json_t *v = json_object_get(sagemaker, "sagemaker_program");
 	char *name = env ? xstrdup(env) : v ? contract_py_str(v) : xstrdup("None");
 	size_t n = strlen(name);
@@ -100,14 +107,14 @@ static char *module_dir(json_t *sagemaker, const char *base)
 	return v ? contract_py_str(v) : contract_path(base, "code");
 }
 
-char *contract_user_entry_point(const struct contract_config *cfg)
+char *contract_user_entry_point(const struct contract_config *cfg, const struct strv *proc_env)
 {
 	struct contract_hps s;
 	_cleanup_json_ json_t *v = NULL;
 	char *ret;
 
 	contract_hps_split(cfg, &s);
-	v = entry_point_value(s.sagemaker);
+	v = entry_point_value(s.sagemaker, proc_env);
 	ret = json_is_null(v) ? NULL : contract_py_str(v);
 	contract_hps_release(&s);
 	return ret;
@@ -126,9 +133,9 @@ char *contract_module_dir(const struct contract_config *cfg, const char *base_di
 
 /* `mp and mp != "{}"` of the process's SM_HP_MP_PARAMETERS: the toolkit reads it before it
  * has exported any SM_HP_*, so on a first run it is None (null). */
-static json_t *modelparallel_value(void)
+static json_t *modelparallel_value(const struct strv *proc_env)
 {
-	const char *mp = getenv("SM_HP_MP_PARAMETERS");
+	const char *mp = proc_getenv(proc_env, "SM_HP_MP_PARAMETERS");
 
 	if (!mp)
 		return json_null();
@@ -212,7 +219,7 @@ struct json_t *contract_training_env(const struct contract_config *cfg,
 
 	contract_hps_split(cfg, &s);
 	mdir = module_dir(s.sagemaker, base);
-	mname = module_name(s.sagemaker);
+	mname = module_name(s.sagemaker, opts->proc_env);
 	for (void *it = json_object_iter(cfg->input_data); it;
 	     it = json_object_iter_next(cfg->input_data, it)) {
 		const char *key = json_object_iter_key(it);
@@ -241,7 +248,7 @@ struct json_t *contract_training_env(const struct contract_config *cfg,
 	json_object_set_new(te, "input_config_dir", path_value(base, "input/config"));
 	json_object_set(te, "input_data_config", cfg->input_data ? cfg->input_data : json_null());
 	json_object_set_new(te, "input_dir", path_value(base, "input"));
-	json_object_set_new(te, "is_modelparallel_enabled", modelparallel_value());
+	json_object_set_new(te, "is_modelparallel_enabled", modelparallel_value(opts->proc_env));
 	/* whether smddpmprun / smddprun are on PATH: never in our hosts */
 	json_object_set_new(te, "is_smddpmprun_installed", json_false());
 	json_object_set_new(te, "is_smddprun_installed", json_false());
@@ -265,7 +272,7 @@ struct json_t *contract_training_env(const struct contract_config *cfg,
 	json_object_set_new(te, "output_intermediate_dir", path_value(base, "output/intermediate"));
 	json_object_set(te, "resource_config", res ? res : json_null());
 	json_object_set_new(te, "topology", get_or(res, "topology", json_array()));
-	json_object_set_new(te, "user_entry_point", entry_point_value(s.sagemaker));
+	json_object_set_new(te, "user_entry_point", entry_point_value(s.sagemaker, opts->proc_env));
 	contract_hps_release(&s);
 	return te;
 }

@@ -51,8 +51,28 @@ test_expect_success 'a second Ctrl-C kills at once' '
 		-- /bin/sh -c "trap \"\" TERM; sleep 314" >stdout 2>stderr &
 	pid=$! &&
 	wait_training stop-twice &&
-	kill -INT $pid && sleep 0.2 && kill -INT $pid &&
+	kill -INT $pid &&
+	for _ in $(seq 1 200); do grep "stop-twice: Stopping" stderr >/dev/null && break; sleep 0.05; done &&
+	kill -INT $pid &&
 	test_expect_code 130 wait $pid
+'
+
+test_expect_success 'Ctrl-C while Downloading stops the job before any host runs' '
+	# Setup first, on lines of its own: "a && b &" would put the whole list in the
+	# background and $! would name a subshell.
+	mkdir -p big && head -c 100000000 /dev/zero >big/blob && echo "touch ran" >big/run.sh
+	"$SAGERUN" train --name stop-early --hosts 4 --source-dir big --entry-point run.sh \
+		--output out >stdout 2>stderr &
+	pid=$! &&
+	for _ in $(seq 1 400); do
+		grep "stop-early: Downloading" stderr >/dev/null && break; sleep 0.02
+	done &&
+	kill -INT $pid &&
+	test_expect_code 130 wait $pid &&
+	test_grep "stop-early: Stopped" stderr &&
+	! grep "stop-early: Training" stderr &&
+	find "$SAGERUN_HOME" -name ran >found && test ! -s found &&
+	rm -rf big
 '
 
 test_expect_success 'MaxRuntimeInSeconds stops the job as the service does' '

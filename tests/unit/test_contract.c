@@ -638,7 +638,7 @@ static void test_env_defaults(void **state)
 	/* SAGEMAKER_PROGRAM wins over the hyperparameter */
 	setenv("SAGEMAKER_PROGRAM", "run.py", 1);
 	{
-		_cleanup_free_ char *ep = contract_user_entry_point(&cfg);
+		_cleanup_free_ char *ep = contract_user_entry_point(&cfg, NULL);
 		_cleanup_free_ char *md = contract_module_dir(&cfg, "/base/");
 
 		assert_string_equal(ep, "run.py");
@@ -646,9 +646,23 @@ static void test_env_defaults(void **state)
 	}
 	assert_int_equal(contract_env(&cfg, &opts, &env, &err), 0);
 	assert_string_equal(get(&env, "SM_MODULE_NAME"), "run");
+	/* With a host environment given, this process's own variables do not leak in. */
+	{
+		struct strv host_env = STRV_INIT;
+		_cleanup_free_ char *ep = NULL;
+		_cleanup_free_ char *ep2 = NULL;
+
+		strv_push(&host_env, "PATH=/bin");
+		ep = contract_user_entry_point(&cfg, &host_env);
+		assert_null(ep);
+		strv_push(&host_env, "SAGEMAKER_PROGRAM=host.py");
+		ep2 = contract_user_entry_point(&cfg, &host_env);
+		assert_string_equal(ep2, "host.py");
+		strv_release(&host_env);
+	}
 	unsetenv("SAGEMAKER_PROGRAM");
 	{
-		char *ep = contract_user_entry_point(&cfg);
+		char *ep = contract_user_entry_point(&cfg, NULL);
 
 		assert_null(ep);
 	}
