@@ -79,8 +79,9 @@ __attribute__((format(printf, 4, 5))) static int flag_fail(struct build *b, cons
 	return sr_err(b->err, -EINVAL, "%s '%s': %s", flag, arg, msg ? msg : fmt);
 }
 
-/* `FILE:LINE:COL: Path: message` for a problem found after parsing. */
-__attribute__((format(printf, 4, 5))) static int spec_fail(struct build *b,
+/* `FILE:LINE:COL: Path: message` for a problem found after parsing (spec.c's spec_fail() is
+ * the same while parsing). */
+__attribute__((format(printf, 4, 5))) static int path_fail(struct build *b,
 							   const struct jsonpos_path *path,
 							   enum jsonpos_what what, const char *fmt,
 							   ...)
@@ -386,16 +387,18 @@ static int apply_scalars(struct build *b)
 		job->output_path = xstrdup(f->output);
 	}
 	if (f->max_run_s != -1) {
-		if (f->max_run_s < 1)
+		if (f->max_run_s < 1 || f->max_run_s > JOB_MAX_RUN_LIMIT_S)
 			return flag_fail(b, "--max-run", NULL,
-					 "must be at least 1 second (got %lld)",
-					 (long long)f->max_run_s);
+					 "must be between 1 and %d seconds (28 days) (got %lld)",
+					 JOB_MAX_RUN_LIMIT_S, (long long)f->max_run_s);
 		job->max_run_s = f->max_run_s;
 	}
 	/* ours, not the API's: the spec has no field for it */
-	if (f->stop_grace_s != -1 && f->stop_grace_s < 0)
-		return flag_fail(b, "--stop-grace", NULL, "must be at least 0 seconds (got %lld)",
-				 (long long)f->stop_grace_s);
+	if (f->stop_grace_s != -1 &&
+	    (f->stop_grace_s < 0 || f->stop_grace_s > JOB_STOP_GRACE_LIMIT_S))
+		return flag_fail(b, "--stop-grace", NULL,
+				 "must be between 0 and %d seconds (1 day) (got %lld)",
+				 JOB_STOP_GRACE_LIMIT_S, (long long)f->stop_grace_s);
 	job->stop_grace_s = f->stop_grace_s >= 0 ? f->stop_grace_s : JOB_DEFAULT_STOP_GRACE_S;
 	return 0;
 }
@@ -457,7 +460,7 @@ static void apply_defaults(struct build *b)
 	set_default(&job->output_path, JOB_DEFAULT_OUTPUT);
 	set_default(&job->output_compression, "GZIP");
 	if (job->volume_size_gb == 0)
-		job->volume_size_gb = 30;
+		job->volume_size_gb = JOB_DEFAULT_VOLUME_GB;
 	if (job->max_run_s == 0)
 		job->max_run_s = JOB_DEFAULT_MAX_RUN_S;
 	for (size_t i = 0; i < job->n_channels; i++) {
@@ -476,6 +479,64 @@ static void apply_defaults(struct build *b)
 	job->arn = make_arn(job->name);
 }
 
+/* Where the S3Uri of the spec's InputDataConfig[index] is. */
+static void channel_uri_path(struct jsonpos_path *path, size_t index)
+{
+	path->n = 0;
+	jsonpos_push_key(path, "InputDataConfig");
+	jsonpos_push_index(path, index);
+	jsonpos_push_key(path, "DataSource");
+	jsonpos_push_key(path, "S3DataSource");
+	jsonpos_push_key(path, "S3Uri");
+}
+
+#define S3_NOT_YET "S3 locations are not supported yet"
+
+static int s3_hint(struct build *b, const char *uri)
+{
+	return sr_err_hint(b->err,
+			   "use a local folder or file:// URI (`aws s3 sync %s DIR` "
+			   "downloads one)",
+			   uri);
+}
+
+/* No S3 client in this version: refuse s3:// channels and output now, naming where each came
+ * from, rather than after the job folder is made and the hosts are set up.  Checked after the
+ * flags, which may replace an s3:// location of the spec with a local one. */
+static int refuse_s3(struct build *b)
+{
+	struct job *job = b->job;
+	struct jsonpos_path path = {.n = 0};
+	_cleanup_free_ char *q = NULL;
+
+	for (size_t i = 0; i < job->n_channels; i++) {
+		const struct job_channel *c = &job->channels[i];
+
+		if (!job_uri_is_s3(c->uri))
+			continue;
+		if (b->spec_index[i] < 0) {
+			flag_fail(b, "--channel", b->flag_arg[i], S3_NOT_YET);
+		} else {
+			q = job_quote(c->uri);
+			channel_uri_path(&path, (size_t)b->spec_index[i]);
+			path_fail(b, &path, JSONPOS_VALUE, S3_NOT_YET " (got %s)", q);
+		}
+		return s3_hint(b, c->uri);
+	}
+	if (!job->output_path || !job_uri_is_s3(job->output_path))
+		return 0;
+	q = job_quote(job->output_path);
+	if (b->flags->output) {
+		flag_fail(b, "--output", NULL, S3_NOT_YET " (got %s)", q);
+	} else {
+		jsonpos_push_key(&path, "OutputDataConfig");
+		jsonpos_push_key(&path, "S3OutputPath");
+		path_fail(b, &path, JSONPOS_VALUE, S3_NOT_YET " (got %s)", q);
+	}
+	return sr_err_hint(b->err, "use a local folder or file:// URI (the artifacts go to "
+				   "FOLDER/<job name>/output/)");
+}
+
 /* Resolve a channel's local folder and check it is one; errors point at where it came from. */
 static int resolve_channel(struct build *b, size_t i)
 {
@@ -485,7 +546,7 @@ static int resolve_channel(struct build *b, size_t i)
 	free(c->local_path);
 	c->local_path = job_uri_local_path(c->uri);
 	if (!c->local_path)
-		return 0; /* s3://: the cli decides what to do with it when staging */
+		return 0; /* s3://: refused by refuse_s3() already */
 	if (fs_is_dir(c->local_path))
 		return 0;
 	problem = fs_exists(c->local_path) ? "is not a folder" : "does not exist";
@@ -495,14 +556,10 @@ static int resolve_channel(struct build *b, size_t i)
 					   "point the channel at one");
 	}
 
-	struct jsonpos_path path = {.n = 0};
+	struct jsonpos_path path;
 
-	jsonpos_push_key(&path, "InputDataConfig");
-	jsonpos_push_index(&path, (size_t)b->spec_index[i]);
-	jsonpos_push_key(&path, "DataSource");
-	jsonpos_push_key(&path, "S3DataSource");
-	jsonpos_push_key(&path, "S3Uri");
-	spec_fail(b, &path, JSONPOS_VALUE, "channel '%s': '%s' %s", c->name, c->local_path,
+	channel_uri_path(&path, (size_t)b->spec_index[i]);
+	path_fail(b, &path, JSONPOS_VALUE, "channel '%s': '%s' %s", c->name, c->local_path,
 		  problem);
 	if (c->uri[0] != '/' && strncmp(c->uri, "file:///", 8))
 		return sr_err_hint(b->err, "relative paths in a spec are resolved against the "
@@ -526,7 +583,7 @@ static int resolve_output(struct build *b)
 	if (b->flags->output)
 		return flag_fail(b, "--output", NULL, "'%s' is not a folder", job->output_local);
 	if (b->text && jsonpos_find(b->text, b->len, &path, JSONPOS_VALUE, &line, &col) == 0)
-		return spec_fail(b, &path, JSONPOS_VALUE, "'%s' is not a folder",
+		return path_fail(b, &path, JSONPOS_VALUE, "'%s' is not a folder",
 				 job->output_local);
 	flag_fail(b, "output", NULL, "'%s' (the default output folder) is not a folder",
 		  job->output_local);
@@ -549,11 +606,11 @@ static int check_runnable(struct build *b)
 	if (jsonpos_find(b->text, b->len, &path, JSONPOS_KEY, &line, &col) < 0)
 		jsonpos_pop(&path);
 	if (job->image)
-		spec_fail(b, &path, JSONPOS_KEY,
+		path_fail(b, &path, JSONPOS_KEY,
 			  "nothing to run: a TrainingImage alone needs a container backend, which "
 			  "this sagerun does not have yet");
 	else
-		spec_fail(b, &path, JSONPOS_KEY,
+		path_fail(b, &path, JSONPOS_KEY,
 			  "nothing to run: no ContainerEntrypoint and no sagemaker_program "
 			  "hyperparameter");
 	return sr_err_hint(b->err, "add \"ContainerEntrypoint\": [\"python3\", \"train.py\"] to "
@@ -595,6 +652,8 @@ int job_build(const struct job_flags *flags, struct job *ret, struct strv *warni
 		r = apply_hps(&b);
 	if (r == 0 && flags->command)
 		r = apply_command(&b);
+	if (r == 0)
+		r = refuse_s3(&b);
 	if (r < 0)
 		return r;
 	apply_defaults(&b);

@@ -17,23 +17,26 @@
 struct sr_error;
 
 /* Service limits (botocore service model, reference §5.1). */
-#define JOB_NAME_MAX         63
-#define JOB_HP_MAX_KEYS      100
-#define JOB_HP_KEY_MAX       256
-#define JOB_HP_VALUE_MAX     2500
-#define JOB_ENV_MAX_KEYS     100
-#define JOB_ENV_KEY_MAX      512
-#define JOB_ENV_VALUE_MAX    512
-#define JOB_CHANNELS_MAX     20
-#define JOB_CHANNEL_NAME_MAX 64
-#define JOB_HOSTS_MAX        256 /* ours: N emulated hosts on one machine */
+#define JOB_NAME_MAX	       63
+#define JOB_HP_MAX_KEYS	       100
+#define JOB_HP_KEY_MAX	       256
+#define JOB_HP_VALUE_MAX       2500
+#define JOB_ENV_MAX_KEYS       100
+#define JOB_ENV_KEY_MAX	       512
+#define JOB_ENV_VALUE_MAX      512
+#define JOB_CHANNELS_MAX       20
+#define JOB_CHANNEL_NAME_MAX   64
+#define JOB_HOSTS_MAX	       256     /* ours: N emulated hosts on one machine */
+#define JOB_MAX_RUN_LIMIT_S    2419200 /* MaxRuntimeInSeconds: 28 days (reference §1.9) */
+#define JOB_STOP_GRACE_LIMIT_S 86400   /* ours: a day is more than any clean shutdown needs */
 
 #define JOB_DEFAULT_INSTANCE_TYPE "ml.m5.large"
-#define JOB_DEFAULT_OUTPUT        "./sagerun-output"
+#define JOB_DEFAULT_OUTPUT	  "./sagerun-output"
 #define JOB_DEFAULT_STOP_GRACE_S  120
-#define JOB_DEFAULT_MAX_RUN_S     86400
-#define JOB_DEFAULT_REGION        "us-east-1"
-#define JOB_DEFAULT_ACCOUNT       "000000000000"
+#define JOB_DEFAULT_MAX_RUN_S	  86400
+#define JOB_DEFAULT_VOLUME_GB	  30
+#define JOB_DEFAULT_REGION	  "us-east-1"
+#define JOB_DEFAULT_ACCOUNT	  "000000000000"
 
 /* An ordered string map (HyperParameters, Environment): insertion order is kept, a second set
  * of the same key replaces the value in place. */
@@ -53,8 +56,8 @@ const char *job_map_get(const struct job_map *m, const char *key);
 void job_map_release(struct job_map *m);
 
 struct job_channel {
-	char *name;           /* ChannelName */
-	char *uri;            /* S3Uri as given: s3://..., file://... or a local path */
+	char *name;	      /* ChannelName */
+	char *uri;	      /* S3Uri as given: s3://..., file://... or a local path */
 	char *local_path;     /* absolute local folder for file channels; NULL for s3:// */
 	char *content_type;   /* ContentType, NULL when unset */
 	char *compression;    /* CompressionType: "None" | "Gzip" */
@@ -66,48 +69,49 @@ struct job_channel {
 };
 
 struct job {
-	char *name;           /* TrainingJobName */
-	char *arn;            /* arn:aws:sagemaker:<region>:<account>:training-job/<name> */
-	char *role_arn;       /* RoleArn, NULL when absent (not needed locally) */
-	char *image;          /* AlgorithmSpecification.TrainingImage, NULL when absent */
-	char *input_mode;     /* AlgorithmSpecification.TrainingInputMode, default "File" */
+	char *name;		/* TrainingJobName */
+	char *arn;		/* arn:aws:sagemaker:<region>:<account>:training-job/<name> */
+	char *role_arn;		/* RoleArn, NULL when absent (not needed locally) */
+	char *image;		/* AlgorithmSpecification.TrainingImage, NULL when absent */
+	char *input_mode;	/* AlgorithmSpecification.TrainingInputMode, default "File" */
 	struct strv entrypoint; /* ContainerEntrypoint (empty when unset) */
-	struct strv arguments;  /* ContainerArguments (empty when unset) */
+	struct strv arguments;	/* ContainerArguments (empty when unset) */
 	struct job_map hyperparameters; /* as sent to the service: string -> string */
-	struct job_map environment;     /* Environment */
+	struct job_map environment;	/* Environment */
 	struct job_channel *channels;
 	size_t n_channels;
-	char *output_path;        /* OutputDataConfig.S3OutputPath as given */
-	char *output_local;       /* absolute local folder for a local output, else NULL */
+	char *output_path;	  /* OutputDataConfig.S3OutputPath as given */
+	char *output_local;	  /* absolute local folder for a local output, else NULL */
 	char *output_compression; /* "GZIP" | "NONE" */
 	char *instance_type;
 	int instance_count;
 	int volume_size_gb;
-	int64_t max_run_s;    /* StoppingCondition.MaxRuntimeInSeconds */
-	int64_t stop_grace_s; /* SIGTERM -> SIGKILL window (ours; the service's is 120 s) */
-	char *checkpoint_s3_uri;     /* CheckpointConfig.S3Uri, NULL when absent */
+	int64_t max_run_s;	 /* StoppingCondition.MaxRuntimeInSeconds, 1..JOB_MAX_RUN_LIMIT_S */
+	int64_t stop_grace_s;	 /* SIGTERM -> SIGKILL window, 0..JOB_STOP_GRACE_LIMIT_S (ours; the
+				  * service's is 120 s) */
+	char *checkpoint_s3_uri; /* CheckpointConfig.S3Uri, NULL when absent */
 	char *checkpoint_local_path; /* CheckpointConfig.LocalPath */
-	int max_retry_attempts;      /* RetryStrategy.MaximumRetryAttempts, 0 when absent */
-	bool network_isolation;      /* EnableNetworkIsolation */
-	char *spec_path;             /* the --spec file, NULL when none (for messages) */
+	int max_retry_attempts;	     /* RetryStrategy.MaximumRetryAttempts, 0 when absent */
+	bool network_isolation;	     /* EnableNetworkIsolation */
+	char *spec_path;	     /* the --spec file, NULL when none (for messages) */
 };
 
 /* Command-line flags of `sagerun train`, as parsed by cli/train.c.  NULL / -1 / empty means
  * "not given".  Flags override the spec field by field. */
 struct job_flags {
-	const char *spec_path;   /* --spec FILE */
-	const char *name;        /* --name */
-	int hosts;               /* --hosts N (-1) */
+	const char *spec_path; /* --spec FILE */
+	const char *name;      /* --name */
+	int hosts;	       /* --hosts N (-1) */
 	const char *instance_type;
-	struct strv hps;         /* --hp KEY=VALUE, in order */
-	struct strv channels;    /* --channel NAME=PATH */
-	struct strv envs;        /* --env KEY=VALUE */
-	const char *output;      /* --output DIR */
-	int64_t max_run_s;       /* --max-run (-1) */
-	int64_t stop_grace_s;    /* --stop-grace (-1) */
+	struct strv hps;	 /* --hp KEY=VALUE, in order */
+	struct strv channels;	 /* --channel NAME=PATH */
+	struct strv envs;	 /* --env KEY=VALUE */
+	const char *output;	 /* --output DIR */
+	int64_t max_run_s;	 /* --max-run (-1) */
+	int64_t stop_grace_s;	 /* --stop-grace (-1) */
 	const char *entry_point; /* --entry-point FILE */
-	const char *source_dir;  /* --source-dir DIR */
-	char **command;          /* after "--": argv, NULL-terminated; NULL when absent */
+	const char *source_dir;	 /* --source-dir DIR */
+	char **command;		 /* after "--": argv, NULL-terminated; NULL when absent */
 	int n_command;
 };
 
@@ -115,9 +119,11 @@ void job_flags_init(struct job_flags *f);
 void job_flags_release(struct job_flags *f);
 
 /* Build a job from the spec file (if any) and the flags, apply defaults, resolve local paths
- * (channels, output, source dir) to absolute ones and validate everything.  Warnings (fields
- * accepted but not honoured locally) are appended to `warnings`, one line each.  On error the
- * message names the source: the flag (`--hp`), or `FILE:LINE:COL: JSON.Path`. */
+ * (channels, output, source dir) to absolute ones and validate everything.  S3 locations
+ * (s3:// channels and output) are refused: this version reads and writes local folders only.
+ * Warnings (fields accepted but not honoured locally) are appended to `warnings`, one line
+ * each.  On error the message names the source: the flag (`--hp`), or
+ * `FILE:LINE:COL: JSON.Path`.  Nothing is created on disk. */
 int job_build(const struct job_flags *flags, struct job *ret, struct strv *warnings,
 	      struct sr_error *err);
 

@@ -6,17 +6,13 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "job/rules.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 
 /* "-YYYYMMDD-HHMMSS-xxxx" */
 #define NAME_SUFFIX_LEN 21
-
-static bool name_char_alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
 
 bool job_name_valid(const char *name)
 {
@@ -26,10 +22,10 @@ bool job_name_valid(const char *name)
 	 * hyphens, first and last alphanumeric. */
 	if (n == 0 || n > JOB_NAME_MAX)
 		return false;
-	if (!name_char_alnum(name[0]) || !name_char_alnum(name[n - 1]))
+	if (!job_is_alnum(name[0]) || !job_is_alnum(name[n - 1]))
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!name_char_alnum(name[i]) && name[i] != '-')
+		if (!job_is_alnum(name[i]) && name[i] != '-')
 			return false;
 	return true;
 }
@@ -62,7 +58,7 @@ char *job_default_name(const char *base, int64_t wall_ms)
 	/* Anything outside [a-zA-Z0-9] becomes one hyphen ("train.py" -> "train-py"); the base
 	 * must start with an alphanumeric, and is cut so the whole name fits 63 characters. */
 	for (const char *s = base ? base : ""; *s && n < base_max; s++) {
-		if (name_char_alnum(*s))
+		if (job_is_alnum(*s))
 			clean[n++] = *s;
 		else if (n > 0 && clean[n - 1] != '-')
 			clean[n++] = '-';

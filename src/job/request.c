@@ -1,25 +1,32 @@
 /* request.c - the job as the CreateTrainingJob request (API field names), for describe output.
  *
  * Credentials must never reach describe output, the store or logs (DESIGN.md "Secrets"), so
- * Environment entries that hold AWS credentials keep their key, to show they were set, with
- * the value "(redacted)".  Keeping the key rather than dropping it tells a reader the job saw
- * credentials without telling them what they were.
+ * Environment entries whose name says they hold one keep their key, to show they were set,
+ * with the value "(redacted)".  Keeping the key rather than dropping it tells a reader the job
+ * saw credentials without telling them what they were.  The test is by name and generous: a
+ * harmless value hidden costs less than a secret shown.
  */
 #include "job/job.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
 #define REDACTED "(redacted)"
 
+/* AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, DB_PASSWORD, hf_token, GOOGLE_CREDENTIALS...:
+ * any name that contains one of these words, in any case.  AWS_ACCESS_KEY_ID contains none
+ * but is half of a key pair. */
 static bool is_credential(const char *key)
 {
-	static const char *const keys[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-					   "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", NULL};
+	static const char *const words[] = {"SECRET",	  "TOKEN",	 "PASSWORD", "PASSWD",
+					    "CREDENTIAL", "PRIVATE_KEY", NULL};
 
-	for (const char *const *k = keys; *k; k++)
-		if (!strcmp(key, *k))
+	if (!strcasecmp(key, "AWS_ACCESS_KEY_ID"))
+		return true;
+	for (const char *const *w = words; *w; w++)
+		if (strcasestr(key, *w))
 			return true;
 	return false;
 }
@@ -112,8 +119,9 @@ struct json_t *job_request_json(const struct job *job)
 	o = json_object();
 	json_object_set_new(o, "InstanceType", jstr(job->instance_type));
 	json_object_set_new(o, "InstanceCount", json_integer(job->instance_count));
-	json_object_set_new(o, "VolumeSizeInGB",
-			    json_integer(job->volume_size_gb > 0 ? job->volume_size_gb : 30));
+	json_object_set_new(
+	    o, "VolumeSizeInGB",
+	    json_integer(job->volume_size_gb > 0 ? job->volume_size_gb : JOB_DEFAULT_VOLUME_GB));
 	json_object_set_new(req, "ResourceConfig", o);
 
 	o = json_object();

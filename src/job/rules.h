@@ -50,6 +50,12 @@ const char *job_rule_uri(const char *s);
  * never echo the value, so secrets in values stay out of errors.  Caller frees. */
 char *job_check_string(const char *s, size_t min, size_t max, const char *(*rule)(const char *));
 
+/* [a-zA-Z0-9] in ASCII whatever the locale: the service's patterns mean exactly these. */
+static inline bool job_is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
 /* Characters (code points), as the service counts lengths. */
 size_t job_utf8_len(const char *s);
 bool job_utf8_valid(const char *s);

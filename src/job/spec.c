@@ -3,10 +3,14 @@
  *
  * Every object sagerun models is described by a table of its fields.  A field either has a
  * parser, or is accepted but not honoured locally (VpcConfig...): those get one warning each,
- * unless their value is empty or false, which asks for nothing.  Any other key is an error,
- * with a "did you mean" when a known field is close.  Values are checked against the service's
- * rules here, while their position in the text is known (jsonpos.h), so that every message
- * reads `FILE:LINE:COL: Json.Path: what is expected`.  Defaults are job_build()'s business.
+ * unless their value is empty or false, which asks for nothing.  Parsed fields the process
+ * backend cannot honour (TrainingImage, RetryStrategy...) warn the same way from their parser
+ * when their value differs from the default.  Any other key is an error, with a "did you
+ * mean" when a known field is close.  Values are checked against the service's rules here,
+ * while their position in the text is known (jsonpos.h), so that every message reads
+ * `FILE:LINE:COL: Json.Path: what is expected`.  Defaults are job_build()'s business, and so
+ * is refusing what this version cannot do at all (s3:// locations), since flags may replace
+ * it.
  *
  * This file holds the machinery and job_spec_parse(); spec_fields.c the tables.
  */
@@ -78,6 +82,11 @@ void spec_warn(struct spec *s, const char *fmt, ...)
 		msg = NULL;
 	va_end(ap);
 	strv_pushf(s->warnings, "%s: %s", where, msg ? msg : fmt);
+}
+
+void spec_warn_unhonoured(struct spec *s, const char *why)
+{
+	spec_warn(s, "accepted but not honoured locally (%s)", why);
 }
 
 const char *spec_type_phrase(const json_t *v)
@@ -306,7 +315,7 @@ int spec_object(struct spec *s, json_t *obj, const struct spec_field *fields)
 		if (f->parse)
 			r = f->parse(s, v);
 		else if (!spec_is_empty(v))
-			spec_warn(s, "accepted but not honoured locally (%s)", f->ignored);
+			spec_warn_unhonoured(s, f->ignored);
 		jsonpos_pop(&s->path);
 		if (r < 0)
 			return r;
@@ -319,6 +328,18 @@ int spec_require(struct spec *s, const json_t *obj, const char *field, const cha
 	if (json_object_get(obj, field))
 		return 0;
 	return spec_fail(s, "missing required field %s%s", field, what);
+}
+
+/* jansson ends its syntax errors with ` near '<token>'`, the text it was reading: a spec's
+ * token can be a credential (`"AWS_SECRET_ACCESS_KEY": "wJalr...`), and errors end up on
+ * terminals and in CI logs.  Line and column say where; the token itself is cut.  jansson's
+ * own words come first and never contain " near '", so the first one starts the token. */
+static void strip_token(char *text)
+{
+	char *near = strstr(text, " near '");
+
+	if (near)
+		*near = '\0';
 }
 
 int job_spec_parse(const char *text, size_t len, const char *origin, struct job *job,
@@ -350,6 +371,7 @@ int job_spec_parse(const char *text, size_t len, const char *origin, struct job 
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!root) {
+		strip_token(jerr.text);
 		if (jerr.line > 0)
 			sr_err(err, -EINVAL, "%s:%d:%d: invalid JSON: %s", origin, jerr.line,
 			       jerr.column, jerr.text);

@@ -27,7 +27,11 @@ static void warn_fastfile(struct spec *s, const char *mode)
 
 static int parse_image(struct spec *s, json_t *v)
 {
-	return spec_get_string(s, v, 1, JOB_IMAGE_MAX, NULL, &s->job->image);
+	int r = spec_get_string(s, v, 1, JOB_IMAGE_MAX, NULL, &s->job->image);
+
+	if (r == 0)
+		spec_warn_unhonoured(s, "the process backend runs local code, not the image");
+	return r;
 }
 
 static int parse_input_mode(struct spec *s, json_t *v)
@@ -299,8 +303,12 @@ static int parse_output_path(struct spec *s, json_t *v)
 
 static int parse_output_compression(struct spec *s, json_t *v)
 {
-	return spec_get_string(s, v, 1, 64, job_rule_output_compression,
-			       &s->job->output_compression);
+	int r =
+	    spec_get_string(s, v, 1, 64, job_rule_output_compression, &s->job->output_compression);
+
+	if (r == 0 && !strcmp(s->job->output_compression, "NONE"))
+		spec_warn_unhonoured(s, "artifacts are still gzip tarballs");
+	return r;
 }
 
 static const struct spec_field output_fields[] = {
@@ -339,9 +347,12 @@ static int parse_volume(struct spec *s, json_t *v)
 	long long x = 0;
 	int r = spec_get_int(s, v, 1, JOB_VOLUME_GB_MAX, "", &x);
 
-	if (r == 0)
-		s->job->volume_size_gb = (int)x;
-	return r;
+	if (r < 0)
+		return r;
+	s->job->volume_size_gb = (int)x;
+	if (x != JOB_DEFAULT_VOLUME_GB)
+		spec_warn_unhonoured(s, "hosts share this machine's disk, with no volume limit");
+	return 0;
 }
 
 static int parse_instance_groups(struct spec *s, json_t *v)
@@ -373,7 +384,7 @@ static int parse_resources(struct spec *s, json_t *v)
 static int parse_max_run(struct spec *s, json_t *v)
 {
 	long long x = 0;
-	int r = spec_get_int(s, v, 1, INT64_MAX, "", &x);
+	int r = spec_get_int(s, v, 1, JOB_MAX_RUN_LIMIT_S, " seconds (28 days)", &x);
 
 	if (r == 0)
 		s->job->max_run_s = x;
@@ -413,7 +424,11 @@ static int parse_checkpoint(struct spec *s, json_t *v)
 {
 	int r = spec_object(s, v, checkpoint_fields);
 
-	return r < 0 ? r : spec_require(s, v, "S3Uri", "");
+	if (r == 0)
+		r = spec_require(s, v, "S3Uri", "");
+	if (r == 0)
+		spec_warn_unhonoured(s, "checkpoints are not synced with S3Uri");
+	return r;
 }
 
 static int parse_retry_attempts(struct spec *s, json_t *v)
@@ -435,7 +450,11 @@ static int parse_retry(struct spec *s, json_t *v)
 {
 	int r = spec_object(s, v, retry_fields);
 
-	return r < 0 ? r : spec_require(s, v, "MaximumRetryAttempts", " (1 to 30)");
+	if (r == 0)
+		r = spec_require(s, v, "MaximumRetryAttempts", " (1 to 30)");
+	if (r == 0)
+		spec_warn_unhonoured(s, "a failed job is not retried yet");
+	return r;
 }
 
 static int parse_name(struct spec *s, json_t *v)
@@ -459,6 +478,8 @@ static int parse_isolation(struct spec *s, json_t *v)
 	if (!json_is_boolean(v))
 		return spec_fail(s, "expected a boolean, got %s", spec_type_phrase(v));
 	s->job->network_isolation = json_is_true(v);
+	if (s->job->network_isolation)
+		spec_warn_unhonoured(s, "the process backend has no network isolation");
 	return 0;
 }
 

@@ -31,7 +31,9 @@ struct spec {
 	struct sr_error *err;
 };
 
-/* One field of an API object: a parser, or (parse == NULL) accepted but not honoured. */
+/* One field of an API object: a parser, or (parse == NULL) accepted but not honoured, with a
+ * warning unless the value asks for nothing (spec_is_empty).  A parsed field sagerun reads but
+ * cannot honour (RetryStrategy...) warns from its parser, which knows the default value. */
 struct spec_field {
 	const char *name;
 	int (*parse)(struct spec *s, json_t *v);
@@ -46,6 +48,9 @@ int spec_fail(struct spec *s, const char *fmt, ...) __attribute__((format(printf
 int spec_fail_key(struct spec *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A warning line about the member at s->path (points at its key). */
 void spec_warn(struct spec *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The one wording for a field that is read but not honoured: `PATH: accepted but not honoured
+ * locally (why)`. */
+void spec_warn_unhonoured(struct spec *s, const char *why);
 
 /* "an object", "a list", "a string", "an integer", ... */
 const char *spec_type_phrase(const json_t *v);

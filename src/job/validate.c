@@ -21,11 +21,6 @@
 /* Shown in "(got ...)": enough to recognise a value without flooding the terminal. */
 #define QUOTE_SHOWN 60
 
-static bool is_alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
 static bool one_of(const char *s, const char *const *values)
 {
 	for (; *values; values++)
@@ -63,7 +58,7 @@ const char *job_rule_role_arn(const char *s)
 	if (!*p)
 		return expect;
 	for (; *p; p++)
-		if (!is_alnum(*p) && !strchr("_+=,.@-/", *p))
+		if (!job_is_alnum(*p) && !strchr("_+=,.@-/", *p))
 			return expect;
 	return NULL;
 }
@@ -71,7 +66,7 @@ const char *job_rule_role_arn(const char *s)
 const char *job_rule_channel_name(const char *s)
 {
 	for (const char *p = s; *p; p++)
-		if (!is_alnum(*p) && !strchr(".-_", *p))
+		if (!job_is_alnum(*p) && !strchr(".-_", *p))
 			return "must match [A-Za-z0-9.\\-_]+";
 	return NULL;
 }
@@ -83,7 +78,7 @@ const char *job_rule_env_key(const char *s)
 	if (!*s || (*s >= '0' && *s <= '9'))
 		return expect;
 	for (const char *p = s; *p; p++)
-		if (!is_alnum(*p) && *p != '_')
+		if (!job_is_alnum(*p) && *p != '_')
 			return expect;
 	return NULL;
 }
@@ -157,7 +152,7 @@ static size_t scheme_len(const char *s)
 
 	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
 		return 0;
-	while (is_alnum(*p) || *p == '+' || *p == '.' || *p == '-')
+	while (job_is_alnum(*p) || *p == '+' || *p == '.' || *p == '-')
 		p++;
 	return strncmp(p, "://", 3) ? 0 : (size_t)(p - s) + 3;
 }
@@ -429,14 +424,16 @@ int job_validate(const struct job *job, struct sr_error *err)
 		return sr_err(err, -EINVAL,
 			      "ResourceConfig.VolumeSizeInGB: must be between 1 and %d (got %d)",
 			      JOB_VOLUME_GB_MAX, job->volume_size_gb);
-	if (job->max_run_s < 1)
-		return sr_err(
-		    err, -EINVAL,
-		    "StoppingCondition.MaxRuntimeInSeconds: must be at least 1 (got %lld)",
-		    (long long)job->max_run_s);
-	if (job->stop_grace_s < 0)
-		return sr_err(err, -EINVAL, "stop grace: must be at least 0 seconds (got %lld)",
-			      (long long)job->stop_grace_s);
+	/* the supervisor turns both into milliseconds: the limits keep that from overflowing */
+	if (job->max_run_s < 1 || job->max_run_s > JOB_MAX_RUN_LIMIT_S)
+		return sr_err(err, -EINVAL,
+			      "StoppingCondition.MaxRuntimeInSeconds: must be between 1 and %d "
+			      "seconds (28 days) (got %lld)",
+			      JOB_MAX_RUN_LIMIT_S, (long long)job->max_run_s);
+	if (job->stop_grace_s < 0 || job->stop_grace_s > JOB_STOP_GRACE_LIMIT_S)
+		return sr_err(err, -EINVAL,
+			      "stop grace: must be between 0 and %d seconds (1 day) (got %lld)",
+			      JOB_STOP_GRACE_LIMIT_S, (long long)job->stop_grace_s);
 	if (job->max_retry_attempts < 0 || job->max_retry_attempts > JOB_RETRY_MAX)
 		return sr_err(
 		    err, -EINVAL,

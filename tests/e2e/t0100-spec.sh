@@ -43,7 +43,8 @@ test_expect_success 'fields not honoured locally give one warning line each' '
 	grep "warning:" stderr >warnings &&
 	test_grep "job.json:[0-9]*:[0-9]*: VpcConfig: accepted but not honoured" warnings &&
 	test_grep "EnableManagedSpotTraining" warnings &&
-	test $(wc -l <warnings) -eq 2
+	test_grep "AlgorithmSpecification.TrainingImage: accepted but not honoured" warnings &&
+	test $(wc -l <warnings) -eq 3
 '
 
 test_expect_success 'flags override the spec' '
