@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contract/contract.h"
 #include "hosts/internal.h"
 #include "util/error.h"
 
@@ -27,9 +28,13 @@ const struct host_backend *host_backend_find(const char *name)
 
 void host_init(struct host *h, size_t index, const struct host_backend *b)
 {
+	char *name = contract_host_name(index); /* the one place that spells "algo-N" */
+
 	memset(h, 0, sizeof(*h));
 	h->index = index;
-	snprintf(h->name, sizeof(h->name), "algo-%u", (unsigned)(index + 1) % 1000000u);
+	/* Fits up to index 10^10 - 1; jobs have at most JOB_HOSTS_MAX hosts. */
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	free(name);
 	h->pid = 0;
 	h->pidfd = -1;
 	h->out_fd = -1;

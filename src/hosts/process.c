@@ -33,6 +33,7 @@
 #include "hosts/internal.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/signame.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
@@ -362,27 +363,27 @@ static int proc_start(struct host *h, struct sr_error *err)
 	return 0;
 }
 
-static const char *sig_name(int sig)
-{
-	const char *s = sigabbrev_np(sig);
-
-	return s ? s : "signal";
-}
-
 static int proc_signal(struct host *h, int sig, struct sr_error *err)
 {
 	struct proc_priv *p = h->priv;
+	char sb[32];
 
 	if (!p || p->reaped)
 		return 0;
 	/* The leader reached through its pidfd even if it left the group (setsid). */
-	if (pidfd_send_signal(h->pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
-		return sr_err(err, -errno, "%s: send %s: %s", h->name, sig_name(sig),
-			      strerror(errno));
+	if (pidfd_send_signal(h->pidfd, sig, NULL, 0) < 0 && errno != ESRCH) {
+		int e = errno;
+
+		return sr_err(err, -e, "%s: send %s: %s", h->name, sr_signame(sig, sb),
+			      strerror(e));
+	}
 	/* ESRCH: nothing is left of the group, which is what we wanted. */
-	if (kill(-p->pgid, sig) < 0 && errno != ESRCH)
-		return sr_err(err, -errno, "%s: send %s to process group %d: %s", h->name,
-			      sig_name(sig), (int)p->pgid, strerror(errno));
+	if (kill(-p->pgid, sig) < 0 && errno != ESRCH) {
+		int e = errno;
+
+		return sr_err(err, -e, "%s: send %s to process group %d: %s", h->name,
+			      sr_signame(sig, sb), (int)p->pgid, strerror(e));
+	}
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/signame.h"
 #include "util/xalloc.h"
 
 #define FAILURE_REASON_MAX 1024
@@ -117,11 +118,9 @@ static json_t *hosts_json(const struct job_status *st)
 		json_t *o = json_pack("{s:s, s:s}", "Name", h->name, "State", state);
 
 		if (h->exited && h->signal) {
-			const char *abbrev = sigabbrev_np(h->signal);
 			char name[32];
 
-			snprintf(name, sizeof(name), "SIG%s", abbrev ? abbrev : "UNKNOWN");
-			json_object_set_new(o, "Signal", json_string(name));
+			json_object_set_new(o, "Signal", json_string(sr_signame(h->signal, name)));
 		} else if (h->exited) {
 			json_object_set_new(o, "ExitCode", json_integer(h->exit_code));
 		}

@@ -1,7 +1,8 @@
 /* supervise/internal.h - the pieces of supervise/ shared between its files only.
  *
  *   loop.c     epoll loop, watches, timerfds
- *   logmux.c   line splitting, "algo-N | " prefixes, per-host log files, tail ring
+ *   logmux.c   line splitting, "algo-N | " prefixes, terminal queues, per-host log files,
+ *              tail ring
  *   supervise.c  sup_run(): starting hosts, exits, failure / stop / MaxRuntime policy
  */
 #ifndef SR_SUPERVISE_INTERNAL_H
@@ -36,8 +37,9 @@ struct sup_loop {
 int sup_loop_init(struct sup_loop *l, struct sr_error *err);
 void sup_loop_release(struct sup_loop *l);
 
-/* Register `fd` for EPOLLIN.  The watch's memory must outlive its registration. */
-int sup_watch_add(struct sup_loop *l, struct sup_watch *w, int fd,
+/* Register `fd` for `events` (EPOLLIN, EPOLLOUT; level-triggered).  The watch's memory must
+ * outlive its registration. */
+int sup_watch_add(struct sup_loop *l, struct sup_watch *w, int fd, uint32_t events,
 		  int (*handler)(struct sup_loop *, struct sup_watch *, uint32_t,
 				 struct sr_error *),
 		  void *owner, struct sr_error *err);
@@ -59,15 +61,58 @@ bool sup_timer_ack(int fd);
 
 enum sup_stream_kind { SUP_STDOUT, SUP_STDERR, SUP_STREAM_MAX };
 
+/* At most this many bytes of lines wait for a slow terminal or pipe, per sink; beyond it whole
+ * lines are dropped there (the log files keep them). */
+#define SUP_SINK_QUEUE_MAX (8u << 20)
+/* sup_run() waits this long at its end for what is still queued, then gives up. */
+#define SUP_SINK_FLUSH_MS 2000
+
+/* One place lines are shown: the caller's fd 1 or 2 (or both, when they are the same pipe or
+ * terminal: one queue keeps their lines in order and whole).
+ *
+ * A pipe, FIFO or terminal may stop taking data (a paused `less`, Ctrl-S, `| (sleep 12)`),
+ * and a blocking write() there would freeze the loop with its signals and timers.  The
+ * caller's open file description is shared with the user's shell, so it must not be made
+ * O_NONBLOCK; instead the sink writes through a private non-blocking description opened via
+ * /proc/self/fd/N (a socket cannot be reopened: send(MSG_DONTWAIT) does the same per call).
+ * When the queue is full, whole lines are dropped there until it drains; then one note
+ * "sagerun: output is not being read fast enough; dropped N lines (...)" marks the gap in
+ * that same sink.
+ * Regular files never block and keep the caller's fd, written as before.  Limitation: when
+ * the reopen fails (no /proc, no permission on the terminal), the caller's fd is used, and
+ * its writes may block as they did before this queue existed. */
+struct sup_out {
+	struct sup_sink *sink; /* borrowed: the owner */
+	int fd;		       /* what is written to: own_fd, or the caller's fd (borrowed) */
+	int own_fd;	       /* our private description, -1 if none */
+	bool queued;	       /* writes may not take everything: use the queue */
+	bool use_send;	       /* a socket: send(MSG_DONTWAIT) */
+	bool broken;	       /* a write failed (EPIPE...): stop writing there */
+	char *q;	       /* whole "prefix line\n" records waiting, from q + q_head */
+	size_t q_head, q_len, q_cap;
+	size_t dropped; /* lines not shown since the queue was last empty: dropping until then */
+	struct sup_watch w; /* EPOLLOUT while something is queued */
+};
+
 /* Where every host's prefixed lines go.  One per sup_run. */
 struct sup_sink {
-	int fd[SUP_STREAM_MAX];	     /* borrowed */
-	bool broken[SUP_STREAM_MAX]; /* a write failed (EPIPE...): stop writing there */
-	char *scratch;		     /* one line with prefix, colour and marker */
+	struct sup_out out[SUP_STREAM_MAX];
+	int route[SUP_STREAM_MAX]; /* stream -> out[]: both 0 when fds 1 and 2 are one pipe/tty */
+	struct sup_loop *loop;	   /* borrowed; NULL until set: queued lines wait for a flush */
+	const char *log_dir;	   /* borrowed, named in the dropped-lines note; may be NULL */
+	size_t queue_max;	   /* SUP_SINK_QUEUE_MAX (tests lower it) */
+	char *scratch;		   /* one line with prefix, colour and marker */
 	size_t scratch_cap;
 };
 
-void sup_sink_init(struct sup_sink *s, int out_fd, int err_fd);
+/* `out_fd`, `err_fd` may be -1 (nothing shown).  Set s->loop once the loop exists, so queued
+ * lines are written as the sink takes them. */
+void sup_sink_init(struct sup_sink *s, int out_fd, int err_fd, const char *log_dir);
+/* Write what is queued, waiting up to `timeout_ms` in total for the sinks to take it; what is
+ * left after that is given up. */
+void sup_sink_flush(struct sup_sink *s, int64_t timeout_ms);
+/* Stops the watches (before the loop goes), closes the private descriptions, frees the
+ * queues (without writing them: sup_sink_flush() first). */
 void sup_sink_release(struct sup_sink *s);
 /* A note of sagerun's own on the error stream: "sagerun: <text>\n". */
 void sup_sink_note(struct sup_sink *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -90,8 +135,9 @@ struct sup_log {
 int sup_log_open(struct sup_log *lg, struct sup_sink *sink, const char *name, size_t width,
 		 size_t index, bool color, const char *log_dir, struct sr_error *err);
 void sup_log_close(struct sup_log *lg);
-/* Emit one line (without its '\n'): one write() of the prefixed line to the sink, one of the
- * raw line to the log file, and into the tail ring.  `split`: a piece of a longer line, which
+/* Emit one line (without its '\n'): the prefixed line to the sink (one write(), or queued
+ * whole, or dropped when the queue is full), one write() of the raw line to the log file
+ * (always), and into the tail ring.  `split`: a piece of a longer line, which
  * gets SUP_SPLIT_MARKER. */
 void sup_log_line(struct sup_log *lg, enum sup_stream_kind k, const char *line, size_t len,
 		  bool split);

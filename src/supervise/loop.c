@@ -32,12 +32,12 @@ void sup_loop_release(struct sup_loop *l)
 	l->epfd = -1;
 }
 
-int sup_watch_add(struct sup_loop *l, struct sup_watch *w, int fd,
+int sup_watch_add(struct sup_loop *l, struct sup_watch *w, int fd, uint32_t events,
 		  int (*handler)(struct sup_loop *, struct sup_watch *, uint32_t,
 				 struct sr_error *),
 		  void *owner, struct sr_error *err)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
+	struct epoll_event ev = {.events = events, .data.ptr = w};
 
 	w->fd = fd;
 	w->handler = handler;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -27,6 +28,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/signame.h"
 #include "util/xalloc.h"
 
 /* FailureReason is at most this long (the service's limit, reference §2.13). */
@@ -84,15 +86,10 @@ struct sup_state {
 	bool stopping; /* SIGTERM went to every host */
 };
 
-static const char *sig_name(int sig, char *buf, size_t len)
+/* Seconds from the job to timer milliseconds, clamped so the product cannot overflow. */
+static int64_t clamp_ms(int64_t sec, int64_t max_sec)
 {
-	const char *abbrev = sigabbrev_np(sig);
-
-	if (abbrev)
-		snprintf(buf, len, "SIG%s", abbrev);
-	else
-		snprintf(buf, len, "%d", sig);
-	return buf;
+	return (sec < 0 ? 0 : sec < max_sec ? sec : max_sec) * 1000;
 }
 
 static void set_status(struct sup_state *s, enum job_state state, enum job_secondary sec,
@@ -132,7 +129,8 @@ static int stop_hosts(struct sup_state *s, struct sr_error *err)
 	if (s->cfg->stop_grace_s <= 0)
 		return kill_hosts(s, err);
 	signal_hosts(s, SIGTERM);
-	return sup_timer_arm(s->grace_fd, s->cfg->stop_grace_s * 1000, err);
+	return sup_timer_arm(s->grace_fd, clamp_ms(s->cfg->stop_grace_s, SUP_STOP_GRACE_S_MAX),
+			     err);
 }
 
 /* ---- failure reason ------------------------------------------------------------------------ */
@@ -238,7 +236,7 @@ static char *failure_reason(struct sup_host *sh)
 		return reason;
 	if (WIFSIGNALED(sh->wstatus))
 		head = xasprintf("AlgorithmError: %s was killed by signal %s", sh->h->name,
-				 sig_name(WTERMSIG(sh->wstatus), sb, sizeof(sb)));
+				 sr_signame(WTERMSIG(sh->wstatus), sb));
 	else
 		head = xasprintf("AlgorithmError: %s exited with code %d", sh->h->name,
 				 WEXITSTATUS(sh->wstatus));
@@ -393,7 +391,7 @@ static int on_pidfd(struct sup_loop *loop, struct sup_watch *w, uint32_t events,
 	r = sup_timer_open(&sh->drain_fd, err);
 	if (r < 0)
 		return r;
-	r = sup_watch_add(loop, &sh->drain_w, sh->drain_fd, on_drain_timeout, sh, err);
+	r = sup_watch_add(loop, &sh->drain_w, sh->drain_fd, EPOLLIN, on_drain_timeout, sh, err);
 	if (r < 0)
 		return r;
 	return sup_timer_arm(sh->drain_fd, DRAIN_MS, err);
@@ -441,8 +439,10 @@ static int on_max_runtime(struct sup_loop *loop, struct sup_watch *w, uint32_t e
 	if (!sup_timer_ack(s->max_fd) || s->stopping)
 		return 0;
 	s->outcome = SUP_MAX_RUNTIME;
-	set_status(s, JOB_STOPPING, SEC_MAX_RUNTIME_EXCEEDED,
-		   "Training job exceeded MaxRuntimeInSeconds");
+	/* Stopping, as for a stop request: the caller records the final MaxRuntimeExceeded
+	 * once the artifacts are saved, and a status appears once in the transitions. */
+	set_status(s, JOB_STOPPING, SEC_STOPPING,
+		   "Training job exceeded MaxRuntimeInSeconds; stopping");
 	return stop_hosts(s, err);
 }
 
@@ -482,12 +482,12 @@ static int start_one(struct sup_state *s, struct sup_host *sh, struct sr_error *
 	sh->stream[SUP_STDOUT].fd = sh->h->out_fd;
 	sh->stream[SUP_STDERR].fd = sh->h->err_fd;
 	for (int k = 0; k < SUP_STREAM_MAX; k++) {
-		r = sup_watch_add(&s->loop, &sh->stream[k].w, sh->stream[k].fd, on_stream,
+		r = sup_watch_add(&s->loop, &sh->stream[k].w, sh->stream[k].fd, EPOLLIN, on_stream,
 				  &sh->stream[k], err);
 		if (r < 0)
 			return r;
 	}
-	return sup_watch_add(&s->loop, &sh->pid_w, sh->h->pidfd, on_pidfd, sh, err);
+	return sup_watch_add(&s->loop, &sh->pid_w, sh->h->pidfd, EPOLLIN, on_pidfd, sh, err);
 }
 
 static int run(struct sup_state *s, struct sr_error *err)
@@ -500,6 +500,7 @@ static int run(struct sup_state *s, struct sr_error *err)
 	r = sup_loop_init(&s->loop, err);
 	if (r < 0)
 		return r;
+	s->sink.loop = &s->loop; /* from now on a slow terminal is written as it takes data */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
@@ -510,11 +511,11 @@ static int run(struct sup_state *s, struct sr_error *err)
 	if (r == 0)
 		r = sup_timer_open(&s->grace_fd, err);
 	if (r == 0)
-		r = sup_watch_add(&s->loop, &s->sig_w, s->sig_fd, on_signal, s, err);
+		r = sup_watch_add(&s->loop, &s->sig_w, s->sig_fd, EPOLLIN, on_signal, s, err);
 	if (r == 0)
-		r = sup_watch_add(&s->loop, &s->max_w, s->max_fd, on_max_runtime, s, err);
+		r = sup_watch_add(&s->loop, &s->max_w, s->max_fd, EPOLLIN, on_max_runtime, s, err);
 	if (r == 0)
-		r = sup_watch_add(&s->loop, &s->grace_w, s->grace_fd, on_grace, s, err);
+		r = sup_watch_add(&s->loop, &s->grace_w, s->grace_fd, EPOLLIN, on_grace, s, err);
 	if (r < 0)
 		return r;
 
@@ -545,7 +546,8 @@ static int run(struct sup_state *s, struct sr_error *err)
 	if (s->n_started == cfg->n_hosts) {
 		set_status(s, JOB_IN_PROGRESS, SEC_TRAINING, "Training in progress.");
 		if (cfg->max_run_s > 0) {
-			r = sup_timer_arm(s->max_fd, cfg->max_run_s * 1000, err);
+			r = sup_timer_arm(s->max_fd, clamp_ms(cfg->max_run_s, SUP_MAX_RUN_S_MAX),
+					  err);
 			if (r < 0)
 				return r;
 		}
@@ -589,8 +591,10 @@ static void cleanup(struct sup_state *s, const sigset_t *old_mask)
 	sr_closep(&s->sig_fd);
 	sr_closep(&s->max_fd);
 	sr_closep(&s->grace_fd);
+	/* The hosts are gone: nothing keeps them waiting while a slow terminal gets the rest. */
+	sup_sink_flush(&s->sink, SUP_SINK_FLUSH_MS);
+	sup_sink_release(&s->sink); /* removes its watches: before the loop goes */
 	sup_loop_release(&s->loop);
-	sup_sink_release(&s->sink);
 	free(s->hosts);
 
 	/* A SIGINT/SIGTERM that came after the job ended is still pending; unblocking it would
@@ -641,7 +645,7 @@ int sup_run(const struct sup_config *cfg, enum sup_outcome *ret_outcome, struct 
 			sup_lines_init(&sh->stream[k].lines, stream_emit, &sh->stream[k]);
 		}
 	}
-	sup_sink_init(&s.sink, cfg->out_fd, cfg->err_fd);
+	sup_sink_init(&s.sink, cfg->out_fd, cfg->err_fd, cfg->log_dir);
 
 	/* Before any host starts: a Ctrl-C from now on is read from the signalfd, never lost,
 	 * and never kills sagerun with hosts left behind.  SIGCHLD is not read (pidfds say

@@ -21,9 +21,11 @@
 
 #include <cmocka.h>
 
+#include "contract/contract.h"
 #include "hosts/hosts.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/signame.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
@@ -272,6 +274,55 @@ static void test_signal_kills_group(void **state)
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGTERM);
 	assert_grandchild_dies(gc);
+	host_release(&h);
+	assert_no_children();
+}
+
+/* Host names come from the contract module, the one place that spells "algo-N". */
+static void test_host_names(void **state)
+{
+	static const size_t idx[] = {0, 1, 9, 255, 999999, 123456788};
+	struct host h;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(idx) / sizeof(idx[0]); i++) {
+		char *want = contract_host_name(idx[i]);
+
+		host_init(&h, idx[i], host_backend_find("process"));
+		assert_string_equal(h.name, want);
+		assert_int_equal(h.index, idx[i]);
+		assert_int_equal(h.pidfd, -1);
+		host_release(&h);
+		free(want);
+	}
+}
+
+/* Signals are named as everywhere else in sagerun ("SIGTERM"), unknown ones by number. */
+static void test_signal_names(void **state)
+{
+	struct sr_error err = {0};
+	struct host h;
+	char b[32];
+	int status = -1;
+
+	(void)state;
+	assert_string_equal(sr_signame(SIGTERM, b), "SIGTERM");
+	assert_string_equal(sr_signame(SIGKILL, b), "SIGKILL");
+	assert_string_equal(sr_signame(SIGRTMIN, b), "SIGRTMIN");
+	assert_string_equal(sr_signame(SIGRTMIN + 3, b), "SIGRTMIN+3");
+	assert_string_equal(sr_signame(99, b), "99");
+	assert_string_equal(sr_signame(-1, b), "-1");
+
+	/* The kernel refuses signal 99: the error names it as the other messages do. */
+	/* No shell: one that forks `sleep` would leave it to us (subreaper) once killed. */
+	host_setup(&h, 0, "sleep", "1000", NULL);
+	assert_int_equal(host_start(&h, &err), 0);
+	assert_int_equal(host_signal(&h, 99, &err), -EINVAL);
+	assert_string_equal(err.msg, "algo-1: send 99: Invalid argument");
+	assert_int_equal(host_signal(&h, SIGKILL, &err), 0);
+	wait_exit(&h);
+	assert_int_equal(host_collect(&h, &status, &err), 0);
+	assert_true(WIFSIGNALED(status));
 	host_release(&h);
 	assert_no_children();
 }
@@ -526,6 +577,8 @@ int main(void)
 	    cmocka_unit_test(test_exit_code_and_pipes),
 	    cmocka_unit_test(test_exec_failure),
 	    cmocka_unit_test(test_signal_kills_group),
+	    cmocka_unit_test(test_host_names),
+	    cmocka_unit_test(test_signal_names),
 	    cmocka_unit_test(test_collect_kills_stragglers),
 	    cmocka_unit_test(test_env_and_cwd),
 	    cmocka_unit_test(test_path_is_the_hosts),

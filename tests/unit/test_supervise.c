@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -366,6 +368,19 @@ static void test_failure_without_file(void **state)
 	assert_int_equal(fx.st.hosts[0].signal, SIGKILL);
 	fx_release(&fx);
 
+	/* A real-time signal is named as `kill -l` does (glibc's SIGRTMIN is 34). */
+	fx_init(&fx, 1);
+	{
+		char *script = xasprintf("kill -%d $$", SIGRTMIN + 1);
+
+		fx_sh(&fx, 0, script);
+		free(script);
+	}
+	assert_int_equal(fx_run(&fx), SUP_FAILED);
+	assert_string_equal(fx.st.failure_reason,
+			    "AlgorithmError: algo-1 was killed by signal SIGRTMIN+1");
+	fx_release(&fx);
+
 	/* A long failure file: its first 1024 characters. */
 	fx_init(&fx, 1);
 	fx_sh(&fx, 0, "head -c 5000 /dev/zero | tr '\\0' e > \"$OPT_ML/output/failure\"; exit 1");
@@ -429,15 +444,41 @@ static void test_max_runtime(void **state)
 	fx_sh(&fx, 0, "sleep 30");
 	fx_sh(&fx, 1, "sleep 30");
 	assert_int_equal(fx_run(&fx), SUP_MAX_RUNTIME);
-	assert_transitions(&fx.st, 4, SEC_STARTING, SEC_TRAINING, SEC_MAX_RUNTIME_EXCEEDED,
-			   SEC_UPLOADING);
+	/* Stopping: the caller records the final MaxRuntimeExceeded, once. */
+	assert_transitions(&fx.st, 4, SEC_STARTING, SEC_TRAINING, SEC_STOPPING, SEC_UPLOADING);
 	assert_string_equal(fx.st.transitions[2].message,
-			    "Training job exceeded MaxRuntimeInSeconds");
+			    "Training job exceeded MaxRuntimeInSeconds; stopping");
 	assert_int_equal(fx.st.state, JOB_STOPPING);
 	assert_null(fx.st.failure_reason);
 	assert_int_equal(fx.st.hosts[0].signal, SIGTERM);
 	assert_true(fx.elapsed_ms >= 1000);
 	assert_true(fx.elapsed_ms < 5000);
+	fx_release(&fx);
+}
+
+/* Limits so large that seconds * 1000 overflows int64_t are clamped, not wrapped round to a
+ * short timer (18446744073709552 * 1000 wraps to 384 ms). */
+static void test_huge_limits(void **state)
+{
+	struct fixture fx;
+
+	(void)state;
+	fx_init(&fx, 1);
+	fx.cfg.max_run_s = 18446744073709552LL;
+	fx_sh(&fx, 0, "sleep 1; exit 0");
+	assert_int_equal(fx_run(&fx), SUP_COMPLETED);
+	assert_transitions(&fx.st, 3, SEC_STARTING, SEC_TRAINING, SEC_UPLOADING);
+	fx_release(&fx);
+
+	/* The stop grace: the host ignores SIGTERM and ends by itself, long before a year. */
+	fx_init(&fx, 1);
+	fx.cfg.max_run_s = 1;
+	fx.cfg.stop_grace_s = 18446744073709552LL;
+	fx_sh(&fx, 0, "trap '' TERM; sleep 3; exit 0");
+	assert_int_equal(fx_run(&fx), SUP_MAX_RUNTIME);
+	assert_int_equal(fx.st.hosts[0].signal, 0);
+	assert_int_equal(fx.st.hosts[0].exit_code, 0);
+	assert_true(fx.elapsed_ms >= 2500);
 	fx_release(&fx);
 }
 
@@ -477,14 +518,19 @@ static void test_stop_by_signal(void **state)
 {
 	struct fixture fx;
 	pid_t helper;
+	char *ready;
 
 	(void)state;
 	fx_init(&fx, 2);
+	ready = xasprintf("%s/ready", fx.dir);
 	fx_sh(&fx, 0, "sleep 30");
-	fx_sh(&fx, 1, "trap 'echo got TERM; exit 0' TERM; sleep 30 & wait");
-	helper = signal_later(NULL, SIGTERM, 1, 300);
+	/* The last host to start says when it is up: sup_run blocked SIGTERM before any start,
+	 * so the signal cannot reach the test binary's default action. */
+	fx_sh(&fx, 1, "trap 'echo got TERM; exit 0' TERM; touch \"$DIR/ready\"; sleep 30 & wait");
+	helper = signal_later(ready, SIGTERM, 1, 0);
 	assert_int_equal(fx_run(&fx), SUP_STOPPED);
 	reap_helper(helper);
+	free(ready);
 	assert_transitions(&fx.st, 4, SEC_STARTING, SEC_TRAINING, SEC_STOPPING, SEC_UPLOADING);
 	assert_string_equal(fx.st.transitions[2].message, "Stopping the training job");
 	assert_int_equal(fx.st.state, JOB_STOPPING);
@@ -697,6 +743,301 @@ static void test_prefix_colour_and_width(void **state)
 	fx_release(&fx);
 }
 
+/* ---- a sink that does not keep up ---------------------------------------------------------- */
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "sup_run blocked on a sink nobody reads\n";
+
+	(void)sig;
+	(void)!write(2, msg, sizeof(msg) - 1);
+	_exit(99);
+}
+
+/* Everything in the read end `fd` until EOF (all write ends closed). */
+static char *read_all(int fd, size_t *ret_len)
+{
+	size_t len = 0, cap = 0;
+	char *buf = NULL;
+
+	for (;;) {
+		ssize_t n;
+
+		xgrow(&buf, &cap, len + 65536 + 1, 1);
+		n = read(fd, buf + len, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		assert_true(n >= 0);
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*ret_len = len;
+	return buf;
+}
+
+/* `sagerun train ... | (sleep 12)`: the terminal's pipe is full and nobody reads it.  The
+ * supervisor must still see MaxRuntime (and signals, and the grace) on time: sup_run returns
+ * before the test reads a single byte.  Both streams go to the same pipe (`2>&1`). */
+static void test_slow_sink_does_not_block(void **state)
+{
+	struct sigaction sa = {.sa_handler = on_alarm}, old_sa;
+	struct fixture fx;
+	char *text, **lines, *path, *log, pad[1001];
+	size_t len, n, nlog;
+	long last[2] = {0, 0};
+	regex_t re;
+	regmatch_t m[3];
+	int p[2];
+
+	(void)state;
+	fx_init(&fx, 2);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	fx.cfg.out_fd = p[1];
+	fx.cfg.err_fd = p[1];
+	fx.cfg.max_run_s = 2; /* the hosts are done printing long before */
+	fx.cfg.stop_grace_s = 1;
+	/* 10 MB of lines: more than the pipe and the queue together hold. */
+	memset(pad, 'x', 1000);
+	pad[1000] = '\0';
+	for (size_t i = 0; i < 2; i++)
+		strv_env_set(&fx.hosts[i].env, "PAD", pad);
+	fx_sh(&fx, 0, "seq 100000 104999 | sed \"s/\\$/ $PAD/\"; sleep 30");
+	fx_sh(&fx, 1, "seq 100000 104999 | sed \"s/\\$/ $PAD/\" >&2; sleep 30");
+	sigaction(SIGALRM, &sa, &old_sa);
+	alarm(20);
+	assert_int_equal(fx_run(&fx), SUP_MAX_RUNTIME);
+	alarm(0);
+	sigaction(SIGALRM, &old_sa, NULL);
+	/* The shell's description of the terminal was not made non-blocking. */
+	assert_false(fcntl(p[1], F_GETFL) & O_NONBLOCK);
+
+	/* sup_run closed its own description: EOF once ours is closed. */
+	close(p[1]);
+	text = read_all(p[0], &len);
+	close(p[0]);
+	assert_true(len > 0);
+	n = split_lines(text, &lines); /* also: the last line ends with '\n' */
+	assert_true(n > 0);
+	assert_int_equal(regcomp(&re, "^algo-([12]) \\| ([0-9]{6}) x{1000}$", REG_EXTENDED), 0);
+	for (size_t i = 0; i < n; i++) {
+		long num;
+		int host;
+
+		if (!strncmp(lines[i], "sagerun: ", 9))
+			continue;
+		if (regexec(&re, lines[i], 3, m, 0) != 0)
+			fail_msg("line %zu is not whole: '%.80s'", i, lines[i]);
+		host = lines[i][m[1].rm_so] - '1';
+		num = atol(lines[i] + m[2].rm_so);
+		assert_true(num > last[host]); /* in order; gaps are dropped lines */
+		last[host] = num;
+	}
+	regfree(&re);
+	free(lines);
+	free(text);
+
+	/* The log files have every line, whatever the terminal missed. */
+	for (int h = 0; h < 2; h++) {
+		path = xasprintf("%s/algo-%d.log", fx.log_dir, h + 1);
+		log = slurp(path);
+		nlog = split_lines(log, &lines);
+		assert_int_equal(nlog, 5000);
+		for (size_t i = 0; i < nlog; i++) {
+			assert_int_equal(atol(lines[i]), 100000 + (long)i);
+			assert_string_equal(lines[i] + 7, pad);
+		}
+		free(lines);
+		free(log);
+		free(path);
+	}
+	fx_release(&fx);
+}
+
+static int on_quit_timer(struct sup_loop *loop, struct sup_watch *w, uint32_t events,
+			 struct sr_error *err)
+{
+	(void)events;
+	(void)err;
+	(void)sup_timer_ack(w->fd);
+	loop->quit = true;
+	return 0;
+}
+
+/* Run the loop for `ms`. */
+static void loop_for(struct sup_loop *loop, int ms)
+{
+	struct sr_error err = {0};
+	struct sup_watch w;
+	int fd;
+
+	assert_int_equal(sup_timer_open(&fd, &err), 0);
+	assert_int_equal(sup_watch_add(loop, &w, fd, EPOLLIN, on_quit_timer, NULL, &err), 0);
+	assert_int_equal(sup_timer_arm(fd, ms, &err), 0);
+	loop->quit = false;
+	assert_int_equal(sup_loop_run(loop, &err), 0);
+	sup_watch_remove(loop, &w);
+	close(fd);
+}
+
+/* The line the sink test writes as number i: long ones (over PIPE_BUF) are written in part. */
+static size_t sink_line(size_t i, char *buf)
+{
+	size_t len = i % 7 == 0 ? 20000 : 1000;
+
+	memset(buf, 'a' + (int)(i % 26), len);
+	snprintf(buf, 8, "%06zu", i);
+	buf[6] = ' ';
+	return len;
+}
+
+/* The queue directly: bounded, whole lines dropped once full, one note when it drains, whole
+ * lines throughout (also those written in part), through a pipe and through a socket. */
+static void test_sink_queue(void **state)
+{
+	enum { N = 2000, AFTER = 10 };
+	struct sr_error err = {0};
+	char *line = xmalloc(20001);
+
+	(void)state;
+	for (int kind = 0; kind < 2; kind++) {
+		struct sup_loop loop = {.epfd = -1};
+		struct sup_sink sink;
+		struct sup_log lg;
+		size_t got = 0, cap = 0, pos, expect;
+		char *text = NULL, *note;
+		int p[2];
+
+		if (kind == 0)
+			assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+		else
+			assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p), 0);
+		assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+		assert_int_equal(sup_loop_init(&loop, &err), 0);
+		sup_sink_init(&sink, p[1], -1, "/the/logs");
+		sink.loop = &loop;
+		sink.queue_max = 256 << 10;
+		assert_true(sink.out[SUP_STDOUT].queued);
+		if (kind == 0) {
+			/* A private non-blocking description; the caller's stays as it was. */
+			assert_true(sink.out[SUP_STDOUT].own_fd >= 0);
+			assert_true(fcntl(sink.out[SUP_STDOUT].fd, F_GETFL) & O_NONBLOCK);
+			assert_true(fcntl(sink.out[SUP_STDOUT].fd, F_GETFD) & FD_CLOEXEC);
+		} else {
+			assert_true(sink.out[SUP_STDOUT].use_send);
+		}
+		assert_false(fcntl(p[1], F_GETFL) & O_NONBLOCK);
+		assert_int_equal(sup_log_open(&lg, &sink, "algo-1", 6, 0, false, NULL, &err), 0);
+
+		/* Nobody reads: the pipe fills, then the queue, then lines are dropped. */
+		for (size_t i = 0; i < N; i++)
+			sup_log_line(&lg, SUP_STDOUT, line, sink_line(i, line), false);
+		assert_true(sink.out[SUP_STDOUT].dropped > 0);
+		assert_true(sink.out[SUP_STDOUT].q_len <= sink.queue_max + 20000 + 16);
+		assert_true(sink.out[SUP_STDOUT].w.active); /* EPOLLOUT armed */
+
+		/* The reader catches up: the loop writes the queue as the pipe takes it. */
+		for (int rounds = 0; rounds < 2000; rounds++) {
+			ssize_t n;
+
+			do {
+				xgrow(&text, &cap, got + 65536 + 1, 1);
+				n = read(p[0], text + got, 65536);
+				if (n > 0)
+					got += (size_t)n;
+			} while (n > 0);
+			assert_true(n < 0 && errno == EAGAIN);
+			if (!sink.out[SUP_STDOUT].q_len)
+				break;
+			loop_for(&loop, 5);
+		}
+		assert_int_equal(sink.out[SUP_STDOUT].q_len, 0);
+		assert_false(sink.out[SUP_STDOUT].w.active);
+		assert_int_equal(sink.out[SUP_STDOUT].dropped, 0);
+
+		/* Lines go through again after the note. */
+		for (size_t i = N; i < N + AFTER; i++)
+			sup_log_line(&lg, SUP_STDOUT, line, sink_line(i, line), false);
+		sup_sink_flush(&sink, 1000);
+		for (ssize_t n = 1; n > 0;) {
+			xgrow(&text, &cap, got + 65536 + 1, 1);
+			n = read(p[0], text + got, 65536);
+			if (n > 0)
+				got += (size_t)n;
+		}
+		text[got] = '\0';
+
+		/* Lines 0..k-1 whole and in order, the note for N-k lines, then the rest. */
+		pos = 0;
+		expect = 0;
+		while (strncmp(text + pos, "sagerun: ", 9) != 0) {
+			size_t len = sink_line(expect, line);
+
+			assert_true(pos + 9 + len + 1 <= got);
+			assert_memory_equal(text + pos, "algo-1 | ", 9);
+			assert_memory_equal(text + pos + 9, line, len);
+			assert_int_equal(text[pos + 9 + len], '\n');
+			pos += 9 + len + 1;
+			expect++;
+		}
+		assert_true(expect > 0 && expect < N);
+		note = xasprintf("sagerun: output is not being read fast enough; dropped %zu lines "
+				 "(the full logs are in /the/logs)\n",
+				 (size_t)N - expect);
+		assert_true(!strncmp(text + pos, note, strlen(note)));
+		pos += strlen(note);
+		free(note);
+		for (size_t i = N; i < N + AFTER; i++) {
+			size_t len = sink_line(i, line);
+
+			assert_true(pos + 9 + len + 1 <= got);
+			assert_memory_equal(text + pos + 9, line, len);
+			pos += 9 + len + 1;
+		}
+		assert_int_equal(pos, got);
+
+		sup_log_close(&lg);
+		sup_sink_release(&sink);
+		sup_loop_release(&loop);
+		close(p[0]);
+		close(p[1]);
+		free(text);
+	}
+	free(line);
+}
+
+/* sup_run's final flush waits, but only so long, for a sink nobody reads. */
+static void test_sink_flush_gives_up(void **state)
+{
+	struct sup_sink sink;
+	struct sup_log lg;
+	struct sr_error err = {0};
+	char line[1000];
+	int64_t t0;
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	sup_sink_init(&sink, p[1], p[1], NULL);
+	/* The same pipe on both streams: one queue keeps them in order. */
+	assert_int_equal(sink.route[SUP_STDERR], SUP_STDOUT);
+	assert_int_equal(sup_log_open(&lg, &sink, "algo-1", 6, 0, false, NULL, &err), 0);
+	memset(line, 'x', sizeof(line));
+	for (int i = 0; i < 200; i++)
+		sup_log_line(&lg, i % 2 ? SUP_STDERR : SUP_STDOUT, line, sizeof(line), false);
+	assert_true(sink.out[SUP_STDOUT].q_len > 0);
+	t0 = clock_mono_ms();
+	sup_sink_flush(&sink, 300);
+	assert_true(clock_mono_ms() - t0 >= 300);
+	assert_true(clock_mono_ms() - t0 < 5000);
+	assert_true(sink.out[SUP_STDOUT].q_len > 0);
+	sup_log_close(&lg);
+	sup_sink_release(&sink);
+	close(p[0]);
+	close(p[1]);
+}
+
 /* ---- the line splitter and the tail, directly ---------------------------------------------- */
 
 struct captured {
@@ -780,7 +1121,7 @@ static void test_tail(void **state)
 	char *t;
 
 	(void)state;
-	sup_sink_init(&sink, -1, -1);
+	sup_sink_init(&sink, -1, -1, NULL);
 	assert_int_equal(sup_log_open(&lg, &sink, "algo-1", 6, 0, false, NULL, &err), 0);
 	assert_null(sup_log_tail(&lg, 100));
 	for (int i = 0; i < 15; i++) {
@@ -819,6 +1160,10 @@ int main(void)
 	    cmocka_unit_test(test_log_capture),
 	    cmocka_unit_test(test_no_interleaving),
 	    cmocka_unit_test(test_prefix_colour_and_width),
+	    cmocka_unit_test(test_huge_limits),
+	    cmocka_unit_test(test_slow_sink_does_not_block),
+	    cmocka_unit_test(test_sink_queue),
+	    cmocka_unit_test(test_sink_flush_gives_up),
 	};
 
 	/* Orphaned grandchildren come to us, so the tests can reap them and check that no
