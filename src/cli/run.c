@@ -43,6 +43,8 @@ struct run {
 	struct host *hosts;
 	size_t n_hosts;
 	size_t printed; /* transitions already printed */
+	const struct host_backend *backend; /* borrowed */
+	struct host_group group;
 	bool color;
 };
 
@@ -103,14 +105,15 @@ static void set_status(struct run *run, enum job_state state, enum job_secondary
 /* The environment a host's first process gets: this shell's environment without anything
  * that steers the toolkit (SM_*, SAGEMAKER_*, TRAINING_JOB_* left over from an outer job or
  * the user's shell), then the job's Environment (as the service passes it), the toolkit's SM_*
- * variables computed from that, the platform's TRAINING_JOB_NAME / TRAINING_JOB_ARN, and
- * MASTER_ADDR (the process backend shares this machine's network, so algo-1 is 127.0.0.1). */
-static int host_env(const struct run *run, const struct contract_config *cfg, const char *opt_ml,
+ * variables computed from that, the platform's TRAINING_JOB_NAME / TRAINING_JOB_ARN, and, when
+ * the hosts share this machine's network (process backend), MASTER_ADDR=127.0.0.1 since algo-1
+ * does not resolve there.  `base_dir` is the host's /opt/ml as the host sees it. */
+static int host_env(const struct run *run, const struct contract_config *cfg, const char *base_dir,
 		    struct strv *env, struct sr_error *err)
 {
 	const struct job *job = &run->job;
 	struct contract_env_opts eo = {
-	    .base_dir = opt_ml,
+	    .base_dir = base_dir,
 	    .job_name = job->name,
 	    .num_cpus = (int)sysconf(_SC_NPROCESSORS_ONLN),
 	    .num_gpus = 0,
@@ -143,14 +146,15 @@ static int host_env(const struct run *run, const struct contract_config *cfg, co
 		return r;
 	strv_env_set(env, "TRAINING_JOB_NAME", job->name);
 	strv_env_set(env, "TRAINING_JOB_ARN", job->arn);
-	strv_env_set(env, "MASTER_ADDR", "127.0.0.1");
+	if (run->backend->flags & HOST_BACKEND_F_SHARED_NETWORK)
+		strv_env_set(env, "MASTER_ADDR", "127.0.0.1");
 	return 0;
 }
 
 /* What the host runs: ContainerEntrypoint + ContainerArguments as given (argv, never a
  * shell), or the script-mode entry point with the hyperparameters as arguments. */
 static int host_argv(const struct run *run, const struct contract_config *cfg, const char *opt_ml,
-		     struct host *h, struct sr_error *err)
+		     const char *base_dir, struct host *h, struct sr_error *err)
 {
 	const struct job *job = &run->job;
 	_cleanup_free_ char *entry = NULL;
@@ -188,25 +192,66 @@ static int host_argv(const struct run *run, const struct contract_config *cfg, c
 	strv_release(&args);
 	if (r < 0)
 		return sr_err_wrap(err, "%s", h->name);
-	h->cwd = TAKE_PTR(code_dir);
+	/* The entry point was found in the tree as sagerun sees it; the host sees that tree
+	 * at base_dir (/opt/ml in a mount namespace). */
+	for (size_t i = 0; i < h->argv.n; i++) {
+		size_t n = strlen(opt_ml);
+
+		if (!strncmp(h->argv.v[i], opt_ml, n) && h->argv.v[i][n] == '/') {
+			char *seen = xasprintf("%s%s", base_dir, h->argv.v[i] + n);
+
+			free(h->argv.v[i]);
+			h->argv.v[i] = seen;
+		}
+	}
+	h->cwd = xasprintf("%s/code", base_dir);
+	return 0;
+}
+
+/* Channels: bind-mounted read-only where the backend makes mounts, else linked into the
+ * tree (process backend).  Never copied. */
+static int stage_channels(const struct run *run, struct host *h, struct sr_error *err)
+{
+	const struct job *job = &run->job;
+
+	if (!(run->backend->flags & HOST_BACKEND_F_BINDS))
+		return chan_stage_local(job, h->opt_ml, err);
+	h->binds = xcalloc(job->n_channels ? job->n_channels : 1, sizeof(*h->binds));
+	for (size_t i = 0; i < job->n_channels; i++) {
+		const struct job_channel *c = &job->channels[i];
+		_cleanup_free_ char *mnt = xasprintf("%s/input/data/%s", h->opt_ml, c->name);
+		int r = fs_mkdir_p(mnt, 0755, err);
+
+		if (r < 0)
+			return sr_err_wrap(err, "%s: channel '%s'", h->name, c->name);
+		h->binds[h->n_binds++] = (struct host_bind){
+		    .src = xstrdup(c->local_path),
+		    .dst = xasprintf("%s/input/data/%s", CONTRACT_BASE_DIR, c->name),
+		    .readonly = true,
+		};
+	}
 	return 0;
 }
 
 static int prepare_host(struct run *run, struct host *h, struct sr_error *err)
 {
 	struct contract_config cfg = {0};
+	const char *base_dir;
 	int r;
 
-	h->opt_ml = xasprintf("%s/hosts/%s/opt/ml", run->job_dir, h->name);
+	h->root = xasprintf("%s/hosts/%s", run->job_dir, h->name);
+	h->opt_ml = xasprintf("%s/opt/ml", h->root);
+	h->group = &run->group;
+	base_dir = run->backend->flags & HOST_BACKEND_F_OPT_ML ? CONTRACT_BASE_DIR : h->opt_ml;
 	r = contract_config_from_job(&run->job, h->name, &cfg, err);
 	if (r >= 0)
 		r = contract_layout(h->opt_ml, &cfg, err);
 	if (r >= 0)
-		r = chan_stage_local(&run->job, h->opt_ml, err);
+		r = stage_channels(run, h, err);
 	if (r >= 0)
-		r = host_env(run, &cfg, h->opt_ml, &h->env, err);
+		r = host_env(run, &cfg, base_dir, &h->env, err);
 	if (r >= 0)
-		r = host_argv(run, &cfg, h->opt_ml, h, err);
+		r = host_argv(run, &cfg, h->opt_ml, base_dir, h, err);
 	contract_config_release(&cfg);
 	return r;
 }
@@ -282,7 +327,7 @@ static int run_job(struct run *run, const struct run_opts *opts)
 	_cleanup_free_ char *log_dir = NULL;
 	_cleanup_free_ char *jobs_dir = NULL;
 	bool stopped = false;
-	const struct host_backend *backend = host_backend_find(opts->backend);
+	const struct host_backend *backend = run->backend;
 	enum sup_outcome outcome = SUP_FAILED;
 	sigset_t stop_signals;
 	int r;
@@ -324,6 +369,13 @@ static int run_job(struct run *run, const struct run_opts *opts)
 	run->hosts = xcalloc(run->n_hosts, sizeof(*run->hosts));
 	for (size_t i = 0; i < run->n_hosts; i++)
 		host_init(&run->hosts[i], i, backend);
+	run->group = (struct host_group){
+	    .hosts = run->hosts,
+	    .n = run->n_hosts,
+	    .network_host = opts->network_host,
+	    .subnet = opts->subnet,
+	    .backend = backend,
+	};
 
 	set_status(run, JOB_IN_PROGRESS, SEC_DOWNLOADING, "Downloading input data");
 	r = 0;
@@ -332,6 +384,9 @@ static int run_job(struct run *run, const struct run_opts *opts)
 		if (!stopped)
 			r = prepare_host(run, &run->hosts[i], &err);
 	}
+	/* What the hosts share (the private network, /etc/hosts) once every tree exists. */
+	if (r >= 0 && !stopped && !stop_requested())
+		r = host_group_prepare(&run->group, &err);
 	if (r >= 0 && (stopped || stop_requested())) {
 		/* Stopped while Downloading: no host ever runs user code. */
 		stopped = true;
@@ -365,6 +420,8 @@ static int run_job(struct run *run, const struct run_opts *opts)
 			   "Uploading generated training model");
 	}
 
+	host_group_teardown(&run->group);
+
 	/* Artifacts are exported whatever the outcome, as the service does. */
 	if (package(run, &err) < 0) {
 		cli_print_error(&err);
@@ -397,6 +454,38 @@ static int run_job(struct run *run, const struct run_opts *opts)
 	return exit_code_for(run->status.state);
 }
 
+/* --backend auto (the default) takes namespaces whenever they can be made here, and says
+ * in one line why not when it falls back to plain processes. */
+static int pick_backend(struct run *run, const struct run_opts *opts)
+{
+	const char *why = NULL;
+	bool ns_ok = host_backend_find("ns") && host_ns_available(&why);
+
+	if (!strcmp(opts->backend, "auto")) {
+		run->backend = host_backend_find(ns_ok ? "ns" : "process");
+		if (!ns_ok)
+			fprintf(stderr, "sagerun: note: hosts run as plain processes: %s\n",
+				why ? why : "the ns backend is not built in");
+	} else {
+		run->backend = host_backend_find(opts->backend);
+		if (run->backend && !strcmp(opts->backend, "ns") && !ns_ok) {
+			fprintf(stderr, "sagerun: error: --backend ns: %s\n",
+				why ? why : "not built in");
+			fprintf(stderr, "hint: use --backend process (no hostnames, shared network)\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (!run->backend) {
+		fprintf(stderr, "sagerun: error: --backend: unknown backend '%s'\n", opts->backend);
+		return EXIT_USAGE;
+	}
+	if (opts->network_host && !(run->backend->flags & HOST_BACKEND_F_BINDS))
+		fprintf(stderr, "sagerun: note: --network host: the %s backend always shares this "
+				"machine's network\n",
+			run->backend->name);
+	return 0;
+}
+
 int run_training_job(const struct job_flags *flags, const struct run_opts *opts)
 {
 	struct run run = {.color = opts->color};
@@ -416,8 +505,11 @@ int run_training_job(const struct job_flags *flags, const struct run_opts *opts)
 		fprintf(stderr, "sagerun: warning: %s\n", warnings.v[i]);
 	strv_release(&warnings);
 
-	code = run_job(&run, opts);
+	code = pick_backend(&run, opts);
+	if (code == 0)
+		code = run_job(&run, opts);
 
+	host_group_teardown(&run.group);
 	for (size_t i = 0; run.hosts && i < run.n_hosts; i++)
 		host_release(&run.hosts[i]);
 	free(run.hosts);

@@ -8,7 +8,9 @@ struct job_flags;
 
 struct run_opts {
 	bool color;
-	const char *backend; /* "process" */
+	const char *backend; /* "auto", "ns" or "process" */
+	bool network_host;   /* --network host */
+	const char *subnet;  /* --subnet CIDR, NULL = the default */
 };
 
 /* Build the job from flags, run it to the end and return sagerun's exit code (0 Completed,

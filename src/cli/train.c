@@ -36,7 +36,12 @@ static const char train_help[] =
     "  -- COMMAND ARGS...       run COMMAND instead (ContainerEntrypoint + ContainerArguments)\n"
     "\n"
     "Hosts:\n"
-    "  --backend NAME           process (the only backend in this version)\n"
+    "  --backend NAME           auto (default: ns when namespaces can be made, else process),\n"
+    "                           ns (hostname, /opt/ml, network and processes of its own per\n"
+    "                           host) or process (plain process groups)\n"
+    "  --network MODE           private (default: hosts reach each other and nothing else)\n"
+    "                           or host (share this machine's network; ns backend)\n"
+    "  --subnet CIDR            the private network's subnet (default 10.0.0.0/24)\n"
     "\n"
     "Exit status: 0 Completed, 1 Failed, 2 usage error, 130 Stopped.\n";
 
@@ -54,6 +59,8 @@ enum {
 	OPT_ENTRY_POINT,
 	OPT_SOURCE_DIR,
 	OPT_BACKEND,
+	OPT_NETWORK,
+	OPT_SUBNET,
 };
 
 static const struct option train_options[] = {
@@ -67,10 +74,12 @@ static const struct option train_options[] = {
     {"instance-type", required_argument, NULL, OPT_INSTANCE_TYPE},
     {"max-run", required_argument, NULL, OPT_MAX_RUN},
     {"name", required_argument, NULL, OPT_NAME},
+    {"network", required_argument, NULL, OPT_NETWORK},
     {"output", required_argument, NULL, OPT_OUTPUT},
     {"source-dir", required_argument, NULL, OPT_SOURCE_DIR},
     {"spec", required_argument, NULL, OPT_SPEC},
     {"stop-grace", required_argument, NULL, OPT_STOP_GRACE},
+    {"subnet", required_argument, NULL, OPT_SUBNET},
     {NULL, 0, NULL, 0},
 };
 
@@ -92,7 +101,7 @@ static int64_t parse_count(const char *s, int64_t max)
 int cmd_train(int argc, char **argv, struct sr_ctx *ctx)
 {
 	struct job_flags flags;
-	struct run_opts ropts = {.color = ctx->color, .backend = "process"};
+	struct run_opts ropts = {.color = ctx->color, .backend = "auto"};
 	int c, r;
 	int64_t v;
 
@@ -156,14 +165,27 @@ int cmd_train(int argc, char **argv, struct sr_ctx *ctx)
 			flags.source_dir = optarg;
 			break;
 		case OPT_BACKEND:
-			if (strcmp(optarg, "process") && strcmp(optarg, "auto")) {
+			if (strcmp(optarg, "process") && strcmp(optarg, "auto") &&
+			    strcmp(optarg, "ns")) {
 				job_flags_release(&flags);
-				return cli_usage_error(
-				    train_usage,
-				    "--backend: unknown backend '%s' (this version has: process)",
-				    optarg);
+				return cli_usage_error(train_usage,
+						       "--backend: unknown backend '%s' (expected auto, "
+						       "ns or process)",
+						       optarg);
 			}
-			ropts.backend = "process";
+			ropts.backend = optarg;
+			break;
+		case OPT_NETWORK:
+			if (strcmp(optarg, "private") && strcmp(optarg, "host")) {
+				job_flags_release(&flags);
+				return cli_usage_error(train_usage,
+						       "--network: expected private or host, got '%s'",
+						       optarg);
+			}
+			ropts.network_host = !strcmp(optarg, "host");
+			break;
+		case OPT_SUBNET:
+			ropts.subnet = optarg;
 			break;
 		default:
 			job_flags_release(&flags);

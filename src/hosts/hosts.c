@@ -95,6 +95,36 @@ void host_release(struct host *h)
 	h->opt_ml = NULL;
 	free(h->cwd);
 	h->cwd = NULL;
+	free(h->root);
+	h->root = NULL;
+	for (size_t i = 0; i < h->n_binds; i++) {
+		free(h->binds[i].src);
+		free(h->binds[i].dst);
+	}
+	free(h->binds);
+	h->binds = NULL;
+	h->n_binds = 0;
 	strv_release(&h->argv);
 	strv_release(&h->env);
+}
+
+int host_group_prepare(struct host_group *g, struct sr_error *err)
+{
+	if (!g->backend || !g->backend->group_prepare)
+		return 0;
+	return g->backend->group_prepare(g, err);
+}
+
+void host_group_teardown(struct host_group *g)
+{
+	if (g->backend && g->backend->group_teardown)
+		g->backend->group_teardown(g);
+}
+
+/* FIXME: replaced by the ns backend's probe (ns.c) once it lands; weak so that one wins. */
+__attribute__((weak)) bool host_ns_available(const char **ret_why)
+{
+	if (ret_why)
+		*ret_why = "the ns backend is not built in";
+	return false;
 }

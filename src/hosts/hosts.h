@@ -17,6 +17,14 @@
 
 struct sr_error;
 struct host_backend;
+struct host_group;
+
+/* A folder bind-mounted into a host (backends with HOST_BACKEND_F_BINDS), e.g. a channel. */
+struct host_bind {
+	char *src;     /* absolute path on this machine (owned) */
+	char *dst;     /* absolute path inside the host, e.g. /opt/ml/input/data/train (owned) */
+	bool readonly; /* channels are read-only, as on the service */
+};
 
 struct host {
 	char name[16];      /* "algo-N" */
@@ -24,7 +32,12 @@ struct host {
 	char *opt_ml;       /* the host's /opt/ml as sagerun sees it (owned) */
 	struct strv argv;   /* what to run (owned) */
 	struct strv env;    /* its complete environment (owned) */
-	char *cwd;          /* working folder (owned) */
+	char *cwd;          /* working folder, as the host sees it (owned) */
+	char *root;         /* the host's own folder: <job>/hosts/algo-N (owned); its etc/ holds
+			     * the hosts and hostname files a namespace backend mounts */
+	struct host_bind *binds; /* extra mounts (owned), n_binds of them */
+	size_t n_binds;
+	struct host_group *group; /* the job's hosts, shared (borrowed) */
 
 	/* Filled by host_start(); -1 / 0 when not running. */
 	pid_t pid;
@@ -38,8 +51,33 @@ struct host {
 	void *priv;                         /* backend state, freed by teardown */
 };
 
+/* What all hosts of one job share: the network, for the namespace backend. */
+struct host_group {
+	struct host *hosts; /* borrowed, n of them */
+	size_t n;
+	bool network_host;  /* --network host: share this machine's network namespace */
+	const char *subnet; /* --subnet CIDR for the private network; NULL = the default */
+	const struct host_backend *backend;
+	void *priv;         /* backend state, freed by group_teardown */
+};
+
+enum host_backend_flags {
+	/* Hosts see their tree at /opt/ml (not at h->opt_ml). */
+	HOST_BACKEND_F_OPT_ML = 1 << 0,
+	/* Hosts share this machine's network: MASTER_ADDR is 127.0.0.1. */
+	HOST_BACKEND_F_SHARED_NETWORK = 1 << 1,
+	/* Channels are bind-mounted (h->binds), not linked into the tree. */
+	HOST_BACKEND_F_BINDS = 1 << 2,
+};
+
 struct host_backend {
 	const char *name;
+	unsigned flags; /* enum host_backend_flags */
+	/* Optional: make what the job's hosts share (the private network, /etc/hosts of each
+	 * host) before any host starts.  Called once per job. */
+	int (*group_prepare)(struct host_group *g, struct sr_error *err);
+	/* Optional, idempotent: undo group_prepare. */
+	void (*group_teardown)(struct host_group *g);
 	/* Start the host's first process.  On success pid, pidfd, out_fd, err_fd are set. */
 	int (*start)(struct host *h, struct sr_error *err);
 	/* Deliver `sig` to every process of the host (not only the first). */
@@ -51,8 +89,15 @@ struct host_backend {
 	void (*teardown)(struct host *h);
 };
 
-/* NULL when unknown.  Known: "process". */
+/* NULL when unknown.  Known: "process", "ns". */
 const struct host_backend *host_backend_find(const char *name);
+
+/* Whether namespaces can be made here (root, or unprivileged user namespaces); when not,
+ * *ret_why says why in one line (static string). */
+bool host_ns_available(const char **ret_why);
+
+int host_group_prepare(struct host_group *g, struct sr_error *err);
+void host_group_teardown(struct host_group *g);
 
 /* Initialise a host record (all fds -1) for backend `b`. */
 void host_init(struct host *h, size_t index, const struct host_backend *b);

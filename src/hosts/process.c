@@ -449,6 +449,7 @@ static void proc_teardown(struct host *h)
 
 const struct host_backend host_backend_process = {
     .name = "process",
+    .flags = HOST_BACKEND_F_SHARED_NETWORK,
     .start = proc_start,
     .signal = proc_signal,
     .collect = proc_collect,

@@ -9,7 +9,7 @@ test_expect_success 'setup channels' '
 '
 
 test_expect_success 'a 4-host job checks its contract on every host' '
-	EXPECT_HOSTS=4 EXPECT_TYPE=ml.c5.xlarge sagerun train --name contract --hosts 4 \
+	EXPECT_HOSTS=4 EXPECT_TYPE=ml.c5.xlarge sagerun train --backend process --name contract --hosts 4 \
 		--instance-type ml.c5.xlarge \
 		--source-dir "$SR_SOURCE_DIR/tests/e2e/fixtures" --entry-point check_host.py \
 		--channel train=data/train --channel validation=file://$PWD/data/validation \

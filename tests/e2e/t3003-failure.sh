@@ -20,7 +20,7 @@ esac
 SH
 
 test_expect_success 'a host that writes a failure file and exits 3 fails the job' '
-	test_expect_code 1 sagerun train --name fail3 --hosts 3 --stop-grace 60 --output out \
+	test_expect_code 1 sagerun train --backend process --name fail3 --hosts 3 --stop-grace 60 --output out \
 		-- /bin/sh "$PWD/host.sh" >stdout 2>stderr &&
 	test_grep "fail3: Failed" stderr &&
 	test_grep "FailureReason: bad input in shard 7" stderr
@@ -49,7 +49,7 @@ test_expect_success 'artifacts are packaged on failure too' '
 '
 
 test_expect_success 'without a failure file the reason names the host, code and last lines' '
-	test_expect_code 1 sagerun train --name fail5 --hosts 2 --output out \
+	test_expect_code 1 sagerun train --backend process --name fail5 --hosts 2 --output out \
 		-- /bin/sh -c "echo last words from \$SM_CURRENT_HOST; [ \$SM_CURRENT_HOST = algo-1 ] && exit 5; sleep 313" \
 		>stdout 2>stderr &&
 	test_grep "FailureReason: AlgorithmError: algo-1 exited with code 5" stderr &&
@@ -57,7 +57,7 @@ test_expect_success 'without a failure file the reason names the host, code and 
 '
 
 test_expect_success 'a host that ignores SIGTERM is killed after the grace' '
-	test_expect_code 1 sagerun train --name stubborn --hosts 2 --stop-grace 1 --output out \
+	test_expect_code 1 sagerun train --backend process --name stubborn --hosts 2 --stop-grace 1 --output out \
 		-- /bin/sh -c "if [ \$SM_CURRENT_HOST = algo-2 ]; then while [ ! -e ready ]; do sleep 0.05; done; exit 1; fi; trap \"\" TERM; touch ready; sleep 313" \
 		>stdout 2>stderr &&
 	python3 - "$SAGERUN_HOME/jobs/stubborn/describe.json" <<-\PY
@@ -69,7 +69,7 @@ test_expect_success 'a host that ignores SIGTERM is killed after the grace' '
 '
 
 test_expect_success 'a host killed by a signal says which' '
-	test_expect_code 1 sagerun train --name sig --hosts 1 --output out \
+	test_expect_code 1 sagerun train --backend process --name sig --hosts 1 --output out \
 		-- /bin/sh -c "kill -SEGV \$\$" >stdout 2>stderr &&
 	test_grep "killed by signal SIGSEGV" stderr
 '

@@ -26,7 +26,7 @@ wait_training() {
 
 for sig in INT TERM; do
 	test_expect_success "SIG$sig stops the job with exit 130" '
-		"$SAGERUN" train --name stop-$sig --hosts 2 --output out --env JOB_TAG=stop-$sig \
+		"$SAGERUN" train --backend process --name stop-$sig --hosts 2 --output out --env JOB_TAG=stop-$sig \
 			-- /bin/sh "$PWD/host.sh" \
 			>stdout-$sig 2>stderr-$sig &
 		pid=$! &&
@@ -47,7 +47,7 @@ for sig in INT TERM; do
 done
 
 test_expect_success 'a second Ctrl-C kills at once' '
-	"$SAGERUN" train --name stop-twice --hosts 1 --stop-grace 300 --output out \
+	"$SAGERUN" train --backend process --name stop-twice --hosts 1 --stop-grace 300 --output out \
 		-- /bin/sh -c "trap \"\" TERM; sleep 314" >stdout 2>stderr &
 	pid=$! &&
 	wait_training stop-twice &&
@@ -61,7 +61,7 @@ test_expect_success 'Ctrl-C while Downloading stops the job before any host runs
 	# Setup first, on lines of its own: "a && b &" would put the whole list in the
 	# background and $! would name a subshell.
 	mkdir -p big && head -c 100000000 /dev/zero >big/blob && echo "touch ran" >big/run.sh
-	"$SAGERUN" train --name stop-early --hosts 4 --source-dir big --entry-point run.sh \
+	"$SAGERUN" train --backend process --name stop-early --hosts 4 --source-dir big --entry-point run.sh \
 		--output out >stdout 2>stderr &
 	pid=$! &&
 	for _ in $(seq 1 400); do
@@ -76,7 +76,7 @@ test_expect_success 'Ctrl-C while Downloading stops the job before any host runs
 '
 
 test_expect_success 'MaxRuntimeInSeconds stops the job as the service does' '
-	test_expect_code 130 sagerun train --name maxrun --max-run 1 --stop-grace 5 --output out \
+	test_expect_code 130 sagerun train --backend process --name maxrun --max-run 1 --stop-grace 5 --output out \
 		-- sleep 314 >stdout 2>stderr &&
 	test_grep "maxrun: MaxRuntimeExceeded" stderr &&
 	python3 -c "import json,sys; d=json.load(open(\"$SAGERUN_HOME/jobs/maxrun/describe.json\")); sys.exit(0 if (d[\"TrainingJobStatus\"], d[\"SecondaryStatus\"])==(\"Stopped\",\"MaxRuntimeExceeded\") else 1)"

@@ -6,7 +6,7 @@ test_require PYTHON
 evil='a b "c" '"'"'d'"'"' ;rm -rf / $(touch pwned) `touch pwned`'
 
 test_expect_success 'a hyperparameter with spaces, quotes and ;rm -rf / is one argument' '
-	sagerun train --name evil --source-dir "$SR_SOURCE_DIR/tests/e2e/fixtures" \
+	sagerun train --backend process --name evil --source-dir "$SR_SOURCE_DIR/tests/e2e/fixtures" \
 		--entry-point argv.py --hp "evil=$evil" --output out >stdout 2>stderr &&
 	tar -xzf out/evil/output/model.tar.gz argv-algo-1.json &&
 	EVIL="$evil" python3 -c "import json,os,sys; a=json.load(open(\"argv-algo-1.json\")); sys.exit(0 if a==[\"--evil\", os.environ[\"EVIL\"]] else print(a) or 1)"
@@ -18,7 +18,7 @@ test_expect_success 'and nothing ran' '
 '
 
 test_expect_success 'a command after -- runs with its arguments as given' '
-	sagerun train --name cmd --output out -- python3 "$SR_SOURCE_DIR/tests/e2e/fixtures/argv.py" "$evil" "" x >stdout 2>stderr &&
+	sagerun train --backend process --name cmd --output out -- python3 "$SR_SOURCE_DIR/tests/e2e/fixtures/argv.py" "$evil" "" x >stdout 2>stderr &&
 	tar -xzf out/cmd/output/model.tar.gz argv-algo-1.json &&
 	EVIL="$evil" python3 -c "import json,os,sys; a=json.load(open(\"argv-algo-1.json\")); sys.exit(0 if a==[os.environ[\"EVIL\"], \"\", \"x\"] else print(a) or 1)" &&
 	find "$TRASH" -name pwned >found &&
@@ -27,7 +27,7 @@ test_expect_success 'a command after -- runs with its arguments as given' '
 
 test_expect_success 'a .sh entry point runs with /bin/sh and gets the hyperparameters' '
 	mkdir -p src && printf "echo \"args:\$*\" >\"\$SM_MODEL_DIR/args\"\n" >src/run.sh &&
-	sagerun train --name shell --source-dir src --entry-point run.sh --hp kk=v --output out \
+	sagerun train --backend process --name shell --source-dir src --entry-point run.sh --hp kk=v --output out \
 		>stdout 2>stderr &&
 	tar -xzOf out/shell/output/model.tar.gz args >args &&
 	echo "args:--kk v" >expect &&
@@ -36,7 +36,7 @@ test_expect_success 'a .sh entry point runs with /bin/sh and gets the hyperparam
 
 test_expect_success 'an entry point without --source-dir is copied alone into code/' '
 	mkdir -p lone && cp "$SR_SOURCE_DIR/tests/e2e/fixtures/argv.py" lone/ && echo junk >lone/other &&
-	sagerun train --name lone --entry-point lone/argv.py --output out >stdout 2>stderr &&
+	sagerun train --backend process --name lone --entry-point lone/argv.py --output out >stdout 2>stderr &&
 	ls "$SAGERUN_HOME/jobs/lone/hosts/algo-1/opt/ml/code" >ls.out &&
 	echo argv.py >expect &&
 	test_cmp expect ls.out
