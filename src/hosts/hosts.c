@@ -15,6 +15,7 @@
 #include "util/error.h"
 
 static const struct host_backend *const backends[] = {
+    &host_backend_ns,
     &host_backend_process,
 };
 
@@ -119,12 +120,4 @@ void host_group_teardown(struct host_group *g)
 {
 	if (g->backend && g->backend->group_teardown)
 		g->backend->group_teardown(g);
-}
-
-/* FIXME: replaced by the ns backend's probe (ns.c) once it lands; weak so that one wins. */
-__attribute__((weak)) bool host_ns_available(const char **ret_why)
-{
-	if (ret_why)
-		*ret_why = "the ns backend is not built in";
-	return false;
 }

@@ -2,9 +2,76 @@
 #ifndef SR_HOSTS_INTERNAL_H
 #define SR_HOSTS_INTERNAL_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "hosts/hosts.h"
 
 /* One const instance per backend file, listed in hosts.c. */
 extern const struct host_backend host_backend_process;
+extern const struct host_backend host_backend_ns;
+
+/* ---- the ns backend: ns.c (parent side), ns_init.c (the host's init), ns_mount.c ----
+ *
+ * ns.c prepares everything the new host needs in a struct ns_plan before the clone; the child
+ * (PID 1 of the host) only carries it out, with async-signal-safe calls and no allocation. */
+
+/* Policy bits of a mount table row (systemd: nspawn-mount.c). */
+enum ns_mount_policy {
+	NSM_MKDIR = 1 << 0,    /* create a missing target folder (only inside /opt/ml) */
+	NSM_FILE = 1 << 1,     /* with NSM_MKDIR: the target is a file (the source is one) */
+	NSM_RDONLY = 1 << 2,   /* bind, then remount read-only */
+	NSM_OPTIONAL = 1 << 3, /* skip when the target does not exist on this machine */
+	/* The target is missing and must not be made on the real file system: put a tmpfs over
+	 * its parent that keeps every original entry (bind mounts), then make it there. */
+	NSM_SHADOW_PARENT = 1 << 4,
+	/* A fresh file system (tmpfs) over a folder that may hold the working folder: bind the
+	 * working folder back at the same path inside it. */
+	NSM_KEEP_CWD = 1 << 5,
+};
+
+struct ns_mount {
+	const char *what; /* source; NULL for a change of propagation */
+	const char *where;
+	const char *type; /* NULL for binds */
+	unsigned long flags;
+	const char *data;
+	unsigned policy;  /* enum ns_mount_policy */
+	const char *step; /* "mount /opt/ml": names the step in an error */
+};
+
+/* The child's report, one SOCK_SEQPACKET message (crun: sync socket).  err 0: the user's
+ * process was exec'd; else the step `what` failed with errno `err`.  The same socket carries
+ * the parent's one-byte "network attached, go on" the other way; EOF there means give up. */
+struct ns_report {
+	int32_t err;
+	int32_t exec; /* the failure is the exec of argv[0] */
+	char what[256];
+};
+
+struct ns_plan {
+	const char *hostname;
+	const struct ns_mount *mounts;
+	size_t n_mounts;
+	const char *cwd; /* NULL: stay */
+	char *const *argv;
+	char *const *envp;
+	char *const *candidates; /* execve each in turn, NULL-terminated */
+	/* The child's fds; every other fd is closed in the child. */
+	int null_fd, out_fd, err_fd;
+	int report_fd; /* the child's end of the report socket */
+	int status_fd; /* write end: the user process's wait status, 4 bytes, before init exits */
+};
+
+/* The host's init: set up, start the user's process, reap and forward until it exits. */
+_Noreturn void ns_child_main(const struct ns_plan *p);
+
+/* Carry out the mount table, then chdir to the working folder.  Returns 0 or a positive
+ * errno with the failed step in `what`.  Async-signal-safe. */
+int ns_mount_all(const struct ns_plan *p, char *what, size_t len);
+
+/* Async-signal-safe string helpers (no stdio): append `s` to buf at *pos, truncating. */
+void ns_str_add(char *buf, size_t len, size_t *pos, const char *s);
+void ns_str_add_uint(char *buf, size_t len, size_t *pos, unsigned long v);
 
 #endif

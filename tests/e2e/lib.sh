@@ -75,6 +75,8 @@ test_require() {
 		case $cap in
 		ROOT) [ "$(id -u)" -eq 0 ] || _skip_reason="needs root" ;;
 		PYTHON) command -v python3 >/dev/null 2>&1 || _skip_reason="needs python3" ;;
+		NS) unshare --mount --pid --uts --net --ipc --fork true 2>/dev/null ||
+			_skip_reason="cannot create Linux namespaces here (needs root)" ;;
 		*) _skip_reason="unknown requirement $cap" ;;
 		esac
 	done

@@ -1,0 +1,520 @@
+/* ns.c - the `ns` backend: each host is a set of Linux namespaces, like a container without an
+ * image.
+ *
+ * A host gets a PID namespace (its first process is sagerun's init, ns_init.c), a mount
+ * namespace (its tree at /opt/ml, channels bound read-only, its own /etc/hosts, /tmp, /dev/shm
+ * and /proc; ns_mount.c), a UTS namespace (hostname algo-N), an IPC namespace, and, unless the
+ * job uses --network host, a network namespace joined to the job's private network (netns.c).
+ *
+ * This file is the parent's side: the group's shared files and network, the clone, the
+ * handshake with the child, signals and reaping.  Nothing outlives a host: the PID namespace
+ * dies with its init, mounts with the mount namespace, the veth with the network namespace,
+ * and init has PDEATHSIG, so even a SIGKILL of sagerun ends every host.
+ */
+#include "hosts/hosts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "contract/contract.h"
+#include "hosts/internal.h"
+#include "hosts/netns.h"
+#include "hosts/spawn.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/signame.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+#define NS_CLONE_FLAGS (CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC)
+/* --network host: host i is 127.100.x.y, 1-based, so x.y never reaches 255.255. */
+#define NS_LOOPBACK_HOSTS_MAX 65534
+
+struct ns_group {
+	struct netns_job nj;
+	bool net; /* nj is live */
+};
+
+struct ns_priv {
+	int status_fd; /* read end of init's status pipe */
+	bool reaped;   /* init is reaped: never signal it again */
+};
+
+/* ---- the group: /etc/hosts and /etc/hostname of every host, the private network ---- */
+
+static char *host_addr(const struct host_group *g, size_t i)
+{
+	const struct ns_group *ng = g->priv;
+	char buf[16];
+
+	if (g->network_host)
+		return xasprintf("127.100.%zu.%zu", (i + 1) / 256, (i + 1) % 256);
+	return xstrdup(netns_addr_str(netns_host_addr(&ng->nj, i), buf, sizeof(buf)));
+}
+
+static void ns_group_teardown(struct host_group *g)
+{
+	struct ns_group *ng = g->priv;
+
+	if (!ng)
+		return;
+	if (ng->net)
+		netns_job_destroy(&ng->nj);
+	free(ng);
+	g->priv = NULL;
+}
+
+static int write_etc(const struct host *h, const char *hosts, struct sr_error *err)
+{
+	_cleanup_free_ char *etc = NULL, *path = NULL, *name = NULL;
+	int r;
+
+	if (!h->root)
+		return sr_err(err, -EINVAL, "%s: no host folder for /etc/hosts", h->name);
+	etc = xasprintf("%s/etc", h->root);
+	r = fs_mkdir_p(etc, 0755, err);
+	if (r < 0)
+		return r;
+	path = xasprintf("%s/hosts", etc);
+	r = fs_write_atomic(path, hosts, strlen(hosts), 0644, err);
+	if (r < 0)
+		return r;
+	free(path);
+	path = xasprintf("%s/hostname", etc);
+	name = xasprintf("%s\n", h->name);
+	return fs_write_atomic(path, name, strlen(name), 0644, err);
+}
+
+static int ns_group_prepare(struct host_group *g, struct sr_error *err)
+{
+	struct ns_group *ng;
+	char *hosts = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r = 0;
+
+	if (g->priv)
+		return sr_err(err, -EALREADY, "host group already prepared");
+	if (g->network_host && g->n > NS_LOOPBACK_HOSTS_MAX)
+		return sr_err(err, -E2BIG, "too many hosts for --network host: %zu (at most %d)",
+			      g->n, NS_LOOPBACK_HOSTS_MAX);
+	ng = xcalloc(1, sizeof(*ng));
+	ng->nj.ns_fd = -1;
+	g->priv = ng;
+	if (!g->network_host) {
+		r = netns_job_create(&ng->nj, g->subnet, g->n, err);
+		if (r < 0)
+			goto fail;
+		ng->net = true;
+	}
+
+	f = open_memstream(&hosts, &len);
+	if (!f) {
+		r = sr_err(err, -errno, "/etc/hosts: %s", strerror(errno));
+		goto fail;
+	}
+	fputs("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n", f);
+	for (size_t i = 0; i < g->n; i++) {
+		_cleanup_free_ char *addr = host_addr(g, i);
+
+		fprintf(f, "%s\t%s\n", addr, g->hosts[i].name);
+	}
+	if (fclose(f) != 0) {
+		r = sr_err(err, -ENOMEM, "/etc/hosts: %s", strerror(ENOMEM));
+		goto fail;
+	}
+	for (size_t i = 0; i < g->n; i++) {
+		struct host *h = &g->hosts[i];
+
+		if (!h->group)
+			h->group = g;
+		r = write_etc(h, hosts, err);
+		if (r < 0)
+			goto fail;
+	}
+	free(hosts);
+	return 0;
+
+fail:
+	free(hosts);
+	ns_group_teardown(g);
+	return r;
+}
+
+/* ---- one host ---- */
+
+/* Absolute, no "." or ".." component, no "//": the child creates and mounts it as given. */
+static bool path_is_clean(const char *p)
+{
+	if (p[0] != '/')
+		return false;
+	for (const char *c = p; *c;) {
+		const char *e;
+		size_t n;
+
+		c++;
+		e = strchrnul(c, '/');
+		n = (size_t)(e - c);
+		if ((n == 0 && *e) || (n == 1 && c[0] == '.') || (n == 2 && !strncmp(c, "..", 2)))
+			return false;
+		c = e;
+	}
+	return true;
+}
+
+/* The mount table, in the order the child must follow (see ns_mount.c for why).  Strings
+ * the table points to are owned by `strs`. */
+static int build_mounts(const struct host *h, struct ns_mount **ret, size_t *ret_n,
+			struct strv *strs, struct sr_error *err)
+{
+	size_t cap = h->n_binds + 8, n = 0;
+	struct ns_mount *m = xcalloc(cap, sizeof(*m));
+	const size_t base_len = strlen(CONTRACT_BASE_DIR);
+
+#define STR(...) (strv_pushf(strs, __VA_ARGS__), strs->v[strs->n - 1])
+	/* Nothing we mount may propagate back to the machine's mount namespace. */
+	m[n++] = (struct ns_mount){NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, 0, "make / private"};
+	if (h->opt_ml)
+		m[n++] = (struct ns_mount){
+		    h->opt_ml,	       CONTRACT_BASE_DIR,	  NULL, MS_BIND | MS_REC, NULL,
+		    NSM_SHADOW_PARENT, "mount " CONTRACT_BASE_DIR};
+	for (size_t i = 0; i < h->n_binds; i++) {
+		const struct host_bind *b = &h->binds[i];
+		unsigned policy = b->readonly ? NSM_RDONLY : 0;
+		struct stat st;
+
+		if (!b->src || !b->dst || !path_is_clean(b->dst) || b->src[0] != '/') {
+			free(m);
+			return sr_err(err, -EINVAL, "%s: bind '%s' on '%s': not an absolute path",
+				      h->name, b->src ? b->src : "", b->dst ? b->dst : "");
+		}
+		if (stat(b->src, &st) < 0) {
+			int e = errno;
+
+			free(m);
+			return sr_err(err, -e, "%s: bind '%s': %s", h->name, b->src, strerror(e));
+		}
+		/* Targets are made only inside the host's own tree, never on the real machine. */
+		if (!strncmp(b->dst, CONTRACT_BASE_DIR, base_len) && b->dst[base_len] == '/')
+			policy |= NSM_MKDIR | (S_ISDIR(st.st_mode) ? 0 : NSM_FILE);
+		m[n++] = (struct ns_mount){
+		    b->src, b->dst, NULL, MS_BIND | MS_REC, NULL, policy, STR("mount %s", b->dst)};
+	}
+	m[n++] = (struct ns_mount){
+	    STR("%s/etc/hosts", h->root), "/etc/hosts", NULL, MS_BIND, NULL, 0, "mount /etc/hosts"};
+	m[n++] = (struct ns_mount){STR("%s/etc/hostname", h->root),
+				   "/etc/hostname",
+				   NULL,
+				   MS_BIND,
+				   NULL,
+				   NSM_OPTIONAL,
+				   "mount /etc/hostname"};
+	/* After the binds: their sources may be under the real /tmp. */
+	m[n++] = (struct ns_mount){"tmpfs",	"/tmp",	      "tmpfs",	   MS_NOSUID | MS_NODEV,
+				   "mode=1777", NSM_KEEP_CWD, "mount /tmp"};
+	m[n++] = (struct ns_mount){"tmpfs",	    "/dev/shm",
+				   "tmpfs",	    MS_NOSUID | MS_NODEV,
+				   "mode=1777",	    NSM_KEEP_CWD | NSM_OPTIONAL,
+				   "mount /dev/shm"};
+	/* Last: a /proc of the new PID namespace, so the host sees only its own processes. */
+	m[n++] = (struct ns_mount){"proc", "/proc", "proc",	  MS_NOSUID | MS_NODEV | MS_NOEXEC,
+				   NULL,   0,	    "mount /proc"};
+#undef STR
+	*ret = m;
+	*ret_n = n;
+	return 0;
+}
+
+static int clone_error(const struct host *h, int e, struct sr_error *err)
+{
+	sr_err(err, -e, "%s: cannot create the host's namespaces: %s", h->name, strerror(e));
+	if (e == EPERM)
+		sr_err_hint(err, "the ns backend needs root; try --backend process");
+	else if (e == ENOSPC || e == EUSERS)
+		sr_err_hint(err, "a namespace limit is reached (/proc/sys/user/max_*_namespaces)");
+	return -e;
+}
+
+static int attach_network(struct host *h, pid_t pid, struct sr_error *err)
+{
+	struct ns_group *ng = h->group->priv;
+	_cleanup_close_ int fd = -1;
+	char path[64];
+	int r;
+
+	/* The child is ours and unreaped, so its pid cannot have been recycled. */
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sr_err(err, -errno, "%s: attach network: open '%s': %s", h->name, path,
+			      strerror(errno));
+	r = netns_host_attach(&ng->nj, fd, h->index, CONTRACT_IFACE_DEFAULT, err);
+	if (r < 0)
+		return sr_err_wrap(err, "%s: attach network", h->name);
+	return 0;
+}
+
+/* The child's verdict, after the parent's "go" (or its refusal, when attach failed). */
+static int read_report(const struct host *h, int fd, int attach_r, struct sr_error *err)
+{
+	struct ns_report rep;
+	ssize_t n;
+
+	do
+		n = recv(fd, &rep, sizeof(rep), 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return sr_err(err, -errno, "%s: read the host's report: %s", h->name,
+			      strerror(errno));
+	if (n == (ssize_t)sizeof(rep) && rep.err > 0) {
+		rep.what[sizeof(rep.what) - 1] = '\0';
+		if (rep.exec)
+			return spawn_exec_error(h, rep.err, err);
+		return sr_err(err, -rep.err, "%s: %s: %s", h->name, rep.what, strerror(rep.err));
+	}
+	if (attach_r < 0)
+		return attach_r; /* the child gave up when it saw our EOF */
+	if (n == (ssize_t)sizeof(rep) && rep.err == 0)
+		return 0;
+	return sr_err(err, -EPROTO, "%s: the host's init died while setting up", h->name);
+}
+
+static int ns_start(struct host *h, struct sr_error *err)
+{
+	static char *const empty_env[] = {NULL};
+	_cleanup_close_ int sock_p = -1, sock_c = -1, status_r = -1, status_w = -1, pidfd = -1;
+	struct ns_group *ng = h->group ? h->group->priv : NULL;
+	struct strv cand = STRV_INIT, strs = STRV_INIT;
+	struct ns_mount *mounts = NULL;
+	struct spawn_stdio io;
+	struct ns_plan plan;
+	sigset_t all, old;
+	uint64_t flags = NS_CLONE_FLAGS;
+	size_t n_mounts = 0;
+	siginfo_t si;
+	int sv[2], r;
+	pid_t pid;
+
+	if (!ng)
+		return sr_err(err, -EINVAL, "%s: host group not prepared", h->name);
+	if (!h->root)
+		return sr_err(err, -EINVAL, "%s: no host folder", h->name);
+	if (!h->group->network_host)
+		flags |= CLONE_NEWNET;
+	r = build_mounts(h, &mounts, &n_mounts, &strs, err);
+	if (r < 0)
+		goto out_strs;
+	r = spawn_stdio_open(&io, h->name, err);
+	if (r < 0)
+		goto out_strs;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = sr_err(err, -errno, "%s: create socket pair: %s", h->name, strerror(errno));
+		goto out_io;
+	}
+	sock_p = sv[0];
+	sock_c = sv[1];
+	if (pipe2(sv, O_CLOEXEC | O_NONBLOCK) < 0) {
+		r = sr_err(err, -errno, "%s: create pipe: %s", h->name, strerror(errno));
+		goto out_io;
+	}
+	status_r = sv[0];
+	status_w = sv[1];
+
+	spawn_exec_candidates(h, &cand);
+	plan = (struct ns_plan){
+	    .hostname = h->name,
+	    .mounts = mounts,
+	    .n_mounts = n_mounts,
+	    .cwd = h->cwd,
+	    .argv = h->argv.v,
+	    .envp = h->env.v ? h->env.v : empty_env,
+	    .candidates = cand.v,
+	    .null_fd = io.null_fd,
+	    .out_fd = io.out_w,
+	    .err_fd = io.err_w,
+	    .report_fd = sock_c,
+	    .status_fd = status_w,
+	};
+
+	/* Everything blocked around the clone: init keeps it so (it reads a signalfd), and no
+	 * handler of ours may run in the child. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = spawn_clone(flags, &pidfd);
+	if (pid == 0)
+		ns_child_main(&plan);
+	r = pid < 0 ? -errno : 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	spawn_stdio_close_child(&io);
+	sr_closep(&sock_c);
+	sock_c = -1;
+	sr_closep(&status_w);
+	status_w = -1;
+	if (r < 0) {
+		r = clone_error(h, -r, err);
+		goto out_io;
+	}
+
+	(void)setpgid(pid, pid); /* see ns_child_main */
+	/* The child sets up its mounts meanwhile, then waits for our "go". */
+	if (flags & CLONE_NEWNET)
+		r = attach_network(h, pid, err);
+	if (r == 0 && send(sock_p, "g", 1, MSG_NOSIGNAL) < 0 && errno != EPIPE &&
+	    errno != ECONNRESET)
+		r = sr_err(err, -errno, "%s: release the host: %s", h->name, strerror(errno));
+	if (r < 0)
+		(void)shutdown(sock_p, SHUT_WR); /* the child reads EOF and gives up */
+	r = read_report(h, sock_p, r, err);
+	if (r < 0) {
+		(void)pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+		(void)spawn_wait(pidfd, &si, 0);
+		goto out_io;
+	}
+
+	struct ns_priv *priv = xcalloc(1, sizeof(*priv));
+	priv->status_fd = TAKE_FD(status_r);
+	h->priv = priv;
+	h->pid = pid;
+	h->pidfd = TAKE_FD(pidfd);
+	h->out_fd = TAKE_FD(io.out_r);
+	h->err_fd = TAKE_FD(io.err_r);
+out_io:
+	spawn_stdio_close(&io);
+out_strs:
+	strv_release(&cand);
+	strv_release(&strs);
+	free(mounts);
+	return r;
+}
+
+static int ns_signal(struct host *h, int sig, struct sr_error *err)
+{
+	struct ns_priv *p = h->priv;
+	char sb[32];
+
+	if (!p || p->reaped)
+		return 0;
+	/* SIGKILL kills init and, with it, the whole PID namespace; init forwards any other
+	 * signal to the user's process group.  ESRCH: the host is already gone. */
+	if (pidfd_send_signal(h->pidfd, sig, NULL, 0) < 0 && errno != ESRCH) {
+		int e = errno;
+
+		return sr_err(err, -e, "%s: send %s: %s", h->name, sr_signame(sig, sb),
+			      strerror(e));
+	}
+	return 0;
+}
+
+static int ns_collect(struct host *h, int *ret_status, struct sr_error *err)
+{
+	struct ns_priv *p = h->priv;
+	int32_t st;
+	siginfo_t si;
+	ssize_t n;
+	int r;
+
+	if (!p || p->reaped)
+		return sr_err(err, -ECHILD, "%s: nothing to collect", h->name);
+	/* Init exits only after every other process of its namespace is gone. */
+	r = spawn_wait(h->pidfd, &si, 0);
+	if (r < 0)
+		return sr_err(err, r, "%s: wait: %s", h->name, strerror(-r));
+	p->reaped = true;
+	/* Init wrote the user process's own wait status before exiting; without it (init was
+	 * killed) the host's status is init's. */
+	n = read(p->status_fd, &st, sizeof(st));
+	*ret_status = n == (ssize_t)sizeof(st) ? st : spawn_status_from_siginfo(&si);
+	return 0;
+}
+
+static void ns_teardown(struct host *h)
+{
+	struct ns_priv *p = h->priv;
+	siginfo_t si;
+
+	if (p && !p->reaped && h->pidfd >= 0) {
+		(void)pidfd_send_signal(h->pidfd, SIGKILL, NULL, 0);
+		(void)spawn_wait(h->pidfd, &si, 0);
+		p->reaped = true;
+		h->exited = true;
+	}
+	if (p)
+		sr_closep(&p->status_fd);
+	sr_closep(&h->pidfd);
+	h->pidfd = -1;
+	sr_closep(&h->out_fd);
+	h->out_fd = -1;
+	sr_closep(&h->err_fd);
+	h->err_fd = -1;
+	free(p);
+	h->priv = NULL;
+	h->pid = 0;
+}
+
+/* ---- availability ---- */
+
+bool host_ns_available(const char **ret_why)
+{
+	static const char *const reasons[] = {
+	    [EPERM] = "cannot create namespaces here: Operation not permitted",
+	    [EINVAL] = "cannot create namespaces here: Invalid argument",
+	    [ENOSPC] = "cannot create namespaces here: namespace limit reached",
+	    [ENOMEM] = "cannot create namespaces here: Cannot allocate memory",
+	    [EUSERS] = "cannot create namespaces here: namespace limit reached",
+	};
+	const char *why = NULL;
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		why = "needs root: unprivileged user namespaces are not supported yet";
+		goto out;
+	}
+	/* Probe, don't check versions: a child tries what ns_start's clone will ask for. */
+	pid = fork();
+	if (pid < 0) {
+		why = "cannot create namespaces here: cannot start a probe process";
+		goto out;
+	}
+	if (pid == 0)
+		_exit(unshare(NS_CLONE_FLAGS | CLONE_NEWNET) < 0 ? (errno & 0x7f) : 0);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			status = W_EXITCODE(EPERM, 0);
+			break;
+		}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		int e = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+
+		why = e > 0 && (size_t)e < sizeof(reasons) / sizeof(reasons[0]) && reasons[e]
+			  ? reasons[e]
+			  : "cannot create namespaces here";
+	}
+out:
+	if (why && ret_why)
+		*ret_why = why;
+	return !why;
+}
+
+const struct host_backend host_backend_ns = {
+    .name = "ns",
+    .flags = HOST_BACKEND_F_OPT_ML | HOST_BACKEND_F_BINDS,
+    .group_prepare = ns_group_prepare,
+    .group_teardown = ns_group_teardown,
+    .start = ns_start,
+    .signal = ns_signal,
+    .collect = ns_collect,
+    .teardown = ns_teardown,
+};

@@ -1,0 +1,245 @@
+/* ns_init.c - PID 1 of an ns host: sagerun's small init.
+ *
+ * The child of the clone sets the host up (hostname, mounts), waits until the parent has
+ * attached its network, starts the user's process and then stays as the host's init: it
+ * reaps every process of the namespace (orphans are re-parented to it), forwards the signals
+ * the parent sends it to the user's process group, and ends the host when the user's first
+ * process exits, as a container ends with its PID 1.  A PID namespace dies with its init, so
+ * killing init (SIGKILL, or PDEATHSIG when sagerun dies) ends every process of the host.
+ *
+ * Between clone and the end, only async-signal-safe calls: sagerun may have had other threads
+ * whose locks were copied mid-operation, so no malloc, no stdio, and fork is the raw clone.
+ * (bubblewrap: monitor_child; crun: the sync socket; libuv: the exec-error pipe.)
+ */
+#include "hosts/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hosts/spawn.h"
+
+static void report(int fd, int e, bool exec, const char *what)
+{
+	struct ns_report r = {.err = e, .exec = exec};
+	size_t pos = 0;
+
+	if (what)
+		ns_str_add(r.what, sizeof(r.what), &pos, what);
+	/* Nothing to do if this fails: the parent then sees EOF and a dead child. */
+	(void)!send(fd, &r, sizeof(r), MSG_NOSIGNAL);
+}
+
+static _Noreturn void fail(const struct ns_plan *p, int e, const char *what)
+{
+	report(p->report_fd, e, false, what);
+	_exit(127);
+}
+
+static void close_range_compat(unsigned from, unsigned to)
+{
+	struct rlimit rl;
+
+	if (from > to || close_range(from, to, 0) == 0 || errno != ENOSYS)
+		return;
+	/* FIXME: drop when kernel 5.9 is baseline. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < to)
+		to = rl.rlim_cur > 65536 ? 65536 : (unsigned)rl.rlim_cur;
+	for (unsigned fd = from; fd <= to; fd++)
+		(void)close((int)fd);
+}
+
+/* Close every fd above 2 but the plan's.  Init never execs, so CLOEXEC does nothing for it:
+ * without this it would hold copies of everything sagerun had open (other hosts' pipes, the
+ * job's network namespace) for as long as the host lives. */
+static void close_others(const struct ns_plan *p)
+{
+	int keep[] = {p->null_fd, p->out_fd, p->err_fd, p->report_fd, p->status_fd};
+	size_t n = sizeof(keep) / sizeof(keep[0]);
+	unsigned from = 3;
+
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < (int)from)
+			continue;
+		if ((unsigned)keep[i] > from)
+			close_range_compat(from, (unsigned)keep[i] - 1);
+		from = (unsigned)keep[i] + 1;
+	}
+	close_range_compat(from, ~0U);
+}
+
+/* fork() without glibc's atfork handlers, which take locks that another thread of sagerun may
+ * have held at the clone. */
+static pid_t raw_fork(void)
+{
+	return (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
+/* The user's process: its own process group (so init can signal it as a whole), the host's
+ * pipes as stdout/stderr, clean signals, exec.  A failure goes back to init as an errno over
+ * the CLOEXEC pipe whose EOF means the exec succeeded. */
+static _Noreturn void user_run(const struct ns_plan *p, int exec_w)
+{
+	int32_t e;
+
+	(void)setpgid(0, 0); /* init does it too, whichever runs first */
+	e = spawn_child_stdio(p->null_fd, p->out_fd, p->err_fd);
+	if (!e) {
+		spawn_child_reset_signals();
+		e = spawn_child_exec(p->candidates, p->argv, p->envp);
+	}
+	(void)!write(exec_w, &e, sizeof(e));
+	_exit(127);
+}
+
+/* The user's first process is gone: end the host as its PID 1 would, report, exit. */
+static _Noreturn void finish(int status_fd, int status)
+{
+	int32_t st = status;
+
+	/* Every process left in the namespace; the kernel would do it anyway when we exit, but
+	 * only after we stop reaping, so reap them here and exit last. */
+	(void)kill(-1, SIGKILL);
+	for (;;) {
+		pid_t r = waitpid(-1, NULL, 0);
+
+		if (r < 0 && errno != EINTR)
+			break;
+	}
+	/* The real wait status: the parent can tell "killed by SIGTERM" from "exit 143". */
+	(void)!write(status_fd, &st, sizeof(st));
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+static _Noreturn void run_init(int sfd, pid_t user, int status_fd)
+{
+	for (;;) {
+		struct signalfd_siginfo si;
+		ssize_t n = read(sfd, &si, sizeof(si));
+		int st;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(si)) {
+			/* Cannot happen; still never leave the host without its init's reaping. */
+			while (waitpid(user, &st, 0) < 0 && errno == EINTR)
+				;
+			finish(status_fd, st);
+		}
+		if (si.ssi_signo != SIGCHLD) {
+			/* ESRCH: the group is gone and its SIGCHLD is on its way. */
+			(void)kill(-user, (int)si.ssi_signo);
+			continue;
+		}
+		/* SIGCHLDs coalesce: reap everything that is ready, orphans included. */
+		for (;;) {
+			pid_t r = waitpid(-1, &st, WNOHANG);
+
+			if (r <= 0)
+				break;
+			if (r == user)
+				finish(status_fd, st);
+		}
+	}
+}
+
+_Noreturn void ns_child_main(const struct ns_plan *p)
+{
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	int exec_pipe[2], sfd, e;
+	char what[256], go;
+	sigset_t all;
+	ssize_t n;
+	pid_t user;
+
+	/* The parent cloned with every signal blocked; init keeps them blocked for good and reads
+	 * them from a signalfd.  Blocked signals are queued even for a namespace's init, which
+	 * otherwise ignores signals it has no handler for.  Dispositions go back to default so a
+	 * SIG_IGN for SIGCHLD inherited from sagerun cannot make the kernel reap for us. */
+	sigfillset(&all);
+	(void)sigprocmask(SIG_SETMASK, &all, NULL);
+	for (int s = 1; s < NSIG; s++)
+		(void)sigaction(s, &dfl, NULL);
+
+	/* Die with sagerun.  getppid() is 0 here (the parent is outside our PID namespace), so
+	 * the usual re-check cannot see a parent that died before the prctl; the report socket
+	 * closes that race instead: the "go" below then reads EOF. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		fail(p, errno, "set the parent-death signal");
+	close_others(p);
+	/* Out of sagerun's process group, as a process host is: a Ctrl-C at sagerun's terminal
+	 * goes to sagerun, whose stop policy decides what the hosts get.  The parent does it too,
+	 * whichever runs first. */
+	(void)setpgid(0, 0);
+	/* What `ps` in the host shows as PID 1 (the command line stays sagerun's). */
+	(void)prctl(PR_SET_NAME, "sagerun-init", 0, 0, 0);
+
+	if (sethostname(p->hostname, strlen(p->hostname)) < 0)
+		fail(p, errno, "set the hostname");
+	e = ns_mount_all(p, what, sizeof(what));
+	if (e)
+		fail(p, e, what);
+
+	/* The mounts above overlap with the parent's work on our network; wait for it now. */
+	do
+		n = recv(p->report_fd, &go, 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(127);
+
+	sfd = signalfd(-1, &all, SFD_CLOEXEC);
+	if (sfd < 0)
+		fail(p, errno, "create a signalfd");
+	if (pipe2(exec_pipe, O_CLOEXEC) < 0)
+		fail(p, errno, "create a pipe");
+	user = raw_fork();
+	if (user < 0)
+		fail(p, errno, "start a process");
+	if (user == 0) {
+		close(exec_pipe[0]);
+		user_run(p, exec_pipe[1]);
+	}
+	(void)setpgid(user, user);
+	close(exec_pipe[1]);
+
+	do
+		n = read(exec_pipe[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	if (n != 0) {
+		while (waitpid(user, NULL, 0) < 0 && errno == EINTR)
+			;
+		report(p->report_fd, n == (ssize_t)sizeof(e) ? e : EPROTO, true, NULL);
+		_exit(127);
+	}
+	close(exec_pipe[0]);
+
+	/* The host's pipes belong to its processes: once they are gone the parent sees EOF. */
+	(void)dup2(p->null_fd, 0);
+	(void)dup2(p->null_fd, 1);
+	(void)dup2(p->null_fd, 2);
+	if (p->out_fd > 2)
+		close(p->out_fd);
+	if (p->err_fd > 2)
+		close(p->err_fd);
+	if (p->null_fd > 2)
+		close(p->null_fd);
+
+	report(p->report_fd, 0, false, NULL);
+	close(p->report_fd);
+	run_init(sfd, user, p->status_fd);
+}

@@ -1,0 +1,105 @@
+#!/bin/bash
+# The ns backend: every host looks like a SageMaker instance (hostname, /etc/hosts, its own
+# /opt/ml, /tmp, process tree and network), and nothing is left behind.
+. "$(dirname "$0")/lib.sh"
+test_require ROOT NS PYTHON
+
+mkdir -p data && echo rows >data/part-0
+
+test_expect_success 'each host has its own hostname' '
+	sagerun train --backend ns --name names --hosts 3 --output out \
+		-- sh -c "echo \$(hostname) \$(cat /etc/hostname) \$SM_CURRENT_HOST" >stdout 2>stderr &&
+	for h in 1 2 3; do test_grep "^algo-$h | algo-$h algo-$h algo-$h\$" stdout || exit 1; done
+'
+
+test_expect_success 'every host name resolves through the host own /etc/hosts' '
+	sagerun train --backend ns --name resolve --hosts 3 --output out \
+		-- python3 -c "import socket; print(\" \".join(socket.gethostbyname(\"algo-%d\" % i) for i in (1, 2, 3)))" \
+		>stdout 2>stderr &&
+	test_grep "^algo-2 | 10.0.0.1 10.0.0.2 10.0.0.3\$" stdout
+'
+
+test_expect_success 'the demo barrier runs between hosts on algo-1:12000' '
+	sagerun train --backend ns --name barrier --hosts 3 --source-dir "$SR_SOURCE_DIR/examples/barrier" \
+		--entry-point train.py --hp port=12000 --output out >stdout 2>stderr &&
+	test_grep "^algo-1 | algo-1: one of 3 hosts, leader algo-1 at algo-1:12000" stdout &&
+	test_grep "^algo-1 | leader: barrier passed by 3 hosts" stdout &&
+	test_grep "barrier: Completed" stderr
+'
+
+cat >iso.sh <<'SH'
+set -e
+me=$SM_CURRENT_HOST
+echo "$me" >/tmp/mine-$me
+echo "$me" >/opt/ml/model/mine-$me
+sleep 1
+# /tmp and /opt/ml/model hold only this host's files
+test "$(ls /tmp | grep mine)" = "mine-$me"
+test "$(ls /opt/ml/model)" = "mine-$me"
+# only this host's processes: init, sh, the $(...) subshell, ls and grep
+n=$(ls /proc | grep -c '^[0-9][0-9]*$')
+test "$n" -le 6 || { echo "sees $n processes"; exit 1; }
+# channels are read-only and readable
+test "$(cat /opt/ml/input/data/train/part-0)" = rows
+if touch /opt/ml/input/data/train/new 2>/dev/null; then echo "channel is writable"; exit 1; fi
+echo "$me isolated"
+SH
+
+test_expect_success 'hosts cannot see each other processes, /tmp or /opt/ml' '
+	sagerun train --backend ns --name iso --hosts 3 --channel train=data --output out \
+		-- sh "$PWD/iso.sh" >stdout 2>stderr &&
+	for h in 1 2 3; do test_grep "^algo-$h | algo-$h isolated" stdout || exit 1; done &&
+	! ls /tmp/mine-algo-* 2>/dev/null &&
+	tar -tzf out/iso/output/model.tar.gz | sort >entries &&
+	printf "%s\n" mine-algo-1 mine-algo-2 mine-algo-3 >expect &&
+	test_cmp expect entries
+'
+
+test_expect_success 'hosts reach each other and nothing on this machine' '
+	python3 -u -m http.server --bind 127.0.0.1 0 >server.out 2>&1 &
+	server=$!
+	test_when_finished "kill $server" &&
+	for _ in $(seq 1 100); do grep -o "port [0-9]*" server.out >port && break; sleep 0.05; done &&
+	port=$(sed "s/port //" port) &&
+	sagerun train --backend ns --name closed --hosts 1 --output out \
+		-- python3 -c "import socket,sys; s=socket.socket(); s.settimeout(2); sys.exit(0 if s.connect_ex((\"127.0.0.1\", $port)) else 1)" \
+		>stdout 2>stderr
+'
+
+test_expect_success 'nothing is left behind: links, mounts, processes' '
+	ip -o link | wc -l >links.before &&
+	wc -l </proc/self/mountinfo >mounts.before &&
+	sagerun train --backend ns --name clean --hosts 4 --output out -- sleep 0.3 >stdout 2>stderr &&
+	ip -o link | wc -l >links.after &&
+	wc -l </proc/self/mountinfo >mounts.after &&
+	test_cmp links.before links.after &&
+	test_cmp mounts.before mounts.after
+'
+
+test_expect_success 'a SIGKILLed sagerun takes its hosts with it' '
+	"$SAGERUN" train --backend ns --name killed --hosts 3 --output out -- sleep 319 >stdout 2>stderr &
+	pid=$!
+	for _ in $(seq 1 200); do
+		grep "\"SecondaryStatus\": \"Training\"" "$SAGERUN_HOME/jobs/killed/describe.json" >/dev/null 2>&1 && break
+		sleep 0.05
+	done &&
+	pgrep -f "sleep 319" >/dev/null &&
+	kill -9 $pid && wait $pid;
+	for _ in $(seq 1 100); do pgrep -f "sleep 319" >/dev/null || break; sleep 0.05; done &&
+	! pgrep -f "sleep 319" >/dev/null
+'
+
+test_expect_success '--network host: hosts share this machine network with loopback addresses' '
+	sagerun train --backend ns --network host --name shared --hosts 3 --source-dir "$SR_SOURCE_DIR/examples/barrier" \
+		--entry-point train.py --hp port=$(free_port) --output out >stdout 2>stderr &&
+	test_grep "^algo-1 | leader: barrier passed by 3 hosts" stdout &&
+	test_grep "127.100.0.2.*algo-2" "$SAGERUN_HOME/jobs/shared/hosts/algo-1/etc/hosts"
+'
+
+test_expect_success 'a subnet too small for the job is refused' '
+	test_must_fail sagerun train --backend ns --subnet 10.9.0.0/30 --name small --hosts 3 \
+		--output out -- true 2>err &&
+	test_grep "10.9.0.0/30" err
+'
+
+test_done
