@@ -5,7 +5,8 @@ set -eu
 
 PACKAGES="build-essential cmake pkg-config git ca-certificates clang-format
 libjansson-dev libarchive-dev libcurl4-openssl-dev libsqlite3-dev libexpat1-dev libmnl-dev
-libcmocka-dev python3 procps"
+libcmocka-dev python3 procps iproute2
+python3-torch openmpi-bin libopenmpi-dev"
 
 missing=""
 for p in $PACKAGES; do
