@@ -31,7 +31,7 @@ test-asan: asan
 
 # Installs what is missing, builds, runs the 3-host example job.
 demo:
-	./scripts/deps.sh --if-missing
+	./scripts/deps.sh --demo
 	@$(MAKE) --no-print-directory build
 	./examples/barrier/run-demo.sh $(BUILD)/sagerun
 

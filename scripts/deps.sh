@@ -1,12 +1,18 @@
 #!/bin/sh
-# Install every Debian package the build and the tests need.  Idempotent: with --if-missing it
-# does nothing when all are already installed (make demo), otherwise it always makes sure.
+# Install the Debian packages sagerun needs.  Idempotent: packages already installed are left
+# alone, and nothing is fetched when none is missing.
+#   scripts/deps.sh          everything the build and the tests need (make deps, CI)
+#   scripts/deps.sh --demo   only what building and the demo job need (make demo)
 set -eu
 
-PACKAGES="build-essential cmake pkg-config git ca-certificates clang-format
+BUILD="build-essential cmake pkg-config git ca-certificates
 libjansson-dev libarchive-dev libcurl4-openssl-dev libsqlite3-dev libexpat1-dev libmnl-dev
-libcmocka-dev python3 procps iproute2
-python3-torch openmpi-bin libopenmpi-dev"
+libcmocka-dev python3"
+# Real peers of the tests: procps (pgrep), iproute2 (ip), torch with gloo, Open MPI.
+TEST="clang-format procps iproute2 python3-torch openmpi-bin libopenmpi-dev"
+
+PACKAGES="$BUILD"
+[ "${1:-}" = "--demo" ] || PACKAGES="$BUILD $TEST"
 
 missing=""
 for p in $PACKAGES; do
@@ -14,7 +20,6 @@ for p in $PACKAGES; do
 		missing="$missing $p"
 done
 if [ -z "$missing" ]; then
-	[ "${1:-}" = "--if-missing" ] && exit 0
 	echo "deps: all packages installed"
 	exit 0
 fi
