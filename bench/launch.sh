@@ -32,15 +32,20 @@ peer() {
 }
 
 ours() {
-	"$SAGERUN" train --name "$1" --hosts "$HOSTS" --stop-grace 1 --output "$work/out" \
-		-- /bin/true >/dev/null 2>&1
+	"$SAGERUN" train --backend process --name "$1" --hosts "$HOSTS" --stop-grace 1 \
+		--output "$work/out" -- /bin/true >/dev/null 2>&1
+}
+
+oursns() {
+	"$SAGERUN" train --backend ns --name "$1" --hosts "$HOSTS" --stop-grace 1 \
+		--output "$work/out" -- /bin/true >/dev/null 2>&1
 }
 
 time_it() {
 	local what=$1 start end i
 	start=$(date +%s%N)
 	for i in $(seq 1 "$RUNS"); do
-		"$what" "$what-$i"
+		"$what" "$what-$i" || { echo "bench: $what failed" >&2; exit 1; }
 	done
 	end=$(date +%s%N)
 	echo $(((end - start) / RUNS / 1000))
@@ -49,9 +54,17 @@ time_it() {
 ours warmup-1 # first run pays for page cache and binary loading
 peer_us=$(time_it peer)
 ours_us=$(time_it ours)
+ns_us=0
+if [ "$(id -u)" -eq 0 ] && oursns warmup-ns; then
+	ns_us=$(time_it oursns)
+fi
 printf 'launch of a %d-host job, mean of %d runs (wall clock):\n' "$HOSTS" "$RUNS"
-awk -v o="$ours_us" -v p="$peer_us" 'BEGIN {
+awk -v o="$ours_us" -v n="$ns_us" -v p="$peer_us" 'BEGIN {
 	printf "  %-40s %8.1f ms\n", "sagerun train --backend process", o / 1000
+	if (n > 0)
+		printf "  %-40s %8.1f ms\n", "sagerun train --backend ns", n / 1000
 	printf "  %-40s %8.1f ms\n", "hand-written shell launcher", p / 1000
-	printf "  ratio sagerun / peer: %.2f\n", o / p
+	printf "  ratio sagerun process / peer: %.2f\n", o / p
+	if (n > 0)
+		printf "  ratio sagerun ns / peer: %.2f\n", n / p
 }'

@@ -76,6 +76,18 @@ test_expect_success 'nothing is left behind: links, mounts, processes' '
 	test_cmp mounts.before mounts.after
 '
 
+test_expect_success 'nothing is left behind by failed and stopped jobs either' '
+	test_expect_code 1 sagerun train --backend ns --name failed --hosts 3 --stop-grace 2 --output out \
+		-- sh -c "[ \$SM_CURRENT_HOST = algo-2 ] && exit 4; sleep 321" >stdout 2>stderr &&
+	test_expect_code 130 sagerun train --backend ns --name stopped --hosts 3 --max-run 1 \
+		--stop-grace 1 --output out -- sleep 321 >stdout 2>stderr &&
+	ip -o link | wc -l >links.after &&
+	wc -l </proc/self/mountinfo >mounts.after &&
+	test_cmp links.before links.after &&
+	test_cmp mounts.before mounts.after &&
+	! pgrep -f "sleep 321" >/dev/null
+'
+
 test_expect_success 'a SIGKILLed sagerun takes its hosts with it' '
 	"$SAGERUN" train --backend ns --name killed --hosts 3 --output out -- sleep 319 >stdout 2>stderr &
 	pid=$!
