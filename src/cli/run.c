@@ -42,7 +42,7 @@ struct run {
 	char *describe_path;
 	struct host *hosts;
 	size_t n_hosts;
-	size_t printed; /* transitions already printed */
+	size_t printed;			    /* transitions already printed */
 	const struct host_backend *backend; /* borrowed */
 	struct host_group group;
 	bool color;
@@ -471,7 +471,8 @@ static int pick_backend(struct run *run, const struct run_opts *opts)
 		if (run->backend && !strcmp(opts->backend, "ns") && !ns_ok) {
 			fprintf(stderr, "sagerun: error: --backend ns: %s\n",
 				why ? why : "not built in");
-			fprintf(stderr, "hint: use --backend process (no hostnames, shared network)\n");
+			fprintf(stderr,
+				"hint: use --backend process (no hostnames, shared network)\n");
 			return EXIT_USAGE;
 		}
 	}
@@ -480,8 +481,9 @@ static int pick_backend(struct run *run, const struct run_opts *opts)
 		return EXIT_USAGE;
 	}
 	if (opts->network_host && !(run->backend->flags & HOST_BACKEND_F_BINDS))
-		fprintf(stderr, "sagerun: note: --network host: the %s backend always shares this "
-				"machine's network\n",
+		fprintf(stderr,
+			"sagerun: note: --network host: the %s backend always shares this "
+			"machine's network\n",
 			run->backend->name);
 	return 0;
 }

@@ -168,19 +168,20 @@ int cmd_train(int argc, char **argv, struct sr_ctx *ctx)
 			if (strcmp(optarg, "process") && strcmp(optarg, "auto") &&
 			    strcmp(optarg, "ns")) {
 				job_flags_release(&flags);
-				return cli_usage_error(train_usage,
-						       "--backend: unknown backend '%s' (expected auto, "
-						       "ns or process)",
-						       optarg);
+				return cli_usage_error(
+				    train_usage,
+				    "--backend: unknown backend '%s' (expected auto, "
+				    "ns or process)",
+				    optarg);
 			}
 			ropts.backend = optarg;
 			break;
 		case OPT_NETWORK:
 			if (strcmp(optarg, "private") && strcmp(optarg, "host")) {
 				job_flags_release(&flags);
-				return cli_usage_error(train_usage,
-						       "--network: expected private or host, got '%s'",
-						       optarg);
+				return cli_usage_error(
+				    train_usage, "--network: expected private or host, got '%s'",
+				    optarg);
 			}
 			ropts.network_host = !strcmp(optarg, "host");
 			break;

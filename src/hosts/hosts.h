@@ -27,14 +27,14 @@ struct host_bind {
 };
 
 struct host {
-	char name[16];      /* "algo-N" */
-	size_t index;       /* 0-based */
-	char *opt_ml;       /* the host's /opt/ml as sagerun sees it (owned) */
-	struct strv argv;   /* what to run (owned) */
-	struct strv env;    /* its complete environment (owned) */
-	char *cwd;          /* working folder, as the host sees it (owned) */
-	char *root;         /* the host's own folder: <job>/hosts/algo-N (owned); its etc/ holds
-			     * the hosts and hostname files a namespace backend mounts */
+	char name[16];	  /* "algo-N" */
+	size_t index;	  /* 0-based */
+	char *opt_ml;	  /* the host's /opt/ml as sagerun sees it (owned) */
+	struct strv argv; /* what to run (owned) */
+	struct strv env;  /* its complete environment (owned) */
+	char *cwd;	  /* working folder, as the host sees it (owned) */
+	char *root;	  /* the host's own folder: <job>/hosts/algo-N (owned); its etc/ holds
+			   * the hosts and hostname files a namespace backend mounts */
 	struct host_bind *binds; /* extra mounts (owned), n_binds of them */
 	size_t n_binds;
 	struct host_group *group; /* the job's hosts, shared (borrowed) */
@@ -48,7 +48,7 @@ struct host {
 	bool exited; /* reaped: never signal it again */
 
 	const struct host_backend *backend; /* borrowed */
-	void *priv;                         /* backend state, freed by teardown */
+	void *priv;			    /* backend state, freed by teardown */
 };
 
 /* What all hosts of one job share: the network, for the namespace backend. */
@@ -58,7 +58,7 @@ struct host_group {
 	bool network_host;  /* --network host: share this machine's network namespace */
 	const char *subnet; /* --subnet CIDR for the private network; NULL = the default */
 	const struct host_backend *backend;
-	void *priv;         /* backend state, freed by group_teardown */
+	void *priv; /* backend state, freed by group_teardown */
 };
 
 enum host_backend_flags {

@@ -18,11 +18,11 @@
 struct sr_error;
 
 #define NETNS_DEFAULT_SUBNET "10.0.0.0/24"
-#define NETNS_BRIDGE         "br0"
+#define NETNS_BRIDGE	     "br0"
 
 struct netns_job {
-	int ns_fd;       /* the job's network namespace (holds br0); -1 when none */
-	uint32_t net;    /* subnet address, host byte order */
+	int ns_fd;	 /* the job's network namespace (holds br0); -1 when none */
+	uint32_t net;	 /* subnet address, host byte order */
 	unsigned prefix; /* prefix length, 8..30 */
 };
 
@@ -32,8 +32,7 @@ int netns_parse_subnet(const char *cidr, uint32_t *ret_net, unsigned *ret_prefix
 
 /* Create the job's namespace with lo and br0 up.  `cidr` NULL = NETNS_DEFAULT_SUBNET.  Each
  * job's network is private, so every job may use the same subnet without colliding. */
-int netns_job_create(struct netns_job *nj, const char *cidr, size_t n_hosts,
-		     struct sr_error *err);
+int netns_job_create(struct netns_job *nj, const char *cidr, size_t n_hosts, struct sr_error *err);
 
 /* Address of host `index` (0-based): net + index + 1, host byte order. */
 uint32_t netns_host_addr(const struct netns_job *nj, size_t index);
@@ -42,8 +41,8 @@ uint32_t netns_host_addr(const struct netns_job *nj, size_t index);
  * br0 and whose other end is created directly in the host's namespace (`host_ns_fd`, an fd
  * of /proc/<pid>/ns/net) as `ifname` (resourceconfig's network_interface_name, "eth0"), with
  * netns_host_addr(index)/prefix, a MAC derived from the address, and lo and ifname up. */
-int netns_host_attach(const struct netns_job *nj, int host_ns_fd, size_t index,
-		      const char *ifname, struct sr_error *err);
+int netns_host_attach(const struct netns_job *nj, int host_ns_fd, size_t index, const char *ifname,
+		      struct sr_error *err);
 
 /* Close the namespace fd; idempotent.  Links go with the namespace. */
 void netns_job_destroy(struct netns_job *nj);

@@ -16,20 +16,20 @@
 #define FAILURE_REASON_MAX 1024
 
 static const char *const state_names[JOB_STATE_MAX] = {
-	[JOB_IN_PROGRESS] = "InProgress", [JOB_COMPLETED] = "Completed", [JOB_FAILED] = "Failed",
-	[JOB_STOPPING] = "Stopping",      [JOB_STOPPED] = "Stopped",
+    [JOB_IN_PROGRESS] = "InProgress", [JOB_COMPLETED] = "Completed", [JOB_FAILED] = "Failed",
+    [JOB_STOPPING] = "Stopping",      [JOB_STOPPED] = "Stopped",
 };
 
 static const char *const secondary_names[SEC_MAX] = {
-	[SEC_STARTING] = "Starting",
-	[SEC_DOWNLOADING] = "Downloading",
-	[SEC_TRAINING] = "Training",
-	[SEC_UPLOADING] = "Uploading",
-	[SEC_STOPPING] = "Stopping",
-	[SEC_STOPPED] = "Stopped",
-	[SEC_MAX_RUNTIME_EXCEEDED] = "MaxRuntimeExceeded",
-	[SEC_COMPLETED] = "Completed",
-	[SEC_FAILED] = "Failed",
+    [SEC_STARTING] = "Starting",
+    [SEC_DOWNLOADING] = "Downloading",
+    [SEC_TRAINING] = "Training",
+    [SEC_UPLOADING] = "Uploading",
+    [SEC_STOPPING] = "Stopping",
+    [SEC_STOPPED] = "Stopped",
+    [SEC_MAX_RUNTIME_EXCEEDED] = "MaxRuntimeExceeded",
+    [SEC_COMPLETED] = "Completed",
+    [SEC_FAILED] = "Failed",
 };
 
 const char *job_state_name(enum job_state s)
@@ -70,7 +70,8 @@ void job_status_release(struct job_status *st)
 void job_status_set(struct job_status *st, enum job_state state, enum job_secondary secondary,
 		    const char *message, int64_t now_ms)
 {
-	struct job_transition *cur = st->n_transitions ? &st->transitions[st->n_transitions - 1] : NULL;
+	struct job_transition *cur =
+	    st->n_transitions ? &st->transitions[st->n_transitions - 1] : NULL;
 
 	st->state = state;
 	st->last_modified_ms = now_ms;
@@ -81,9 +82,9 @@ void job_status_set(struct job_status *st, enum job_state state, enum job_second
 	xgrow(&st->transitions, &st->cap_transitions, st->n_transitions + 1,
 	      sizeof(*st->transitions));
 	st->transitions[st->n_transitions++] = (struct job_transition){
-		.status = secondary,
-		.start_ms = now_ms,
-		.message = xstrdup(message ? message : ""),
+	    .status = secondary,
+	    .start_ms = now_ms,
+	    .message = xstrdup(message ? message : ""),
 	};
 	st->secondary = secondary;
 	if (secondary == SEC_TRAINING && !st->training_start_ms)
@@ -143,9 +144,9 @@ json_t *job_describe_json(const struct job *job, const struct job_status *st)
 	json_object_set_new(d, "SecondaryStatus", json_string(job_secondary_name(st->secondary)));
 	if (st->failure_reason)
 		json_object_set_new(d, "FailureReason", json_string(st->failure_reason));
-	json_object_set_new(d, "ModelArtifacts",
-			    json_pack("{s:s}", "S3ModelArtifacts",
-				      st->model_artifacts ? st->model_artifacts : ""));
+	json_object_set_new(
+	    d, "ModelArtifacts",
+	    json_pack("{s:s}", "S3ModelArtifacts", st->model_artifacts ? st->model_artifacts : ""));
 	json_object_set_new(d, "CreationTime", time_json(st->creation_ms));
 	if (st->training_start_ms)
 		json_object_set_new(d, "TrainingStartTime", time_json(st->training_start_ms));

@@ -37,17 +37,17 @@ enum job_secondary {
 struct job_transition {
 	enum job_secondary status;
 	int64_t start_ms; /* wall clock */
-	int64_t end_ms;   /* 0 while current */
-	char *message;    /* StatusMessage */
+	int64_t end_ms;	  /* 0 while current */
+	char *message;	  /* StatusMessage */
 };
 
 /* What happened to one host, for describe's `Hosts` and for messages. */
 struct job_host_status {
-	char name[16];    /* algo-N */
-	int started;      /* 1 once its process was started */
-	int exited;       /* 1 once reaped */
-	int exit_code;    /* valid when exited and !signal */
-	int signal;       /* terminating signal, 0 when it exited normally */
+	char name[16];	  /* algo-N */
+	int started;	  /* 1 once its process was started */
+	int exited;	  /* 1 once reaped */
+	int exit_code;	  /* valid when exited and !signal */
+	int signal;	  /* terminating signal, 0 when it exited normally */
 	int64_t start_ms; /* wall clock, 0 when not started */
 	int64_t end_ms;
 };
@@ -58,14 +58,14 @@ struct job_status {
 	struct job_transition *transitions;
 	size_t n_transitions;
 	size_t cap_transitions;
-	char *failure_reason;     /* <= 1024 chars, NULL unless Failed */
+	char *failure_reason; /* <= 1024 chars, NULL unless Failed */
 	int64_t creation_ms;
 	int64_t training_start_ms; /* 0 until Training */
 	int64_t training_end_ms;   /* 0 until the job ends */
 	int64_t last_modified_ms;
 	struct job_host_status *hosts; /* n = job->instance_count */
 	size_t n_hosts;
-	char *model_artifacts;    /* S3ModelArtifacts (a path or s3:// URI), NULL until known */
+	char *model_artifacts; /* S3ModelArtifacts (a path or s3:// URI), NULL until known */
 };
 
 void job_status_init(struct job_status *st, size_t n_hosts, int64_t now_ms);
@@ -79,7 +79,7 @@ void job_status_set(struct job_status *st, enum job_state state, enum job_second
 /* Record the failure reason, truncated to 1024 characters as the service does. */
 void job_status_set_failure(struct job_status *st, const char *reason);
 
-const char *job_state_name(enum job_state s);         /* "InProgress", "Completed", ... */
+const char *job_state_name(enum job_state s);	      /* "InProgress", "Completed", ... */
 const char *job_secondary_name(enum job_secondary s); /* "Starting", "MaxRuntimeExceeded", ... */
 
 /* DescribeTrainingJob response JSON: the request's fields (job_request_json) plus status,

@@ -32,9 +32,9 @@ static inline void sr_fclosep(FILE **f)
 		fclose(*f);
 }
 
-#define _cleanup_(f)     __attribute__((cleanup(f)))
-#define _cleanup_free_   _cleanup_(sr_freep)
-#define _cleanup_close_  _cleanup_(sr_closep)
+#define _cleanup_(f)	 __attribute__((cleanup(f)))
+#define _cleanup_free_	 _cleanup_(sr_freep)
+#define _cleanup_close_	 _cleanup_(sr_closep)
 #define _cleanup_fclose_ _cleanup_(sr_fclosep)
 
 #define TAKE_PTR(p)                                                                                \

@@ -13,15 +13,15 @@
 #define SR_ERR_MSG_MAX 4096
 
 struct sr_error {
-	int code;                   /* negative errno; 0 while no error is set */
-	char msg[SR_ERR_MSG_MAX];   /* "what failed: why" - lowercase, no final period */
-	char hint[SR_ERR_MSG_MAX];  /* optional "what to do"; empty when none */
+	int code;		   /* negative errno; 0 while no error is set */
+	char msg[SR_ERR_MSG_MAX];  /* "what failed: why" - lowercase, no final period */
+	char hint[SR_ERR_MSG_MAX]; /* optional "what to do"; empty when none */
 };
 
 /* Record an error and return `code` (which must be negative), so callers write
  * `return sr_err(err, -errno, "open '%s'", path);`.  `err` may be NULL. */
 int sr_err(struct sr_error *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Prefix context to an existing error ("context: inner") and return its code. */
 int sr_err_wrap(struct sr_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -30,8 +30,8 @@ int fs_mkdir_p(const char *path, mode_t mode, struct sr_error *err)
 	if (mkdir(p, mode) < 0 && errno != EEXIST)
 		return sr_err(err, -errno, "create folder '%s': %s", p, strerror(errno));
 	if (!fs_is_dir(p))
-		return sr_err(err, -ENOTDIR, "create folder '%s': a file of that name is in the way",
-			      p);
+		return sr_err(err, -ENOTDIR,
+			      "create folder '%s': a file of that name is in the way", p);
 	return 0;
 }
 
@@ -126,8 +126,9 @@ int fs_rm_rf(const char *path, struct sr_error *err)
 	struct stat st;
 
 	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : sr_err(err, -errno, "remove '%s': %s", path,
-						    strerror(errno));
+		return errno == ENOENT
+			   ? 0
+			   : sr_err(err, -errno, "remove '%s': %s", path, strerror(errno));
 	if (!S_ISDIR(st.st_mode)) {
 		if (unlink(path) < 0)
 			return sr_err(err, -errno, "remove '%s': %s", path, strerror(errno));

@@ -129,9 +129,9 @@ static void test_clock_format(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_error_wrap_and_hint), cmocka_unit_test(test_strv_env),
-		cmocka_unit_test(test_fs_atomic_and_tree),  cmocka_unit_test(test_abspath),
-		cmocka_unit_test(test_clock_format),
+	    cmocka_unit_test(test_error_wrap_and_hint), cmocka_unit_test(test_strv_env),
+	    cmocka_unit_test(test_fs_atomic_and_tree),	cmocka_unit_test(test_abspath),
+	    cmocka_unit_test(test_clock_format),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
