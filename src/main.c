@@ -22,6 +22,7 @@ struct cmd {
 
 /* Sorted by name. */
 static const struct cmd commands[] = {
+    {"container", cmd_container, 0, "in-container side: rsh agent and client for mpirun"},
     {"help", cmd_help, 0, "show help for sagerun or one command"},
     {"train", cmd_train, 0, "run a SageMaker training job on N local hosts"},
     {"version", cmd_version, 0, "print sagerun's version"},

@@ -18,6 +18,7 @@ struct sr_ctx {
 	bool color; /* colour on a TTY unless NO_COLOR is set */
 };
 
+int cmd_container(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_help(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_train(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_version(int argc, char **argv, struct sr_ctx *ctx);

@@ -8,7 +8,6 @@
  * another process can watch the job.
  */
 #include "cli/run.h"
-
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +25,7 @@
 #include "hosts/hosts.h"
 #include "job/job.h"
 #include "job/status.h"
+#include "runtime/agent.h"
 #include "supervise/supervise.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
@@ -45,6 +45,7 @@ struct run {
 	size_t printed;			    /* transitions already printed */
 	const struct host_backend *backend; /* borrowed */
 	struct host_group group;
+	char agent_secret[65]; /* the job's rsh agent secret, hex; never printed */
 	bool color;
 };
 
@@ -246,6 +247,10 @@ static int prepare_host(struct run *run, struct host *h, struct sr_error *err)
 	r = contract_config_from_job(&run->job, h->name, &cfg, err);
 	if (r >= 0)
 		r = contract_layout(h->opt_ml, &cfg, err);
+	/* Every host's agent (mpirun's launch agent instead of sshd) knows the job's secret
+	 * through its config folder, never through a command line. */
+	if (r >= 0 && (run->backend->flags & HOST_BACKEND_F_OPT_ML))
+		r = rt_agent_config_write(h->opt_ml, RT_AGENT_PORT, run->agent_secret, err);
 	if (r >= 0)
 		r = stage_channels(run, h, err);
 	if (r >= 0)
@@ -359,6 +364,10 @@ static int run_job(struct run *run, const struct run_opts *opts)
 		free(run->job_dir);
 		run->job_dir = NULL;
 		return err.code == -EEXIST ? EXIT_USAGE : EXIT_FAILED;
+	}
+	if (rt_agent_secret_new(run->agent_secret, &err) < 0) {
+		cli_print_error(&err);
+		return EXIT_FAILED;
 	}
 	run->describe_path = xasprintf("%s/describe.json", run->job_dir);
 	log_dir = xasprintf("%s/logs", run->job_dir);

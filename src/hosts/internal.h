@@ -61,6 +61,9 @@ struct ns_plan {
 	int null_fd, out_fd, err_fd;
 	int report_fd; /* the child's end of the report socket */
 	int status_fd; /* write end: the user process's wait status, 4 bytes, before init exits */
+	/* >= 0: an O_PATH fd of sagerun's own binary; init starts `sagerun container agent` from
+	 * it (runtime/agent.h) before the user's process.  -1: the host has no agent config. */
+	int agent_exe_fd;
 };
 
 /* The host's init: set up, start the user's process, reap and forward until it exits. */

@@ -295,6 +295,7 @@ static int ns_start(struct host *h, struct sr_error *err)
 {
 	static char *const empty_env[] = {NULL};
 	_cleanup_close_ int sock_p = -1, sock_c = -1, status_r = -1, status_w = -1, pidfd = -1;
+	_cleanup_close_ int agent_fd = -1;
 	struct ns_group *ng = h->group ? h->group->priv : NULL;
 	struct strv cand = STRV_INIT, strs = STRV_INIT;
 	struct ns_mount *mounts = NULL;
@@ -332,6 +333,23 @@ static int ns_start(struct host *h, struct sr_error *err)
 	status_r = sv[0];
 	status_w = sv[1];
 
+	/* The launcher wrote an rsh agent config (runtime/agent.h): init runs the agent from our
+	 * own binary, which the host's mount namespace may not reach by path (/tmp is a fresh
+	 * tmpfs there).  execveat(AT_EMPTY_PATH) on an O_PATH fd works for an ELF even when the fd
+	 * is CLOEXEC. */
+	if (h->opt_ml) {
+		_cleanup_free_ char *cfg =
+		    xasprintf("%s/input/config/sagerun-agent.json", h->opt_ml);
+
+		if (fs_exists(cfg)) {
+			agent_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+			if (agent_fd < 0) {
+				r = sr_err(err, -errno, "%s: open /proc/self/exe: %s", h->name,
+					   strerror(errno));
+				goto out_io;
+			}
+		}
+	}
 	spawn_exec_candidates(h, &cand);
 	plan = (struct ns_plan){
 	    .hostname = h->name,
@@ -346,6 +364,7 @@ static int ns_start(struct host *h, struct sr_error *err)
 	    .err_fd = io.err_w,
 	    .report_fd = sock_c,
 	    .status_fd = status_w,
+	    .agent_exe_fd = agent_fd,
 	};
 
 	/* Everything blocked around the clone: init keeps it so (it reads a signalfd), and no

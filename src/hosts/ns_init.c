@@ -62,7 +62,8 @@ static void close_range_compat(unsigned from, unsigned to)
  * job's network namespace) for as long as the host lives. */
 static void close_others(const struct ns_plan *p)
 {
-	int keep[] = {p->null_fd, p->out_fd, p->err_fd, p->report_fd, p->status_fd};
+	int keep[] = {p->null_fd,   p->out_fd,	  p->err_fd,
+		      p->report_fd, p->status_fd, p->agent_exe_fd};
 	size_t n = sizeof(keep) / sizeof(keep[0]);
 	unsigned from = 3;
 
@@ -104,6 +105,29 @@ static _Noreturn void user_run(const struct ns_plan *p, int exec_w)
 		e = spawn_child_exec(p->candidates, p->argv, p->envp);
 	}
 	(void)!write(exec_w, &e, sizeof(e));
+	_exit(127);
+}
+
+/* `sagerun container agent` (runtime/agent.h) beside the user's process, with the host's env and
+ * log pipes, in a group of its own; the kill(-1) of finish() ends it with the host.  A failure
+ * is the agent's to log: the user's process runs anyway. */
+static void agent_run(const struct ns_plan *p)
+{
+	static const char msg[] = "sagerun: cannot start the rsh agent\n";
+	char *const argv[] = {"sagerun", "container", "agent", NULL};
+	pid_t pid = raw_fork();
+
+	if (pid != 0) {
+		if (pid > 0)
+			(void)setpgid(pid, pid);
+		return;
+	}
+	(void)setpgid(0, 0);
+	if (spawn_child_stdio(p->null_fd, p->out_fd, p->err_fd) == 0) {
+		spawn_child_reset_signals();
+		(void)execveat(p->agent_exe_fd, "", argv, p->envp, AT_EMPTY_PATH);
+	}
+	(void)!write(2, msg, sizeof(msg) - 1);
 	_exit(127);
 }
 
@@ -202,6 +226,8 @@ _Noreturn void ns_child_main(const struct ns_plan *p)
 	if (n != 1)
 		_exit(127);
 
+	if (p->agent_exe_fd >= 0)
+		agent_run(p);
 	sfd = signalfd(-1, &all, SFD_CLOEXEC);
 	if (sfd < 0)
 		fail(p, errno, "create a signalfd");

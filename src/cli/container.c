@@ -1,0 +1,126 @@
+/* container.c - `sagerun container`: the in-container side (agent, rsh; train comes later). */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/agent.h"
+#include "runtime/rsh.h"
+#include "util/error.h"
+
+static const char container_usage[] = "sagerun container agent [--config FILE]\n"
+				      "       sagerun container rsh [ssh options] HOST COMMAND...";
+
+static const char container_help[] =
+    "The side of sagerun that runs inside each host (or container).\n"
+    "\n"
+    "  agent [--config FILE]   serve rsh requests of this job on SM_CURRENT_HOST's address,\n"
+    "                          port and secret from FILE (default $SAGERUN_AGENT_CONFIG or\n"
+    "                          /opt/ml/input/config/sagerun-agent.json)\n"
+    "  rsh HOST COMMAND...     run COMMAND on HOST's agent, as `ssh HOST COMMAND...` would;\n"
+    "                          for mpirun: -mca plm_rsh_agent \"sagerun container rsh\".\n"
+    "                          Common ssh options (-x -X -T -n -p N -o OPT -l USER ...) are\n"
+    "                          accepted and ignored.  Exit status: the command's, 128+N when\n"
+    "                          killed by signal N, 255 when the connection failed.\n";
+
+static int cmd_agent(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct rt_agent_opts o = {.ready_fd = -1, .log_fd = STDERR_FILENO};
+	struct sr_error err = {0};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o.config_path = optarg;
+			break;
+		case 'h':
+			printf("usage: %s\n\n%s", container_usage, container_help);
+			return 0;
+		default:
+			return cli_usage_error(container_usage, "unknown option for agent");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(container_usage, "unexpected argument '%s'", argv[optind]);
+	if (rt_agent_serve(&o, &err) < 0) {
+		fprintf(stderr, "sagerun agent: %s\n", err.msg);
+		if (err.hint[0])
+			fprintf(stderr, "hint: %s\n", err.hint);
+		return EXIT_FAILED;
+	}
+	return 0;
+}
+
+/* ssh's options that take a value (OpenSSH: ssh.c getopt string). */
+static int ssh_opt_takes_value(char c)
+{
+	return strchr("BbcDEeFIiJLlmOoPpQRSWw", c) != NULL;
+}
+
+static int cmd_rsh(int argc, char **argv)
+{
+	struct sr_error err = {0};
+	struct rt_rsh_opts o = {
+	    .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO};
+	int i = 1, code = 255;
+
+	/* ssh-style: flags (clustered like -xT, values attached or separate) until the host. */
+	while (i < argc && argv[i][0] == '-' && argv[i][1]) {
+		const char *a = argv[i++];
+
+		if (!strcmp(a, "--"))
+			break;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			printf("usage: %s\n\n%s", container_usage, container_help);
+			return 0;
+		}
+		for (const char *p = a + 1; *p; p++) {
+			if (ssh_opt_takes_value(*p)) {
+				if (!p[1] && i >= argc)
+					return cli_usage_error(container_usage,
+							       "option -%c needs a value", *p);
+				if (!p[1])
+					i++;
+				break;
+			}
+		}
+	}
+	if (argc - i < 2)
+		return cli_usage_error(container_usage, "rsh needs HOST and COMMAND");
+	o.host = argv[i];
+	o.argv = argv + i + 1;
+	o.argc = (size_t)(argc - i - 1);
+	if (rt_rsh_run(&o, &code, &err) < 0) {
+		fprintf(stderr, "sagerun rsh: %s", err.msg);
+		if (err.hint[0])
+			fprintf(stderr, " (%s)", err.hint);
+		fputc('\n', stderr);
+		return 255;
+	}
+	return code;
+}
+
+int cmd_container(int argc, char **argv, struct sr_ctx *ctx)
+{
+	(void)ctx;
+	if (argc < 2)
+		return cli_usage_error(container_usage, "which sub-command?");
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		printf("usage: %s\n\n%s", container_usage, container_help);
+		return 0;
+	}
+	if (!strcmp(argv[1], "agent"))
+		return cmd_agent(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "rsh"))
+		return cmd_rsh(argc - 1, argv + 1);
+	return cli_usage_error(container_usage, "unknown sub-command '%s'", argv[1]);
+}

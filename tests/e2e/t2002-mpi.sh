@@ -1,0 +1,70 @@
+#!/bin/bash
+# Open MPI's mpirun across 4 ns hosts without any sshd: its launch agent is
+# `sagerun container rsh`, served by the agent init starts in every host (runtime/agent.h).
+. "$(dirname "$0")/lib.sh"
+test_require ROOT NS
+command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 ||
+	_skip_reason="needs mpicc and mpirun (apt-get install openmpi-bin libopenmpi-dev)"
+
+# Everything goes into the test's folder: it is the job's working folder, visible inside the
+# hosts even though their /tmp is private (the build tree may be under /tmp).
+test_expect_success 'a 4-host mpirun allreduce through the sagerun agent' '
+	mpicc -O2 -o allreduce "$SR_SOURCE_DIR/examples/mpi/allreduce.c" &&
+	cp "$SAGERUN" ./sagerun &&
+	cat >host.sh <<-\EOS &&
+	set -u
+	SAGERUN=$PWD/sagerun
+	if [ "$SM_CURRENT_HOST" = algo-1 ]; then
+		for h in $(echo "$SM_HOSTS" | tr -d "[]\" " | tr , " "); do
+			echo "$h slots=1"
+		done >/tmp/hostfile
+		mpirun --allow-run-as-root --hostfile /tmp/hostfile -np 4 \
+			-mca plm_rsh_agent "$SAGERUN container rsh" \
+			-mca plm_rsh_no_tree_spawn 1 \
+			-mca btl_tcp_if_include eth0 -mca oob_tcp_if_include eth0 \
+			-mca btl ^openib ./allreduce
+		rc=$?
+		for h in $(echo "$SM_HOSTS" | tr -d "[]\" " | tr , " "); do
+			[ "$h" = algo-1 ] || "$SAGERUN" container rsh "$h" touch /tmp/mpi-done
+		done
+		exit $rc
+	fi
+	i=0
+	while [ ! -e /tmp/mpi-done ] && [ $i -lt 1200 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -e /tmp/mpi-done ]
+	EOS
+	sagerun train --backend ns --name mpi --hosts 4 --output out \
+		--env OMPI_ALLOW_RUN_AS_ROOT=1 --env OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+		-- /bin/sh host.sh >stdout 2>stderr &&
+	test_grep "allreduce ok: sum=10 over 4 ranks on algo-1,algo-2,algo-3,algo-4" stdout &&
+	test_grep "mpi: Completed" stderr
+'
+
+test_expect_success 'a client with another job'"'"'s secret is refused and logged' '
+	cat >host.sh <<-\EOS &&
+	if [ "$SM_CURRENT_HOST" = algo-1 ]; then
+		printf "{\"port\": 7099, \"secret\": \"%064d\"}\n" 0 >/tmp/other.json
+		SAGERUN_AGENT_CONFIG=/tmp/other.json ./sagerun container rsh algo-2 touch /tmp/evil
+		echo "refused rc=$?"
+		./sagerun container rsh algo-2 "test ! -e /tmp/evil && echo nothing ran; touch /tmp/done"
+		exit 0
+	fi
+	i=0
+	while [ ! -e /tmp/done ] && [ $i -lt 600 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	EOS
+	sagerun train --backend ns --name refuse --hosts 2 --output out \
+		-- /bin/sh host.sh >stdout 2>stderr &&
+	test_grep "refused rc=255" stdout &&
+	test_grep "algo-1 | sagerun rsh: algo-2: authentication failed (different job?)" stderr &&
+	test_grep "algo-2 | sagerun agent: .*refused: authentication failed" stderr &&
+	test_grep "nothing ran" stdout &&
+	test_grep "refuse: Completed" stderr
+'
+
+test_done
