@@ -4,6 +4,7 @@
 #include "contract/contract.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +19,21 @@ static bool ends_with(const char *s, const char *suffix)
 	size_t n = strlen(s), m = strlen(suffix);
 
 	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* True when the kernel can exec the file itself: a "#!" line or an ELF binary.  An unreadable
+ * file is left for exec to judge. */
+static bool has_exec_magic(const char *path)
+{
+	char magic[4];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	ssize_t n;
+
+	if (fd < 0)
+		return true;
+	n = read(fd, magic, sizeof(magic));
+	close(fd);
+	return (n >= 2 && !memcmp(magic, "#!", 2)) || (n == 4 && !memcmp(magic, "\177ELF", 4));
 }
 
 /* The toolkit chmods COMMAND entry points to 0777 before running them (§2.6), so a script that
@@ -46,7 +62,6 @@ int contract_entry_argv(const char *code_dir, const char *entry, const struct st
 			struct strv *argv, struct sr_error *err)
 {
 	_cleanup_free_ char *path = NULL;
-	const char *interp = NULL;
 	struct stat st;
 	int r;
 
@@ -73,22 +88,27 @@ int contract_entry_argv(const char *code_dir, const char *entry, const struct st
 		return sr_err(err, -EINVAL, "entry point '%s' in '%s' is not a regular file", entry,
 			      code_dir);
 
-	/* _entry_point_type: *.sh is a COMMAND run by /bin/sh, *.py a PYTHON_PROGRAM, anything
-	 * else a COMMAND run directly.  The toolkit's PYTHON_PACKAGE (setup.py present: pip
-	 * install, then python -m) is the runtime's business, not decided here. */
-	if (ends_with(entry, ".sh")) {
-		interp = "/bin/sh";
-	} else if (ends_with(entry, ".py")) {
-		interp = "python3";
+	/* _entry_point_type: *.sh and anything but *.py is a COMMAND, *.py a PYTHON_PROGRAM.  The
+	 * toolkit's PYTHON_PACKAGE (setup.py present: pip install, then python -m) is the
+	 * runtime's business, not decided here. */
+	if (ends_with(entry, ".py")) {
+		/* [python, entry] from cwd /opt/ml/code: sys.argv[0] is the name as given. */
+		strv_push(argv, "python3");
+		strv_push(argv, entry[0] == '/' ? path : entry);
 	} else {
-		r = make_executable(path, code_dir, entry, st.st_mode & 07777, err);
-		if (r < 0)
-			return r;
+		/* The toolkit chmods a COMMAND and runs `/bin/sh -c "./entry args"`: the kernel
+		 * honours the script's #! line, and sh runs a file without one itself (ENOEXEC).
+		 * The same without a shell: exec it when it has a #! line or is a binary, else
+		 * /bin/sh runs it. */
+		if (has_exec_magic(path)) {
+			r = make_executable(path, code_dir, entry, st.st_mode & 07777, err);
+			if (r < 0)
+				return r;
+		} else {
+			strv_push(argv, "/bin/sh");
+		}
+		strv_push(argv, path);
 	}
-
-	if (interp)
-		strv_push(argv, interp);
-	strv_push(argv, path);
 	for (size_t i = 0; args && i < args->n; i++)
 		strv_push(argv, args->v[i]);
 	return 0;

@@ -373,8 +373,9 @@ int job_spec_parse(const char *text, size_t len, const char *origin, struct job 
 	if (!root) {
 		strip_token(jerr.text);
 		if (jerr.line > 0)
+			/* jansson says column 0 right after a newline (at the end of the file) */
 			sr_err(err, -EINVAL, "%s:%d:%d: invalid JSON: %s", origin, jerr.line,
-			       jerr.column, jerr.text);
+			       jerr.column > 0 ? jerr.column : 1, jerr.text);
 		else
 			sr_err(err, -EINVAL, "%s: invalid JSON: %s", origin, jerr.text);
 		return sr_err_hint(err,

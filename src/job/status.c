@@ -11,6 +11,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/signame.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #define FAILURE_REASON_MAX 1024
@@ -99,7 +100,8 @@ void job_status_set(struct job_status *st, enum job_state state, enum job_second
 void job_status_set_failure(struct job_status *st, const char *reason)
 {
 	free(st->failure_reason);
-	st->failure_reason = xstrndup(reason, FAILURE_REASON_MAX);
+	st->failure_reason =
+	    utf8_clean(reason, FAILURE_REASON_MAX); /* characters, as the service */
 }
 
 static json_t *time_json(int64_t ms)

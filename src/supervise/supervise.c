@@ -29,10 +29,13 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/signame.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
-/* FailureReason is at most this long (the service's limit, reference §2.13). */
-#define REASON_MAX 1024
+/* FailureReason is at most this many characters (the service's limit, reference §2.13); a
+ * character is up to 4 bytes of UTF-8. */
+#define REASON_MAX	 1024
+#define REASON_MAX_BYTES (4 * REASON_MAX)
 /* How long a host's pipes may stay open after its process group was killed: only a process
  * that left the group (setsid) can hold them, and it must not keep the job alive. */
 #define DRAIN_MS 2000
@@ -135,13 +138,13 @@ static int stop_hosts(struct sup_state *s, struct sr_error *err)
 
 /* ---- failure reason ------------------------------------------------------------------------ */
 
-/* The first REASON_MAX bytes of <opt_ml>/output/failure, NULL if absent, empty or not a
+/* The first REASON_MAX characters' worth of <opt_ml>/output/failure, NULL if absent, empty or not a
  * regular file.  The host's tree is the user's: no symlinks, and no FIFO to block on. */
 static char *read_failure_file(const struct host *h)
 {
 	_cleanup_free_ char *path = NULL;
 	_cleanup_close_ int fd = -1;
-	char buf[REASON_MAX];
+	char buf[REASON_MAX_BYTES];
 	struct stat sb;
 	size_t len = 0;
 
@@ -163,64 +166,13 @@ static char *read_failure_file(const struct host *h)
 	return len ? xstrndup(buf, len) : NULL;
 }
 
-/* Length of the valid UTF-8 sequence at `s` (at most `n` bytes), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned int cp;
-	size_t len;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
-		return 0;
-	if (len == 4 && (cp < 0x10000 || cp > 0x10ffff))
-		return 0;
-	return len;
-}
-
 /* A FailureReason is JSON text (describe), so it must be valid UTF-8, and it is cut to
- * REASON_MAX bytes on a character boundary.  Hosts print anything: invalid bytes become
- * '?'.  Takes ownership of `s`. */
+ * REASON_MAX characters.  Hosts print anything: invalid bytes become '?'.  Takes ownership
+ * of `s`. */
 static char *reason_clean(char *s)
 {
-	const unsigned char *in = (const unsigned char *)s;
-	size_t n = strlen(s), o = 0;
-	char *out = xmalloc(n < REASON_MAX ? n + 1 : REASON_MAX + 1);
+	char *out = utf8_clean(s, REASON_MAX);
 
-	for (size_t i = 0; i < n;) {
-		size_t len = utf8_seq(in + i, n - i);
-
-		if (o + (len ? len : 1) > REASON_MAX)
-			break;
-		if (len) {
-			memcpy(out + o, in + i, len);
-			o += len;
-			i += len;
-		} else {
-			out[o++] = '?';
-			i++;
-		}
-	}
-	out[o] = '\0';
 	free(s);
 	return out;
 }

@@ -1,7 +1,7 @@
 #!/bin/bash
 # --spec through the real binary: a CreateTrainingJob request runs; bad ones are refused with
 # file:line:column and the JSON path (the full table of malformed specs is in
-# tests/unit/test_job.c).
+# tests/unit/test_job_spec.c, run through the binary by t0101).
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p data code

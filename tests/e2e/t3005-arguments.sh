@@ -34,6 +34,15 @@ test_expect_success 'a .sh entry point runs with /bin/sh and gets the hyperparam
 	test_cmp expect args
 '
 
+test_expect_success 'a .sh entry point with a #! line runs with its own interpreter' '
+	mkdir -p bsrc && printf "#!/bin/bash\na=(\"\$@\"); echo \"n=\${#a[@]} last=\${a[1]}\" >\"\$SM_MODEL_DIR/args\"\n" >bsrc/run.sh &&
+	sagerun train --backend process --name bash --source-dir bsrc --entry-point run.sh --hp kk="a b" --output out \
+		>stdout 2>stderr &&
+	tar -xzOf out/bash/output/model.tar.gz args >args &&
+	echo "n=2 last=a b" >expect &&
+	test_cmp expect args
+'
+
 test_expect_success 'an entry point without --source-dir is copied alone into code/' '
 	mkdir -p lone && cp "$SR_SOURCE_DIR/tests/e2e/fixtures/argv.py" lone/ && echo junk >lone/other &&
 	sagerun train --backend process --name lone --entry-point lone/argv.py --output out >stdout 2>stderr &&

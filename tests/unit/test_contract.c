@@ -727,7 +727,7 @@ static void test_entry_argv(void **state)
 	assert_int_equal(contract_entry_argv(tmpl, "train.py", &args, &argv, &err), 0);
 	assert_int_equal(argv.n, 4);
 	assert_string_equal(argv.v[0], "python3");
-	assert_string_equal(argv.v[1], py);
+	assert_string_equal(argv.v[1], "train.py"); /* as the toolkit: relative to /opt/ml/code */
 	assert_string_equal(argv.v[2], "--epochs");
 	assert_string_equal(argv.v[3], "2");
 	strv_release(&argv);
@@ -737,6 +737,24 @@ static void test_entry_argv(void **state)
 	assert_string_equal(argv.v[0], "/bin/sh");
 	assert_string_equal(argv.v[1], sh);
 	strv_release(&argv);
+
+	/* a script with a #! line runs with its own interpreter, as `sh -c ./run.sh` would */
+	assert_int_equal(fs_write_atomic(sh, "#!/bin/bash\necho 1\n", 19, 0644, &err), 0);
+	assert_int_equal(contract_entry_argv(tmpl, "run.sh", NULL, &argv, &err), 0);
+	assert_int_equal(argv.n, 1);
+	assert_string_equal(argv.v[0], sh);
+	assert_int_equal(stat(sh, &st), 0);
+	assert_true(st.st_mode & S_IXUSR);
+	strv_release(&argv);
+
+	/* any other COMMAND without a #! line: /bin/sh runs it, as sh does on ENOEXEC */
+	assert_int_equal(fs_write_atomic(bin, "echo 1\n", 7, 0644, &err), 0);
+	assert_int_equal(contract_entry_argv(tmpl, "train", NULL, &argv, &err), 0);
+	assert_int_equal(argv.n, 2);
+	assert_string_equal(argv.v[0], "/bin/sh");
+	assert_string_equal(argv.v[1], bin);
+	strv_release(&argv);
+	assert_int_equal(fs_write_atomic(bin, "#!/bin/sh\n", 10, 0644, &err), 0);
 
 	/* anything else runs directly, made executable as the toolkit's chmod does */
 	assert_int_equal(contract_entry_argv(tmpl, "train", &args, &argv, &err), 0);

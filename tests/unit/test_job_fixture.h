@@ -47,27 +47,34 @@ __attribute__((unused)) static void write_file(const char *path, const char *tex
 	fclose(f);
 }
 
+/* The fixture's files in `dir` (which exists). */
+__attribute__((unused)) static void fx_populate(const char *dir)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/data", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/data2", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/code", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/code/sub", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/code/train.py", dir);
+	write_file(path, "print('hi')\n");
+	snprintf(path, sizeof(path), "%s/code/sub/run.py", dir);
+	write_file(path, "print('sub')\n");
+}
+
 __attribute__((unused)) static int fx_setup(void **state)
 {
 	struct fx *fx = xcalloc(1, sizeof(*fx));
-	char path[PATH_MAX + 32];
 
 	strcpy(fx->dir, "/tmp/sr-test-job-XXXXXX");
 	if (!mkdtemp(fx->dir) || !getcwd(fx->cwd, sizeof(fx->cwd)))
 		return -1;
 	snprintf(fx->spec, sizeof(fx->spec), "%s/job.json", fx->dir);
-	snprintf(path, sizeof(path), "%s/data", fx->dir);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/data2", fx->dir);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/code", fx->dir);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/code/sub", fx->dir);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/code/train.py", fx->dir);
-	write_file(path, "print('hi')\n");
-	snprintf(path, sizeof(path), "%s/code/sub/run.py", fx->dir);
-	write_file(path, "print('sub')\n");
+	fx_populate(fx->dir);
 	*state = fx;
 	return 0;
 }

@@ -587,8 +587,30 @@ static void test_max_runtime_limit(void **state)
 	job_release(&job);
 }
 
-int main(void)
+/* `test_job_spec --dump DIR`: the fixture and the bad-spec table as files in DIR (NNN.json,
+ * NNN.expect), for tests/e2e/t0101-spec-table.sh to run each case through the real binary. */
+static int dump_bad_specs(const char *dir)
 {
+	char path[PATH_MAX + 32];
+
+	fx_populate(dir);
+	for (size_t i = 0; i < sizeof(bad_specs) / sizeof(bad_specs[0]); i++) {
+		_cleanup_free_ char *text = expand(bad_specs[i].text, dir);
+		_cleanup_free_ char *expect = expand(bad_specs[i].expect, dir);
+
+		snprintf(path, sizeof(path), "%s/%03zu.json", dir, i);
+		write_file(path, text);
+		snprintf(path, sizeof(path), "%s/%03zu.expect", dir, i);
+		write_file(path, expect);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--dump"))
+		return dump_bad_specs(argv[2]);
+
 	const struct CMUnitTest tests[] = {
 	    FX_TEST(test_bad_specs),
 	    FX_TEST(test_bad_specs_count),

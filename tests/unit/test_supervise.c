@@ -389,14 +389,23 @@ static void test_failure_without_file(void **state)
 	assert_int_equal(strspn(fx.st.failure_reason, "e"), 1024);
 	fx_release(&fx);
 
-	/* FailureReason goes into JSON: valid UTF-8, cut on a character boundary. */
+	/* FailureReason goes into JSON: valid UTF-8, and 1024 characters, not bytes. */
 	fx_init(&fx, 1);
 	fx_sh(&fx, 0,
-	      "i=0; while [ $i -lt 600 ]; do printf '\303\251'; i=$((i+1)); done > "
+	      "i=0; while [ $i -lt 1100 ]; do printf '\303\251'; i=$((i+1)); done > "
 	      "\"$OPT_ML/output/failure\"; exit 1");
 	assert_int_equal(fx_run(&fx), SUP_FAILED);
-	assert_int_equal(strlen(fx.st.failure_reason), 1024);
-	assert_true(!memcmp(fx.st.failure_reason + 1020, "\303\251\303\251", 4));
+	assert_int_equal(strlen(fx.st.failure_reason), 2 * 1024);
+	assert_true(!memcmp(fx.st.failure_reason + 2044, "\303\251\303\251", 4));
+	fx_release(&fx);
+
+	/* A character cut by the end of the read is not half kept. */
+	fx_init(&fx, 1);
+	fx_sh(&fx, 0,
+	      "i=0; while [ $i -lt 1400 ]; do printf '\360\237\230\200'; i=$((i+1)); done > "
+	      "\"$OPT_ML/output/failure\"; exit 1");
+	assert_int_equal(fx_run(&fx), SUP_FAILED);
+	assert_int_equal(strlen(fx.st.failure_reason), 4 * 1024);
 	fx_release(&fx);
 	fx_init(&fx, 1);
 	fx_sh(&fx, 0, "printf 'bad \377\376 bytes\n\300\257' >&2; exit 1");
