@@ -37,6 +37,7 @@ demo:
 
 bench: build
 	./bench/launch.sh $(BUILD)/sagerun
+	./bench/scale.sh $(BUILD)/sagerun
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

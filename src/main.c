@@ -23,7 +23,9 @@ struct cmd {
 /* Sorted by name. */
 static const struct cmd commands[] = {
     {"container", cmd_container, 0, "in-container side: rsh agent and client for mpirun"},
+    {"describe", cmd_describe, 0, "show a job as DescribeTrainingJob does, with its hosts"},
     {"help", cmd_help, 0, "show help for sagerun or one command"},
+    {"ps", cmd_ps, 0, "list running jobs (-a: all recorded jobs)"},
     {"train", cmd_train, 0, "run a SageMaker training job on N local hosts"},
     {"version", cmd_version, 0, "print sagerun's version"},
 };

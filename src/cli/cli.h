@@ -19,7 +19,9 @@ struct sr_ctx {
 };
 
 int cmd_container(int argc, char **argv, struct sr_ctx *ctx);
+int cmd_describe(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_help(int argc, char **argv, struct sr_ctx *ctx);
+int cmd_ps(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_train(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_version(int argc, char **argv, struct sr_ctx *ctx);
 
@@ -29,5 +31,10 @@ void cli_print_error(const struct sr_error *err);
 
 /* A usage error: one specific line, then the short usage, on stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Open the job store under $SAGERUN_HOME, noting on stderr any job recovered from a lost
+ * supervisor; prints the error itself.  0 or a negative errno. */
+struct store;
+int cli_store_open(struct store **ret);
 
 #endif

@@ -26,6 +26,7 @@
 #include "job/job.h"
 #include "job/status.h"
 #include "runtime/agent.h"
+#include "store/store.h"
 #include "supervise/supervise.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
@@ -47,6 +48,9 @@ struct run {
 	struct host_group group;
 	char agent_secret[65]; /* the job's rsh agent secret, hex; never printed */
 	bool color;
+	struct store *store; /* the job is recorded there once inserted */
+	bool recorded;
+	int lease_fd; /* our lease on the job folder (store.h), held until we exit */
 };
 
 char *run_home_dir(void)
@@ -92,8 +96,39 @@ static void on_status(void *ctx, const struct job_status *st)
 		fputc('\n', stderr);
 		run->printed = st->n_transitions;
 	}
+	if (run->recorded && store_job_update(run->store, &run->job, st, &err) < 0) {
+		fprintf(stderr, "sagerun: warning: %s\n", err.msg);
+		sr_err_clear(&err);
+	}
 	if (run->describe_path && job_describe_write(&run->job, st, run->describe_path, &err) < 0)
 		fprintf(stderr, "sagerun: warning: %s\n", err.msg);
+}
+
+/* The job folder is ours (mkdir won): take its lease, then record the job.  A name the store
+ * already holds (its folder was removed by hand) is refused like a folder that exists. */
+static int record_job(struct run *run, const char *home, struct sr_error *err)
+{
+	struct strv recovered = STRV_INIT;
+	struct store_job_rec rec = {
+	    .name = run->job.name,
+	    .type = "training",
+	    .backend = run->backend->name,
+	    .folder = run->job_dir,
+	};
+	int r = store_lease_take(run->job_dir, &run->lease_fd, err);
+
+	if (r >= 0)
+		r = store_open(home, &run->store, &recovered, err);
+	for (size_t i = 0; i < recovered.n; i++)
+		fprintf(stderr, "sagerun: note: job '%s' lost its supervisor; marked Failed (%s)\n",
+			recovered.v[i], STORE_LOST_REASON);
+	strv_release(&recovered);
+	if (r >= 0)
+		r = store_job_insert(run->store, &rec, &run->job, &run->status, err);
+	if (r < 0)
+		return r;
+	run->recorded = true;
+	return 0;
 }
 
 static void set_status(struct run *run, enum job_state state, enum job_secondary sec,
@@ -369,10 +404,18 @@ static int run_job(struct run *run, const struct run_opts *opts)
 		cli_print_error(&err);
 		return EXIT_FAILED;
 	}
-	run->describe_path = xasprintf("%s/describe.json", run->job_dir);
-	log_dir = xasprintf("%s/logs", run->job_dir);
 	run->n_hosts = (size_t)run->job.instance_count;
 	job_status_init(&run->status, run->n_hosts, clock_wall_ms());
+	if (record_job(run, home, &err) < 0) {
+		cli_print_error(&err);
+		/* Nothing of a job that never started stays behind. */
+		sr_closep(&run->lease_fd);
+		run->lease_fd = -1;
+		(void)fs_rm_rf(run->job_dir, NULL);
+		return err.code == -EEXIST ? EXIT_USAGE : EXIT_FAILED;
+	}
+	run->describe_path = xasprintf("%s/describe.json", run->job_dir);
+	log_dir = xasprintf("%s/logs", run->job_dir);
 	on_status(run, &run->status);
 
 	run->hosts = xcalloc(run->n_hosts, sizeof(*run->hosts));
@@ -499,7 +542,7 @@ static int pick_backend(struct run *run, const struct run_opts *opts)
 
 int run_training_job(const struct job_flags *flags, const struct run_opts *opts)
 {
-	struct run run = {.color = opts->color};
+	struct run run = {.color = opts->color, .lease_fd = -1};
 	struct strv warnings = STRV_INIT;
 	struct sr_error err = {0};
 	int code;
@@ -526,6 +569,8 @@ int run_training_job(const struct job_flags *flags, const struct run_opts *opts)
 	free(run.hosts);
 	free(run.job_dir);
 	free(run.describe_path);
+	store_close(run.store);
+	sr_closep(&run.lease_fd); /* last: the job is final in the store before the lease goes */
 	job_status_release(&run.status);
 	job_release(&run.job);
 	return code;

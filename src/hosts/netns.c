@@ -20,6 +20,8 @@
 #include "util/nl.h"
 
 #define NS_SELF "/proc/thread-self/ns/net"
+/* The kernel gives lo this index in every network namespace (include/net/net_namespace.h). */
+#define LOOPBACK_IFINDEX 1
 
 static uint32_t prefix_mask(unsigned prefix)
 {
@@ -122,7 +124,7 @@ static int netns_new(int *ret_fd, struct sr_error *err)
 	return 0;
 }
 
-static int bridge_create(struct nl *nl, struct sr_error *err)
+static int bridge_create(struct nl *nl, int *ret_index, struct sr_error *err)
 {
 	struct nl_msg m;
 	struct nlattr *info;
@@ -145,6 +147,7 @@ static int bridge_create(struct nl *nl, struct sr_error *err)
 		r = nl_link_up(nl, index, err);
 	if (r < 0)
 		return sr_err_wrap(err, "set bridge %s up", NETNS_BRIDGE);
+	*ret_index = index;
 	return 0;
 }
 
@@ -154,7 +157,7 @@ int netns_job_create(struct netns_job *nj, const char *cidr, size_t n_hosts, str
 	_cleanup_close_ int fd = -1;
 	uint32_t net;
 	unsigned prefix;
-	int r, lo;
+	int r;
 
 	/* A failed create leaves a destroyable object, never one holding fd 0. */
 	*nj = (struct netns_job){.ns_fd = -1};
@@ -179,15 +182,14 @@ int netns_job_create(struct netns_job *nj, const char *cidr, size_t n_hosts, str
 	r = nl_open_in(fd, &nl, err);
 	if (r < 0)
 		return sr_err_wrap(err, "job network");
-	r = nl_link_index(nl, "lo", &lo, err);
-	if (r >= 0)
-		r = nl_link_up(nl, lo, err);
+	r = nl_link_up(nl, LOOPBACK_IFINDEX, err);
 	if (r < 0)
 		return sr_err_wrap(err, "job network: set lo up");
-	r = bridge_create(nl, err);
+	r = bridge_create(nl, &nj->bridge, err);
 	if (r < 0)
 		return sr_err_wrap(err, "job network");
 
+	nj->nl = TAKE_PTR(nl);
 	nj->ns_fd = TAKE_FD(fd);
 	nj->net = net;
 	nj->prefix = prefix;
@@ -196,7 +198,11 @@ int netns_job_create(struct netns_job *nj, const char *cidr, size_t n_hosts, str
 
 void netns_job_destroy(struct netns_job *nj)
 {
-	if (!nj || nj->ns_fd < 0)
+	if (!nj)
+		return;
+	nl_close(nj->nl);
+	nj->nl = NULL;
+	if (nj->ns_fd < 0)
 		return;
 	close(nj->ns_fd);
 	nj->ns_fd = -1;
@@ -231,16 +237,23 @@ static void host_mac(uint32_t addr, uint8_t mac[6])
 }
 
 /* One request, as systemd-nspawn's add_veth: the peer is born in the host's namespace with
- * its name and MAC, so nothing is ever moved and no name is ever taken in between. */
-static int veth_create(struct nl *nl, const char *name, const char *peer, int peer_ns_fd,
-		       const uint8_t mac[6], struct sr_error *err)
+ * its name and MAC, so nothing is ever moved and no name is ever taken in between; both ends
+ * are born up and the bridge end already in br0 (rtnetlink applies IFLA_MASTER and the flags
+ * of a new link), so a host costs half the round trips of one call a step. */
+static int veth_create(struct nl *nl, const char *name, int master, const char *peer,
+		       int peer_ns_fd, const uint8_t mac[6], struct sr_error *err)
 {
 	struct ifinfomsg peer_ifi = {.ifi_family = AF_UNSPEC};
 	struct nlattr *linkinfo, *data, *peer_nest;
+	struct ifinfomsg *ifi;
 	struct nl_msg m;
 
-	nl_msg_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifinfomsg));
+	ifi = nl_msg_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifinfomsg));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_flags = IFF_UP;
+	ifi->ifi_change = IFF_UP;
 	nl_attr_put_str(&m, IFLA_IFNAME, name);
+	nl_attr_put_u32(&m, IFLA_MASTER, (uint32_t)master);
 	nl_nest_start(&m, IFLA_LINKINFO, &linkinfo);
 	nl_attr_put_str(&m, IFLA_INFO_KIND, "veth");
 	nl_nest_start(&m, IFLA_INFO_DATA, &data);
@@ -252,17 +265,6 @@ static int veth_create(struct nl *nl, const char *name, const char *peer, int pe
 	nl_nest_end(&m, peer_nest);
 	nl_nest_end(&m, data);
 	nl_nest_end(&m, linkinfo);
-	return nl_call(nl, &m, NULL, NULL, err);
-}
-
-static int link_set_master(struct nl *nl, int ifindex, int master, struct sr_error *err)
-{
-	struct nl_msg m;
-	struct ifinfomsg *ifi = nl_msg_init(&m, RTM_SETLINK, 0, sizeof(*ifi));
-
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
-	nl_attr_put_u32(&m, IFLA_MASTER, (uint32_t)master);
 	return nl_call(nl, &m, NULL, NULL, err);
 }
 
@@ -285,20 +287,20 @@ static int addr_add(struct nl *nl, int ifindex, uint32_t addr, unsigned prefix,
 	return nl_call(nl, &m, NULL, NULL, err);
 }
 
-/* The host's side, in its namespace: lo up, the address, then ifname up. */
+/* The host's side, in its namespace: lo up, the address, then ifname up (a veth peer cannot
+ * be born up: veth_open() refuses, ENOTCONN, until the pair is joined).  lo is always
+ * ifindex 1 in a new namespace. */
 static int host_side_setup(int host_ns_fd, const char *ifname, uint32_t addr, unsigned prefix,
 			   struct sr_error *err)
 {
 	_cleanup_nl_ struct nl *nl = NULL;
 	char a[INET_ADDRSTRLEN];
-	int r, lo, index;
+	int r, index;
 
 	r = nl_open_in(host_ns_fd, &nl, err);
 	if (r < 0)
 		return sr_err_wrap(err, "host namespace");
-	r = nl_link_index(nl, "lo", &lo, err);
-	if (r >= 0)
-		r = nl_link_up(nl, lo, err);
+	r = nl_link_up(nl, LOOPBACK_IFINDEX, err);
 	if (r < 0)
 		return sr_err_wrap(err, "set lo up");
 	r = nl_link_index(nl, ifname, &index, err);
@@ -317,13 +319,12 @@ static int host_side_setup(int host_ns_fd, const char *ifname, uint32_t addr, un
 static int attach(const struct netns_job *nj, int host_ns_fd, size_t index, const char *ifname,
 		  struct sr_error *err)
 {
-	_cleanup_nl_ struct nl *nl = NULL;
 	uint32_t addr = netns_host_addr(nj, index);
 	char vh[32]; /* index < 2^24 (prefix >= 8), so "vh<index>" fits IFNAMSIZ */
 	uint8_t mac[6];
-	int r, br, vh_index;
+	int r;
 
-	if (nj->ns_fd < 0)
+	if (nj->ns_fd < 0 || !nj->nl)
 		return sr_err(err, -EBADF, "the job network does not exist");
 	if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ || strchr(ifname, '/') ||
 	    strchr(ifname, ' '))
@@ -337,25 +338,9 @@ static int attach(const struct netns_job *nj, int host_ns_fd, size_t index, cons
 	snprintf(vh, sizeof(vh), "vh%zu", index);
 	host_mac(addr, mac);
 
-	r = nl_open_in(nj->ns_fd, &nl, err);
-	if (r < 0)
-		return sr_err_wrap(err, "job network");
-	r = veth_create(nl, vh, ifname, host_ns_fd, mac, err);
+	r = veth_create(nj->nl, vh, nj->bridge, ifname, host_ns_fd, mac, err);
 	if (r < 0)
 		return sr_err_wrap(err, "create veth %s/%s", vh, ifname);
-	r = nl_link_index(nl, NETNS_BRIDGE, &br, err);
-	if (r < 0)
-		return sr_err_wrap(err, "find bridge %s", NETNS_BRIDGE);
-	r = nl_link_index(nl, vh, &vh_index, err);
-	if (r < 0)
-		return sr_err_wrap(err, "find %s", vh);
-	r = link_set_master(nl, vh_index, br, err);
-	if (r < 0)
-		return sr_err_wrap(err, "add %s to bridge %s", vh, NETNS_BRIDGE);
-	r = nl_link_up(nl, vh_index, err);
-	if (r < 0)
-		return sr_err_wrap(err, "set %s up", vh);
-
 	return host_side_setup(host_ns_fd, ifname, addr, nj->prefix, err);
 }
 

@@ -20,8 +20,12 @@ struct sr_error;
 #define NETNS_DEFAULT_SUBNET "10.0.0.0/24"
 #define NETNS_BRIDGE	     "br0"
 
+struct nl;
+
 struct netns_job {
 	int ns_fd;	 /* the job's network namespace (holds br0); -1 when none */
+	struct nl *nl;	 /* a netlink socket in it, for every host's attach */
+	int bridge;	 /* br0's ifindex there */
 	uint32_t net;	 /* subnet address, host byte order */
 	unsigned prefix; /* prefix length, 8..30 */
 };

@@ -15,20 +15,38 @@
 #include "util/error.h"
 #include "util/xalloc.h"
 
+static int mkdir_one(char *p, mode_t mode, struct sr_error *err)
+{
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return sr_err(err, -errno, "create folder '%s': %s", p, strerror(errno));
+	return 0;
+}
+
 int fs_mkdir_p(const char *path, mode_t mode, struct sr_error *err)
 {
 	_cleanup_free_ char *p = xstrdup(path);
+	char *s;
+	int r;
 
-	for (char *s = p + 1; *s; s++) {
+	/* Most calls make one folder in a parent that exists: try the leaf first, and walk up
+	 * only as far as a parent is missing. */
+	if (mkdir(p, mode) == 0 || errno == EEXIST)
+		goto check;
+	if (errno != ENOENT)
+		return sr_err(err, -errno, "create folder '%s': %s", p, strerror(errno));
+	for (s = p + 1; *s; s++) {
 		if (*s != '/')
 			continue;
 		*s = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST)
-			return sr_err(err, -errno, "create folder '%s': %s", p, strerror(errno));
+		r = mkdir_one(p, mode, err);
 		*s = '/';
+		if (r < 0)
+			return r;
 	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		return sr_err(err, -errno, "create folder '%s': %s", p, strerror(errno));
+	r = mkdir_one(p, mode, err);
+	if (r < 0)
+		return r;
+check:
 	if (!fs_is_dir(p))
 		return sr_err(err, -ENOTDIR,
 			      "create folder '%s': a file of that name is in the way", p);
@@ -54,8 +72,8 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-		    struct sr_error *err)
+static int write_replace(const char *path, const void *data, size_t len, mode_t mode, bool durable,
+			 struct sr_error *err)
 {
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
 	_cleanup_close_ int fd = -1;
@@ -65,7 +83,7 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 	if (fd < 0)
 		return sr_err(err, -errno, "write '%s': %s", path, strerror(errno));
 	r = write_all(fd, data, len);
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && durable && fsync(fd) < 0)
 		r = -errno;
 	if (r < 0) {
 		unlink(tmp);
@@ -77,6 +95,18 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		return sr_err(err, r, "rename '%s' to '%s': %s", tmp, path, strerror(-r));
 	}
 	return 0;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		    struct sr_error *err)
+{
+	return write_replace(path, data, len, mode, true, err);
+}
+
+int fs_write_replace(const char *path, const void *data, size_t len, mode_t mode,
+		     struct sr_error *err)
+{
+	return write_replace(path, data, len, mode, false, err);
 }
 
 int fs_read_file(const char *path, size_t max, char **ret_data, size_t *ret_len,

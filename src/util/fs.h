@@ -16,6 +16,12 @@ int fs_mkdir_p(const char *path, mode_t mode, struct sr_error *err);
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		    struct sr_error *err);
 
+/* The same without the fsync: readers still never see a partial file, but the new content
+ * may not survive a crash of the machine.  For files that do not outlive their job (a host's
+ * config files and /etc/hosts), where an fsync per file is most of a launch's time. */
+int fs_write_replace(const char *path, const void *data, size_t len, mode_t mode,
+		     struct sr_error *err);
+
 /* Read a whole file (at most `max` bytes, else -EFBIG) into a NUL-terminated buffer. */
 int fs_read_file(const char *path, size_t max, char **ret_data, size_t *ret_len,
 		 struct sr_error *err);

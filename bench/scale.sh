@@ -1,0 +1,125 @@
+#!/bin/bash
+# Wall time from launch to exit of an N-host job whose hosts run `true`, for N = 1, 4, 16, 64:
+# sagerun's ns and process backends next to Open MPI's `mpirun --oversubscribe -n N true` and,
+# when a Docker engine answers, N parallel `docker run --rm` of a tiny local image, all in the
+# same run.  Then sagerun's own memory per host: the proportional set size (PSS) of every
+# sagerun process of a running job (supervisor, each host's init and rsh agent), 16 hosts
+# minus 1 host, divided by 15.  Results go to docs/performance.md.
+#   RUNS=5 SIZES="1 4 16 64" bench/scale.sh build/sagerun
+set -euo pipefail
+
+SAGERUN=$(realpath "${1:-build/sagerun}")
+RUNS=${RUNS:-5}
+SIZES=${SIZES:-"1 4 16 64"}
+IMAGE=sagerun-bench-tiny:latest
+work=$(mktemp -d /tmp/sagerun-scale.XXXXXX)
+made_image=false
+cleanup() {
+	rm -rf "$work"
+	if $made_image; then docker image rm -f "$IMAGE" >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+export SAGERUN_HOME="$work/home" NO_COLOR=1
+
+backends="process"
+[ "$(id -u)" -eq 0 ] && backends="ns process"
+have_mpirun=false
+command -v mpirun >/dev/null && have_mpirun=true
+
+# A tiny image without any registry: busybox-static imported from a folder.
+have_docker=false
+if command -v docker >/dev/null && timeout 5 docker info >/dev/null 2>&1; then
+	if docker image inspect "$IMAGE" >/dev/null 2>&1; then
+		have_docker=true
+	elif [ -x /bin/busybox ]; then # busybox-static
+		mkdir -p "$work/img/bin"
+		cp /bin/busybox "$work/img/bin/busybox"
+		ln -s busybox "$work/img/bin/true"
+		tar -C "$work/img" -c . | docker import - "$IMAGE" >/dev/null && have_docker=true &&
+			made_image=true
+	fi
+fi
+$have_docker || echo "# no Docker engine (or no /bin/busybox to build an image): docker column skipped" >&2
+
+ms_of() { # command... -> mean wall ms over RUNS
+	local start end i
+	"$@" warm </dev/null >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
+	start=$(date +%s%N)
+	for i in $(seq 1 "$RUNS"); do
+		"$@" "$i" </dev/null >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
+	done
+	end=$(date +%s%N)
+	echo $(((end - start) / RUNS / 1000000))
+}
+
+run_sagerun() { # backend n i
+	"$SAGERUN" train --backend "$1" --name "s-$1-$2-$3" --hosts "$2" --stop-grace 1 \
+		--output "$work/out" -- true
+}
+
+run_mpirun() { # n i
+	# Open MPI's launcher has been seen to hang on this 2-core machine once in a while.
+	timeout 60 mpirun --allow-run-as-root --oversubscribe -n "$1" true
+}
+
+run_docker() { # n i
+	local pids=() k
+	for k in $(seq 1 "$1"); do docker run --rm --network none "$IMAGE" /bin/true & pids+=($!); done
+	wait "${pids[@]}"
+}
+
+# PSS in KiB of every process whose comm is sagerun or sagerun-init, while a job of N hosts
+# sleeps: what this machine pays for sagerun itself, shared pages counted once.
+pss_of_job() { # backend n
+	local pid total=0 p
+	"$SAGERUN" train --backend "$1" --name "pss-$1-$2" --hosts "$2" --output "$work/out" \
+		-- sleep 3 >/dev/null 2>&1 &
+	pid=$!
+	sleep 1.5
+	for p in $(pgrep -x 'sagerun|sagerun-init'); do
+		p=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || true)
+		total=$((total + ${p:-0}))
+	done
+	wait "$pid"
+	echo "$total"
+}
+
+printf '%-6s' hosts
+for b in $backends; do printf '%16s' "sagerun $b"; done
+$have_mpirun && printf '%16s' mpirun
+$have_docker && printf '%16s' "docker run"
+printf '\n'
+declare -A t
+for n in $SIZES; do
+	printf '%-6s' "$n"
+	for b in $backends; do
+		t[$b-$n]=$(ms_of run_sagerun "$b" "$n")
+		printf '%13s ms' "${t[$b-$n]}"
+	done
+	if $have_mpirun; then
+		t[mpirun-$n]=$(ms_of run_mpirun "$n")
+		printf '%13s ms' "${t[mpirun-$n]}"
+	fi
+	if $have_docker; then
+		t[docker-$n]=$(ms_of run_docker "$n")
+		printf '%13s ms' "${t[docker-$n]}"
+	fi
+	printf '\n'
+done
+
+first=${backends%% *}
+for n in $SIZES; do
+	if $have_mpirun && [ "${t[mpirun-$n]:-0}" -gt 0 ]; then
+		awk -v a="${t[$first-$n]}" -v b="${t[mpirun-$n]}" -v n="$n" -v f="$first" \
+			'BEGIN { printf "ratio sagerun %s / mpirun, %d hosts: %.2f\n", f, n, a / b }'
+	fi
+	if $have_docker && [ "${t[docker-$n]:-0}" -gt 0 ]; then
+		awk -v a="${t[$first-$n]}" -v b="${t[docker-$n]}" -v n="$n" -v f="$first" \
+			'BEGIN { printf "ratio sagerun %s / docker run, %d hosts: %.2f\n", f, n, a / b }'
+	fi
+done
+
+one=$(pss_of_job "$first" 1)
+sixteen=$(pss_of_job "$first" 16)
+echo "sagerun $first memory: $one KiB PSS for 1 host, $sixteen KiB for 16:" \
+	"$(((sixteen - one) / 15)) KiB per host"

@@ -1,0 +1,184 @@
+/* ps.c - `sagerun ps`: the recorded jobs as a table (running ones unless -a), or JSON. */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/run.h"
+#include "store/store.h"
+#include "util/cleanup.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/strv.h"
+
+static const char ps_usage[] = "sagerun ps [-a|--all] [--output table|json]";
+
+static const char ps_help[] =
+    "List jobs: running ones, or every recorded job with -a.\n"
+    "\n"
+    "  -a, --all                every job, newest first\n"
+    "  --output table|json      a table (default) or a JSON array for scripts\n";
+
+/* "1h02m", "3m05s", "12.3s": a duration as people read it. */
+static void fmt_duration(int64_t ms, char *buf, size_t len)
+{
+	int64_t s = ms / 1000;
+
+	if (ms < 0)
+		snprintf(buf, len, "-");
+	else if (s < 60)
+		snprintf(buf, len, "%.1fs", (double)ms / 1000.0);
+	else if (s < 3600)
+		snprintf(buf, len, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
+	else
+		snprintf(buf, len, "%" PRId64 "h%02" PRId64 "m", s / 3600, (s % 3600) / 60);
+}
+
+/* "12 seconds ago", as docker ps. */
+static void fmt_ago(int64_t then_ms, int64_t now_ms, char *buf, size_t len)
+{
+	int64_t s = (now_ms - then_ms) / 1000;
+
+	if (s < 1)
+		snprintf(buf, len, "just now");
+	else if (s < 120)
+		snprintf(buf, len, "%" PRId64 " seconds ago", s);
+	else if (s < 7200)
+		snprintf(buf, len, "%" PRId64 " minutes ago", s / 60);
+	else if (s < 172800)
+		snprintf(buf, len, "%" PRId64 " hours ago", s / 3600);
+	else
+		snprintf(buf, len, "%" PRId64 " days ago", s / 86400);
+}
+
+static int64_t duration_ms(const struct store_job_row *r, int64_t now)
+{
+	int64_t from = r->created_ms;
+
+	return (r->end_ms ? r->end_ms : now) - from;
+}
+
+static void print_table(const struct store_job_row *rows, size_t n)
+{
+	int64_t now = clock_wall_ms();
+	int w = 4;
+
+	for (size_t i = 0; i < n; i++)
+		if ((int)strlen(rows[i].name) > w)
+			w = (int)strlen(rows[i].name);
+	printf("%-*s  %-8s  %-10s  %-18s  %5s  %-16s  %s\n", w, "NAME", "TYPE", "STATUS",
+	       "SECONDARY", "HOSTS", "CREATED", "DURATION");
+	for (size_t i = 0; i < n; i++) {
+		char ago[32], dur[32];
+
+		fmt_ago(rows[i].created_ms, now, ago, sizeof(ago));
+		fmt_duration(duration_ms(&rows[i], now), dur, sizeof(dur));
+		printf("%-*s  %-8s  %-10s  %-18s  %5d  %-16s  %s\n", w, rows[i].name, rows[i].type,
+		       rows[i].status, rows[i].secondary, rows[i].hosts, ago, dur);
+	}
+}
+
+static int print_json(const struct store_job_row *rows, size_t n)
+{
+	_cleanup_json_ json_t *arr = json_array();
+	int64_t now = clock_wall_ms();
+	_cleanup_free_ char *text = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		char created[48];
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I}", "Name",
+				      rows[i].name, "Type", rows[i].type, "Status", rows[i].status,
+				      "SecondaryStatus", rows[i].secondary, "Hosts", rows[i].hosts,
+				      "Backend", rows[i].backend, "CreationTime",
+				      clock_iso8601(rows[i].created_ms, created, sizeof(created)),
+				      "DurationMs", (json_int_t)duration_ms(&rows[i], now));
+
+		if (rows[i].failure_reason)
+			json_object_set_new(o, "FailureReason",
+					    json_string(rows[i].failure_reason));
+		json_array_append_new(arr, o);
+	}
+	text = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (!text)
+		return EXIT_FAILED;
+	printf("%s\n", text);
+	return 0;
+}
+
+/* Open the store as every reading command does: recovered jobs are said once, on stderr. */
+int cli_store_open(struct store **ret)
+{
+	_cleanup_free_ char *home = run_home_dir();
+	struct strv recovered = STRV_INIT;
+	struct sr_error err = {0};
+	int r = store_open(home, ret, &recovered, &err);
+
+	for (size_t i = 0; i < recovered.n; i++)
+		fprintf(stderr, "sagerun: note: job '%s' lost its supervisor; marked Failed (%s)\n",
+			recovered.v[i], STORE_LOST_REASON);
+	strv_release(&recovered);
+	if (r < 0)
+		cli_print_error(&err);
+	return r;
+}
+
+int cmd_ps(int argc, char **argv, struct sr_ctx *ctx)
+{
+	static const struct option opts[] = {
+	    {"all", no_argument, NULL, 'a'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	struct store *s = NULL;
+	struct store_job_row *rows = NULL;
+	struct sr_error err = {0};
+	bool all = false, json = false;
+	size_t n = 0;
+	int c, code;
+
+	(void)ctx;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+aho:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			all = true;
+			break;
+		case 'o':
+			if (!strcmp(optarg, "json"))
+				json = true;
+			else if (strcmp(optarg, "table"))
+				return cli_usage_error(
+				    ps_usage, "--output: expected table or json, got '%s'", optarg);
+			break;
+		case 'h':
+			printf("usage: %s\n\n%s", ps_usage, ps_help);
+			return 0;
+		default:
+			return cli_usage_error(ps_usage, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(ps_usage, "unexpected argument '%s'", argv[optind]);
+	if (cli_store_open(&s) < 0)
+		return EXIT_FAILED;
+	if (store_job_list(s, all, &rows, &n, &err) < 0) {
+		cli_print_error(&err);
+		store_close(s);
+		return EXIT_FAILED;
+	}
+	code = 0;
+	if (json)
+		code = print_json(rows, n);
+	else
+		print_table(rows, n);
+	for (size_t i = 0; i < n; i++)
+		store_job_row_release(&rows[i]);
+	free(rows);
+	store_close(s);
+	return code;
+}

@@ -1,0 +1,97 @@
+/* store.h - the job store: SQLite at $SAGERUN_HOME/sagerun.db, the source of truth for `ps`,
+ * `describe` and crash recovery (describe.json in each job folder is a copy for users).
+ *
+ *   store_open(home, &s, err)       WAL mode, schema migrated, lost supervisors recovered
+ *   store_job_insert(s, &rec, err)  a new job; its name must be unused (as on the service)
+ *   store_job_update(s, ...)        every status transition, in one transaction
+ *   store_job_list / store_job_get  for ps and describe
+ *
+ * Liveness: a running job's supervisor holds an exclusive flock on <job folder>/supervisor.lock
+ * for as long as it lives (store_lease_take).  The kernel drops it when the process dies, however
+ * it dies, so a lock that can be taken means the supervisor is gone; a pid is never trusted.
+ */
+#ifndef SR_STORE_STORE_H
+#define SR_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct job;
+struct job_status;
+struct sr_error;
+struct strv;
+
+/* The schema this build writes; an older database is migrated up, a newer one refused. */
+#define STORE_SCHEMA_VERSION 2
+#define STORE_DB_NAME	     "sagerun.db"
+#define STORE_LEASE_NAME     "supervisor.lock"
+/* FailureReason of a job whose supervisor died (issue text and the service's error class). */
+#define STORE_LOST_REASON "InternalServerError: supervisor lost"
+
+struct store;
+
+/* Open (creating `home` and the database when missing), migrate, then recover: every job
+ * recorded as running whose supervisor's lease is free is marked Failed with
+ * STORE_LOST_REASON, its leftover processes are killed and its describe.json rewritten.  The
+ * names of recovered jobs are appended to `recovered` (may be NULL). */
+int store_open(const char *home, struct store **ret, struct strv *recovered, struct sr_error *err);
+void store_close(struct store *s);
+
+/* Open without recovery and migrate only up to `version` (tests of migrations). */
+int store_open_at_version(const char *home, int version, struct store **ret, struct sr_error *err);
+
+/* The schema version of the open database. */
+int store_schema_version(struct store *s);
+
+/* What a new job row holds.  Strings are borrowed. */
+struct store_job_rec {
+	const char *name;
+	const char *type;    /* "training" */
+	const char *backend; /* "ns", "process", ... */
+	const char *folder;  /* the job folder */
+};
+
+/* Insert a job with its first status.  -EEXIST when the name is taken (recorded or
+ * running), with a message naming it and a hint. */
+int store_job_insert(struct store *s, const struct store_job_rec *rec, const struct job *job,
+		     const struct job_status *st, struct sr_error *err);
+
+/* Replace the job's status, hosts, transitions and describe JSON in one transaction. */
+int store_job_update(struct store *s, const struct job *job, const struct job_status *st,
+		     struct sr_error *err);
+
+/* One row of `ps`.  Strings owned by the row (store_job_row_release). */
+struct store_job_row {
+	char *name;
+	char *type;
+	char *status;
+	char *secondary;
+	char *backend;
+	char *folder;
+	char *failure_reason;
+	int hosts;
+	int64_t created_ms;
+	int64_t start_ms; /* 0 until Training */
+	int64_t end_ms;	  /* 0 while running */
+};
+void store_job_row_release(struct store_job_row *r);
+
+/* Jobs newest first; only running ones (InProgress, Stopping) unless `all`.  *ret is an
+ * array of *ret_n rows (caller releases each row and frees the array). */
+int store_job_list(struct store *s, bool all, struct store_job_row **ret, size_t *ret_n,
+		   struct sr_error *err);
+
+/* The job's row and its DescribeTrainingJob JSON text (caller frees).  -ENOENT with a clear
+ * message when there is no such job. */
+int store_job_get(struct store *s, const char *name, struct store_job_row *row, char **ret_describe,
+		  struct sr_error *err);
+
+/* The supervisor's lease on its job folder: an fd holding an exclusive flock (O_CLOEXEC, so
+ * host processes never inherit it).  Keep it open for the supervisor's whole life. */
+int store_lease_take(const char *folder, int *ret_fd, struct sr_error *err);
+
+/* True when a live process holds the lease of `folder`. */
+bool store_lease_held(const char *folder);
+
+#endif
