@@ -25,9 +25,14 @@ static const struct cmd commands[] = {
     {"container", cmd_container, 0, "in-container side: rsh agent and client for mpirun"},
     {"describe", cmd_describe, 0, "show a job as DescribeTrainingJob does, with its hosts"},
     {"help", cmd_help, 0, "show help for sagerun or one command"},
+    {"logs", cmd_logs, 0, "print a job's output (-f: follow it until it ends)"},
+    {"prune", cmd_prune, 0, "remove ended jobs (--older-than DURATION)"},
     {"ps", cmd_ps, 0, "list running jobs (-a: all recorded jobs)"},
+    {"rm", cmd_rm, 0, "remove ended jobs' records and folders"},
+    {"stop", cmd_stop, 0, "stop a running job, as StopTrainingJob"},
     {"train", cmd_train, 0, "run a SageMaker training job on N local hosts"},
     {"version", cmd_version, 0, "print sagerun's version"},
+    {"wait", cmd_wait, 0, "wait for a job to end; exit as train would"},
 };
 
 static const struct cmd *cmd_find(const char *name)

@@ -21,9 +21,14 @@ struct sr_ctx {
 int cmd_container(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_describe(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_help(int argc, char **argv, struct sr_ctx *ctx);
+int cmd_logs(int argc, char **argv, struct sr_ctx *ctx);
+int cmd_prune(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_ps(int argc, char **argv, struct sr_ctx *ctx);
+int cmd_rm(int argc, char **argv, struct sr_ctx *ctx);
+int cmd_stop(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_train(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_version(int argc, char **argv, struct sr_ctx *ctx);
+int cmd_wait(int argc, char **argv, struct sr_ctx *ctx);
 
 /* Print "sagerun: error: <msg>" (and "hint: ..." when set) to stderr. */
 struct sr_error;
@@ -36,5 +41,13 @@ int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((form
  * supervisor; prints the error itself.  0 or a negative errno. */
 struct store;
 int cli_store_open(struct store **ret);
+
+/* Block until job `name` ends and read its final row (wait.c; stop uses it too).  Prints
+ * its errors; 0 or a negative errno. */
+struct store_job_row;
+int cli_job_wait(const char *name, struct store_job_row *final);
+
+/* train's exit status for a final TrainingJobStatus: 0 Completed, 130 Stopped, else 1. */
+int cli_exit_for_status(const char *status);
 
 #endif

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -50,7 +52,8 @@ struct run {
 	bool color;
 	struct store *store; /* the job is recorded there once inserted */
 	bool recorded;
-	int lease_fd; /* our lease on the job folder (store.h), held until we exit */
+	int lease_fd;  /* our lease on the job folder (store.h), held until we exit */
+	int detach_fd; /* -d: tells the launching process the job is recorded, -1 otherwise */
 };
 
 char *run_home_dir(void)
@@ -102,6 +105,32 @@ static void on_status(void *ctx, const struct job_status *st)
 	}
 	if (run->describe_path && job_describe_write(&run->job, st, run->describe_path, &err) < 0)
 		fprintf(stderr, "sagerun: warning: %s\n", err.msg);
+}
+
+/* -d, in the detached supervisor once the job is recorded: stdin from /dev/null, stdout (the
+ * hosts' prefixed lines, which the per-host logs hold anyway) to /dev/null, stderr (status
+ * transitions, errors) to <job folder>/sagerun.log; then tell the launcher, which prints
+ * the name and returns. */
+static int detach_stdio(struct run *run, struct sr_error *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/sagerun.log", run->job_dir);
+	_cleanup_close_ int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	_cleanup_close_ int log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+	if (null < 0 || log < 0)
+		return sr_err(err, -errno, "detach: open '%s': %s", null < 0 ? "/dev/null" : path,
+			      strerror(errno));
+	fflush(stdout);
+	fflush(stderr);
+	if (dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
+	    dup2(log, STDERR_FILENO) < 0)
+		return sr_err(err, -errno, "detach: %s", strerror(errno));
+	if (write(run->detach_fd, "ok", 2) != 2) {
+		/* The launcher is gone (killed): carry on, the job is recorded. */
+	}
+	sr_closep(&run->detach_fd);
+	run->detach_fd = -1;
+	return 0;
 }
 
 /* The job folder is ours (mkdir won): take its lease, then record the job.  A name the store
@@ -414,6 +443,10 @@ static int run_job(struct run *run, const struct run_opts *opts)
 		(void)fs_rm_rf(run->job_dir, NULL);
 		return err.code == -EEXIST ? EXIT_USAGE : EXIT_FAILED;
 	}
+	if (run->detach_fd >= 0 && detach_stdio(run, &err) < 0) {
+		cli_print_error(&err);
+		return EXIT_FAILED;
+	}
 	run->describe_path = xasprintf("%s/describe.json", run->job_dir);
 	log_dir = xasprintf("%s/logs", run->job_dir);
 	on_status(run, &run->status);
@@ -540,9 +573,57 @@ static int pick_backend(struct run *run, const struct run_opts *opts)
 	return 0;
 }
 
+/* What detach() returns in the launching process once the detached one took over. */
+#define DETACHED (-1)
+
+/* -d: fork the supervisor into a session of its own (so the launching shell's exit or
+ * hangup cannot reach it) and wait until it has recorded the job: then print the name and
+ * return.  An error before that (a taken name, ...) is printed by the child on our stderr
+ * and becomes our exit status. */
+static int detach(struct run *run)
+{
+	int p[2], status;
+	char ok[2];
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		fprintf(stderr, "sagerun: error: detach: %s\n", strerror(errno));
+		return EXIT_FAILED;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "sagerun: error: detach: fork: %s\n", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return EXIT_FAILED;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		(void)setsid();
+		run->detach_fd = p[1];
+		return 0;
+	}
+	close(p[1]);
+	do
+		n = read(p[0], ok, sizeof(ok));
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	if (n == 2 && !memcmp(ok, "ok", 2)) {
+		printf("%s\n", run->job.name);
+		return DETACHED;
+	}
+	/* It failed before the job was recorded and said why; its status is ours. */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAILED;
+}
+
 int run_training_job(const struct job_flags *flags, const struct run_opts *opts)
 {
-	struct run run = {.color = opts->color, .lease_fd = -1};
+	struct run run = {.color = opts->color, .lease_fd = -1, .detach_fd = -1};
 	struct strv warnings = STRV_INIT;
 	struct sr_error err = {0};
 	int code;
@@ -560,8 +641,12 @@ int run_training_job(const struct job_flags *flags, const struct run_opts *opts)
 	strv_release(&warnings);
 
 	code = pick_backend(&run, opts);
+	if (code == 0 && opts->detach)
+		code = detach(&run);
 	if (code == 0)
 		code = run_job(&run, opts);
+	else if (code == DETACHED)
+		code = 0;
 
 	host_group_teardown(&run.group);
 	for (size_t i = 0; run.hosts && i < run.n_hosts; i++)

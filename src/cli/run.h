@@ -11,6 +11,7 @@ struct run_opts {
 	const char *backend; /* "auto", "ns" or "process" */
 	bool network_host;   /* --network host */
 	const char *subnet;  /* --subnet CIDR, NULL = the default */
+	bool detach;	     /* -d: return once the job is recorded; it runs on detached */
 };
 
 /* Build the job from flags, run it to the end and return sagerun's exit code (0 Completed,

@@ -13,7 +13,7 @@
 #include "util/error.h"
 
 static const char train_usage[] =
-    "sagerun train [--spec FILE] [options] [--entry-point FILE [--source-dir DIR]] "
+    "sagerun train [-d] [--spec FILE] [options] [--entry-point FILE [--source-dir DIR]] "
     "[-- COMMAND ARGS...]";
 
 static const char train_help[] =
@@ -43,6 +43,9 @@ static const char train_help[] =
     "                           or host (share this machine's network; ns backend)\n"
     "  --subnet CIDR            the private network's subnet (default 10.0.0.0/24)\n"
     "\n"
+    "  -d, --detach             print the job's name and return; the job runs on (see\n"
+    "                           sagerun ps, logs -f, stop, wait)\n"
+    "\n"
     "Exit status: 0 Completed, 1 Failed, 2 usage error, 130 Stopped.\n";
 
 enum {
@@ -65,6 +68,7 @@ enum {
 
 static const struct option train_options[] = {
     {"backend", required_argument, NULL, OPT_BACKEND},
+    {"detach", no_argument, NULL, 'd'},
     {"channel", required_argument, NULL, OPT_CHANNEL},
     {"entry-point", required_argument, NULL, OPT_ENTRY_POINT},
     {"env", required_argument, NULL, OPT_ENV},
@@ -107,8 +111,12 @@ int cmd_train(int argc, char **argv, struct sr_ctx *ctx)
 
 	job_flags_init(&flags);
 	optind = 0; /* "+": stop at the first non-option; "--" ends the options */
-	while ((c = getopt_long(argc, argv, "+h", train_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hd", train_options, NULL)) != -1) {
 		switch (c) {
+		case 'd':
+			ropts.detach = true;
+			ropts.color = false;
+			break;
 		case 'h':
 			printf("usage: %s\n\n%s", train_usage, train_help);
 			job_flags_release(&flags);

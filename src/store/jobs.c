@@ -11,6 +11,7 @@
 #include "store/store.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/xalloc.h"
 
 static char *describe_text(const struct job *job, const struct job_status *st)
@@ -297,5 +298,43 @@ int store_job_get(struct store *s, const char *name, struct store_job_row *row, 
 		r = store_sql_error(s, rc, "read a job", err);
 	}
 	sqlite3_finalize(q);
+	return r;
+}
+
+int store_job_remove(struct store *s, const char *name, struct sr_error *err)
+{
+	struct store_job_row row = {0};
+	_cleanup_free_ char *expected = NULL;
+	sqlite3_stmt *q = NULL;
+	int r = store_job_get(s, name, &row, NULL, err);
+
+	if (r < 0)
+		return r;
+	if (!strcmp(row.status, "InProgress") || !strcmp(row.status, "Stopping") ||
+	    store_lease_held(row.folder)) {
+		r = sr_err(err, -EBUSY, "job '%s' is running (%s)", name, row.status);
+		sr_err_hint(err, "stop it first: sagerun stop %s", name);
+		goto out;
+	}
+	/* Only ever the folder sagerun made for this job, whatever the database says. */
+	expected = xasprintf("%s/jobs/%s", s->home, name);
+	if (strcmp(row.folder, expected)) {
+		r = sr_err(err, -EINVAL,
+			   "job '%s': its recorded folder '%s' is not '%s'; not removed", name,
+			   row.folder, expected);
+		goto out;
+	}
+	r = fs_rm_rf(row.folder, err);
+	if (r < 0) {
+		sr_err_wrap(err, "remove job '%s'", name);
+		goto out;
+	}
+	r = prepare(s, "DELETE FROM jobs WHERE name = ?1", &q, err);
+	if (r >= 0) {
+		bind_text(q, 1, name);
+		r = step_done(s, q, "remove the job", err);
+	}
+out:
+	store_job_row_release(&row);
 	return r;
 }

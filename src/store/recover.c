@@ -30,47 +30,6 @@
 #include "util/strv.h"
 #include "util/xalloc.h"
 
-int store_lease_take(const char *folder, int *ret_fd, struct sr_error *err)
-{
-	_cleanup_free_ char *path = xasprintf("%s/" STORE_LEASE_NAME, folder);
-	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-
-	if (fd < 0)
-		return sr_err(err, -errno, "create '%s': %s", path, strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int e = errno;
-
-		if (e == EWOULDBLOCK)
-			return sr_err(err, -EBUSY, "'%s' is held by another sagerun", path);
-		return sr_err(err, -e, "lock '%s': %s", path, strerror(e));
-	}
-	*ret_fd = TAKE_FD(fd);
-	return 0;
-}
-
-/* -EBUSY: a live process holds it; 0: taken, *ret_fd holds it now; other: no lease file. */
-static int lease_try(const char *folder, int *ret_fd)
-{
-	_cleanup_free_ char *path = xasprintf("%s/" STORE_LEASE_NAME, folder);
-	_cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-		return errno == EWOULDBLOCK ? -EBUSY : -errno;
-	*ret_fd = TAKE_FD(fd);
-	return 0;
-}
-
-bool store_lease_held(const char *folder)
-{
-	int fd = -1;
-	bool held = lease_try(folder, &fd) == -EBUSY;
-
-	sr_closep(&fd);
-	return held;
-}
-
 /* Does /proc/<pid>/environ hold exactly `needle` ("NAME=value") as one entry? */
 static bool environ_has(int pid, const char *needle)
 {
@@ -261,7 +220,7 @@ int store_recover(struct store *s, struct strv *recovered, struct sr_error *err)
 		return r;
 	for (size_t i = 0; i < n; i++) {
 		int lease = -1;
-		int t = rows[i].folder ? lease_try(rows[i].folder, &lease) : -ENOENT;
+		int t = rows[i].folder ? store_lease_try(rows[i].folder, &lease) : -ENOENT;
 
 		if (t == -EBUSY)
 			continue; /* its supervisor is alive */

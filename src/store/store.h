@@ -94,4 +94,16 @@ int store_lease_take(const char *folder, int *ret_fd, struct sr_error *err);
 /* True when a live process holds the lease of `folder`. */
 bool store_lease_held(const char *folder);
 
+/* Send `sig` to the live supervisor holding the lease of `folder` (never to a recycled pid).
+ * -ESRCH when no supervisor holds it. */
+int store_lease_signal(const char *folder, int sig, struct sr_error *err);
+
+/* Block until no supervisor holds the lease of `folder` (at once when none does).  Open the
+ * store after it returns, so a supervisor that died is recovered. */
+int store_lease_wait(const char *folder, struct sr_error *err);
+
+/* Remove a job that has ended: its folder, then its records.  -EBUSY (with the job's status
+ * in the message) while it runs. */
+int store_job_remove(struct store *s, const char *name, struct sr_error *err);
+
 #endif

@@ -124,6 +124,7 @@ struct sup_log {
 	char prefix[80];
 	size_t prefix_len;
 	int file_fd;
+	int ts_fd; /* the log's time index (logfile.h), -1 when not written */
 	char *file_path;
 	char *tail[SUP_TAIL_LINES]; /* ring, oldest at tail_next when full */
 	size_t tail_next;

@@ -10,6 +10,7 @@
  * bounded whatever a host prints.
  */
 #include "supervise/internal.h"
+#include "supervise/logfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -377,6 +378,7 @@ int sup_log_open(struct sup_log *lg, struct sup_sink *sink, const char *name, si
 	memset(lg, 0, sizeof(*lg));
 	lg->sink = sink;
 	lg->file_fd = -1;
+	lg->ts_fd = -1;
 	snprintf(lg->name, sizeof(lg->name), "%s", name);
 	if (width > sizeof(lg->name) - 1)
 		width = sizeof(lg->name) - 1;
@@ -395,6 +397,12 @@ int sup_log_open(struct sup_log *lg, struct sup_sink *sink, const char *name, si
 	if (lg->file_fd < 0)
 		return sr_err(err, -errno, "open log file '%s': %s", lg->file_path,
 			      strerror(errno));
+	/* The time index only stays in step with a log it started with. */
+	_cleanup_free_ char *ts = xasprintf("%s" LOGFILE_TS_SUFFIX, lg->file_path);
+	struct stat sb;
+	if (fstat(lg->file_fd, &sb) == 0 && sb.st_size == 0)
+		lg->ts_fd = open(
+		    ts, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
 	return 0;
 }
 
@@ -402,6 +410,8 @@ void sup_log_close(struct sup_log *lg)
 {
 	sr_closep(&lg->file_fd);
 	lg->file_fd = -1;
+	sr_closep(&lg->ts_fd);
+	lg->ts_fd = -1;
 	free(lg->file_path);
 	lg->file_path = NULL;
 	for (size_t i = 0; i < SUP_TAIL_LINES; i++) {
@@ -443,6 +453,11 @@ void sup_log_line(struct sup_log *lg, enum sup_stream_kind k, const char *line, 
 
 	sink_put(s, k, p, lg->prefix_len + body_len, false);
 	if (lg->file_fd >= 0) {
+		/* The line's time first: a reader holding the whole line always finds it. */
+		if (lg->ts_fd >= 0 && logfile_ts_append(lg->ts_fd, clock_wall_ms()) < 0) {
+			sr_closep(&lg->ts_fd);
+			lg->ts_fd = -1;
+		}
 		r = write_full(lg->file_fd, body, body_len);
 		if (r < 0) {
 			/* A full disk should not kill a training job; say so once and go on. */
@@ -452,6 +467,8 @@ void sup_log_line(struct sup_log *lg, enum sup_stream_kind k, const char *line, 
 				      lg->name, lg->file_path, strerror(-r));
 			sr_closep(&lg->file_fd);
 			lg->file_fd = -1;
+			sr_closep(&lg->ts_fd);
+			lg->ts_fd = -1;
 		}
 	}
 	tail_push(lg, line, len);

@@ -590,6 +590,7 @@ int sup_run(const struct sup_config *cfg, enum sup_outcome *ret_outcome, struct 
 		sh->hst = i < s.st->n_hosts ? &s.st->hosts[i] : NULL;
 		sh->drain_fd = -1;
 		sh->log.file_fd = -1;
+		sh->log.ts_fd = -1;
 		for (int k = 0; k < SUP_STREAM_MAX; k++) {
 			sh->stream[k].host = sh;
 			sh->stream[k].kind = (enum sup_stream_kind)k;

@@ -1,0 +1,65 @@
+#!/bin/bash
+# A supervisor SIGKILLed at random moments of its job (detached, so any moment after the job
+# is recorded): the next sagerun command marks the job Failed with "InternalServerError:
+# supervisor lost", the store stays consistent, and nothing is left behind: no process, mount,
+# link or namespace of the job.
+. "$(dirname "$0")/lib.sh"
+test_require PYTHON
+
+backends=process
+[ "$(id -u)" -eq 0 ] && unshare --mount --pid --uts --net --ipc --fork true 2>/dev/null &&
+	backends="ns process"
+
+cat >job.sh <<'SH'
+# A host with a child of its own (process hosts' grandchildren outlive a killed supervisor).
+echo "$SM_CURRENT_HOST up"
+sleep 423 &
+exec sleep 424
+SH
+
+ip -o link 2>/dev/null | wc -l >links.before
+wc -l </proc/self/mountinfo >mounts.before
+
+test_expect_success '20 supervisors killed at random moments leave Failed jobs and nothing else' '
+	i=0 &&
+	for b in $backends; do
+		for k in $(seq 1 10); do
+			i=$((i + 1))
+			name=kill-$b-$k
+			sagerun train -d --backend $b --name $name --hosts 3 --stop-grace 1 \
+				--output out -- sh "$PWD/job.sh" >/dev/null || exit 1
+			pid=$(pgrep -f -- "--name $name " | head -1)
+			test -n "$pid" || { echo "no supervisor for $name"; exit 1; }
+			sleep 0.$(printf "%03d" $((RANDOM % 400)))
+			kill -9 "$pid"
+			while kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
+			sagerun ps -a >ps.out 2>ps.err || exit 1
+			test_grep "^$name *training *Failed *Failed" ps.out || exit 1
+			test_grep "job .$name. lost its supervisor" ps.err || exit 1
+			sagerun describe $name >d.json || exit 1
+			python3 -c "import json; d=json.load(open(\"d.json\")); assert d[\"FailureReason\"] == \"InternalServerError: supervisor lost\", d; assert d[\"SecondaryStatusTransitions\"][-1][\"Status\"] == \"Failed\", d" || exit 1
+			test_grep "supervisor lost" "$SAGERUN_HOME/jobs/$name/describe.json" || exit 1
+		done
+	done &&
+	test $i -ge 20
+'
+
+test_expect_success 'no process, mount or link of those jobs is left' '
+	for _ in $(seq 1 100); do pgrep -f "sleep 42[34]" >/dev/null || break; sleep 0.05; done &&
+	! pgrep -fa "sleep 42[34]" &&
+	ip -o link 2>/dev/null | wc -l >links.after &&
+	wc -l </proc/self/mountinfo >mounts.after &&
+	test_cmp links.before links.after &&
+	test_cmp mounts.before mounts.after
+'
+
+test_expect_success 'the store is consistent: every job ended, recovered once, removable' '
+	sagerun ps >ps.out &&
+	test $(wc -l <ps.out) -eq 1 &&
+	sagerun ps -a 2>err >/dev/null && ! test -s err &&
+	sagerun prune >/dev/null 2>&1 &&
+	sagerun ps -a >ps.out && test $(wc -l <ps.out) -eq 1 &&
+	! ls "$SAGERUN_HOME/jobs" | grep kill-
+'
+
+test_done
