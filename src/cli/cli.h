@@ -41,6 +41,8 @@ int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((form
  * supervisor; prints the error itself.  0 or a negative errno. */
 struct store;
 int cli_store_open(struct store **ret);
+/* The same, with the error in `err` instead of printed. */
+int cli_store_open_err(struct store **ret, struct sr_error *err);
 
 /* Block until job `name` ends and read its final row (wait.c; stop uses it too).  Prints
  * its errors; 0 or a negative errno. */

@@ -4,7 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/run.h"
+#include "store/store.h"
+#include "util/cleanup.h"
 #include "util/error.h"
+#include "util/strv.h"
 
 #ifndef SAGERUN_VERSION
 #define SAGERUN_VERSION "0.1.0"
@@ -36,4 +40,33 @@ int cmd_version(int argc, char **argv, struct sr_ctx *ctx)
 	(void)ctx;
 	printf("sagerun %s\n", SAGERUN_VERSION);
 	return 0;
+}
+
+int cli_store_open_err(struct store **ret, struct sr_error *err)
+{
+	_cleanup_free_ char *home = run_home_dir();
+	struct strv recovered = STRV_INIT;
+	struct sr_error rerr = {0};
+	int r = store_open(home, ret, err);
+
+	if (r < 0)
+		return r;
+	/* Recovery is every command's chore, never a reason to refuse its own work. */
+	if (store_recover(*ret, &recovered, &rerr) < 0)
+		fprintf(stderr, "sagerun: warning: recovering lost jobs: %s\n", rerr.msg);
+	for (size_t i = 0; i < recovered.n; i++)
+		fprintf(stderr, "sagerun: note: job '%s' lost its supervisor; marked Failed (%s)\n",
+			recovered.v[i], STORE_LOST_REASON);
+	strv_release(&recovered);
+	return 0;
+}
+
+int cli_store_open(struct store **ret)
+{
+	struct sr_error err = {0};
+	int r = cli_store_open_err(ret, &err);
+
+	if (r < 0)
+		cli_print_error(&err);
+	return r;
 }

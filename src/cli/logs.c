@@ -39,6 +39,7 @@ struct src {
 	char *path;
 	struct logfile_reader r;
 	bool open;
+	bool late; /* not there when logs started: --tail does not apply */
 	/* the next line, read ahead for the merge */
 	bool pending;
 	const char *line;
@@ -62,7 +63,7 @@ static void src_try_open(struct logs *lg, struct src *s)
 	if (logfile_reader_open(&s->r, s->path, NULL) < 0)
 		return; /* not written yet: the host has not started */
 	s->open = true;
-	if (lg->tail >= 0)
+	if (lg->tail >= 0 && !s->late)
 		(void)logfile_reader_tail(&s->r, (uint64_t)lg->tail);
 }
 
@@ -95,8 +96,14 @@ static void print_line(const struct logs *lg, const struct src *s)
 	fputc('\n', stdout);
 }
 
-/* Print every whole line there is now, oldest first across hosts. */
-static void drain(struct logs *lg)
+/* How long a line's time may run ahead of its being in the file: the supervisor stamps a line
+ * just before it writes it. */
+#define FOLLOW_SETTLE_MS 50
+
+/* Print every whole line there is now, oldest first across hosts.  `cutoff` (follow mode):
+ * only lines stamped before it, since a host's file read a moment ago may still get a line
+ * older than one found since in another's; the rest waits for the next drain. */
+static void drain(struct logs *lg, int64_t cutoff)
 {
 	for (size_t i = 0; i < lg->n; i++)
 		src_try_open(lg, &lg->src[i]);
@@ -107,7 +114,7 @@ static void drain(struct logs *lg)
 			if (src_peek(lg, &lg->src[i]) && (!best || lg->src[i].t < best->t))
 				best = &lg->src[i];
 		}
-		if (!best)
+		if (!best || (cutoff && best->t >= cutoff))
 			break;
 		print_line(lg, best);
 		best->pending = false;
@@ -118,23 +125,25 @@ static void drain(struct logs *lg)
 static int follow(struct logs *lg, const char *folder, const char *log_dir)
 {
 	_cleanup_close_ int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	bool watching = false;
 
-	if (in >= 0)
-		(void)inotify_add_watch(in, log_dir, IN_MODIFY | IN_CREATE);
 	for (;;) {
 		bool running = store_lease_held(folder);
 		struct pollfd p = {.fd = in, .events = POLLIN};
 		char buf[4096];
 
-		drain(lg);
+		/* logs/ appears when the hosts start, after Downloading. */
+		if (!watching && in >= 0)
+			watching = inotify_add_watch(in, log_dir, IN_MODIFY | IN_CREATE) >= 0;
+		drain(lg, clock_wall_ms() - FOLLOW_SETTLE_MS);
 		if (!running) {
-			drain(lg); /* what the supervisor wrote just before it let go */
+			drain(lg, 0); /* everything, now that the supervisor let go */
 			return 0;
 		}
 		if (ferror(stdout))
 			return -EPIPE;
 		/* inotify wakes us at once for new lines; the tick notices the job's end. */
-		if (poll(&p, in >= 0 ? 1 : 0, FOLLOW_TICK_MS) > 0)
+		if (poll(&p, watching ? 1 : 0, FOLLOW_TICK_MS) > 0)
 			while (read(in, buf, sizeof(buf)) > 0)
 				;
 	}
@@ -233,10 +242,14 @@ int cmd_logs(int argc, char **argv, struct sr_ctx *ctx)
 		goto out;
 	}
 	lg.prefix = !host;
+	for (size_t i = 0; i < lg.n; i++) {
+		src_try_open(&lg, &lg.src[i]);
+		lg.src[i].late = !lg.src[i].open;
+	}
 	if (follow_mode)
 		r = follow(&lg, row.folder, log_dir);
 	else
-		drain(&lg);
+		drain(&lg, 0);
 out:
 	for (size_t i = 0; i < lg.n; i++) {
 		if (lg.src[i].open)

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/run.h"
 #include "store/store.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
@@ -107,23 +106,6 @@ static int print_json(const struct store_job_row *rows, size_t n)
 		return EXIT_FAILED;
 	printf("%s\n", text);
 	return 0;
-}
-
-/* Open the store as every reading command does: recovered jobs are said once, on stderr. */
-int cli_store_open(struct store **ret)
-{
-	_cleanup_free_ char *home = run_home_dir();
-	struct strv recovered = STRV_INIT;
-	struct sr_error err = {0};
-	int r = store_open(home, ret, &recovered, &err);
-
-	for (size_t i = 0; i < recovered.n; i++)
-		fprintf(stderr, "sagerun: note: job '%s' lost its supervisor; marked Failed (%s)\n",
-			recovered.v[i], STORE_LOST_REASON);
-	strv_release(&recovered);
-	if (r < 0)
-		cli_print_error(&err);
-	return r;
 }
 
 int cmd_ps(int argc, char **argv, struct sr_ctx *ctx)

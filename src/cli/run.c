@@ -52,8 +52,9 @@ struct run {
 	bool color;
 	struct store *store; /* the job is recorded there once inserted */
 	bool recorded;
-	int lease_fd;  /* our lease on the job folder (store.h), held until we exit */
-	int detach_fd; /* -d: tells the launching process the job is recorded, -1 otherwise */
+	int lease_fd;	  /* our lease on the job folder (store.h), held until we exit */
+	int detach_fd;	  /* -d: tells the launching process the job is recorded, -1 otherwise */
+	int saved_stderr; /* -d: the launcher's stderr until then */
 };
 
 char *run_home_dir(void)
@@ -99,9 +100,17 @@ static void on_status(void *ctx, const struct job_status *st)
 		fputc('\n', stderr);
 		run->printed = st->n_transitions;
 	}
-	if (run->recorded && store_job_update(run->store, &run->job, st, &err) < 0) {
-		fprintf(stderr, "sagerun: warning: %s\n", err.msg);
-		sr_err_clear(&err);
+	if (run->recorded) {
+		bool final = st->state == JOB_COMPLETED || st->state == JOB_FAILED ||
+			     st->state == JOB_STOPPED;
+		/* The final record must land: without it the job would pass for one whose
+		 * supervisor was lost once our lease goes. */
+		for (int tries = final ? 3 : 1; tries > 0; tries--) {
+			if (store_job_update(run->store, &run->job, st, &err) >= 0)
+				break;
+			fprintf(stderr, "sagerun: warning: %s\n", err.msg);
+			sr_err_clear(&err);
+		}
 	}
 	if (run->describe_path && job_describe_write(&run->job, st, run->describe_path, &err) < 0)
 		fprintf(stderr, "sagerun: warning: %s\n", err.msg);
@@ -122,22 +131,30 @@ static int detach_stdio(struct run *run, struct sr_error *err)
 			      strerror(errno));
 	fflush(stdout);
 	fflush(stderr);
-	if (dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
-	    dup2(log, STDERR_FILENO) < 0)
+	/* The launcher's stderr, kept until the job is recorded: an error before that is its. */
+	run->saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (run->saved_stderr < 0 || dup2(null, STDIN_FILENO) < 0 ||
+	    dup2(null, STDOUT_FILENO) < 0 || dup2(log, STDERR_FILENO) < 0)
 		return sr_err(err, -errno, "detach: %s", strerror(errno));
+	return 0;
+}
+
+/* Tell the launcher the job is recorded: it prints the name and returns. */
+static void detach_release(struct run *run)
+{
+	sr_closep(&run->saved_stderr);
+	run->saved_stderr = -1;
 	if (write(run->detach_fd, "ok", 2) != 2) {
 		/* The launcher is gone (killed): carry on, the job is recorded. */
 	}
 	sr_closep(&run->detach_fd);
 	run->detach_fd = -1;
-	return 0;
 }
 
 /* The job folder is ours (mkdir won): take its lease, then record the job.  A name the store
  * already holds (its folder was removed by hand) is refused like a folder that exists. */
-static int record_job(struct run *run, const char *home, struct sr_error *err)
+static int record_job(struct run *run, struct sr_error *err)
 {
-	struct strv recovered = STRV_INIT;
 	struct store_job_rec rec = {
 	    .name = run->job.name,
 	    .type = "training",
@@ -147,11 +164,7 @@ static int record_job(struct run *run, const char *home, struct sr_error *err)
 	int r = store_lease_take(run->job_dir, &run->lease_fd, err);
 
 	if (r >= 0)
-		r = store_open(home, &run->store, &recovered, err);
-	for (size_t i = 0; i < recovered.n; i++)
-		fprintf(stderr, "sagerun: note: job '%s' lost its supervisor; marked Failed (%s)\n",
-			recovered.v[i], STORE_LOST_REASON);
-	strv_release(&recovered);
+		r = cli_store_open_err(&run->store, err);
 	if (r >= 0)
 		r = store_job_insert(run->store, &rec, &run->job, &run->status, err);
 	if (r < 0)
@@ -389,6 +402,91 @@ static int exit_code_for(enum job_state state)
 				      : EXIT_FAILED;
 }
 
+/* sagerun's own failures, as opposed to the user's: what RetryStrategy retries.  A program
+ * or a path of the job's that is missing, not executable or not valid is the user's. */
+static bool error_is_internal(int code)
+{
+	switch (-code) {
+	case ENOENT:
+	case EACCES:
+	case ENOEXEC:
+	case ENOTDIR:
+	case EISDIR:
+	case ELOOP:
+	case ENAMETOOLONG:
+	case EINVAL:
+	case EEXIST:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* One attempt: lay out and start the hosts, supervise them.  Returns < 0 for a failure
+ * before or around the hosts (the caller decides about retries); *start_error is a host that
+ * could not be started. */
+static int run_attempt(struct run *run, const struct run_opts *opts, const char *log_dir,
+		       enum sup_outcome *outcome, bool *stopped, int *start_error,
+		       struct sr_error *err)
+{
+	int r = 0;
+
+	set_status(run, JOB_IN_PROGRESS, SEC_DOWNLOADING, "Downloading input data");
+	for (size_t i = 0; r >= 0 && !*stopped && i < run->n_hosts; i++) {
+		*stopped = stop_requested();
+		if (!*stopped)
+			r = prepare_host(run, &run->hosts[i], err);
+	}
+	/* What the hosts share (the private network, /etc/hosts) once every tree exists. */
+	if (r >= 0 && !*stopped && !stop_requested())
+		r = host_group_prepare(&run->group, err);
+	if (r >= 0 && (*stopped || stop_requested())) {
+		/* Stopped while Downloading: no host ever runs user code. */
+		*stopped = true;
+		*outcome = SUP_STOPPED;
+		set_status(run, JOB_STOPPING, SEC_STOPPING, "Stopping the training job");
+		set_status(run, JOB_STOPPING, SEC_UPLOADING, "Uploading generated training model");
+	} else if (r >= 0) {
+		struct sup_config sc = {
+		    .job = &run->job,
+		    .hosts = run->hosts,
+		    .n_hosts = run->n_hosts,
+		    .log_dir = log_dir,
+		    .out_fd = STDOUT_FILENO,
+		    .err_fd = STDERR_FILENO,
+		    .color = opts->color,
+		    .max_run_s = run->job.max_run_s,
+		    .stop_grace_s = run->job.stop_grace_s,
+		    .status = &run->status,
+		    .on_status = on_status,
+		    .ctx = run,
+		    .start_error = start_error,
+		};
+		r = sup_run(&sc, outcome, err);
+	}
+	return r;
+}
+
+/* Before a retry: every host gone, its tree laid out anew. */
+static int reset_hosts(struct run *run, struct sr_error *err)
+{
+	_cleanup_free_ char *trees = xasprintf("%s/hosts", run->job_dir);
+
+	host_group_teardown(&run->group);
+	for (size_t i = 0; i < run->n_hosts; i++) {
+		host_release(&run->hosts[i]);
+		host_init(&run->hosts[i], i, run->backend);
+	}
+	for (size_t i = 0; i < run->status.n_hosts; i++) {
+		struct job_host_status *h = &run->status.hosts[i];
+
+		h->started = h->exited = 0;
+		h->exit_code = h->signal = 0;
+		h->start_ms = h->end_ms = 0;
+	}
+	return fs_rm_rf(trees, err);
+}
+
 static int run_job(struct run *run, const struct run_opts *opts)
 {
 	struct sr_error err = {0};
@@ -435,7 +533,16 @@ static int run_job(struct run *run, const struct run_opts *opts)
 	}
 	run->n_hosts = (size_t)run->job.instance_count;
 	job_status_init(&run->status, run->n_hosts, clock_wall_ms());
-	if (record_job(run, home, &err) < 0) {
+	/* -d: stdio moves to the job folder before the job is recorded, so a job that is
+	 * recorded never fails for want of it. */
+	if (run->detach_fd >= 0 && detach_stdio(run, &err) < 0) {
+		cli_print_error(&err);
+		(void)fs_rm_rf(run->job_dir, NULL);
+		return EXIT_FAILED;
+	}
+	if (record_job(run, &err) < 0) {
+		if (run->saved_stderr >= 0)
+			(void)dup2(run->saved_stderr, STDERR_FILENO);
 		cli_print_error(&err);
 		/* Nothing of a job that never started stays behind. */
 		sr_closep(&run->lease_fd);
@@ -443,10 +550,8 @@ static int run_job(struct run *run, const struct run_opts *opts)
 		(void)fs_rm_rf(run->job_dir, NULL);
 		return err.code == -EEXIST ? EXIT_USAGE : EXIT_FAILED;
 	}
-	if (run->detach_fd >= 0 && detach_stdio(run, &err) < 0) {
-		cli_print_error(&err);
-		return EXIT_FAILED;
-	}
+	if (run->detach_fd >= 0)
+		detach_release(run);
 	run->describe_path = xasprintf("%s/describe.json", run->job_dir);
 	log_dir = xasprintf("%s/logs", run->job_dir);
 	on_status(run, &run->status);
@@ -462,47 +567,47 @@ static int run_job(struct run *run, const struct run_opts *opts)
 	    .backend = backend,
 	};
 
-	set_status(run, JOB_IN_PROGRESS, SEC_DOWNLOADING, "Downloading input data");
-	r = 0;
-	for (size_t i = 0; r >= 0 && !stopped && i < run->n_hosts; i++) {
-		stopped = stop_requested();
-		if (!stopped)
-			r = prepare_host(run, &run->hosts[i], &err);
-	}
-	/* What the hosts share (the private network, /etc/hosts) once every tree exists. */
-	if (r >= 0 && !stopped && !stop_requested())
-		r = host_group_prepare(&run->group, &err);
-	if (r >= 0 && (stopped || stop_requested())) {
-		/* Stopped while Downloading: no host ever runs user code. */
-		stopped = true;
-		outcome = SUP_STOPPED;
-		set_status(run, JOB_STOPPING, SEC_STOPPING, "Stopping the training job");
-		set_status(run, JOB_STOPPING, SEC_UPLOADING, "Uploading generated training model");
-	} else if (r >= 0) {
-		struct sup_config sc = {
-		    .job = &run->job,
-		    .hosts = run->hosts,
-		    .n_hosts = run->n_hosts,
-		    .log_dir = log_dir,
-		    .out_fd = STDOUT_FILENO,
-		    .err_fd = STDERR_FILENO,
-		    .color = opts->color,
-		    .max_run_s = run->job.max_run_s,
-		    .stop_grace_s = run->job.stop_grace_s,
-		    .status = &run->status,
-		    .on_status = on_status,
-		    .ctx = run,
-		};
-		r = sup_run(&sc, &outcome, &err);
-	}
-	if (r < 0) {
-		/* sagerun's own failure, or a host that could not be prepared. */
-		job_status_set_failure(&run->status, err.msg);
+	for (int attempt = 1;; attempt++) {
+		int start_error = 0;
+
+		r = run_attempt(run, opts, log_dir, &outcome, &stopped, &start_error, &err);
+		if (r >= 0 && start_error < 0 && error_is_internal(start_error)) {
+			/* A host that could not be started for a reason of ours. */
+			r = start_error;
+			sr_err(&err, r, "%s",
+			       run->status.failure_reason ? run->status.failure_reason
+							  : strerror(-r));
+		}
+		if (r >= 0 || stopped)
+			break;
+		/* sagerun's own failure, or a host that could not be prepared: the service's
+		 * InternalServerError when it is ours, which RetryStrategy retries. */
+		bool internal = error_is_internal(r);
+		_cleanup_free_ char *reason =
+		    xasprintf("%s%s", internal ? "InternalServerError: " : "", err.msg);
+
+		job_status_set_failure(&run->status, reason);
 		outcome = SUP_FAILED;
 		cli_print_error(&err);
 		sr_err_clear(&err);
-		set_status(run, JOB_IN_PROGRESS, SEC_UPLOADING,
-			   "Uploading generated training model");
+		if (!internal || attempt > run->job.max_retry_attempts) {
+			set_status(run, JOB_IN_PROGRESS, SEC_UPLOADING,
+				   "Uploading generated training model");
+			break;
+		}
+		r = reset_hosts(run, &err);
+		if (r < 0) {
+			cli_print_error(&err);
+			set_status(run, JOB_IN_PROGRESS, SEC_UPLOADING,
+				   "Uploading generated training model");
+			break;
+		}
+		free(run->status.failure_reason);
+		run->status.failure_reason = NULL;
+		_cleanup_free_ char *msg =
+		    xasprintf("Restarting the training job: attempt %d of %d (RetryStrategy)",
+			      attempt + 1, run->job.max_retry_attempts + 1);
+		set_status(run, JOB_IN_PROGRESS, SEC_RESTARTING, msg);
 	}
 
 	host_group_teardown(&run->group);
@@ -623,7 +728,8 @@ static int detach(struct run *run)
 
 int run_training_job(const struct job_flags *flags, const struct run_opts *opts)
 {
-	struct run run = {.color = opts->color, .lease_fd = -1, .detach_fd = -1};
+	struct run run = {
+	    .color = opts->color, .lease_fd = -1, .detach_fd = -1, .saved_stderr = -1};
 	struct strv warnings = STRV_INIT;
 	struct sr_error err = {0};
 	int code;

@@ -13,22 +13,28 @@
 
 static const char stop_usage[] = "sagerun stop JOB...";
 
-static int stop_one(const char *name)
+/* Send the stop; 1 when a wait should follow, 0 when the job had ended, < 0 on error. */
+static int stop_send(const char *name)
 {
-	struct store_job_row row = {0}, final = {0};
+	struct store_job_row row = {0};
 	struct sr_error err = {0};
 	struct store *s = NULL;
 	int r;
 
 	if (cli_store_open(&s) < 0)
-		return EXIT_FAILED;
+		return -1;
 	r = store_job_get(s, name, &row, NULL, &err);
 	store_close(s);
 	if (r < 0) {
 		cli_print_error(&err);
-		return EXIT_FAILED;
+		return r;
 	}
-	if (strcmp(row.status, "InProgress") && strcmp(row.status, "Stopping")) {
+	if (!strcmp(row.status, "Stopping")) {
+		/* Already on its way (Ctrl-C, another stop): a second SIGTERM changes nothing. */
+		store_job_row_release(&row);
+		return 1;
+	}
+	if (strcmp(row.status, "InProgress")) {
 		fprintf(stderr, "sagerun: %s: already ended: %s\n", name, row.status);
 		store_job_row_release(&row);
 		return 0;
@@ -38,15 +44,11 @@ static int stop_one(const char *name)
 	/* -ESRCH: it ended (or died) between the read and the signal; the wait tells which. */
 	if (r < 0 && r != -ESRCH) {
 		cli_print_error(&err);
-		return EXIT_FAILED;
+		return r;
 	}
 	if (r == 0)
 		fprintf(stderr, "sagerun: %s: Stopping\n", name);
-	if (cli_job_wait(name, &final) < 0)
-		return EXIT_FAILED;
-	fprintf(stderr, "sagerun: %s: %s\n", name, final.status);
-	store_job_row_release(&final);
-	return 0;
+	return 1;
 }
 
 int cmd_stop(int argc, char **argv, struct sr_ctx *ctx)
@@ -63,8 +65,30 @@ int cmd_stop(int argc, char **argv, struct sr_ctx *ctx)
 	}
 	if (argc < 2)
 		return cli_usage_error(stop_usage, "which job?");
-	for (int i = 1; i < argc; i++)
-		if (stop_one(argv[i]) != 0)
+	/* Every job first, so they stop together, then wait for each. */
+	int *pending = calloc((size_t)argc, sizeof(*pending));
+
+	if (!pending)
+		return EXIT_FAILED;
+	for (int i = 1; i < argc; i++) {
+		int r = stop_send(argv[i]);
+
+		pending[i] = r > 0;
+		if (r < 0)
 			code = EXIT_FAILED;
+	}
+	for (int i = 1; i < argc; i++) {
+		struct store_job_row final = {0};
+
+		if (!pending[i])
+			continue;
+		if (cli_job_wait(argv[i], &final) < 0) {
+			code = EXIT_FAILED;
+			continue;
+		}
+		fprintf(stderr, "sagerun: %s: %s\n", argv[i], final.status);
+		store_job_row_release(&final);
+	}
+	free(pending);
 	return code;
 }

@@ -452,8 +452,6 @@ static int parse_retry(struct spec *s, json_t *v)
 
 	if (r == 0)
 		r = spec_require(s, v, "MaximumRetryAttempts", " (1 to 30)");
-	if (r == 0)
-		spec_warn_unhonoured(s, "a failed job is not retried yet");
 	return r;
 }
 

@@ -31,6 +31,7 @@ static const char *const secondary_names[SEC_MAX] = {
     [SEC_MAX_RUNTIME_EXCEEDED] = "MaxRuntimeExceeded",
     [SEC_COMPLETED] = "Completed",
     [SEC_FAILED] = "Failed",
+    [SEC_RESTARTING] = "Restarting",
 };
 
 const char *job_state_name(enum job_state s)

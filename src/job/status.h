@@ -31,6 +31,7 @@ enum job_secondary {
 	SEC_MAX_RUNTIME_EXCEEDED,
 	SEC_COMPLETED,
 	SEC_FAILED,
+	SEC_RESTARTING, /* RetryStrategy: a new attempt after an internal error */
 	SEC_MAX
 };
 

@@ -22,11 +22,9 @@ int store_begin(struct store *s, struct sr_error *err); /* BEGIN IMMEDIATE */
 int store_commit(struct store *s, struct sr_error *err);
 void store_rollback(struct store *s);
 
-/* lease.c: take the lease of `folder` if nobody holds it.  0 and *ret_fd holding it; -EBUSY
- * when a live process holds it; another negative errno when there is no lease file. */
-int store_lease_try(const char *folder, int *ret_fd);
-
-/* recover.c: the jobs whose supervisor is gone. */
-int store_recover(struct store *s, struct strv *recovered, struct sr_error *err);
+/* lease.c: probe the lease of `folder` (a shared lock, taken and dropped): 0 when nobody
+ * holds it, -EBUSY when a live supervisor does, another negative errno when the lock file
+ * cannot be opened (-ENOENT: there is none). */
+int store_lease_probe(const char *folder);
 
 #endif

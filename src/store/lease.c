@@ -1,10 +1,13 @@
 /* lease.c - the supervisor's lease on its job folder: an exclusive flock on supervisor.lock.
  *
  * The kernel drops the lock when its holder dies, however it dies, so the lease says whether
- * a supervisor is alive without trusting a pid.  To signal the supervisor (stop), its pid is
- * read from /proc/locks by the lock file's device and inode, reached through a pidfd, and the
- * holder is checked again after the pidfd is open: a pid recycled in between is never
- * signalled.
+ * a supervisor is alive without trusting a pid.  Everybody else only probes it with a shared
+ * lock (LOCK_SH|LOCK_NB, released at once): probes never conflict with each other, and the
+ * only exclusive (WRITE) holder /proc/locks can show for the file is the supervisor.
+ *
+ * To signal the supervisor (stop): it wrote its pid into the lock file after locking; that pid
+ * must be the WRITE holder of the file's inode in /proc/locks, is reached through a pidfd, and
+ * is checked again after the pidfd is open, so a pid recycled in between is never signalled.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +18,6 @@
 #include <sys/file.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "store/internal.h"
@@ -28,6 +30,8 @@ int store_lease_take(const char *folder, int *ret_fd, struct sr_error *err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/" STORE_LEASE_NAME, folder);
 	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	char pid[32];
+	int n;
 
 	if (fd < 0)
 		return sr_err(err, -errno, "create '%s': %s", path, strerror(errno));
@@ -38,80 +42,87 @@ int store_lease_take(const char *folder, int *ret_fd, struct sr_error *err)
 			return sr_err(err, -EBUSY, "'%s' is held by another sagerun", path);
 		return sr_err(err, -e, "lock '%s': %s", path, strerror(e));
 	}
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+		return sr_err(err, -errno, "write '%s': %s", path, strerror(errno));
 	*ret_fd = TAKE_FD(fd);
 	return 0;
 }
 
-int store_lease_try(const char *folder, int *ret_fd)
+int store_lease_probe(const char *folder)
 {
 	_cleanup_free_ char *path = xasprintf("%s/" STORE_LEASE_NAME, folder);
-	_cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
 		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0)
 		return errno == EWOULDBLOCK ? -EBUSY : -errno;
-	*ret_fd = TAKE_FD(fd);
-	return 0;
+	return 0; /* closing the fd drops the shared lock */
 }
 
 bool store_lease_held(const char *folder)
 {
-	int fd = -1;
-	bool held = store_lease_try(folder, &fd) == -EBUSY;
-
-	sr_closep(&fd);
-	return held;
+	return store_lease_probe(folder) == -EBUSY;
 }
 
-/* The pid holding an FLOCK on (dev, ino), from /proc/locks; 0 when none. */
-static pid_t flock_holder(dev_t dev, ino_t ino)
+/* Is `pid` the WRITE holder of an FLOCK on inode `ino` in /proc/locks?  (The device is not
+ * compared: /proc/locks and stat() disagree on it on some file systems; the pid from the
+ * lock file already names the one candidate.) */
+static bool holds_write_flock(pid_t pid, ino_t ino)
 {
 	_cleanup_fclose_ FILE *f = fopen("/proc/locks", "re");
 	char line[256];
 
 	if (!f)
-		return 0;
+		return false;
 	while (fgets(line, sizeof(line), f)) {
-		unsigned maj, min;
 		unsigned long long inode;
-		char kind[16];
-		int pid;
+		char kind[16], mode[16];
+		int p;
 
 		/* "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; waiters have "->" */
 		if (strstr(line, "->"))
 			continue;
-		if (sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%llu", kind, &pid, &maj, &min,
-			   &inode) != 5)
+		if (sscanf(line, "%*d: %15s %*s %15s %d %*x:%*x:%llu", kind, mode, &p, &inode) != 4)
 			continue;
-		if (!strcmp(kind, "FLOCK") && maj == major(dev) && min == minor(dev) &&
-		    inode == (unsigned long long)ino && pid > 0)
-			return (pid_t)pid;
+		if (!strcmp(kind, "FLOCK") && !strcmp(mode, "WRITE") && p == (int)pid &&
+		    inode == (unsigned long long)ino)
+			return true;
 	}
-	return 0;
+	return false;
 }
 
 int store_lease_signal(const char *folder, int sig, struct sr_error *err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/" STORE_LEASE_NAME, folder);
-	_cleanup_close_ int pidfd = -1;
+	_cleanup_close_ int fd = -1, pidfd = -1;
+	char buf[32] = {0};
 	struct stat sb;
-	pid_t pid;
+	long pid;
+	char *end;
 
-	if (stat(path, &sb) < 0 || !store_lease_held(folder))
+	if (!store_lease_held(folder))
 		return sr_err(err, -ESRCH, "no supervisor holds '%s'", path);
-	pid = flock_holder(sb.st_dev, sb.st_ino);
-	if (pid <= 0)
-		return sr_err(err, -ESRCH, "cannot find the supervisor holding '%s' in /proc/locks",
-			      path);
-	pidfd = pidfd_open(pid, 0);
-	if (pidfd < 0)
-		return sr_err(err, -ESRCH, "the supervisor of '%s' is gone", folder);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &sb) < 0 || pread(fd, buf, sizeof(buf) - 1, 0) <= 0)
+		return sr_err(err, -ENXIO, "read '%s': %s", path, strerror(errno));
+	pid = strtol(buf, &end, 10);
+	if (pid <= 0 || (*end && *end != '\n'))
+		return sr_err(err, -ENXIO, "'%s' names no supervisor", path);
+	if (!holds_write_flock((pid_t)pid, sb.st_ino)) {
+		if (!store_lease_held(folder))
+			return sr_err(err, -ESRCH, "no supervisor holds '%s'", path);
+		return sr_err(err, -ENXIO,
+			      "cannot find the supervisor of '%s' in /proc/locks (pid %ld)", folder,
+			      pid);
+	}
+	pidfd = pidfd_open((pid_t)pid, 0);
 	/* The pidfd names one process for good: make sure it is still the holder. */
-	if (flock_holder(sb.st_dev, sb.st_ino) != pid)
+	if (pidfd < 0 || !holds_write_flock((pid_t)pid, sb.st_ino))
 		return sr_err(err, -ESRCH, "the supervisor of '%s' is gone", folder);
 	if (pidfd_send_signal(pidfd, sig, NULL, 0) < 0)
-		return sr_err(err, -errno, "signal the supervisor (pid %d): %s", (int)pid,
+		return sr_err(err, -errno, "signal the supervisor (pid %ld): %s", pid,
 			      strerror(errno));
 	return 0;
 }
@@ -132,6 +143,5 @@ int store_lease_wait(const char *folder, struct sr_error *err)
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return sr_err(err, -errno, "wait for '%s': %s", path, strerror(errno));
-	(void)flock(fd, LOCK_UN);
-	return 0;
+	return 0; /* closing the fd drops it */
 }

@@ -1,12 +1,13 @@
 /* recover.c - the supervisor's lease, and jobs whose supervisor died (SIGKILL, OOM, reboot).
  *
  * Every command that opens the store looks at the jobs recorded as running.  A job whose lease
- * (an flock on <folder>/supervisor.lock) can be taken has no supervisor any more: it is marked
+ * (an flock on <folder>/supervisor.lock) is free has no supervisor any more: it is marked
  * Failed with STORE_LOST_REASON, its describe.json rewritten, and whatever is left of its
- * hosts is killed.  ns hosts die with their supervisor already (init has PDEATHSIG); process
- * hosts' children may not, so every process whose environment names the job
- * (TRAINING_JOB_NAME, which sagerun sets for each host and strips from everything else) is
- * killed through a pidfd, so a recycled pid is never signalled.
+ * hosts is killed.  ns hosts die with their supervisor already (init has PDEATHSIG, and a PID
+ * namespace dies with its init); process hosts' children may not, so every process whose
+ * environment names the job's host trees (SAGEMAKER_BASE_DIR=<folder>/hosts/..., set for each
+ * process host and stripped from everything else) and the job (TRAINING_JOB_NAME) is killed
+ * through a pidfd, so a recycled pid is never signalled.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -30,12 +31,14 @@
 #include "util/strv.h"
 #include "util/xalloc.h"
 
-/* Does /proc/<pid>/environ hold exactly `needle` ("NAME=value") as one entry? */
-static bool environ_has(int pid, const char *needle)
+/* Does /proc/<pid>/environ hold `name_entry` ("NAME=value") exactly and an entry starting
+ * with `prefix_entry`? */
+static bool environ_has(int pid, const char *name_entry, const char *prefix_entry)
 {
 	char path[64];
 	_cleanup_free_ char *data = NULL;
-	size_t len = 0, n = strlen(needle);
+	size_t len = 0, n = strlen(name_entry), m = strlen(prefix_entry);
+	bool name = false, prefix = false;
 
 	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
 	if (fs_read_file(path, 1 << 20, &data, &len, NULL) < 0)
@@ -44,17 +47,20 @@ static bool environ_has(int pid, const char *needle)
 		const char *e = data + i;
 		size_t l = strnlen(e, len - i);
 
-		if (l == n && !memcmp(e, needle, n))
-			return true;
+		if (l == n && !memcmp(e, name_entry, n))
+			name = true;
+		if (l >= m && !memcmp(e, prefix_entry, m))
+			prefix = true;
 		i += l + 1;
 	}
-	return false;
+	return name && prefix;
 }
 
 /* Kill every process left of the job's hosts; returns how many were signalled. */
-static int kill_leftovers(const char *name)
+static int kill_leftovers(const char *name, const char *folder)
 {
 	_cleanup_free_ char *needle = xasprintf("TRAINING_JOB_NAME=%s", name);
+	_cleanup_free_ char *trees = xasprintf("SAGEMAKER_BASE_DIR=%s/hosts/", folder);
 	DIR *d = opendir("/proc");
 	struct dirent *de;
 	int killed = 0;
@@ -74,7 +80,8 @@ static int kill_leftovers(const char *name)
 		fd = pidfd_open((pid_t)pid, 0);
 		if (fd < 0)
 			continue;
-		if (environ_has((int)pid, needle) && pidfd_send_signal(fd, SIGKILL, NULL, 0) == 0)
+		if (environ_has((int)pid, needle, trees) &&
+		    pidfd_send_signal(fd, SIGKILL, NULL, 0) == 0)
 			killed++;
 		close(fd);
 	}
@@ -135,7 +142,7 @@ static int mark_lost(struct store *s, const char *name, const char *folder, stru
 	r = store_begin(s, err);
 	if (r < 0)
 		return r;
-	/* Still running?  Another command may have recovered it while we took the lease. */
+	/* Still running?  Another command may have recovered it meanwhile. */
 	rc = sqlite3_prepare_v2(
 	    s->db,
 	    "SELECT status IN ('InProgress', 'Stopping'), describe, (SELECT "
@@ -219,20 +226,21 @@ int store_recover(struct store *s, struct strv *recovered, struct sr_error *err)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		int lease = -1;
-		int t = rows[i].folder ? store_lease_try(rows[i].folder, &lease) : -ENOENT;
+		int t = rows[i].folder ? store_lease_probe(rows[i].folder) : -ENOENT;
 
-		if (t == -EBUSY)
-			continue; /* its supervisor is alive */
-		/* Holding the lease (when there is one), no new supervisor can take the job
-		 * folder while we mark it. */
-		kill_leftovers(rows[i].name);
+		/* -EBUSY: its supervisor is alive.  Any error but a missing lock file (its
+		 * folder removed by hand) says nothing about the supervisor: leave it. */
+		if (t == -EBUSY || (t < 0 && t != -ENOENT))
+			continue;
 		r = mark_lost(s, rows[i].name, rows[i].folder, err);
-		sr_closep(&lease);
 		if (r < 0)
 			break;
-		if (r > 0 && recovered)
-			strv_push(recovered, rows[i].name);
+		if (r > 0) {
+			if (rows[i].folder)
+				kill_leftovers(rows[i].name, rows[i].folder);
+			if (recovered)
+				strv_push(recovered, rows[i].name);
+		}
 		r = 0;
 	}
 	for (size_t i = 0; i < n; i++)

@@ -78,7 +78,7 @@ int store_sql_error(struct store *s, int rc, const char *what, struct sr_error *
 	int primary = rc & 0xff; /* extended result codes are on */
 	int code = primary == SQLITE_BUSY || primary == SQLITE_LOCKED ? -EBUSY
 		   : primary == SQLITE_FULL			      ? -ENOSPC
-		   : primary == SQLITE_CONSTRAINT		      ? -EEXIST
+		   : rc == SQLITE_CONSTRAINT_PRIMARYKEY		      ? -EEXIST
 								      : -EIO;
 
 	return sr_err(err, code, "job store '%s': %s: %s", s->path, what, sqlite3_errmsg(s->db));
@@ -215,20 +215,9 @@ int store_open_at_version(const char *home, int version, struct store **ret, str
 	return open_db(home, version, ret, err);
 }
 
-int store_open(const char *home, struct store **ret, struct strv *recovered, struct sr_error *err)
+int store_open(const char *home, struct store **ret, struct sr_error *err)
 {
-	struct store *s = NULL;
-	int r = open_db(home, STORE_SCHEMA_VERSION, &s, err);
-
-	if (r < 0)
-		return r;
-	r = store_recover(s, recovered, err);
-	if (r < 0) {
-		store_close(s);
-		return r;
-	}
-	*ret = s;
-	return 0;
+	return open_db(home, STORE_SCHEMA_VERSION, ret, err);
 }
 
 void store_close(struct store *s)

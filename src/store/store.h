@@ -1,14 +1,16 @@
 /* store.h - the job store: SQLite at $SAGERUN_HOME/sagerun.db, the source of truth for `ps`,
  * `describe` and crash recovery (describe.json in each job folder is a copy for users).
  *
- *   store_open(home, &s, err)       WAL mode, schema migrated, lost supervisors recovered
+ *   store_open(home, &s, err)       WAL mode, schema migrated
+ *   store_recover(s, &names, err)   jobs whose supervisor died marked Failed
  *   store_job_insert(s, &rec, err)  a new job; its name must be unused (as on the service)
  *   store_job_update(s, ...)        every status transition, in one transaction
  *   store_job_list / store_job_get  for ps and describe
  *
  * Liveness: a running job's supervisor holds an exclusive flock on <job folder>/supervisor.lock
- * for as long as it lives (store_lease_take).  The kernel drops it when the process dies, however
- * it dies, so a lock that can be taken means the supervisor is gone; a pid is never trusted.
+ * for as long as it lives (store_lease_take; everybody else only probes it with a shared one).  The
+ * kernel drops it when the process dies, however it dies, so a lock that can be taken means the
+ * supervisor is gone; a pid is never trusted.
  */
 #ifndef SR_STORE_STORE_H
 #define SR_STORE_STORE_H
@@ -31,14 +33,17 @@ struct strv;
 
 struct store;
 
-/* Open (creating `home` and the database when missing), migrate, then recover: every job
- * recorded as running whose supervisor's lease is free is marked Failed with
- * STORE_LOST_REASON, its leftover processes are killed and its describe.json rewritten.  The
- * names of recovered jobs are appended to `recovered` (may be NULL). */
-int store_open(const char *home, struct store **ret, struct strv *recovered, struct sr_error *err);
+/* Open (creating `home` and the database when missing) and migrate. */
+int store_open(const char *home, struct store **ret, struct sr_error *err);
 void store_close(struct store *s);
 
-/* Open without recovery and migrate only up to `version` (tests of migrations). */
+/* Every job recorded as running whose supervisor's lease is free is marked Failed with
+ * STORE_LOST_REASON, its describe.json rewritten and its leftover processes killed.  The
+ * names of recovered jobs are appended to `recovered` (may be NULL).  Every command that
+ * opens the store calls it; an error here should not keep the command from its own work. */
+int store_recover(struct store *s, struct strv *recovered, struct sr_error *err);
+
+/* Open and migrate only up to `version` (tests of migrations). */
 int store_open_at_version(const char *home, int version, struct store **ret, struct sr_error *err);
 
 /* The schema version of the open database. */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -12,6 +13,34 @@
 #include "util/xalloc.h"
 
 #define READ_CHUNK 65536
+
+int logfile_ts_open(const char *path, int log_fd)
+{
+	_cleanup_free_ char *ts = xasprintf("%s" LOGFILE_TS_SUFFIX, path);
+	int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW;
+	uint64_t lines = 0;
+	struct stat sb, tb;
+	char buf[READ_CHUNK];
+	off_t off = 0;
+	ssize_t n;
+	int fd;
+
+	if (fstat(log_fd, &sb) < 0)
+		return -1;
+	if (sb.st_size == 0)
+		return open(ts, flags | O_TRUNC, 0644);
+	while ((n = pread(log_fd, buf, sizeof(buf), off)) > 0) {
+		for (char *p = buf; (p = memchr(p, '\n', (size_t)(buf + n - p))); p++)
+			lines++;
+		off += n;
+	}
+	fd = open(ts, flags & ~O_CREAT);
+	if (fd >= 0 && (fstat(fd, &tb) < 0 || (uint64_t)tb.st_size != lines * sizeof(uint64_t))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
 
 int logfile_ts_append(int ts_fd, int64_t time_ms)
 {
@@ -36,6 +65,7 @@ int logfile_reader_open(struct logfile_reader *r, const char *path, struct sr_er
 	if (r->fd < 0)
 		return sr_err(err, -errno, "open log '%s': %s", path, strerror(errno));
 	r->ts_fd = open(ts, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	r->ts_path = TAKE_PTR(ts);
 	return 0;
 }
 
@@ -43,15 +73,22 @@ void logfile_reader_close(struct logfile_reader *r)
 {
 	sr_closep(&r->fd);
 	sr_closep(&r->ts_fd);
+	free(r->ts_path);
 	free(r->buf);
 	memset(r, 0, sizeof(*r));
 	r->fd = r->ts_fd = -1;
 }
 
-static int64_t time_of(const struct logfile_reader *r, uint64_t line)
+static int64_t time_of(struct logfile_reader *r, uint64_t line)
 {
 	uint64_t le;
 
+	/* The supervisor makes the .ts just after the .log, before any line: a reader that came
+	 * in between finds it by the first whole line. */
+	if (r->ts_fd < 0 && !r->ts_retried && r->ts_path) {
+		r->ts_retried = true;
+		r->ts_fd = open(r->ts_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	}
 	if (r->ts_fd < 0 ||
 	    pread(r->ts_fd, &le, sizeof(le), (off_t)(line * sizeof(le))) != (ssize_t)sizeof(le))
 		return 0;

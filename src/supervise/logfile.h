@@ -10,6 +10,7 @@
 #ifndef SR_SUPERVISE_LOGFILE_H
 #define SR_SUPERVISE_LOGFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,13 +18,20 @@ struct sr_error;
 
 #define LOGFILE_TS_SUFFIX ".ts"
 
+/* Open the .ts of the log `path` (open as `log_fd`) for appending, only where it stays in step
+ * with the log: a new log, or one whose .ts has a record for each of its lines (a retried
+ * job's host log).  -1 when it cannot be (the log is read with time 0 then). */
+int logfile_ts_open(const char *path, int log_fd);
+
 /* Append one time record to an open .ts file.  0 or a negative errno. */
 int logfile_ts_append(int ts_fd, int64_t time_ms);
 
 struct logfile_reader {
 	int fd;	   /* the .log */
 	int ts_fd; /* the .ts, -1 when missing */
-	char *buf; /* bytes read and not yet returned */
+	char *ts_path;
+	bool ts_retried; /* opened again once a whole line was there (it follows the .log) */
+	char *buf;	 /* bytes read and not yet returned */
 	size_t len, cap;
 	size_t consumed; /* bytes of buf already returned */
 	uint64_t line;	 /* index of the next line */

@@ -397,12 +397,7 @@ int sup_log_open(struct sup_log *lg, struct sup_sink *sink, const char *name, si
 	if (lg->file_fd < 0)
 		return sr_err(err, -errno, "open log file '%s': %s", lg->file_path,
 			      strerror(errno));
-	/* The time index only stays in step with a log it started with. */
-	_cleanup_free_ char *ts = xasprintf("%s" LOGFILE_TS_SUFFIX, lg->file_path);
-	struct stat sb;
-	if (fstat(lg->file_fd, &sb) == 0 && sb.st_size == 0)
-		lg->ts_fd = open(
-		    ts, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+	lg->ts_fd = logfile_ts_open(lg->file_path, lg->file_fd);
 	return 0;
 }
 

@@ -368,9 +368,10 @@ static int on_signal(struct sup_loop *loop, struct sup_watch *w, uint32_t events
 		if (n != (ssize_t)sizeof(si))
 			return 0; /* EAGAIN: all read */
 		if (s->stopping) {
-			/* Asked again while hosts are being stopped (by us or for a failure):
-			 * the user wants it over now. */
-			r = kill_hosts(s, err);
+			/* A second Ctrl-C while hosts are being stopped (by us or for a failure):
+			 * the user wants it over now.  A second SIGTERM (sagerun stop, a service
+			 * manager) asks for what is already happening: the grace still holds. */
+			r = si.ssi_signo == SIGINT ? kill_hosts(s, err) : 0;
 		} else {
 			s->outcome = SUP_STOPPED;
 			set_status(s, JOB_STOPPING, SEC_STOPPING, "Stopping the training job");
@@ -420,6 +421,8 @@ static int start_one(struct sup_state *s, struct sup_host *sh, struct sr_error *
 
 	r = host_start(sh->h, &e);
 	if (r < 0) {
+		if (s->cfg->start_error && !*s->cfg->start_error)
+			*s->cfg->start_error = r;
 		s->outcome = SUP_FAILED;
 		job_status_set_failure(s->st, e.msg); /* ours: short and printable */
 		r = stop_hosts(s, err);

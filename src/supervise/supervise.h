@@ -48,6 +48,9 @@ struct sup_config {
 	/* Called after every status change (print it, write describe.json); may be NULL. */
 	void (*on_status)(void *ctx, const struct job_status *st);
 	void *ctx;
+	/* Out, may be NULL: the negative errno of the first host that could not be started
+	 * (the job then fails), 0 when every host started. */
+	int *start_error;
 };
 
 enum sup_outcome { SUP_COMPLETED, SUP_FAILED, SUP_STOPPED, SUP_MAX_RUNTIME, SUP_OUTCOME_MAX };

@@ -78,6 +78,8 @@ int clock_parse_duration(const char *s, int64_t *ret_ms)
 			unit = 86400000, s++;
 		else
 			return -EINVAL;
+		if (n > (INT64_MAX - total) / unit)
+			return -EINVAL;
 		total += n * unit;
 	}
 	*ret_ms = total;

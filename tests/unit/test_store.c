@@ -98,12 +98,12 @@ static void test_open_creates_schema(void **state)
 	struct sr_error err = {0};
 	_cleanup_free_ char *db = xasprintf("%s/sagerun.db", fx->home);
 
-	assert_int_equal(store_open(fx->home, &s, NULL, &err), 0);
+	assert_int_equal(store_open(fx->home, &s, &err), 0);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	assert_true(fs_exists(db));
 	store_close(s);
 	/* Opening again changes nothing. */
-	assert_int_equal(store_open(fx->home, &s, NULL, &err), 0);
+	assert_int_equal(store_open(fx->home, &s, &err), 0);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	store_close(s);
 }
@@ -133,7 +133,7 @@ static void test_migrates_old_database(void **state)
 	    SQLITE_OK);
 	sqlite3_close(raw);
 
-	assert_int_equal(store_open(fx->home, &s, NULL, &err), 0);
+	assert_int_equal(store_open(fx->home, &s, &err), 0);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	assert_int_equal(store_job_get(s, "old-job", &row, &describe, &err), 0);
 	assert_string_equal(row.status, "Completed");
@@ -153,13 +153,13 @@ static void test_refuses_newer_database(void **state)
 	_cleanup_free_ char *db = xasprintf("%s/sagerun.db", fx->home);
 	sqlite3 *raw;
 
-	assert_int_equal(store_open(fx->home, &s, NULL, &err), 0);
+	assert_int_equal(store_open(fx->home, &s, &err), 0);
 	store_close(s);
 	assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(raw, "PRAGMA user_version = 99", NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(raw);
-	assert_int_equal(store_open(fx->home, &s, NULL, &err), -EPROTO);
+	assert_int_equal(store_open(fx->home, &s, &err), -EPROTO);
 	assert_non_null(strstr(err.msg, "schema version 99, newer than this sagerun knows"));
 	assert_non_null(strstr(err.msg, db));
 	assert_non_null(strstr(err.hint, "SAGERUN_HOME"));
@@ -175,7 +175,7 @@ static void test_insert_update_list(void **state)
 	_cleanup_free_ char *describe = NULL;
 	size_t n = 0;
 
-	assert_int_equal(store_open(fx->home, &s, NULL, &err), 0);
+	assert_int_equal(store_open(fx->home, &s, &err), 0);
 	assert_int_equal(insert(fx, s, "job-a", folder, &err), 0);
 
 	/* Names are unique, as on the service. */
@@ -249,7 +249,7 @@ static void test_recovery(void **state)
 	char c;
 	pid_t pid;
 
-	assert_int_equal(store_open(fx->home, &s, NULL, &err), 0);
+	assert_int_equal(store_open(fx->home, &s, &err), 0);
 	assert_int_equal(insert(fx, s, "alive", alive, &err), 0);
 	assert_int_equal(insert(fx, s, "lost", lost, &err), 0);
 	store_close(s);
@@ -273,14 +273,16 @@ static void test_recovery(void **state)
 	close(pipefd[0]);
 
 	/* Both supervisors alive: nothing recovered. */
-	assert_int_equal(store_open(fx->home, &s, &recovered, &err), 0);
+	assert_int_equal(store_open(fx->home, &s, &err), 0);
+	assert_int_equal(store_recover(s, &recovered, &err), 0);
 	assert_int_equal(recovered.n, 0);
 	store_close(s);
 
 	kill(pid, SIGKILL);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 
-	assert_int_equal(store_open(fx->home, &s, &recovered, &err), 0);
+	assert_int_equal(store_open(fx->home, &s, &err), 0);
+	assert_int_equal(store_recover(s, &recovered, &err), 0);
 	assert_int_equal(recovered.n, 1);
 	assert_string_equal(recovered.v[0], "lost");
 	assert_int_equal(store_job_get(s, "lost", &row, &describe, &err), 0);
@@ -305,7 +307,8 @@ static void test_recovery(void **state)
 
 	/* Recovered once only. */
 	strv_release(&recovered);
-	assert_int_equal(store_open(fx->home, &s, &recovered, &err), 0);
+	assert_int_equal(store_open(fx->home, &s, &err), 0);
+	assert_int_equal(store_recover(s, &recovered, &err), 0);
 	assert_int_equal(recovered.n, 0);
 	store_close(s);
 	strv_release(&recovered);
