@@ -649,7 +649,9 @@ static int run_job(struct run *run, const struct run_opts *opts)
 static int pick_backend(struct run *run, const struct run_opts *opts)
 {
 	const char *why = NULL;
-	bool ns_ok = host_backend_find("ns") && host_ns_available(&why);
+	/* The probe forks a child into new namespaces: only when ns may be picked. */
+	bool ns_ok =
+	    strcmp(opts->backend, "process") && host_backend_find("ns") && host_ns_available(&why);
 
 	if (!strcmp(opts->backend, "auto")) {
 		run->backend = host_backend_find(ns_ok ? "ns" : "process");

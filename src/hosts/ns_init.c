@@ -226,8 +226,6 @@ _Noreturn void ns_child_main(const struct ns_plan *p)
 	if (n != 1)
 		_exit(127);
 
-	if (p->agent_exe_fd >= 0)
-		agent_run(p);
 	sfd = signalfd(-1, &all, SFD_CLOEXEC);
 	if (sfd < 0)
 		fail(p, errno, "create a signalfd");
@@ -253,6 +251,10 @@ _Noreturn void ns_child_main(const struct ns_plan *p)
 		_exit(127);
 	}
 	close(exec_pipe[0]);
+	/* After the user's process, off the launch's path: the agent's exec of sagerun costs
+	 * more than the user's first steps, and mpirun's rsh client retries until it listens. */
+	if (p->agent_exe_fd >= 0)
+		agent_run(p);
 
 	/* The host's pipes belong to its processes: once they are gone the parent sees EOF. */
 	(void)dup2(p->null_fd, 0);

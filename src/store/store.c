@@ -191,6 +191,16 @@ static int open_db(const char *home, int version, struct store **ret, struct sr_
 		return -EIO;
 	}
 	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	/* Every sagerun command is a short-lived connection.  By default the last one to close
+	 * checkpoints the WAL into the database and deletes it, two syncs that cost more than
+	 * the whole launch of a small job; the WAL is kept instead and checkpointed as it grows
+	 * (every 1000 pages), which is as safe. */
+	(void)sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	{
+		int persist = 1;
+
+		(void)sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	}
 	/* WAL: readers (ps, describe, logs -f) never block the supervisor or each other.
 	 * synchronous=NORMAL: a commit survives a crash of sagerun, and the last ones may be lost
 	 * only with the machine; the job itself would not survive that either. */

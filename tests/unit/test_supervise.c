@@ -569,6 +569,29 @@ static void test_second_signal_kills(void **state)
 	fx_release(&fx);
 }
 
+/* A second SIGTERM (sagerun stop again, a service manager) keeps the stop grace: the host that
+ * takes 0.6 s to finish on SIGTERM exits on its own, not by SIGKILL. */
+static void test_second_term_keeps_grace(void **state)
+{
+	struct fixture fx;
+	pid_t helper;
+	char *ready;
+
+	(void)state;
+	fx_init(&fx, 1);
+	ready = xasprintf("%s/ready", fx.dir);
+	fx_sh(&fx, 0,
+	      "trap 'sleep 0.6; exit 7' TERM; touch \"$DIR/ready\"; while :; do sleep 0.05; done");
+	helper = signal_later(ready, SIGTERM, 2, 200);
+	assert_int_equal(fx_run(&fx), SUP_STOPPED);
+	reap_helper(helper);
+	assert_int_equal(fx.st.hosts[0].signal, 0);
+	assert_int_equal(fx.st.hosts[0].exit_code, 7);
+	assert_term_unblocked();
+	free(ready);
+	fx_release(&fx);
+}
+
 /* ---- logs ---------------------------------------------------------------------------------- */
 
 /* Split `text` into lines (without '\n'); returns the count. */
@@ -1166,6 +1189,7 @@ int main(void)
 	    cmocka_unit_test(test_max_runtime),
 	    cmocka_unit_test(test_stop_by_signal),
 	    cmocka_unit_test(test_second_signal_kills),
+	    cmocka_unit_test(test_second_term_keeps_grace),
 	    cmocka_unit_test(test_log_capture),
 	    cmocka_unit_test(test_no_interleaving),
 	    cmocka_unit_test(test_prefix_colour_and_width),
