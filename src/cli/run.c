@@ -112,8 +112,14 @@ static void on_status(void *ctx, const struct job_status *st)
 			sr_err_clear(&err);
 		}
 	}
-	if (run->describe_path && job_describe_write(&run->job, st, run->describe_path, &err) < 0)
-		fprintf(stderr, "sagerun: warning: %s\n", err.msg);
+	/* describe.json is the users' copy of the store's record: rewritten when the job starts
+	 * training, starts stopping and ends, not at every step (each rewrite is a new file). */
+	if (run->describe_path &&
+	    (t->status == SEC_TRAINING || t->status == SEC_STOPPING || st->state == JOB_COMPLETED ||
+	     st->state == JOB_FAILED || st->state == JOB_STOPPED || run->printed <= 1)) {
+		if (job_describe_write(&run->job, st, run->describe_path, &err) < 0)
+			fprintf(stderr, "sagerun: warning: %s\n", err.msg);
+	}
 }
 
 /* -d, in the detached supervisor once the job is recorded: stdin from /dev/null, stdout (the
@@ -517,7 +523,8 @@ static int run_job(struct run *run, const struct run_opts *opts)
 		if (errno == EEXIST) {
 			sr_err(&err, -EEXIST, "a job named '%s' already exists (%s)", run->job.name,
 			       run->job_dir);
-			sr_err_hint(&err, "choose another --name, or remove that folder");
+			sr_err_hint(&err, "choose another --name, or remove the job: sagerun rm %s",
+				    run->job.name);
 		} else {
 			sr_err(&err, -errno, "create job folder '%s': %s", run->job_dir,
 			       strerror(errno));

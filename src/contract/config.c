@@ -283,7 +283,7 @@ static int write_json(const char *base_dir, const char *name, const json_t *v, s
 		return sr_err(err, -EINVAL, "write '%s': no content", path);
 	contract_json_dump(&b, v, CONTRACT_JSON_SPACED);
 	text = contract_buf_take(&b);
-	return fs_write_replace(path, text, strlen(text), 0644, err);
+	return fs_write_fresh(path, text, strlen(text), 0644, err);
 }
 
 int contract_layout(const char *base_dir, const struct contract_config *cfg, struct sr_error *err)

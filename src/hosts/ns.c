@@ -88,13 +88,13 @@ static int write_etc(const struct host *h, const char *hosts, struct sr_error *e
 	if (r < 0)
 		return r;
 	path = xasprintf("%s/hosts", etc);
-	r = fs_write_replace(path, hosts, strlen(hosts), 0644, err);
+	r = fs_write_fresh(path, hosts, strlen(hosts), 0644, err);
 	if (r < 0)
 		return r;
 	free(path);
 	path = xasprintf("%s/hostname", etc);
 	name = xasprintf("%s\n", h->name);
-	return fs_write_replace(path, name, strlen(name), 0644, err);
+	return fs_write_fresh(path, name, strlen(name), 0644, err);
 }
 
 static int ns_group_prepare(struct host_group *g, struct sr_error *err)

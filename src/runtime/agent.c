@@ -79,7 +79,7 @@ int rt_agent_config_write(const char *opt_ml, int port, const char *secret_hex,
 	if (r < 0)
 		return r;
 	n = snprintf(buf, sizeof(buf), "{\"port\": %d, \"secret\": \"%s\"}\n", port, secret_hex);
-	r = fs_write_replace(path, buf, (size_t)n, 0600, err);
+	r = fs_write_fresh(path, buf, (size_t)n, 0600, err);
 	explicit_bzero(buf, sizeof(buf));
 	return r;
 }

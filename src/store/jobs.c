@@ -308,6 +308,15 @@ int store_job_remove(struct store *s, const char *name, struct sr_error *err)
 	sqlite3_stmt *q = NULL;
 	int r = store_job_get(s, name, &row, NULL, err);
 
+	if (r == -ENOENT && job_name_valid(name)) {
+		/* A folder without a record: its supervisor died before recording the job.
+		 * Nobody holds it, so it is only in the way of the name. */
+		expected = xasprintf("%s/jobs/%s", s->home, name);
+		if (fs_is_dir(expected) && !store_lease_held(expected)) {
+			sr_err_clear(err);
+			return fs_rm_rf(expected, err);
+		}
+	}
 	if (r < 0)
 		return r;
 	if (!strcmp(row.status, "InProgress") || !strcmp(row.status, "Stopping") ||
@@ -317,6 +326,7 @@ int store_job_remove(struct store *s, const char *name, struct sr_error *err)
 		goto out;
 	}
 	/* Only ever the folder sagerun made for this job, whatever the database says. */
+	free(expected);
 	expected = xasprintf("%s/jobs/%s", s->home, name);
 	if (strcmp(row.folder, expected)) {
 		r = sr_err(err, -EINVAL,

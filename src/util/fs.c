@@ -109,6 +109,23 @@ int fs_write_replace(const char *path, const void *data, size_t len, mode_t mode
 	return write_replace(path, data, len, mode, false, err);
 }
 
+int fs_write_fresh(const char *path, const void *data, size_t len, mode_t mode,
+		   struct sr_error *err)
+{
+	_cleanup_close_ int fd =
+	    open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	int r;
+
+	if (fd < 0)
+		return sr_err(err, -errno, "write '%s': %s", path, strerror(errno));
+	r = write_all(fd, data, len);
+	if (r < 0) {
+		unlink(path);
+		return sr_err(err, r, "write '%s': %s", path, strerror(-r));
+	}
+	return 0;
+}
+
 int fs_read_file(const char *path, size_t max, char **ret_data, size_t *ret_len,
 		 struct sr_error *err)
 {

@@ -22,6 +22,13 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 int fs_write_replace(const char *path, const void *data, size_t len, mode_t mode,
 		     struct sr_error *err);
 
+/* Write `path` in place (created or truncated, no temp file, no fsync), for a tree no process
+ * reads yet: a host's config files before the host starts.  A temp file and a rename per file
+ * cost an inode each, and ext4's allocator slows down with every recently freed one; a
+ * partial file is removed on error. */
+int fs_write_fresh(const char *path, const void *data, size_t len, mode_t mode,
+		   struct sr_error *err);
+
 /* Read a whole file (at most `max` bytes, else -EFBIG) into a NUL-terminated buffer. */
 int fs_read_file(const char *path, size_t max, char **ret_data, size_t *ret_len,
 		 struct sr_error *err);

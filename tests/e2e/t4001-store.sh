@@ -44,6 +44,15 @@ test_expect_success 'a recorded name is refused, even when its folder was remove
 	! test -e "$SAGERUN_HOME/jobs/done1"
 '
 
+test_expect_success 'a job folder without a record (a supervisor killed before recording) is freed by rm' '
+	mkdir -p "$SAGERUN_HOME/jobs/stray/hosts" &&
+	test_expect_code 2 sagerun train --backend process --name stray --output out -- true 2>err &&
+	test_grep "sagerun rm stray" err &&
+	sagerun rm stray >/dev/null &&
+	! test -e "$SAGERUN_HOME/jobs/stray" &&
+	sagerun train --backend process --name stray --output out -- true >/dev/null 2>&1
+'
+
 test_expect_success 'a detached job returns its name at once and runs on; wait gives its status' '
 	name=$(sagerun train -d --name det1 --hosts 2 --output out -- sh -c "sleep 1; exit 3") &&
 	test "$name" = det1 &&
