@@ -28,8 +28,9 @@ test_expect_success '20 supervisors killed at random moments leave Failed jobs a
 			name=kill-$b-$k
 			sagerun train -d --backend $b --name $name --hosts 3 --stop-grace 1 \
 				--output out -- sh "$PWD/job.sh" >/dev/null || exit 1
-			pid=$(pgrep -f -- "--name $name " | head -1)
-			test -n "$pid" || { echo "no supervisor for $name"; exit 1; }
+			# The supervisor writes its pid into its lease once it holds it.
+			pid=$(cat "$SAGERUN_HOME/jobs/$name/supervisor.lock")
+			test "$(cat /proc/$pid/comm)" = sagerun || { echo "no supervisor for $name"; exit 1; }
 			sleep 0.$(printf "%03d" $((RANDOM % 400)))
 			kill -9 "$pid"
 			while kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
