@@ -1,0 +1,77 @@
+#include "s3/http.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <string.h>
+
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+#define BODY_MAX (1 << 20)
+
+struct body {
+	char *data;
+	size_t len, cap;
+	bool too_big;
+};
+
+static size_t on_data(char *p, size_t size, size_t n, void *ctx)
+{
+	struct body *b = ctx;
+	size_t len = size * n;
+
+	if (b->len + len > BODY_MAX) {
+		b->too_big = true;
+		return 0;
+	}
+	xgrow(&b->data, &b->cap, b->len + len + 1, 1);
+	memcpy(b->data + b->len, p, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return len;
+}
+
+int s3_http_simple(const char *method, const char *url, const struct strv *headers, long timeout_ms,
+		   char **ret_body, long *ret_status, struct sr_error *err)
+{
+	CURL *curl = curl_easy_init();
+	struct curl_slist *hl = NULL;
+	struct body b = {0};
+	CURLcode rc;
+	int r = 0;
+
+	if (!curl)
+		return sr_err(err, -ENOMEM, "%s: cannot start an HTTP request", url);
+	for (size_t i = 0; headers && i < headers->n; i++)
+		hl = curl_slist_append(hl, headers->v[i]);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	if (!strcmp(method, "HEAD"))
+		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+	if (!strcmp(method, "PUT")) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
+	}
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_PROXY, ""); /* metadata services are never behind one */
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+	rc = curl_easy_perform(curl);
+	if (rc != CURLE_OK) {
+		r = sr_err(err, rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO, "%s %s: %s",
+			   method, url,
+			   b.too_big ? "response larger than 1 MiB" : curl_easy_strerror(rc));
+		free(b.data);
+	} else {
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, ret_status);
+		*ret_body = b.data ? b.data : xstrdup("");
+	}
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(curl);
+	return r;
+}
