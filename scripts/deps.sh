@@ -8,11 +8,30 @@ set -eu
 BUILD="build-essential cmake pkg-config git ca-certificates
 libjansson-dev libarchive-dev libcurl4-openssl-dev libsqlite3-dev libexpat1-dev libmnl-dev
 libcmocka-dev python3"
-# Real peers of the tests: procps (pgrep), iproute2 (ip), torch with gloo, Open MPI.
-TEST="clang-format procps iproute2 python3-torch openmpi-bin libopenmpi-dev"
+# Real peers of the tests: procps (pgrep), iproute2 (ip), torch with gloo, Open MPI, awscli (an
+# independent S3 client); s3rver (the S3-compatible server) comes from npm, below.
+TEST="clang-format procps iproute2 python3-torch openmpi-bin libopenmpi-dev awscli"
+# The S3 tests' server, pinned, installed into the checkout (.deps/, ignored by git).
+S3RVER_VERSION=3.7.1
+NPM_DIR="$(cd "$(dirname "$0")/.." && pwd)/.deps/npm"
 
 PACKAGES="$BUILD"
 [ "${1:-}" = "--demo" ] || PACKAGES="$BUILD $TEST"
+# Node.js for s3rver: the machine's own when it has one, else Debian's.
+if [ "${1:-}" != "--demo" ] && ! command -v npm >/dev/null 2>&1; then
+	PACKAGES="$PACKAGES nodejs npm"
+fi
+
+npm_deps() {
+	[ "${1:-}" = "--demo" ] && return 0
+	if [ -x "$NPM_DIR/node_modules/.bin/s3rver" ] &&
+		grep -q "\"version\": \"$S3RVER_VERSION\"" "$NPM_DIR/node_modules/s3rver/package.json"; then
+		return 0
+	fi
+	echo "deps: installing s3rver@$S3RVER_VERSION (npm) into $NPM_DIR"
+	mkdir -p "$NPM_DIR"
+	npm install --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error "s3rver@$S3RVER_VERSION"
+}
 
 missing=""
 for p in $PACKAGES; do
@@ -21,6 +40,7 @@ for p in $PACKAGES; do
 done
 if [ -z "$missing" ]; then
 	echo "deps: all packages installed"
+	npm_deps "${1:-}"
 	exit 0
 fi
 
@@ -30,3 +50,4 @@ echo "deps: installing:$missing"
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+npm_deps "${1:-}"

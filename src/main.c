@@ -29,6 +29,7 @@ static const struct cmd commands[] = {
     {"prune", cmd_prune, 0, "remove ended jobs (--older-than DURATION)"},
     {"ps", cmd_ps, 0, "list running jobs (-a: all recorded jobs)"},
     {"rm", cmd_rm, 0, "remove ended jobs' records and folders"},
+    {"s3", cmd_s3, 0, "S3 for users: ls, cp (parallel parts), rm"},
     {"stop", cmd_stop, 0, "stop a running job, as StopTrainingJob"},
     {"train", cmd_train, 0, "run a SageMaker training job on N local hosts"},
     {"version", cmd_version, 0, "print sagerun's version"},

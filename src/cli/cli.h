@@ -25,6 +25,7 @@ int cmd_logs(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_prune(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_ps(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_rm(int argc, char **argv, struct sr_ctx *ctx);
+int cmd_s3(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_stop(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_train(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_version(int argc, char **argv, struct sr_ctx *ctx);

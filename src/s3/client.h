@@ -1,0 +1,79 @@
+/* client.h - an S3 client on libcurl: list, head, get, put, delete, with parallel ranged GETs
+ * and parallel multipart uploads, retries with backoff, and files written atomically.
+ *
+ *   struct s3_client *c;
+ *   s3_client_new(&c, err);                          credentials, region, endpoint (creds.h)
+ *   s3_get_file(c, "bucket", "data/part-0", "/tmp/part-0", err);
+ *   s3_put_file(c, "bucket", "out/model.tar.gz", "/tmp/model.tar.gz", err);
+ *   s3_client_free(c);
+ *
+ * Addressing: path-style (http://host:port/bucket/key) for a custom endpoint, virtual-hosted
+ * (https://bucket.s3.region.amazonaws.com/key) for AWS.  Requests are signed by sigv4.h.
+ * Errors name the operation, the s3:// URI and S3's own code and message; never a credential.
+ * Retries: connection errors, HTTP 5xx, 429 and SlowDown, up to S3_MAX_ATTEMPTS per request
+ * with exponential backoff and full jitter; every attempt is signed anew.
+ */
+#ifndef SR_S3_CLIENT_H
+#define SR_S3_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sr_error;
+
+#define S3_MAX_ATTEMPTS 5
+/* Objects from this size on go in parts, this big, this many at a time. */
+#define S3_PART_SIZE (8 * 1024 * 1024)
+#define S3_PARALLEL  8
+
+struct s3_client;
+
+struct s3_object {
+	char *key;
+	int64_t size;
+	char *etag; /* without quotes */
+};
+
+/* Credentials and configuration from the standard chain; -ENOKEY when there are none. */
+int s3_client_new(struct s3_client **ret, struct sr_error *err);
+void s3_client_free(struct s3_client *c);
+
+/* Where the credentials came from ("environment (AWS_ACCESS_KEY_ID)"), for messages. */
+const char *s3_client_creds_source(const struct s3_client *c);
+
+/* "s3://bucket/key/prefix" -> bucket and key ("" for none).  Caller frees both. */
+int s3_uri_parse(const char *uri, char **ret_bucket, char **ret_key, struct sr_error *err);
+
+/* Every object under `prefix`, in key order (ListObjectsV2, all pages).  *ret is an array of
+ * *ret_n objects; release with s3_objects_free. */
+int s3_list(struct s3_client *c, const char *bucket, const char *prefix, struct s3_object **ret,
+	    size_t *ret_n, struct sr_error *err);
+void s3_objects_free(struct s3_object *o, size_t n);
+
+/* Size and ETag of one object; -ENOENT when there is none. */
+int s3_head(struct s3_client *c, const char *bucket, const char *key, struct s3_object *ret,
+	    struct sr_error *err);
+
+/* Download into `path` through a temp file in the same folder, in parallel ranged parts when
+ * large; the size is checked against HeadObject's, and `path` appears only when complete. */
+int s3_get_file(struct s3_client *c, const char *bucket, const char *key, const char *path,
+		struct sr_error *err);
+
+/* Upload `path` (PutObject, or a multipart upload in parallel parts when large; a failed
+ * multipart upload is aborted, so no partial object is ever visible). */
+int s3_put_file(struct s3_client *c, const char *bucket, const char *key, const char *path,
+		struct sr_error *err);
+
+/* Upload `len` bytes from memory (PutObject). */
+int s3_put_data(struct s3_client *c, const char *bucket, const char *key, const void *data,
+		size_t len, struct sr_error *err);
+
+int s3_delete(struct s3_client *c, const char *bucket, const char *key, struct sr_error *err);
+
+/* Where object `key` under `prefix` lands in the local folder `dir` (<dir>/<key less the
+ * prefix>).  A key that would land outside (an empty, "." or ".." segment, or nothing after
+ * the prefix) is refused with an error naming it.  Caller frees *ret. */
+int s3_key_local_path(const char *dir, const char *prefix, const char *key, char **ret,
+		      struct sr_error *err);
+
+#endif
