@@ -69,11 +69,6 @@ struct xfer {
 	char *auth;
 };
 
-static bool s3_debug(void)
-{
-	return getenv("SAGERUN_S3_DEBUG") != NULL;
-}
-
 int s3_client_new(struct s3_client **ret, struct sr_error *err)
 {
 	struct s3_client *c = xcalloc(1, sizeof(*c));
@@ -340,8 +335,6 @@ static int xfer_prepare(struct s3_client *c, struct xfer *x, struct sr_error *er
 	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
-	if (s3_debug())
-		curl_easy_setopt(x->easy, CURLOPT_VERBOSE, 1L);
 	if (!strcmp(x->method, "HEAD")) {
 		curl_easy_setopt(x->easy, CURLOPT_NOBODY, 1L);
 	} else if (!strcmp(x->method, "PUT")) {

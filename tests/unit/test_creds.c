@@ -209,7 +209,9 @@ static const char server_py[] =
     "            return self.send(200, json.dumps(C))\n"
     "        self.send(404, '')\n"
     "s = http.server.HTTPServer(('127.0.0.1', 0), H)\n"
-    "print(s.server_address[1], flush=True)\n"
+    "import os\n"
+    "os.write(1, ('%%d\\n' %% s.server_address[1]).encode())  # one write, then no more\n"
+    "os.close(1)\n"
     "s.serve_forever()\n";
 
 static void start_server(struct fx *fx, const char *ak)
