@@ -729,7 +729,7 @@ static int put_multipart(struct s3_client *c, const char *bucket, const char *ke
 	struct xfer init, done, *parts = xcalloc(n, sizeof(*parts));
 	struct xfer **xs = xcalloc(n, sizeof(*xs));
 	_cleanup_free_ char *id = NULL, *xml = NULL;
-	char(*nums)[16] = xcalloc(n, sizeof(*nums));
+	char(*nums)[24] = xcalloc(n, sizeof(*nums));
 	size_t xml_len = 0;
 	FILE *f;
 	int r;

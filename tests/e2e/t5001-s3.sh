@@ -24,8 +24,9 @@ start_server() {
 	# s3rver 3.7.1 makes ListObjectsV2 continuation tokens with a cipher OpenSSL 3 keeps in
 	# its legacy provider (ERR_OSSL_EVP_UNSUPPORTED otherwise, for awscli too).
 	NODE_OPTIONS=--openssl-legacy-provider "$S3RVER" -d "$TRASH/s3data" -a 127.0.0.1 -p "$port" --configure-bucket bkt \
-		>"$TRASH/s3rver.log" 2>&1 &
-	server=$!
+		>>"$TRASH/s3rver.log" 2>&1 &
+	# In a file: steps run in subshells, and the one that restarts it must tell the exit trap.
+	echo $! >"$TRASH/s3rver.pid"
 	for _ in $(seq 1 100); do
 		python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.1)" \
 			2>/dev/null && return 0
@@ -33,7 +34,13 @@ start_server() {
 	done
 	return 1
 }
-stop_server() { kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; }
+stop_server() {
+	local pid
+	pid=$(cat "$TRASH/s3rver.pid" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
+	rm -f "$TRASH/s3rver.pid"
+}
 
 if [ -z "${_skip_reason:-}" ]; then
 	start_server || { echo "s3rver did not start"; cat s3rver.log; exit 1; }
@@ -107,4 +114,5 @@ test_expect_success 'the server killed mid-download: a clear error, no partial f
 	sagerun s3 cp s3://bkt/c/huge dl/huge && cmp huge dl/huge
 '
 
+stop_server # before test_done removes the trash folder that names it
 test_done
