@@ -45,6 +45,11 @@ int cli_store_open(struct store **ret);
 /* The same, with the error in `err` instead of printed. */
 int cli_store_open_err(struct store **ret, struct sr_error *err);
 
+/* One job's row (and, when ret_describe is not NULL, its describe JSON) from a freshly
+ * opened store; prints its errors ("no job named ...").  0 or a negative errno. */
+struct store_job_row;
+int cli_job_get(const char *name, struct store_job_row *row, char **ret_describe);
+
 /* Block until job `name` ends and read its final row (wait.c; stop uses it too).  Prints
  * its errors; 0 or a negative errno. */
 struct store_job_row;

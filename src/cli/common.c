@@ -70,3 +70,18 @@ int cli_store_open(struct store **ret)
 		cli_print_error(&err);
 	return r;
 }
+
+int cli_job_get(const char *name, struct store_job_row *row, char **ret_describe)
+{
+	struct sr_error err = {0};
+	struct store *s = NULL;
+	int r = cli_store_open(&s);
+
+	if (r < 0)
+		return r;
+	r = store_job_get(s, name, row, ret_describe, &err);
+	store_close(s);
+	if (r < 0)
+		cli_print_error(&err);
+	return r;
+}

@@ -12,10 +12,7 @@ static const char describe_usage[] = "sagerun describe JOB";
 
 int cmd_describe(int argc, char **argv, struct sr_ctx *ctx)
 {
-	struct store *s = NULL;
-	struct sr_error err = {0};
 	char *text = NULL;
-	int r;
 
 	(void)ctx;
 	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
@@ -27,14 +24,8 @@ int cmd_describe(int argc, char **argv, struct sr_ctx *ctx)
 	if (argc != 2 || argv[1][0] == '-')
 		return cli_usage_error(describe_usage,
 				       argc < 2 ? "which job?" : "expected one job name");
-	if (cli_store_open(&s) < 0)
+	if (cli_job_get(argv[1], NULL, &text) < 0)
 		return EXIT_FAILED;
-	r = store_job_get(s, argv[1], NULL, &text, &err);
-	store_close(s);
-	if (r < 0) {
-		cli_print_error(&err);
-		return EXIT_FAILED;
-	}
 	printf("%s\n", text);
 	free(text);
 	return 0;

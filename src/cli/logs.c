@@ -163,12 +163,10 @@ int cmd_logs(int argc, char **argv, struct sr_ctx *ctx)
 	};
 	struct logs lg = {.tail = -1, .prefix = true};
 	struct store_job_row row = {0};
-	struct sr_error err = {0};
-	struct store *s = NULL;
 	const char *host = NULL;
 	bool follow_mode = false;
 	_cleanup_free_ char *log_dir = NULL;
-	int c, r, code = 0;
+	int c, code = 0;
 
 	(void)ctx;
 	optind = 0;
@@ -212,14 +210,8 @@ int cmd_logs(int argc, char **argv, struct sr_ctx *ctx)
 	if (argc - optind != 1)
 		return cli_usage_error(logs_usage,
 				       argc == optind ? "which job?" : "expected one job name");
-	if (cli_store_open(&s) < 0)
+	if (cli_job_get(argv[optind], &row, NULL) < 0)
 		return EXIT_FAILED;
-	r = store_job_get(s, argv[optind], &row, NULL, &err);
-	store_close(s);
-	if (r < 0) {
-		cli_print_error(&err);
-		return EXIT_FAILED;
-	}
 
 	log_dir = xasprintf("%s/logs", row.folder);
 	lg.src = xcalloc((size_t)row.hosts, sizeof(*lg.src));
@@ -247,7 +239,7 @@ int cmd_logs(int argc, char **argv, struct sr_ctx *ctx)
 		lg.src[i].late = !lg.src[i].open;
 	}
 	if (follow_mode)
-		r = follow(&lg, row.folder, log_dir);
+		code = follow(&lg, row.folder, log_dir) < 0 ? EXIT_FAILED : 0;
 	else
 		drain(&lg, 0);
 out:

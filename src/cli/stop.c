@@ -18,17 +18,10 @@ static int stop_send(const char *name)
 {
 	struct store_job_row row = {0};
 	struct sr_error err = {0};
-	struct store *s = NULL;
-	int r;
+	int r = cli_job_get(name, &row, NULL);
 
-	if (cli_store_open(&s) < 0)
-		return -1;
-	r = store_job_get(s, name, &row, NULL, &err);
-	store_close(s);
-	if (r < 0) {
-		cli_print_error(&err);
+	if (r < 0)
 		return r;
-	}
 	if (!strcmp(row.status, "Stopping")) {
 		/* Already on its way (Ctrl-C, another stop): a second SIGTERM changes nothing. */
 		store_job_row_release(&row);

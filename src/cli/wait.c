@@ -23,17 +23,10 @@ int cli_job_wait(const char *name, struct store_job_row *final)
 {
 	struct store_job_row row = {0};
 	struct sr_error err = {0};
-	struct store *s = NULL;
-	int r;
+	int r = cli_job_get(name, &row, NULL);
 
-	if (cli_store_open(&s) < 0)
-		return -1;
-	r = store_job_get(s, name, &row, NULL, &err);
-	store_close(s);
-	if (r < 0) {
-		cli_print_error(&err);
+	if (r < 0)
 		return r;
-	}
 	r = store_lease_wait(row.folder, &err);
 	if (r < 0) {
 		cli_print_error(&err);
@@ -42,13 +35,7 @@ int cli_job_wait(const char *name, struct store_job_row *final)
 	}
 	store_job_row_release(&row);
 	/* Opened again after the supervisor let go: a supervisor that died is recovered here. */
-	if (cli_store_open(&s) < 0)
-		return -1;
-	r = store_job_get(s, name, final, NULL, &err);
-	store_close(s);
-	if (r < 0)
-		cli_print_error(&err);
-	return r;
+	return cli_job_get(name, final, NULL);
 }
 
 int cmd_wait(int argc, char **argv, struct sr_ctx *ctx)
