@@ -28,6 +28,7 @@
 #include "job/job.h"
 #include "job/status.h"
 #include "runtime/agent.h"
+#include "s3/client.h"
 #include "store/store.h"
 #include "supervise/supervise.h"
 #include "util/cleanup.h"
@@ -360,6 +361,38 @@ static int pack_hosts(const struct run *run, const char *sub, const char *dest,
 	return r;
 }
 
+/* S3OutputPath s3://bucket/prefix: <prefix>/<job>/output/{model,output}.tar.gz, as the
+ * service lays them out.  The upload is whole or absent (multipart uploads are aborted). */
+static int upload_artifacts(struct run *run, const char *model, const char *output,
+			    struct sr_error *err)
+{
+	const struct job *job = &run->job;
+	_cleanup_free_ char *bucket = NULL, *prefix = NULL, *base = NULL;
+	_cleanup_free_ char *model_key = NULL, *output_key = NULL;
+	struct s3_client *c = NULL;
+	int r = s3_uri_parse(job->output_path, &bucket, &prefix, err);
+
+	if (r < 0)
+		return r;
+	while (*prefix && prefix[strlen(prefix) - 1] == '/')
+		prefix[strlen(prefix) - 1] = '\0';
+	base = *prefix ? xasprintf("%s/%s/output", prefix, job->name)
+		       : xasprintf("%s/output", job->name);
+	model_key = xasprintf("%s/model.tar.gz", base);
+	output_key = xasprintf("%s/output.tar.gz", base);
+	r = s3_client_new(&c, err);
+	if (r >= 0)
+		r = s3_put_file(c, bucket, model_key, model, err);
+	if (r >= 0)
+		r = s3_put_file(c, bucket, output_key, output, err);
+	s3_client_free(c);
+	if (r < 0)
+		return sr_err_wrap(err, "upload the artifacts");
+	free(run->status.model_artifacts);
+	run->status.model_artifacts = xasprintf("s3://%s/%s", bucket, model_key);
+	return 0;
+}
+
 /* model.tar.gz and output.tar.gz under <output>/<job>/output/, from every host. */
 static int package(struct run *run, struct sr_error *err)
 {
@@ -370,10 +403,9 @@ static int package(struct run *run, struct sr_error *err)
 	struct strv warnings = STRV_INIT;
 	int r;
 
-	if (!job->output_local)
-		return sr_err(err, -ENOTSUP, "output '%s': S3 outputs are not supported yet",
-			      job->output_path);
-	dir = xasprintf("%s/%s/output", job->output_local, job->name);
+	/* An S3 output: packed into the job folder first, then uploaded. */
+	dir = job->output_local ? xasprintf("%s/%s/output", job->output_local, job->name)
+				: xasprintf("%s/output", run->job_dir);
 	model = xasprintf("%s/model.tar.gz", dir);
 	output = xasprintf("%s/output.tar.gz", dir);
 	r = fs_mkdir_p(dir, 0755, err);
@@ -384,7 +416,9 @@ static int package(struct run *run, struct sr_error *err)
 	for (size_t i = 0; i < warnings.n; i++)
 		fprintf(stderr, "sagerun: warning: %s\n", warnings.v[i]);
 	strv_release(&warnings);
-	if (r >= 0) {
+	if (r >= 0 && !job->output_local)
+		r = upload_artifacts(run, model, output, err);
+	if (r >= 0 && job->output_local) {
 		free(run->status.model_artifacts);
 		run->status.model_artifacts = TAKE_PTR(model);
 	}

@@ -500,9 +500,9 @@ static int s3_hint(struct build *b, const char *uri)
 			   uri);
 }
 
-/* No S3 client in this version: refuse s3:// channels and output now, naming where each came
- * from, rather than after the job folder is made and the hosts are set up.  Checked after the
- * flags, which may replace an s3:// location of the spec with a local one. */
+/* S3 channels are not staged yet: refuse them now, naming where each came from, rather than
+ * after the job folder is made and the hosts are set up.
+ * Checked after the flags, which may replace an s3:// location of the spec with a local one. */
 static int refuse_s3(struct build *b)
 {
 	struct job *job = b->job;
@@ -523,18 +523,7 @@ static int refuse_s3(struct build *b)
 		}
 		return s3_hint(b, c->uri);
 	}
-	if (!job->output_path || !job_uri_is_s3(job->output_path))
-		return 0;
-	q = job_quote(job->output_path);
-	if (b->flags->output) {
-		flag_fail(b, "--output", NULL, S3_NOT_YET " (got %s)", q);
-	} else {
-		jsonpos_push_key(&path, "OutputDataConfig");
-		jsonpos_push_key(&path, "S3OutputPath");
-		path_fail(b, &path, JSONPOS_VALUE, S3_NOT_YET " (got %s)", q);
-	}
-	return sr_err_hint(b->err, "use a local folder or file:// URI (the artifacts go to "
-				   "FOLDER/<job name>/output/)");
+	return 0; /* an S3 output is uploaded after the job (its URI is checked with the spec) */
 }
 
 /* Resolve a channel's local folder and check it is one; errors point at where it came from. */

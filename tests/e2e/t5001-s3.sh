@@ -99,6 +99,28 @@ test_expect_success 'a bucket that does not exist is named' '
 	test_grep "NoSuchBucket" err && test_grep "nobucket" err
 '
 
+test_expect_success 'a job with an S3 output uploads model.tar.gz and output.tar.gz there' '
+	sagerun train --backend process --name s3out --hosts 2 --output s3://bkt/jobs \
+		-- sh -c "echo \$SM_CURRENT_HOST >\$SM_MODEL_DIR/m-\$SM_CURRENT_HOST; echo o >\$SM_OUTPUT_DATA_DIR/o-\$SM_CURRENT_HOST" \
+		>stdout 2>stderr &&
+	test_grep "s3out: Completed" stderr &&
+	test_grep "model artifacts: s3://bkt/jobs/s3out/output/model.tar.gz" stderr &&
+	awss3 cp s3://bkt/jobs/s3out/output/model.tar.gz got-model.tar.gz >/dev/null &&
+	tar -xzOf got-model.tar.gz m-algo-2 >m2 && echo algo-2 >expect && test_cmp expect m2 &&
+	awss3 cp s3://bkt/jobs/s3out/output/output.tar.gz got-output.tar.gz >/dev/null &&
+	tar -tzf got-output.tar.gz | sort >entries && printf "o-algo-1\no-algo-2\n" >expect &&
+	test_cmp expect entries &&
+	sagerun describe s3out | grep -q "\"S3ModelArtifacts\": \"s3://bkt/jobs/s3out/output/model.tar.gz\""
+'
+
+test_expect_success 'an S3 output that cannot be written fails the job with the reason' '
+	test_expect_code 1 env AWS_ACCESS_KEY_ID=NOPE "$SAGERUN" train --backend process \
+		--name s3bad --output s3://bkt/jobs -- true >stdout 2>stderr &&
+	test_grep "s3bad: Failed" stderr &&
+	sagerun describe s3bad >d.json &&
+	test_grep "FailureReason.*upload the artifacts.*InvalidAccessKeyId" d.json
+'
+
 test_expect_success 'the server killed mid-download: a clear error, no partial file' '
 	head -c 83886080 /dev/urandom >huge && sagerun s3 cp huge s3://bkt/c/huge &&
 	mkdir -p dl || exit 1

@@ -502,7 +502,7 @@ static void fl_output_s3(struct job_flags *f, const char *dir)
 {
 	fl_hp_no_eq(f, dir);
 	strv_release(&f->hps);
-	f->output = "s3://b/p";
+	f->output = "s3:///p";
 }
 
 static void fl_channel_s3(struct job_flags *f, const char *dir)
@@ -538,8 +538,8 @@ static const struct flag_case flag_cases[] = {
      "--stop-grace: must be between 0 and 86400 seconds (1 day) (got -5)"},
     {"--stop-grace over a day", fl_stop_grace_long,
      "--stop-grace: must be between 0 and 86400 seconds (1 day) (got 86401)"},
-    {"--output s3://", fl_output_s3,
-     "--output: S3 locations are not supported yet (got \"s3://b/p\")"},
+    {"--output s3:// without a bucket", fl_output_s3,
+     "--output: must be s3://BUCKET/PREFIX, file://PATH or a local path (got \"s3:///p\")"},
     {"--channel s3://", fl_channel_s3,
      "--channel 'train=s3://b/x': S3 locations are not supported yet"},
     {"--instance-type", fl_instance_type, "--instance-type: must be an ml.* instance type"},
@@ -613,13 +613,13 @@ static void test_s3_refused(void **state)
 				      "DIR` downloads one)");
 	job_release(&job);
 
-	/* the channel replaced by a flag: the output is next */
+	/* the channel replaced by a flag: an S3 output is fine, uploaded after the job */
 	job_flags_init(&flags);
 	strv_push(&flags.channels, local);
-	assert_true(build_spec(fx, spec, &flags, &job, NULL, &err) < 0);
-	assert_non_null(strstr(err.msg, "job.json:3:39: OutputDataConfig.S3OutputPath: S3 "
-					"locations are not supported yet (got \"s3://b/o\")"));
-	assert_non_null(strstr(err.hint, "use a local folder or file:// URI"));
+	if (build_spec(fx, spec, &flags, &job, NULL, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_string_equal(job.output_path, "s3://b/o");
+	assert_null(job.output_local);
 	job_release(&job);
 
 	/* both replaced: fine */
@@ -630,15 +630,17 @@ static void test_s3_refused(void **state)
 	job_release(&job);
 	job_flags_release(&flags);
 
-	/* refused before any folder is made */
+	/* an S3 output makes no local folder, not even one named "s3:" */
 	job_flags_init(&flags);
 	flags.command = cmd_true;
 	flags.n_command = 1;
 	flags.output = "s3://b/p";
-	assert_true(job_build(&flags, &job, NULL, &err) < 0);
-	assert_non_null(strstr(err.hint, "use a local folder or file:// URI"));
+	if (job_build(&flags, &job, NULL, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_null(job.output_local);
 	assert_false(fs_exists("sagerun-output"));
 	assert_false(fs_exists("s3:"));
+	job_release(&job);
 	job_flags_release(&flags);
 }
 

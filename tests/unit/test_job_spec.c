@@ -218,11 +218,11 @@ static const struct bad_spec bad_specs[] = {
      "{\"AlgorithmSpecification\": {\"TrainingInputMode\": \"File\", \"ContainerEntrypoint\": "
      "[\"true\"]},\n \"OutputDataConfig\": {\"S3OutputPath\": \"file://@DIR@/code/train.py\"}}",
      "job.json:2:39: OutputDataConfig.S3OutputPath: '@DIR@/code/train.py' is not a folder"},
-    {"S3 output",
+    {"S3 output without a bucket",
      "{\"AlgorithmSpecification\": {\"TrainingInputMode\": \"File\", \"ContainerEntrypoint\": "
-     "[\"true\"]},\n \"OutputDataConfig\": {\"S3OutputPath\": \"s3://b/p\"}}",
-     "job.json:2:39: OutputDataConfig.S3OutputPath: S3 locations are not supported yet (got "
-     "\"s3://b/p\")"},
+     "[\"true\"]},\n \"OutputDataConfig\": {\"S3OutputPath\": \"s3:///p\"}}",
+     "job.json:2:39: OutputDataConfig.S3OutputPath: must be s3://BUCKET/PREFIX, file://PATH or "
+     "a local path (got \"s3:///p\")"},
     {"S3 channel",
      "{\"AlgorithmSpecification\": {\"TrainingInputMode\": \"File\", \"ContainerEntrypoint\": "
      "[\"true\"]},\n \"InputDataConfig\": [{\"ChannelName\": \"train\", \"DataSource\": "
