@@ -24,6 +24,7 @@
 #include "contract/contract.h"
 #include "data/artifacts.h"
 #include "data/channels.h"
+#include "data/s3_channel.h"
 #include "hosts/hosts.h"
 #include "job/job.h"
 #include "job/status.h"
@@ -462,6 +463,57 @@ static bool error_is_internal(int code)
 	}
 }
 
+/* S3 channels: every object into the cache (only what it lacks), and the channel's folder of
+ * links under <job folder>/channels/<name>, before any host is laid out. */
+static int stage_s3_channels(struct run *run, struct sr_error *err)
+{
+	struct s3_client *cl = NULL;
+	_cleanup_free_ char *home = run_home_dir();
+	_cleanup_free_ char *cache = xasprintf("%s/cache/s3", home);
+	int r = 0;
+
+	for (size_t i = 0; r >= 0 && i < run->job.n_channels; i++) {
+		const struct job_channel *c = &run->job.channels[i];
+		_cleanup_free_ char *dest = NULL;
+		struct s3_channel_stats st;
+
+		if (strncmp(c->uri, "s3://", 5))
+			continue;
+		if (stop_requested())
+			break;
+		if (!cl && (r = s3_client_new(&cl, err)) < 0)
+			break;
+		dest = xasprintf("%s/channels/%s", run->job_dir, c->name);
+		r = fs_rm_rf(dest, err); /* a retry lays it out anew */
+		if (r >= 0)
+			r = s3_channel_stage(cl, c, cache, dest, run->n_hosts, &st, err);
+		if (r >= 0)
+			fprintf(
+			    stderr,
+			    "sagerun: %s: channel '%s': %zu objects, %lld bytes (%zu downloaded, "
+			    "%zu from the cache)\n",
+			    run->job.name, c->name, st.objects, st.bytes, st.downloaded,
+			    st.objects - st.downloaded);
+	}
+	s3_client_free(cl);
+	return r;
+}
+
+/* Point each S3 channel at the folder host `index` sees (ShardedByS3Key: its own). */
+static void set_s3_channel_paths(struct run *run, size_t index)
+{
+	for (size_t i = 0; i < run->job.n_channels; i++) {
+		struct job_channel *c = &run->job.channels[i];
+		_cleanup_free_ char *dest = NULL;
+
+		if (strncmp(c->uri, "s3://", 5))
+			continue;
+		dest = xasprintf("%s/channels/%s", run->job_dir, c->name);
+		free(c->local_path);
+		c->local_path = s3_channel_host_dir(c, dest, index);
+	}
+}
+
 /* One attempt: lay out and start the hosts, supervise them.  Returns < 0 for a failure
  * before or around the hosts (the caller decides about retries); *start_error is a host that
  * could not be started. */
@@ -472,10 +524,13 @@ static int run_attempt(struct run *run, const struct run_opts *opts, const char 
 	int r = 0;
 
 	set_status(run, JOB_IN_PROGRESS, SEC_DOWNLOADING, "Downloading input data");
+	r = stage_s3_channels(run, err);
 	for (size_t i = 0; r >= 0 && !*stopped && i < run->n_hosts; i++) {
 		*stopped = stop_requested();
-		if (!*stopped)
+		if (!*stopped) {
+			set_s3_channel_paths(run, i);
 			r = prepare_host(run, &run->hosts[i], err);
+		}
 	}
 	/* What the hosts share (the private network, /etc/hosts) once every tree exists. */
 	if (r >= 0 && !*stopped && !stop_requested())

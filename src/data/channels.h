@@ -1,8 +1,8 @@
 /* channels.h - put each input channel where a host expects it.
  *
  * File channels are never copied, whatever their size: the host's input/data/<channel> is a
- * symlink to the channel's folder (process backend) or a read-only bind mount (namespaces,
- * later).  S3 channels come in a later issue.
+ * symlink to the channel's folder (process backend) or a read-only bind mount (namespaces).
+ * S3 channels are downloaded into a folder first (s3_channel.h), then staged the same way.
  */
 #ifndef SR_DATA_CHANNELS_H
 #define SR_DATA_CHANNELS_H

@@ -490,40 +490,37 @@ static void channel_uri_path(struct jsonpos_path *path, size_t index)
 	jsonpos_push_key(path, "S3Uri");
 }
 
-#define S3_NOT_YET "S3 locations are not supported yet"
+#define S3_NOT_YET "not supported for S3 channels yet"
 
-static int s3_hint(struct build *b, const char *uri)
-{
-	return sr_err_hint(b->err,
-			   "use a local folder or file:// URI (`aws s3 sync %s DIR` "
-			   "downloads one)",
-			   uri);
-}
-
-/* S3 channels are not staged yet: refuse them now, naming where each came from, rather than
- * after the job folder is made and the hosts are set up.
- * Checked after the flags, which may replace an s3:// location of the spec with a local one. */
-static int refuse_s3(struct build *b)
+/* What an S3 channel needs that sagerun does not do yet (S3DataType ManifestFile and
+ * AugmentedManifestFile, CompressionType Gzip) is refused now, naming where it came from,
+ * rather than after the job folder is made. */
+static int check_s3_channels(struct build *b)
 {
 	struct job *job = b->job;
-	struct jsonpos_path path = {.n = 0};
-	_cleanup_free_ char *q = NULL;
 
 	for (size_t i = 0; i < job->n_channels; i++) {
 		const struct job_channel *c = &job->channels[i];
+		const char *what = NULL;
 
 		if (!job_uri_is_s3(c->uri))
 			continue;
-		if (b->spec_index[i] < 0) {
-			flag_fail(b, "--channel", b->flag_arg[i], S3_NOT_YET);
-		} else {
-			q = job_quote(c->uri);
-			channel_uri_path(&path, (size_t)b->spec_index[i]);
-			path_fail(b, &path, JSONPOS_VALUE, S3_NOT_YET " (got %s)", q);
-		}
-		return s3_hint(b, c->uri);
+		if (c->s3_data_type && strcmp(c->s3_data_type, "S3Prefix"))
+			what = "S3DataType";
+		else if (c->compression && strcmp(c->compression, "None"))
+			what = "CompressionType";
+		if (!what)
+			continue;
+		if (b->spec_index[i] < 0)
+			return flag_fail(b, "--channel", b->flag_arg[i], "%s %s", what, S3_NOT_YET);
+		struct jsonpos_path path = {.n = 0};
+
+		channel_uri_path(&path, (size_t)b->spec_index[i]);
+		return path_fail(b, &path, JSONPOS_VALUE, "%s %s is %s (channel '%s')", what,
+				 !strcmp(what, "S3DataType") ? c->s3_data_type : c->compression,
+				 S3_NOT_YET, c->name);
 	}
-	return 0; /* an S3 output is uploaded after the job (its URI is checked with the spec) */
+	return 0;
 }
 
 /* Resolve a channel's local folder and check it is one; errors point at where it came from. */
@@ -535,7 +532,7 @@ static int resolve_channel(struct build *b, size_t i)
 	free(c->local_path);
 	c->local_path = job_uri_local_path(c->uri);
 	if (!c->local_path)
-		return 0; /* s3://: refused by refuse_s3() already */
+		return 0; /* s3://: downloaded while Downloading */
 	if (fs_is_dir(c->local_path))
 		return 0;
 	problem = fs_exists(c->local_path) ? "is not a folder" : "does not exist";
@@ -642,7 +639,7 @@ int job_build(const struct job_flags *flags, struct job *ret, struct strv *warni
 	if (r == 0 && flags->command)
 		r = apply_command(&b);
 	if (r == 0)
-		r = refuse_s3(&b);
+		r = check_s3_channels(&b);
 	if (r < 0)
 		return r;
 	apply_defaults(&b);

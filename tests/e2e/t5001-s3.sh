@@ -121,6 +121,44 @@ test_expect_success 'an S3 output that cannot be written fails the job with the 
 	test_grep "FailureReason.*upload the artifacts.*InvalidAccessKeyId" d.json
 '
 
+test_expect_success 'an S3 channel is downloaded before Training, and cached for the next run' '
+	mkdir -p chsrc/sub && for i in 1 2 3 4 5; do echo "row $i" >chsrc/part-$i; done &&
+	echo deep >chsrc/sub/d && sagerun s3 cp --recursive chsrc s3://bkt/ch &&
+	cat >lsch.sh <<-\EOF &&
+	cd "$SM_CHANNEL_TRAIN" && find . -type f | sort | while read -r f; do echo "$f $(cat "$f")"; done
+	EOF
+	sagerun train --backend process --name ch1 --hosts 2 --channel train=s3://bkt/ch/ \
+		--output out -- sh "$PWD/lsch.sh" >stdout 2>stderr &&
+	test_grep "ch1: channel .train.: 6 objects, 35 bytes (6 downloaded, 0 from the cache)" stderr &&
+	test_grep "^algo-2 | ./part-3 row 3$" stdout &&
+	test_grep "^algo-1 | ./sub/d deep$" stdout &&
+	test $(grep -c "^algo-1 |" stdout) -eq 6 &&
+	sagerun train --backend process --name ch2 --hosts 2 --channel train=s3://bkt/ch/ \
+		--output out -- sh "$PWD/lsch.sh" >stdout2 2>stderr2 &&
+	test_grep "ch2: channel .train.: 6 objects, 35 bytes (0 downloaded, 6 from the cache)" stderr2 &&
+	echo "row 3 changed" >chsrc/part-3 && sagerun s3 cp chsrc/part-3 s3://bkt/ch/part-3 &&
+	sagerun train --backend process --name ch3 --hosts 1 --channel train=s3://bkt/ch/ \
+		--output out -- sh "$PWD/lsch.sh" >stdout3 2>stderr3 &&
+	test_grep "(1 downloaded, 5 from the cache)" stderr3 &&
+	test_grep "^algo-1 | ./part-3 row 3 changed$" stdout3
+'
+
+test_expect_success 'ShardedByS3Key gives each host its own share, all of them once' '
+	cat >shard.json <<-EOF &&
+	{"TrainingJobName": "shard", "AlgorithmSpecification": {"TrainingInputMode": "File",
+	  "ContainerEntrypoint": ["sh", "$PWD/lsch.sh"]},
+	 "ResourceConfig": {"InstanceCount": 3, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 30},
+	 "InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {
+	   "S3DataType": "S3Prefix", "S3Uri": "s3://bkt/ch/", "S3DataDistributionType": "ShardedByS3Key"}}}],
+	 "OutputDataConfig": {"S3OutputPath": "$PWD/out"}}
+	EOF
+	sagerun train --backend process --spec shard.json >stdout 2>stderr &&
+	sed -n "s/^algo-[0-9] | \.\/\([^ ]*\) .*/\1/p" stdout | sort >got &&
+	printf "%s\n" part-1 part-2 part-3 part-4 part-5 sub/d >expect &&
+	test_cmp expect got &&
+	for h in 1 2 3; do test $(grep -c "^algo-$h |" stdout) -eq 2 || exit 1; done
+'
+
 test_expect_success 'the server killed mid-download: a clear error, no partial file' '
 	head -c 83886080 /dev/urandom >huge && sagerun s3 cp huge s3://bkt/c/huge &&
 	mkdir -p dl || exit 1

@@ -505,13 +505,6 @@ static void fl_output_s3(struct job_flags *f, const char *dir)
 	f->output = "s3:///p";
 }
 
-static void fl_channel_s3(struct job_flags *f, const char *dir)
-{
-	fl_channel_no_eq(f, dir);
-	strv_release(&f->channels);
-	strv_push(&f->channels, "train=s3://b/x");
-}
-
 static const struct flag_case flag_cases[] = {
     {"no spec, entry point or command", fl_nothing,
      "nothing to run: give --spec FILE, --entry-point FILE or -- COMMAND [ARGS...]"},
@@ -540,8 +533,6 @@ static const struct flag_case flag_cases[] = {
      "--stop-grace: must be between 0 and 86400 seconds (1 day) (got 86401)"},
     {"--output s3:// without a bucket", fl_output_s3,
      "--output: must be s3://BUCKET/PREFIX, file://PATH or a local path (got \"s3:///p\")"},
-    {"--channel s3://", fl_channel_s3,
-     "--channel 'train=s3://b/x': S3 locations are not supported yet"},
     {"--instance-type", fl_instance_type, "--instance-type: must be an ml.* instance type"},
     {"--output a file", fl_output_file, "--output: '@DIR@/code/train.py' is not a folder"},
     {"--entry-point missing", fl_entry_missing, "--entry-point 'nope.py': no such file"},
@@ -590,7 +581,7 @@ static void test_flag_errors(void **state)
 
 /* S3 is refused before anything is made, naming the flag or the place in the spec, with a
  * hint; a flag that replaces the spec's S3 location with a local one is fine. */
-static void test_s3_refused(void **state)
+static void test_s3_locations(void **state)
 {
 	struct fx *fx = *state;
 	struct job_flags flags;
@@ -605,12 +596,11 @@ static void test_s3_refused(void **state)
 			   " \"OutputDataConfig\": {\"S3OutputPath\": \"s3://b/o\"}}";
 
 	assert_int_equal(chdir(fx->dir), 0);
-	assert_true(build_spec(fx, spec, NULL, &job, NULL, &err) < 0);
-	assert_non_null(strstr(err.msg, "job.json:2:88: InputDataConfig[0].DataSource.S3DataSource."
-					"S3Uri: S3 locations are not supported yet (got "
-					"\"s3://b/t\")"));
-	assert_string_equal(err.hint, "use a local folder or file:// URI (`aws s3 sync s3://b/t "
-				      "DIR` downloads one)");
+	/* S3 channels and outputs are staged and uploaded by the run: nothing local to check */
+	if (build_spec(fx, spec, NULL, &job, NULL, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_null(job.channels[0].local_path);
+	assert_string_equal(job.channels[0].uri, "s3://b/t");
 	job_release(&job);
 
 	/* the channel replaced by a flag: an S3 output is fine, uploaded after the job */
@@ -655,7 +645,7 @@ int main(void)
 	    FX_TEST(test_entry_point_over_spec),
 	    FX_TEST(test_command),
 	    FX_TEST(test_flag_errors),
-	    FX_TEST(test_s3_refused),
+	    FX_TEST(test_s3_locations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -223,12 +223,12 @@ static const struct bad_spec bad_specs[] = {
      "[\"true\"]},\n \"OutputDataConfig\": {\"S3OutputPath\": \"s3:///p\"}}",
      "job.json:2:39: OutputDataConfig.S3OutputPath: must be s3://BUCKET/PREFIX, file://PATH or "
      "a local path (got \"s3:///p\")"},
-    {"S3 channel",
+    {"S3 channel from a manifest",
      "{\"AlgorithmSpecification\": {\"TrainingInputMode\": \"File\", \"ContainerEntrypoint\": "
      "[\"true\"]},\n \"InputDataConfig\": [{\"ChannelName\": \"train\", \"DataSource\": "
-     "{\"S3DataSource\": {\"S3Uri\": \"s3://b/t\"}}}]}",
-     "job.json:2:88: InputDataConfig[0].DataSource.S3DataSource.S3Uri: S3 locations are not "
-     "supported yet (got \"s3://b/t\")"},
+     "{\"S3DataSource\": {\"S3Uri\": \"s3://b/t\", \"S3DataType\": \"ManifestFile\"}}}]}",
+     "job.json:2:88: InputDataConfig[0].DataSource.S3DataSource.S3Uri: S3DataType ManifestFile "
+     "is not supported for S3 channels yet (channel 'train')"},
 };
 
 static void test_bad_specs(void **state)

@@ -1,0 +1,37 @@
+/* s3_channel.h - an S3Prefix channel in File mode: its objects downloaded before Training into
+ * a cache keyed by bucket, key and ETag, so a re-run downloads only what changed, then laid out
+ * as the channel's folder (hard links into the cache) for the hosts.
+ *
+ *   <home>/cache/s3/<sha256(bucket, key, etag)>      one object, as downloaded
+ *   <job folder>/channels/<name>/<key less prefix>    FullyReplicated: one folder for all hosts
+ *   <job folder>/channels/<name>/algo-N/<...>         ShardedByS3Key: one folder per host
+ *
+ * ShardedByS3Key splits deterministically: the keys sorted byte-wise, host i (0-based) gets
+ * the keys at positions i, i + N, i + 2N, ... (round robin), so every host gets N/hosts
+ * objects, give or take one, and the same job always gives each host the same keys.
+ */
+#ifndef SR_DATA_S3_CHANNEL_H
+#define SR_DATA_S3_CHANNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct job_channel;
+struct s3_client;
+struct sr_error;
+
+struct s3_channel_stats {
+	size_t objects;
+	size_t downloaded; /* not in the cache before */
+	long long bytes;
+};
+
+/* Stage channel `c` (an s3:// S3Prefix) under `dest` (created) for `n_hosts` hosts. */
+int s3_channel_stage(struct s3_client *cl, const struct job_channel *c, const char *cache_dir,
+		     const char *dest, size_t n_hosts, struct s3_channel_stats *stats,
+		     struct sr_error *err);
+
+/* The folder host `index` sees for the channel staged under `dest` (caller frees). */
+char *s3_channel_host_dir(const struct job_channel *c, const char *dest, size_t index);
+
+#endif
