@@ -24,12 +24,12 @@
 #include "contract/contract.h"
 #include "data/artifacts.h"
 #include "data/channels.h"
+#include "data/s3_artifacts.h"
 #include "data/s3_channel.h"
 #include "hosts/hosts.h"
 #include "job/job.h"
 #include "job/status.h"
 #include "runtime/agent.h"
-#include "s3/client.h"
 #include "store/store.h"
 #include "supervise/supervise.h"
 #include "util/cleanup.h"
@@ -362,38 +362,6 @@ static int pack_hosts(const struct run *run, const char *sub, const char *dest,
 	return r;
 }
 
-/* S3OutputPath s3://bucket/prefix: <prefix>/<job>/output/{model,output}.tar.gz, as the
- * service lays them out.  The upload is whole or absent (multipart uploads are aborted). */
-static int upload_artifacts(struct run *run, const char *model, const char *output,
-			    struct sr_error *err)
-{
-	const struct job *job = &run->job;
-	_cleanup_free_ char *bucket = NULL, *prefix = NULL, *base = NULL;
-	_cleanup_free_ char *model_key = NULL, *output_key = NULL;
-	struct s3_client *c = NULL;
-	int r = s3_uri_parse(job->output_path, &bucket, &prefix, err);
-
-	if (r < 0)
-		return r;
-	while (*prefix && prefix[strlen(prefix) - 1] == '/')
-		prefix[strlen(prefix) - 1] = '\0';
-	base = *prefix ? xasprintf("%s/%s/output", prefix, job->name)
-		       : xasprintf("%s/output", job->name);
-	model_key = xasprintf("%s/model.tar.gz", base);
-	output_key = xasprintf("%s/output.tar.gz", base);
-	r = s3_client_new(&c, err);
-	if (r >= 0)
-		r = s3_put_file(c, bucket, model_key, model, err);
-	if (r >= 0)
-		r = s3_put_file(c, bucket, output_key, output, err);
-	s3_client_free(c);
-	if (r < 0)
-		return sr_err_wrap(err, "upload the artifacts");
-	free(run->status.model_artifacts);
-	run->status.model_artifacts = xasprintf("s3://%s/%s", bucket, model_key);
-	return 0;
-}
-
 /* model.tar.gz and output.tar.gz under <output>/<job>/output/, from every host. */
 static int package(struct run *run, struct sr_error *err)
 {
@@ -417,9 +385,14 @@ static int package(struct run *run, struct sr_error *err)
 	for (size_t i = 0; i < warnings.n; i++)
 		fprintf(stderr, "sagerun: warning: %s\n", warnings.v[i]);
 	strv_release(&warnings);
-	if (r >= 0 && !job->output_local)
-		r = upload_artifacts(run, model, output, err);
-	if (r >= 0 && job->output_local) {
+	if (r >= 0 && !job->output_local) {
+		char *uri = NULL;
+
+		r = s3_artifacts_upload(job->output_path, job->name, model, output, &uri, err);
+		free(model);
+		model = uri;
+	}
+	if (r >= 0) {
 		free(run->status.model_artifacts);
 		run->status.model_artifacts = TAKE_PTR(model);
 	}
@@ -467,35 +440,14 @@ static bool error_is_internal(int code)
  * links under <job folder>/channels/<name>, before any host is laid out. */
 static int stage_s3_channels(struct run *run, struct sr_error *err)
 {
-	struct s3_client *cl = NULL;
 	_cleanup_free_ char *home = run_home_dir();
 	_cleanup_free_ char *cache = xasprintf("%s/cache/s3", home);
-	int r = 0;
+	struct strv report = STRV_INIT;
+	int r = s3_channels_stage(&run->job, run->job_dir, cache, run->n_hosts, &report, err);
 
-	for (size_t i = 0; r >= 0 && i < run->job.n_channels; i++) {
-		const struct job_channel *c = &run->job.channels[i];
-		_cleanup_free_ char *dest = NULL;
-		struct s3_channel_stats st;
-
-		if (strncmp(c->uri, "s3://", 5))
-			continue;
-		if (stop_requested())
-			break;
-		if (!cl && (r = s3_client_new(&cl, err)) < 0)
-			break;
-		dest = xasprintf("%s/channels/%s", run->job_dir, c->name);
-		r = fs_rm_rf(dest, err); /* a retry lays it out anew */
-		if (r >= 0)
-			r = s3_channel_stage(cl, c, cache, dest, run->n_hosts, &st, err);
-		if (r >= 0)
-			fprintf(
-			    stderr,
-			    "sagerun: %s: channel '%s': %zu objects, %lld bytes (%zu downloaded, "
-			    "%zu from the cache)\n",
-			    run->job.name, c->name, st.objects, st.bytes, st.downloaded,
-			    st.objects - st.downloaded);
-	}
-	s3_client_free(cl);
+	for (size_t i = 0; i < report.n; i++)
+		fprintf(stderr, "sagerun: %s: %s\n", run->job.name, report.v[i]);
+	strv_release(&report);
 	return r;
 }
 

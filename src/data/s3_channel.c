@@ -12,6 +12,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/sha256.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 static bool sharded(const struct job_channel *c)
@@ -116,4 +117,35 @@ int s3_channel_stage(struct s3_client *cl, const struct job_channel *c, const ch
 	if (r < 0)
 		return sr_err_wrap(err, "channel '%s'", c->name);
 	return 0;
+}
+
+int s3_channels_stage(const struct job *job, const char *job_dir, const char *cache_dir,
+		      size_t n_hosts, struct strv *report, struct sr_error *err)
+{
+	struct s3_client *cl = NULL;
+	int r = 0;
+
+	for (size_t i = 0; r >= 0 && i < job->n_channels; i++) {
+		const struct job_channel *c = &job->channels[i];
+		_cleanup_free_ char *dest = NULL;
+		struct s3_channel_stats st;
+
+		if (strncmp(c->uri, "s3://", 5))
+			continue;
+		if (!cl && (r = s3_client_new(&cl, err)) < 0)
+			break;
+		dest = xasprintf("%s/channels/%s", job_dir, c->name);
+		r = fs_rm_rf(dest, err);
+		if (r >= 0)
+			r = s3_channel_stage(cl, c, cache_dir, dest, n_hosts, &st, err);
+		if (r >= 0)
+			strv_pushf(
+			    report,
+			    "channel '%s': %zu objects, %lld bytes (%zu downloaded, %zu from "
+			    "the cache)",
+			    c->name, st.objects, st.bytes, st.downloaded,
+			    st.objects - st.downloaded);
+	}
+	s3_client_free(cl);
+	return r;
 }

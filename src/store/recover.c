@@ -1,4 +1,4 @@
-/* recover.c - the supervisor's lease, and jobs whose supervisor died (SIGKILL, OOM, reboot).
+/* recover.c - jobs whose supervisor died (SIGKILL, OOM, reboot); the lease is lease.c's.
  *
  * Every command that opens the store looks at the jobs recorded as running.  A job whose lease
  * (an flock on <folder>/supervisor.lock) is free has no supervisor any more: it is marked

@@ -16,7 +16,6 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
-#include "util/strv.h"
 #include "util/xalloc.h"
 
 /* Writers wait this long for each other; readers never wait in WAL mode. */
