@@ -1,7 +1,9 @@
 /* container.c - `sagerun container`: the in-container side (agent, rsh; train comes later). */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,7 +12,7 @@
 #include "runtime/rsh.h"
 #include "util/error.h"
 
-static const char container_usage[] = "sagerun container agent [--config FILE]\n"
+static const char container_usage[] = "sagerun container agent [--config FILE] [--listen-fd N]\n"
 				      "       sagerun container rsh [ssh options] HOST COMMAND...";
 
 static const char container_help[] =
@@ -18,7 +20,8 @@ static const char container_help[] =
     "\n"
     "  agent [--config FILE]   serve rsh requests of this job on SM_CURRENT_HOST's address,\n"
     "                          port and secret from FILE (default $SAGERUN_AGENT_CONFIG or\n"
-    "                          /opt/ml/input/config/sagerun-agent.json)\n"
+    "                          /opt/ml/input/config/sagerun-agent.json); --listen-fd N\n"
+    "                          serves on an inherited listening socket instead\n"
     "  rsh HOST COMMAND...     run COMMAND on HOST's agent, as `ssh HOST COMMAND...` would;\n"
     "                          for mpirun: -mca plm_rsh_agent \"sagerun container rsh\".\n"
     "                          Common ssh options (-x -X -T -n -p N -o OPT -l USER ...) are\n"
@@ -29,10 +32,12 @@ static int cmd_agent(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
+	    {"listen-fd", required_argument, NULL, 'l'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct rt_agent_opts o = {.ready_fd = -1, .log_fd = STDERR_FILENO};
+	struct rt_agent_opts o = {.ready_fd = -1, .log_fd = STDERR_FILENO, .listen_fd = -1};
+	char *end;
 	struct sr_error err = {0};
 	int c;
 
@@ -41,6 +46,13 @@ static int cmd_agent(int argc, char **argv)
 		switch (c) {
 		case 'c':
 			o.config_path = optarg;
+			break;
+		case 'l':
+			errno = 0;
+			o.listen_fd = (int)strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || o.listen_fd < 0)
+				return cli_usage_error(
+				    container_usage, "--listen-fd needs a file descriptor number");
 			break;
 		case 'h':
 			printf("usage: %s\n\n%s", container_usage, container_help);

@@ -334,8 +334,10 @@ static int prepare_host(struct run *run, struct host *h, struct sr_error *err)
 		r = contract_layout(h->opt_ml, &cfg, err);
 	/* Every host's agent (mpirun's launch agent instead of sshd) knows the job's secret
 	 * through its config folder, never through a command line. */
-	if (r >= 0 && (run->backend->flags & HOST_BACKEND_F_OPT_ML))
+	if (r >= 0 && (run->backend->flags & HOST_BACKEND_F_OPT_ML)) {
 		r = rt_agent_config_write(h->opt_ml, RT_AGENT_PORT, run->agent_secret, err);
+		h->agent_port = RT_AGENT_PORT;
+	}
 	if (r >= 0)
 		r = stage_channels(run, h, err);
 	if (r >= 0)

@@ -19,6 +19,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/lazylib.h"
 #include "util/xalloc.h"
 
 /* A tree deeper than this is a bug or an attack, not a model; it would also cost one open
@@ -355,6 +356,9 @@ int artifacts_pack(const char *const *roots, size_t n, const char *dest, struct 
 
 	if (!*base)
 		return sr_err(err, -EINVAL, "pack '%s': not a file name", dest);
+	r = lazylib_archive_load(err);
+	if (r < 0)
+		return sr_err_wrap(err, "pack '%s'", dest);
 	if (!*dir) {
 		free(dir);
 		dir = xstrdup("/");
@@ -513,7 +517,9 @@ int artifacts_unpack(const char *tarball, const char *dest, struct sr_error *err
 	unsigned entries = 0;
 	int r;
 
-	r = fs_mkdir_p(dest, 0755, err);
+	r = lazylib_archive_load(err);
+	if (r >= 0)
+		r = fs_mkdir_p(dest, 0755, err);
 	if (r < 0)
 		return sr_err_wrap(err, "unpack '%s'", tarball);
 	/* Entries are written as "<root>/<name>" rather than after a chdir() (process-wide

@@ -38,6 +38,9 @@ struct host {
 	struct host_bind *binds; /* extra mounts (owned), n_binds of them */
 	size_t n_binds;
 	struct host_group *group; /* the job's hosts, shared (borrowed) */
+	/* > 0: the host runs sagerun's rsh agent (runtime/agent.h) on this port of its own
+	 * address; its config is in the host's input/config.  0: no agent. */
+	int agent_port;
 
 	/* Filled by host_start(); -1 / 0 when not running. */
 	pid_t pid;

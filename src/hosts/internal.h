@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 
 #include "hosts/hosts.h"
 
@@ -61,9 +62,12 @@ struct ns_plan {
 	int null_fd, out_fd, err_fd;
 	int report_fd; /* the child's end of the report socket */
 	int status_fd; /* write end: the user process's wait status, 4 bytes, before init exits */
-	/* >= 0: an O_PATH fd of sagerun's own binary; init starts `sagerun container agent` from
-	 * it (runtime/agent.h) before the user's process.  -1: the host has no agent config. */
+	/* >= 0: an O_PATH fd of sagerun's own binary.  Init listens on agent_addr before the
+	 * user's process starts and execs `sagerun container agent --listen-fd 3` from this fd
+	 * at the first connection (socket activation, as systemd and inetd do): a host whose
+	 * job never uses mpirun costs no exec and no memory for its agent.  -1: no agent. */
 	int agent_exe_fd;
+	struct sockaddr_in agent_addr;
 };
 
 /* The host's init: set up, start the user's process, reap and forward until it exits. */

@@ -13,6 +13,7 @@
  */
 #include "hosts/hosts.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -301,6 +302,7 @@ static int ns_start(struct host *h, struct sr_error *err)
 	struct ns_mount *mounts = NULL;
 	struct spawn_stdio io;
 	struct ns_plan plan;
+	struct sockaddr_in agent_addr = {0};
 	sigset_t all, old;
 	uint64_t flags = NS_CLONE_FLAGS;
 	size_t n_mounts = 0;
@@ -333,21 +335,23 @@ static int ns_start(struct host *h, struct sr_error *err)
 	status_r = sv[0];
 	status_w = sv[1];
 
-	/* The launcher wrote an rsh agent config (runtime/agent.h): init runs the agent from our
-	 * own binary, which the host's mount namespace may not reach by path (/tmp is a fresh
-	 * tmpfs there).  execveat(AT_EMPTY_PATH) on an O_PATH fd works for an ELF even when the fd
-	 * is CLOEXEC. */
-	if (h->opt_ml) {
-		_cleanup_free_ char *cfg =
-		    xasprintf("%s/input/config/sagerun-agent.json", h->opt_ml);
+	/* The host runs an rsh agent (runtime/agent.h): init starts it from our own binary,
+	 * which the host's mount namespace may not reach by path (/tmp is a fresh tmpfs there).
+	 * execveat(AT_EMPTY_PATH) on an O_PATH fd works for an ELF even when the fd is CLOEXEC. */
+	if (h->agent_port > 0) {
+		_cleanup_free_ char *addr = host_addr(h->group, h->index);
 
-		if (fs_exists(cfg)) {
-			agent_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
-			if (agent_fd < 0) {
-				r = sr_err(err, -errno, "%s: open /proc/self/exe: %s", h->name,
-					   strerror(errno));
-				goto out_io;
-			}
+		agent_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+		if (agent_fd < 0) {
+			r = sr_err(err, -errno, "%s: open /proc/self/exe: %s", h->name,
+				   strerror(errno));
+			goto out_io;
+		}
+		agent_addr.sin_family = AF_INET;
+		agent_addr.sin_port = htons((uint16_t)h->agent_port);
+		if (inet_pton(AF_INET, addr, &agent_addr.sin_addr) != 1) {
+			r = sr_err(err, -EINVAL, "%s: bad host address %s", h->name, addr);
+			goto out_io;
 		}
 	}
 	spawn_exec_candidates(h, &cand);
@@ -365,6 +369,7 @@ static int ns_start(struct host *h, struct sr_error *err)
 	    .report_fd = sock_c,
 	    .status_fd = status_w,
 	    .agent_exe_fd = agent_fd,
+	    .agent_addr = agent_addr,
 	};
 
 	/* Everything blocked around the clone: init keeps it so (it reads a signalfd), and no

@@ -3,9 +3,10 @@
  * The child of the clone sets the host up (hostname, mounts), waits until the parent has
  * attached its network, starts the user's process and then stays as the host's init: it
  * reaps every process of the namespace (orphans are re-parented to it), forwards the signals
- * the parent sends it to the user's process group, and ends the host when the user's first
- * process exits, as a container ends with its PID 1.  A PID namespace dies with its init, so
- * killing init (SIGKILL, or PDEATHSIG when sagerun dies) ends every process of the host.
+ * the parent sends it to the user's process group, starts the rsh agent when a first client
+ * connects to the port it listens on, and ends the host when the user's first process exits,
+ * as a container ends with its PID 1.  A PID namespace dies with its init, so killing init
+ * (SIGKILL, or PDEATHSIG when sagerun dies) ends every process of the host.
  *
  * Between clone and the end, only async-signal-safe calls: sagerun may have had other threads
  * whose locks were copied mid-operation, so no malloc, no stdio, and fork is the raw clone.
@@ -15,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -108,13 +110,39 @@ static _Noreturn void user_run(const struct ns_plan *p, int exec_w)
 	_exit(127);
 }
 
-/* `sagerun container agent` (runtime/agent.h) beside the user's process, with the host's env and
- * log pipes, in a group of its own; the kill(-1) of finish() ends it with the host.  A failure
- * is the agent's to log: the user's process runs anyway. */
-static void agent_run(const struct ns_plan *p)
+/* The agent's listening socket, made by init before the user's process starts so that an
+ * rsh client never finds the port closed.  A failure is the agent's to log: the user's
+ * process runs anyway (-1). */
+static int agent_listen(const struct ns_plan *p)
+{
+	static const char msg[] = "sagerun: rsh agent: cannot listen on its port: errno ";
+	char line[sizeof(msg) + 24];
+	size_t pos = 0;
+	int fd, one = 1;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (const struct sockaddr *)&p->agent_addr, sizeof(p->agent_addr)) == 0 &&
+		    listen(fd, 128) == 0)
+			return fd;
+	}
+	ns_str_add(line, sizeof(line), &pos, msg);
+	ns_str_add_uint(line, sizeof(line), &pos, (unsigned long)errno);
+	ns_str_add(line, sizeof(line), &pos, "\n");
+	(void)!write(p->err_fd, line, pos);
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* A first client knocks: exec `sagerun container agent --listen-fd 3` (runtime/agent.h) with
+ * the listening socket, the host's env and log pipes, in a group of its own; the kill(-1) of
+ * finish() ends it with the host. */
+static void agent_run(const struct ns_plan *p, int lfd)
 {
 	static const char msg[] = "sagerun: cannot start the rsh agent\n";
-	char *const argv[] = {"sagerun", "container", "agent", NULL};
+	char *const argv[] = {"sagerun", "container", "agent", "--listen-fd", "3", NULL};
 	pid_t pid = raw_fork();
 
 	if (pid != 0) {
@@ -123,7 +151,8 @@ static void agent_run(const struct ns_plan *p)
 		return;
 	}
 	(void)setpgid(0, 0);
-	if (spawn_child_stdio(p->null_fd, p->out_fd, p->err_fd) == 0) {
+	if (spawn_child_stdio(p->null_fd, p->out_fd, p->err_fd) == 0 &&
+	    (lfd == 3 ? fcntl(3, F_SETFD, 0) : dup2(lfd, 3)) >= 0) {
 		spawn_child_reset_signals();
 		(void)execveat(p->agent_exe_fd, "", argv, p->envp, AT_EMPTY_PATH);
 	}
@@ -150,20 +179,34 @@ static _Noreturn void finish(int status_fd, int status)
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
-static _Noreturn void run_init(int sfd, pid_t user, int status_fd)
+/* Reap, forward signals, and start the agent at its first client, until the user's first
+ * process exits. */
+static _Noreturn void run_init(const struct ns_plan *p, int sfd, int lfd, pid_t user)
 {
 	for (;;) {
+		struct pollfd pf[2] = {{.fd = sfd, .events = POLLIN},
+				       {.fd = lfd, .events = POLLIN}};
 		struct signalfd_siginfo si;
-		ssize_t n = read(sfd, &si, sizeof(si));
+		ssize_t n;
 		int st;
 
-		if (n < 0 && errno == EINTR)
+		if (poll(pf, lfd >= 0 ? 2 : 1, -1) < 0)
+			continue; /* EINTR cannot happen with every signal blocked; retry anyway */
+		if (lfd >= 0 && pf[1].revents) {
+			agent_run(p, lfd);
+			close(lfd);
+			lfd = -1;
+		}
+		if (!pf[0].revents)
+			continue;
+		n = read(sfd, &si, sizeof(si));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n != (ssize_t)sizeof(si)) {
 			/* Cannot happen; still never leave the host without its init's reaping. */
 			while (waitpid(user, &st, 0) < 0 && errno == EINTR)
 				;
-			finish(status_fd, st);
+			finish(p->status_fd, st);
 		}
 		if (si.ssi_signo != SIGCHLD) {
 			/* ESRCH: the group is gone and its SIGCHLD is on its way. */
@@ -177,7 +220,7 @@ static _Noreturn void run_init(int sfd, pid_t user, int status_fd)
 			if (r <= 0)
 				break;
 			if (r == user)
-				finish(status_fd, st);
+				finish(p->status_fd, st);
 		}
 	}
 }
@@ -185,7 +228,7 @@ static _Noreturn void run_init(int sfd, pid_t user, int status_fd)
 _Noreturn void ns_child_main(const struct ns_plan *p)
 {
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	int exec_pipe[2], sfd, e;
+	int exec_pipe[2], sfd, lfd, e;
 	char what[256], go;
 	sigset_t all;
 	ssize_t n;
@@ -231,6 +274,7 @@ _Noreturn void ns_child_main(const struct ns_plan *p)
 		fail(p, errno, "create a signalfd");
 	if (pipe2(exec_pipe, O_CLOEXEC) < 0)
 		fail(p, errno, "create a pipe");
+	lfd = p->agent_exe_fd >= 0 ? agent_listen(p) : -1;
 	user = raw_fork();
 	if (user < 0)
 		fail(p, errno, "start a process");
@@ -251,23 +295,22 @@ _Noreturn void ns_child_main(const struct ns_plan *p)
 		_exit(127);
 	}
 	close(exec_pipe[0]);
-	/* After the user's process, off the launch's path: the agent's exec of sagerun costs
-	 * more than the user's first steps, and mpirun's rsh client retries until it listens. */
-	if (p->agent_exe_fd >= 0)
-		agent_run(p);
 
-	/* The host's pipes belong to its processes: once they are gone the parent sees EOF. */
+	/* The host's pipes belong to its processes; init keeps its copies of the log pipes only
+	 * while the agent may still start (the parent then sees EOF when init exits). */
 	(void)dup2(p->null_fd, 0);
 	(void)dup2(p->null_fd, 1);
 	(void)dup2(p->null_fd, 2);
-	if (p->out_fd > 2)
-		close(p->out_fd);
-	if (p->err_fd > 2)
-		close(p->err_fd);
-	if (p->null_fd > 2)
-		close(p->null_fd);
+	if (lfd < 0) {
+		if (p->out_fd > 2)
+			close(p->out_fd);
+		if (p->err_fd > 2)
+			close(p->err_fd);
+		if (p->null_fd > 2)
+			close(p->null_fd);
+	}
 
 	report(p->report_fd, 0, false, NULL);
 	close(p->report_fd);
-	run_init(sfd, user, p->status_fd);
+	run_init(p, sfd, lfd, user);
 }

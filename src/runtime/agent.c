@@ -540,6 +540,19 @@ static int agent_listen(const char *host, int port, struct sr_error *err)
 	return fd;
 }
 
+/* A socket handed over by the one who bound it: it must be listening already. */
+static int agent_adopt(int fd, struct sr_error *err)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) < 0 || !on)
+		return sr_err(err, -ENOTSOCK, "fd %d is not a listening socket", fd);
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return sr_err(err, -errno, "fd %d: %s", fd, strerror(errno));
+	return fd;
+}
+
 static void peer_name(const struct sockaddr_storage *ss, socklen_t len, char *out, size_t n)
 {
 	char h[INET6_ADDRSTRLEN] = "?", p[8] = "?";
@@ -577,14 +590,14 @@ int rt_agent_serve(const struct rt_agent_opts *o, struct sr_error *err)
 	sigset_t set, old;
 	int port, r;
 
-	if (!host || !*host) {
+	if (o->listen_fd < 0 && (!host || !*host)) {
 		sr_err(err, -EINVAL, "SM_CURRENT_HOST is not set");
 		return sr_err_hint(err, "the agent listens on the address of the current host");
 	}
 	r = rt_agent_config_read_file(path, &port, secret, err);
 	if (r < 0)
 		return r;
-	lfd = agent_listen(host, port, err);
+	lfd = o->listen_fd >= 0 ? agent_adopt(o->listen_fd, err) : agent_listen(host, port, err);
 	if (lfd < 0) {
 		explicit_bzero(secret, sizeof(secret));
 		return lfd;

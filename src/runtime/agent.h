@@ -57,6 +57,10 @@ struct rt_agent_opts {
 	const char *host;	 /* address to bind; NULL: $SM_CURRENT_HOST */
 	int ready_fd;		 /* >= 0: one byte is written here once listening, then closed */
 	int log_fd;		 /* where the one-line logs go (stderr in the CLI) */
+	/* >= 0: a socket already listening on the host's address (socket activation: the ns
+	 * backend's init binds it before the user's process starts and execs the agent at the
+	 * first client); the config's port is then not bound again.  -1: bind it here. */
+	int listen_fd;
 };
 
 /* Serve until SIGTERM, SIGINT or SIGHUP (then 0).  Blocks those signals and SIGCHLD in the

@@ -18,6 +18,7 @@
 #include "s3/xml.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/lazylib.h"
 #include "util/fs.h"
 #include "util/sha256.h"
 #include "util/strv.h"
@@ -72,8 +73,10 @@ struct xfer {
 int s3_client_new(struct s3_client **ret, struct sr_error *err)
 {
 	struct s3_client *c = xcalloc(1, sizeof(*c));
-	int r = s3_config_load(&c->cfg, err);
+	int r = lazylib_curl_load(err);
 
+	if (r >= 0)
+		r = s3_config_load(&c->cfg, err);
 	if (r >= 0)
 		r = s3_creds_load(&c->creds, err);
 	if (r < 0) {

@@ -6,6 +6,7 @@
 
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/lazylib.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
@@ -36,11 +37,15 @@ static size_t on_data(char *p, size_t size, size_t n, void *ctx)
 int s3_http_simple(const char *method, const char *url, const struct strv *headers, long timeout_ms,
 		   char **ret_body, long *ret_status, struct sr_error *err)
 {
-	CURL *curl = curl_easy_init();
 	struct curl_slist *hl = NULL;
 	struct body b = {0};
+	CURL *curl;
 	CURLcode rc;
-	int r = 0;
+	int r = lazylib_curl_load(err);
+
+	if (r < 0)
+		return r;
+	curl = curl_easy_init();
 
 	if (!curl)
 		return sr_err(err, -ENOMEM, "%s: cannot start an HTTP request", url);

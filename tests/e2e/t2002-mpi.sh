@@ -67,4 +67,29 @@ test_expect_success 'a client with another job'"'"'s secret is refused and logge
 	test_grep "refuse: Completed" stderr
 '
 
+test_expect_success 'the agent starts at its first client, with --network host too' '
+	cat >host.sh <<-\EOS &&
+	agents() { cat /proc/[0-9]*/comm 2>/dev/null | grep -cx sagerun; }
+	if [ "$SM_CURRENT_HOST" = algo-1 ]; then
+		echo "algo-1 agents before: $(agents)"
+		./sagerun container rsh algo-2 "echo agents on \$(hostname): \$(cat /proc/[0-9]*/comm | grep -cx sagerun)"
+		./sagerun container rsh algo-2 touch /tmp/done
+		exit 0
+	fi
+	echo "algo-2 agents before: $(agents)"
+	i=0
+	while [ ! -e /tmp/done ] && [ $i -lt 600 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	EOS
+	sagerun train --backend ns --network host --name lazy --hosts 2 --output out \
+		-- /bin/sh host.sh >stdout 2>stderr &&
+	test_grep "algo-1 agents before: 0" stdout &&
+	test_grep "algo-2 agents before: 0" stdout &&
+	# the agent, and its child that serves this very connection
+	test_grep "agents on algo-2: 2" stdout &&
+	test_grep "lazy: Completed" stderr
+'
+
 test_done

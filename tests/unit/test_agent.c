@@ -73,7 +73,7 @@ static int setup(void **state)
 	f->agent = fork();
 	assert_true(f->agent >= 0);
 	if (f->agent == 0) {
-		struct rt_agent_opts o = {.ready_fd = ready[1], .log_fd = lfd};
+		struct rt_agent_opts o = {.ready_fd = ready[1], .log_fd = lfd, .listen_fd = -1};
 
 		close(ready[0]);
 		_exit(rt_agent_serve(&o, &err) < 0 ? 3 : 0);
