@@ -5,12 +5,16 @@
 # same run.  Then sagerun's own memory per host: the proportional set size (PSS) of every
 # sagerun process of a running job (supervisor, each host's init and rsh agent), 16 hosts
 # minus 1 host, divided by 15.  Results go to docs/performance.md.
-#   RUNS=5 SIZES="1 4 16 64" bench/scale.sh build/sagerun
+#   RUNS=5 SIZES="1 4 16 64" PAUSE=0 bench/scale.sh build/sagerun
 set -euo pipefail
 
 SAGERUN=$(realpath "${1:-build/sagerun}")
 RUNS=${RUNS:-5}
 SIZES=${SIZES:-"1 4 16 64"}
+# Seconds of rest before each run (every peer alike): 0 measures back-to-back runs, where
+# the kernel still tears down the previous job's network namespaces (in a kworker, holding
+# the rtnl lock) while the next job starts; 0.5 measures a job started on a quiet machine.
+PAUSE=${PAUSE:-0}
 IMAGE=sagerun-bench-tiny:latest
 work=$(mktemp -d /tmp/sagerun-scale.XXXXXX)
 made_image=false
@@ -50,6 +54,7 @@ ms_of() {
 	local start end i total=0 ok=0 rc
 	"$@" warm </dev/null >/dev/null 2>&1 || [ $? -eq 124 ] || { echo failed; return; }
 	for i in $(seq 1 "$RUNS"); do
+		[ "$PAUSE" = 0 ] || sleep "$PAUSE"
 		start=$(date +%s%N)
 		"$@" "$i" </dev/null >/dev/null 2>&1
 		rc=$?

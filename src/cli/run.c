@@ -36,6 +36,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/lazylib.h"
 #include "util/xalloc.h"
 
 extern char **environ;
@@ -477,6 +478,7 @@ static int run_attempt(struct run *run, const struct run_opts *opts, const char 
 {
 	int r = 0;
 
+	lazylib_archive_prefetch(); /* for the tarballs at the end, meanwhile */
 	set_status(run, JOB_IN_PROGRESS, SEC_DOWNLOADING, "Downloading input data");
 	r = stage_s3_channels(run, err);
 	for (size_t i = 0; r >= 0 && !*stopped && i < run->n_hosts; i++) {

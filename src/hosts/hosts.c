@@ -43,21 +43,46 @@ void host_init(struct host *h, size_t index, const struct host_backend *b)
 	h->backend = b;
 }
 
-int host_start(struct host *h, struct sr_error *err)
+int host_launch(struct host *h, struct sr_error *err)
 {
 	int r;
 
 	if (!h->backend)
 		return sr_err(err, -EINVAL, "%s: no host backend", h->name);
-	if (h->started)
+	if (h->started || h->launched)
 		return sr_err(err, -EALREADY, "%s: already started", h->name);
 	if (!h->argv.n || !h->argv.v[0][0])
 		return sr_err(err, -EINVAL, "%s: nothing to run (empty command)", h->name);
-	r = h->backend->start(h, err);
+	r = h->backend->launch ? h->backend->launch(h, err) : h->backend->start(h, err);
 	if (r < 0)
 		return r;
+	h->launched = true;
+	h->started = !h->backend->launch;
+	return 0;
+}
+
+int host_launch_wait(struct host *h, struct sr_error *err)
+{
+	int r;
+
+	if (!h->launched)
+		return sr_err(err, -EINVAL, "%s: not launched", h->name);
+	if (h->started)
+		return 0;
+	r = h->backend->launch_wait(h, err);
+	if (r < 0) {
+		h->launched = false;
+		return r;
+	}
 	h->started = true;
 	return 0;
+}
+
+int host_start(struct host *h, struct sr_error *err)
+{
+	int r = host_launch(h, err);
+
+	return r < 0 ? r : host_launch_wait(h, err);
 }
 
 int host_signal(struct host *h, int sig, struct sr_error *err)

@@ -45,8 +45,9 @@ struct host {
 	/* Filled by host_start(); -1 / 0 when not running. */
 	pid_t pid;
 	int pidfd;
-	int out_fd; /* read end of the host's stdout, CLOEXEC|NONBLOCK */
-	int err_fd; /* read end of the host's stderr */
+	int out_fd;    /* read end of the host's stdout, CLOEXEC|NONBLOCK */
+	int err_fd;    /* read end of the host's stderr */
+	bool launched; /* host_launch succeeded; started once host_launch_wait did */
 	bool started;
 	bool exited; /* reaped: never signal it again */
 
@@ -83,6 +84,11 @@ struct host_backend {
 	void (*group_teardown)(struct host_group *g);
 	/* Start the host's first process.  On success pid, pidfd, out_fd, err_fd are set. */
 	int (*start)(struct host *h, struct sr_error *err);
+	/* Optional, both or neither: start in two halves, so that a job's hosts set themselves
+	 * up at the same time.  launch returns once the host is on its way (a teardown then
+	 * kills it); launch_wait waits until it runs, as start would have returned. */
+	int (*launch)(struct host *h, struct sr_error *err);
+	int (*launch_wait)(struct host *h, struct sr_error *err);
 	/* Deliver `sig` to every process of the host (not only the first). */
 	int (*signal)(struct host *h, int sig, struct sr_error *err);
 	/* Called once the pidfd is readable: reap the first process, return its wait status in
@@ -106,6 +112,11 @@ void host_group_teardown(struct host_group *g);
 void host_init(struct host *h, size_t index, const struct host_backend *b);
 
 int host_start(struct host *h, struct sr_error *err);
+/* host_start in two halves (struct host_backend's launch): launch every host of a job, then
+ * wait for each.  With a backend that has no halves, host_launch starts the host and
+ * host_launch_wait returns 0.  After a failed host_launch_wait the host is gone. */
+int host_launch(struct host *h, struct sr_error *err);
+int host_launch_wait(struct host *h, struct sr_error *err);
 /* A no-op returning 0 once the host was reaped. */
 int host_signal(struct host *h, int sig, struct sr_error *err);
 int host_collect(struct host *h, int *ret_status, struct sr_error *err);

@@ -68,6 +68,13 @@ struct ns_plan {
 	 * job never uses mpirun costs no exec and no memory for its agent.  -1: no agent. */
 	int agent_exe_fd;
 	struct sockaddr_in agent_addr;
+	/* A private network (ns_net.c): init makes its network namespace and says so (one byte,
+	 * "n", on report_fd), the parent makes `ifname` in it before its "go"; init brings lo up
+	 * before and gives ifname net_addr/net_prefix after.  NULL ifname: the host shares this
+	 * machine's network. */
+	const char *ifname;
+	uint32_t net_addr; /* host byte order */
+	unsigned net_prefix;
 };
 
 /* The host's init: set up, start the user's process, reap and forward until it exits. */
@@ -76,6 +83,13 @@ _Noreturn void ns_child_main(const struct ns_plan *p);
 /* Carry out the mount table, then chdir to the working folder.  Returns 0 or a positive
  * errno with the failed step in `what`.  Async-signal-safe. */
 int ns_mount_all(const struct ns_plan *p, char *what, size_t len);
+
+/* The host's side of its private network (ns_net.c), async-signal-safe: an rtnetlink socket
+ * (fd, or -errno), lo up, then the plan's interface configured and up.  0 or a positive errno
+ * with the failed step in `what`. */
+int ns_net_open(void);
+int ns_net_lo_up(int fd, char *what, size_t len);
+int ns_net_iface_up(int fd, const struct ns_plan *p, char *what, size_t len);
 
 /* Async-signal-safe string helpers (no stdio): append `s` to buf at *pos, truncating. */
 void ns_str_add(char *buf, size_t len, size_t *pos, const char *s);

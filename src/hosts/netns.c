@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
@@ -317,7 +318,7 @@ static int host_side_setup(int host_ns_fd, const char *ifname, uint32_t addr, un
 }
 
 static int attach(const struct netns_job *nj, int host_ns_fd, size_t index, const char *ifname,
-		  struct sr_error *err)
+		  bool host_side, struct sr_error *err)
 {
 	uint32_t addr = netns_host_addr(nj, index);
 	char vh[32]; /* index < 2^24 (prefix >= 8), so "vh<index>" fits IFNAMSIZ */
@@ -341,13 +342,25 @@ static int attach(const struct netns_job *nj, int host_ns_fd, size_t index, cons
 	r = veth_create(nj->nl, vh, nj->bridge, ifname, host_ns_fd, mac, err);
 	if (r < 0)
 		return sr_err_wrap(err, "create veth %s/%s", vh, ifname);
+	if (!host_side)
+		return 0;
 	return host_side_setup(host_ns_fd, ifname, addr, nj->prefix, err);
 }
 
 int netns_host_attach(const struct netns_job *nj, int host_ns_fd, size_t index, const char *ifname,
 		      struct sr_error *err)
 {
-	int r = attach(nj, host_ns_fd, index, ifname, err);
+	int r = attach(nj, host_ns_fd, index, ifname, true, err);
+
+	if (r < 0)
+		return sr_err_wrap(err, "attach host %zu", index);
+	return 0;
+}
+
+int netns_host_link(const struct netns_job *nj, int host_ns_fd, size_t index, const char *ifname,
+		    struct sr_error *err)
+{
+	int r = attach(nj, host_ns_fd, index, ifname, false, err);
 
 	if (r < 0)
 		return sr_err_wrap(err, "attach host %zu", index);

@@ -47,6 +47,10 @@ uint32_t netns_host_addr(const struct netns_job *nj, size_t index);
  * netns_host_addr(index)/prefix, a MAC derived from the address, and lo and ifname up. */
 int netns_host_attach(const struct netns_job *nj, int host_ns_fd, size_t index, const char *ifname,
 		      struct sr_error *err);
+/* The same but the veth pair only: the host's init configures its side from inside
+ * (ns_net.c), with netns_host_addr(index) and the job's prefix. */
+int netns_host_link(const struct netns_job *nj, int host_ns_fd, size_t index, const char *ifname,
+		    struct sr_error *err);
 
 /* Close the namespace fd; idempotent.  Links go with the namespace. */
 void netns_job_destroy(struct netns_job *nj);

@@ -51,6 +51,15 @@ struct ns_group {
 struct ns_priv {
 	int status_fd; /* read end of init's status pipe */
 	bool reaped;   /* init is reaped: never signal it again */
+	/* Between ns_launch and ns_launch_wait: the report socket and our ends of the host's
+	 * pipes (they become h->out_fd / h->err_fd once the host runs). */
+	int report_fd, out_r, err_r;
+	bool released; /* release() ran: the host has its network and our "go" */
+	int launch_r;  /* release()'s own error, reported by ns_launch_wait */
+	struct sr_error launch_err;
+	/* The child's report when it came before its "network namespace made" message. */
+	bool have_early;
+	struct ns_report early;
 };
 
 /* ---- the group: /etc/hosts and /etc/hostname of every host, the private network ---- */
@@ -261,7 +270,7 @@ static int attach_network(struct host *h, pid_t pid, struct sr_error *err)
 	if (fd < 0)
 		return sr_err(err, -errno, "%s: attach network: open '%s': %s", h->name, path,
 			      strerror(errno));
-	r = netns_host_attach(&ng->nj, fd, h->index, CONTRACT_IFACE_DEFAULT, err);
+	r = netns_host_link(&ng->nj, fd, h->index, CONTRACT_IFACE_DEFAULT, err);
 	if (r < 0)
 		return sr_err_wrap(err, "%s: attach network", h->name);
 	return 0;
@@ -270,12 +279,18 @@ static int attach_network(struct host *h, pid_t pid, struct sr_error *err)
 /* The child's verdict, after the parent's "go" (or its refusal, when attach failed). */
 static int read_report(const struct host *h, int fd, int attach_r, struct sr_error *err)
 {
+	struct ns_priv *p = h->priv;
 	struct ns_report rep;
 	ssize_t n;
 
-	do
-		n = recv(fd, &rep, sizeof(rep), 0);
-	while (n < 0 && errno == EINTR);
+	if (p && p->have_early) {
+		rep = p->early;
+		n = sizeof(rep);
+	} else {
+		do
+			n = recv(fd, &rep, sizeof(rep), 0);
+		while (n < 0 && errno == EINTR);
+	}
 	if (n < 0)
 		return sr_err(err, -errno, "%s: read the host's report: %s", h->name,
 			      strerror(errno));
@@ -292,7 +307,23 @@ static int read_report(const struct host *h, int fd, int attach_r, struct sr_err
 	return sr_err(err, -EPROTO, "%s: the host's init died while setting up", h->name);
 }
 
-static int ns_start(struct host *h, struct sr_error *err)
+static void ns_teardown(struct host *h);
+
+static void priv_close_pending(struct ns_priv *p)
+{
+	sr_closep(&p->report_fd);
+	p->report_fd = -1;
+	sr_closep(&p->out_r);
+	p->out_r = -1;
+	sr_closep(&p->err_r);
+	p->err_r = -1;
+}
+
+/* The first half of a start: clone the host, make its network interface, release it.  Its
+ * init then sets itself up while the parent launches the next host; ns_launch_wait reads the
+ * verdict.  From here on h->pid and h->pidfd are set, so a teardown kills a half-started
+ * host like any other. */
+static int ns_launch(struct host *h, struct sr_error *err)
 {
 	static char *const empty_env[] = {NULL};
 	_cleanup_close_ int sock_p = -1, sock_c = -1, status_r = -1, status_w = -1, pidfd = -1;
@@ -303,10 +334,10 @@ static int ns_start(struct host *h, struct sr_error *err)
 	struct spawn_stdio io;
 	struct ns_plan plan;
 	struct sockaddr_in agent_addr = {0};
+	struct ns_priv *priv;
 	sigset_t all, old;
 	uint64_t flags = NS_CLONE_FLAGS;
 	size_t n_mounts = 0;
-	siginfo_t si;
 	int sv[2], r;
 	pid_t pid;
 
@@ -314,8 +345,6 @@ static int ns_start(struct host *h, struct sr_error *err)
 		return sr_err(err, -EINVAL, "%s: host group not prepared", h->name);
 	if (!h->root)
 		return sr_err(err, -EINVAL, "%s: no host folder", h->name);
-	if (!h->group->network_host)
-		flags |= CLONE_NEWNET;
 	r = build_mounts(h, &mounts, &n_mounts, &strs, err);
 	if (r < 0)
 		goto out_strs;
@@ -371,6 +400,11 @@ static int ns_start(struct host *h, struct sr_error *err)
 	    .agent_exe_fd = agent_fd,
 	    .agent_addr = agent_addr,
 	};
+	if (!h->group->network_host) {
+		plan.ifname = CONTRACT_IFACE_DEFAULT;
+		plan.net_addr = netns_host_addr(&ng->nj, h->index);
+		plan.net_prefix = ng->nj.prefix;
+	}
 
 	/* Everything blocked around the clone: init keeps it so (it reads a signalfd), and no
 	 * handler of ours may run in the child. */
@@ -392,28 +426,17 @@ static int ns_start(struct host *h, struct sr_error *err)
 	}
 
 	(void)setpgid(pid, pid); /* see ns_child_main */
-	/* The child sets up its mounts meanwhile, then waits for our "go". */
-	if (flags & CLONE_NEWNET)
-		r = attach_network(h, pid, err);
-	if (r == 0 && send(sock_p, "g", 1, MSG_NOSIGNAL) < 0 && errno != EPIPE &&
-	    errno != ECONNRESET)
-		r = sr_err(err, -errno, "%s: release the host: %s", h->name, strerror(errno));
-	if (r < 0)
-		(void)shutdown(sock_p, SHUT_WR); /* the child reads EOF and gives up */
-	r = read_report(h, sock_p, r, err);
-	if (r < 0) {
-		(void)pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-		(void)spawn_wait(pidfd, &si, 0);
-		goto out_io;
-	}
-
-	struct ns_priv *priv = xcalloc(1, sizeof(*priv));
-	priv->status_fd = TAKE_FD(status_r);
+	priv = xcalloc(1, sizeof(*priv));
+	*priv = (struct ns_priv){.status_fd = TAKE_FD(status_r),
+				 .report_fd = -1,
+				 .out_r = TAKE_FD(io.out_r),
+				 .err_r = TAKE_FD(io.err_r)};
 	h->priv = priv;
 	h->pid = pid;
 	h->pidfd = TAKE_FD(pidfd);
-	h->out_fd = TAKE_FD(io.out_r);
-	h->err_fd = TAKE_FD(io.err_r);
+
+	priv->report_fd = TAKE_FD(sock_p);
+	r = 0;
 out_io:
 	spawn_stdio_close(&io);
 out_strs:
@@ -421,6 +444,97 @@ out_strs:
 	strv_release(&strs);
 	free(mounts);
 	return r;
+}
+
+/* The second half: the host's verdict.  On success it runs and out_fd/err_fd are set; on
+ * failure it is killed and reaped. */
+/* Wait until the host's init has made its network namespace (one byte, "n"); its report
+ * instead means it failed first, and is kept for read_report. */
+static int wait_netns(struct host *h, struct ns_priv *p, struct sr_error *err)
+{
+	union {
+		char c;
+		struct ns_report rep;
+	} m;
+	ssize_t n;
+
+	do
+		n = recv(p->report_fd, &m, sizeof(m), 0);
+	while (n < 0 && errno == EINTR);
+	if (n == 1 && m.c == 'n')
+		return 0;
+	if (n == (ssize_t)sizeof(m.rep)) {
+		p->early = m.rep;
+		p->have_early = true;
+		return -EPROTO; /* read_report has the child's own words */
+	}
+	if (n < 0)
+		return sr_err(err, -errno, "%s: read the host's report: %s", h->name,
+			      strerror(errno));
+	return sr_err(err, -EPROTO, "%s: the host's init died while setting up", h->name);
+}
+
+/* Give a launched host its network and our "go".  A failure is kept for ns_launch_wait, which
+ * reports it once the child, seeing our EOF, gave up. */
+static void release(struct host *h)
+{
+	struct ns_priv *p = h->priv;
+	struct sr_error *err = &p->launch_err;
+	int r = 0;
+
+	if (p->released || p->report_fd < 0)
+		return;
+	p->released = true;
+	if (!h->group->network_host) {
+		r = wait_netns(h, p, err);
+		if (r == 0)
+			r = attach_network(h, h->pid, err);
+	}
+	if (r == 0 && send(p->report_fd, "g", 1, MSG_NOSIGNAL) < 0 && errno != EPIPE &&
+	    errno != ECONNRESET)
+		r = sr_err(err, -errno, "%s: release the host: %s", h->name, strerror(errno));
+	if (r < 0)
+		(void)shutdown(p->report_fd, SHUT_WR); /* the child reads EOF and gives up */
+	p->launch_r = r;
+}
+
+static int ns_launch_wait(struct host *h, struct sr_error *err)
+{
+	struct ns_priv *p = h->priv;
+	int r;
+
+	if (!p || p->report_fd < 0)
+		return sr_err(err, -EINVAL, "%s: not launched", h->name);
+	/* Every launched host of the job first, then this one's verdict: the hosts' inits
+	 * configure their networks and exec at the same time. */
+	for (size_t i = 0; h->group && i < h->group->n; i++) {
+		struct host *o = &h->group->hosts[i];
+
+		if (o->priv && o->launched && !o->started)
+			release(o);
+	}
+	release(h);
+	if (p->launch_r < 0 && !p->have_early)
+		*err = p->launch_err;
+	r = read_report(h, p->report_fd, p->launch_r, err);
+	if (r < 0) {
+		/* Killed, reaped and forgotten: the record can be started again. */
+		ns_teardown(h);
+		h->exited = false;
+		return r;
+	}
+	sr_closep(&p->report_fd);
+	p->report_fd = -1;
+	h->out_fd = TAKE_FD(p->out_r);
+	h->err_fd = TAKE_FD(p->err_r);
+	return 0;
+}
+
+static int ns_start(struct host *h, struct sr_error *err)
+{
+	int r = ns_launch(h, err);
+
+	return r < 0 ? r : ns_launch_wait(h, err);
 }
 
 static int ns_signal(struct host *h, int sig, struct sr_error *err)
@@ -474,8 +588,10 @@ static void ns_teardown(struct host *h)
 		p->reaped = true;
 		h->exited = true;
 	}
-	if (p)
+	if (p) {
 		sr_closep(&p->status_fd);
+		priv_close_pending(p);
+	}
 	sr_closep(&h->pidfd);
 	h->pidfd = -1;
 	sr_closep(&h->out_fd);
@@ -512,8 +628,11 @@ bool host_ns_available(const char **ret_why)
 		why = "cannot create namespaces here: cannot start a probe process";
 		goto out;
 	}
+	/* Without CLONE_NEWNET: a network namespace costs a millisecond to make and more to
+	 * destroy, on every job; where the others can be made it can too, and if not, the
+	 * host's clone says so with a hint. */
 	if (pid == 0)
-		_exit(unshare(NS_CLONE_FLAGS | CLONE_NEWNET) < 0 ? (errno & 0x7f) : 0);
+		_exit(unshare(NS_CLONE_FLAGS) < 0 ? (errno & 0x7f) : 0);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR) {
 			status = W_EXITCODE(EPERM, 0);
@@ -538,6 +657,8 @@ const struct host_backend host_backend_ns = {
     .group_prepare = ns_group_prepare,
     .group_teardown = ns_group_teardown,
     .start = ns_start,
+    .launch = ns_launch,
+    .launch_wait = ns_launch_wait,
     .signal = ns_signal,
     .collect = ns_collect,
     .teardown = ns_teardown,

@@ -413,21 +413,25 @@ static int on_grace(struct sup_loop *loop, struct sup_watch *w, uint32_t events,
 
 /* ---- starting ------------------------------------------------------------------------------ */
 
-/* Returns 1 when the host could not be started (the job fails), < 0 for our own errors. */
-static int start_one(struct sup_state *s, struct sup_host *sh, struct sr_error *err)
+/* A host could not be started: the job fails with its message (the first one's), the hosts
+ * already running are stopped.  Returns 1, or < 0 for our own errors. */
+static int start_failed(struct sup_state *s, int r, const struct sr_error *e, struct sr_error *err)
 {
-	struct sr_error e = {0};
+	if (s->cfg->start_error && !*s->cfg->start_error)
+		*s->cfg->start_error = r;
+	if (s->outcome != SUP_FAILED) {
+		s->outcome = SUP_FAILED;
+		job_status_set_failure(s->st, e->msg); /* ours: short and printable */
+	}
+	r = stop_hosts(s, err);
+	return r < 0 ? r : 1;
+}
+
+/* The host runs: watch its pipes and its end. */
+static int watch_started(struct sup_state *s, struct sup_host *sh, struct sr_error *err)
+{
 	int r;
 
-	r = host_start(sh->h, &e);
-	if (r < 0) {
-		if (s->cfg->start_error && !*s->cfg->start_error)
-			*s->cfg->start_error = r;
-		s->outcome = SUP_FAILED;
-		job_status_set_failure(s->st, e.msg); /* ours: short and printable */
-		r = stop_hosts(s, err);
-		return r < 0 ? r : 1;
-	}
 	sh->started = true;
 	s->n_started++;
 	if (sh->hst) {
@@ -443,6 +447,38 @@ static int start_one(struct sup_state *s, struct sup_host *sh, struct sr_error *
 			return r;
 	}
 	return sup_watch_add(&s->loop, &sh->pid_w, sh->h->pidfd, EPOLLIN, on_pidfd, sh, err);
+}
+
+/* Launch every host, then wait for each (hosts.h: host_launch): with the ns backend each
+ * host's init sets itself up while the next one is launched.  Returns 1 when a host could not
+ * be started (the job fails), < 0 for our own errors. */
+static int start_all(struct sup_state *s, struct sr_error *err)
+{
+	struct sr_error e = {0};
+	size_t n = s->cfg->n_hosts, launched = 0;
+	int failed_r = 0, r;
+
+	for (; launched < n; launched++) {
+		r = host_launch(s->hosts[launched].h, &e);
+		if (r < 0) {
+			failed_r = r;
+			break;
+		}
+	}
+	for (size_t i = 0; i < launched; i++) {
+		struct sr_error ei = {0};
+
+		r = host_launch_wait(s->hosts[i].h, failed_r < 0 ? &ei : &e);
+		if (r < 0) {
+			if (failed_r == 0)
+				failed_r = r;
+			continue;
+		}
+		r = watch_started(s, &s->hosts[i], err);
+		if (r < 0)
+			return r;
+	}
+	return failed_r < 0 ? start_failed(s, failed_r, &e, err) : 0;
 }
 
 static int run(struct sup_state *s, struct sr_error *err)
@@ -491,13 +527,9 @@ static int run(struct sup_state *s, struct sr_error *err)
 			return r;
 	}
 
-	for (size_t i = 0; i < cfg->n_hosts; i++) {
-		r = start_one(s, &s->hosts[i], err);
-		if (r < 0)
-			return r;
-		if (r > 0)
-			break;
-	}
+	r = start_all(s, err);
+	if (r < 0)
+		return r;
 	if (s->n_started == cfg->n_hosts) {
 		set_status(s, JOB_IN_PROGRESS, SEC_TRAINING, "Training in progress.");
 		if (cfg->max_run_s > 0) {

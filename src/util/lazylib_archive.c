@@ -6,6 +6,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -21,6 +22,10 @@
 	X(archive_read_free, int, (struct archive * a), (a))                                       \
 	X(archive_read_support_filter_all, int, (struct archive * a), (a))                         \
 	X(archive_read_support_format_tar, int, (struct archive * a), (a))                         \
+	X(archive_read_support_format_raw, int, (struct archive * a), (a))                         \
+	X(archive_read_support_filter_gzip, int, (struct archive * a), (a))                        \
+	X(archive_read_data, la_ssize_t, (struct archive * a, void *b, size_t n), (a, b, n))       \
+	X(archive_filter_code, int, (struct archive * a, int i), (a, i))                           \
 	X(archive_read_open_filename, int, (struct archive * a, const char *f, size_t bs),         \
 	  (a, f, bs))                                                                              \
 	X(archive_read_next_header, int, (struct archive * a, struct archive_entry * *e), (a, e))  \
@@ -89,6 +94,31 @@ int lazylib_archive_load(struct sr_error *err)
 	}
 	pthread_mutex_unlock(&load_lock);
 	return r;
+}
+
+static void *prefetch_main(void *arg)
+{
+	(void)arg;
+	(void)lazylib_archive_load(NULL);
+	return NULL;
+}
+
+void lazylib_archive_prefetch(void)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t t;
+
+	if (pthread_attr_init(&attr) != 0)
+		return;
+	(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* The thread inherits the mask: no signal meant for the supervisor's signalfd lands
+	 * there with its default action. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	(void)pthread_create(&t, &attr, prefetch_main, NULL); /* else: loaded at first use */
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 }
 
 static _Noreturn void unloaded(const char *name)
