@@ -1,11 +1,13 @@
 #include "data/s3_channel.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "data/gunzip.h"
 #include "job/job.h"
 #include "s3/client.h"
 #include "util/cleanup.h"
@@ -58,62 +60,172 @@ static int place(const char *cached, const char *path, struct sr_error *err)
 	return fs_copy_file(cached, path, 0444, err);
 }
 
+static bool gzipped(const struct job_channel *c)
+{
+	return c->compression && !strcmp(c->compression, "Gzip");
+}
+
+/* What a channel holds: objects of `bucket`, laid out by their keys less `prefix`. */
+struct source {
+	char *bucket, *prefix;
+	struct s3_object *objs;
+	size_t n;
+};
+
+static void source_release(struct source *src)
+{
+	free(src->bucket);
+	free(src->prefix);
+	s3_objects_free(src->objs, src->n);
+}
+
+/* S3DataType ManifestFile: the object at the channel's URI is a JSON array, a {"prefix":
+ * "s3://bucket/prefix/"} then keys relative to that prefix; each is looked up (HEAD, for the
+ * cache's ETag).  Errors name the manifest and the entry. */
+static int list_manifest(struct s3_client *cl, const struct job_channel *c, const char *cache_dir,
+			 struct source *src, struct sr_error *err)
+{
+	_cleanup_free_ char *mbucket = NULL, *mkey = NULL, *path = NULL, *data = NULL;
+	_cleanup_json_ json_t *root = NULL;
+	json_error_t je;
+	json_t *first, *pv;
+	size_t len;
+	int r;
+
+	r = s3_uri_parse(c->uri, &mbucket, &mkey, err);
+	if (r < 0)
+		return r;
+	path = xasprintf("%s/manifest-%d", cache_dir, (int)getpid());
+	r = s3_get_file(cl, mbucket, mkey, path, err);
+	if (r >= 0)
+		r = fs_read_file(path, 256 << 20, &data, &len, err);
+	(void)unlink(path);
+	if (r < 0)
+		return sr_err_wrap(err, "manifest %s", c->uri);
+	root = json_loadb(data, len, 0, &je);
+	if (!root)
+		return sr_err(err, -EINVAL, "manifest %s: line %d: %s", c->uri, je.line, je.text);
+	first = json_array_get(root, 0);
+	pv = json_object_get(first, "prefix");
+	if (!json_is_array(root) || !json_is_string(pv) ||
+	    strncmp(json_string_value(pv), "s3://", 5)) {
+		sr_err(err, -EINVAL, "manifest %s: not a manifest", c->uri);
+		return sr_err_hint(err, "a manifest is [{\"prefix\": \"s3://bucket/prefix/\"}, "
+					"\"key/relative/to/prefix\", ...]");
+	}
+	r = s3_uri_parse(json_string_value(pv), &src->bucket, &src->prefix, err);
+	if (r < 0)
+		return sr_err_wrap(err, "manifest %s: [0].prefix", c->uri);
+	src->objs = xcalloc(json_array_size(root), sizeof(*src->objs));
+	for (size_t i = 1; i < json_array_size(root); i++) {
+		json_t *v = json_array_get(root, i);
+		_cleanup_free_ char *key = NULL;
+
+		if (!json_is_string(v) || !*json_string_value(v))
+			return sr_err(err, -EINVAL,
+				      "manifest %s: [%zu]: must be a key relative to the prefix",
+				      c->uri, i);
+		key = xasprintf("%s%s", src->prefix, json_string_value(v));
+		r = s3_head(cl, src->bucket, key, &src->objs[src->n], err);
+		if (r < 0)
+			return sr_err_wrap(err, "manifest %s: [%zu]", c->uri, i);
+		if (!src->objs[src->n].key)
+			src->objs[src->n].key = TAKE_PTR(key);
+		src->n++;
+	}
+	return 0;
+}
+
+static int list_source(struct s3_client *cl, const struct job_channel *c, const char *cache_dir,
+		       struct source *src, struct sr_error *err)
+{
+	int r;
+
+	if (c->s3_data_type && !strcmp(c->s3_data_type, "ManifestFile"))
+		return list_manifest(cl, c, cache_dir, src, err);
+	if (c->s3_data_type && strcmp(c->s3_data_type, "S3Prefix"))
+		return sr_err(err, -ENOTSUP, "S3DataType %s is not supported", c->s3_data_type);
+	r = s3_uri_parse(c->uri, &src->bucket, &src->prefix, err);
+	if (r >= 0)
+		r = s3_list(cl, src->bucket, src->prefix, &src->objs, &src->n, err);
+	return r;
+}
+
+/* CompressionType Gzip: the object decompressed, once, beside its cached download. */
+static int gunzipped(const char *cached, const char *bucket, const char *key, char **ret,
+		     struct sr_error *err)
+{
+	_cleanup_free_ char *plain = xasprintf("%s.gunzip", cached);
+	_cleanup_free_ char *label = xasprintf("s3://%s/%s", bucket, key);
+	int r = 0;
+
+	if (!fs_exists(plain))
+		r = gunzip_file(cached, plain, label, err);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(plain);
+	return 0;
+}
+
 int s3_channel_stage(struct s3_client *cl, const struct job_channel *c, const char *cache_dir,
 		     const char *dest, size_t n_hosts, struct s3_channel_stats *stats,
 		     struct sr_error *err)
 {
-	_cleanup_free_ char *bucket = NULL, *prefix = NULL;
-	struct s3_object *objs = NULL;
-	size_t n = 0, kept = 0;
+	struct source src = {0};
+	size_t kept = 0;
 	int r;
 
 	memset(stats, 0, sizeof(*stats));
-	if (c->s3_data_type && strcmp(c->s3_data_type, "S3Prefix"))
-		return sr_err(err, -ENOTSUP, "channel '%s': S3DataType %s is not supported yet",
-			      c->name, c->s3_data_type);
-	if (c->compression && strcmp(c->compression, "None"))
-		return sr_err(err, -ENOTSUP,
-			      "channel '%s': CompressionType %s is not supported yet", c->name,
-			      c->compression);
-	r = s3_uri_parse(c->uri, &bucket, &prefix, err);
-	if (r >= 0)
-		r = fs_mkdir_p(cache_dir, 0755, err);
+	r = fs_mkdir_p(cache_dir, 0755, err);
 	if (r >= 0)
 		r = fs_mkdir_p(dest, 0755, err);
 	if (r >= 0)
-		r = s3_list(cl, bucket, prefix, &objs, &n, err);
-	if (r < 0)
+		r = list_source(cl, c, cache_dir, &src, err);
+	if (r < 0) {
+		source_release(&src);
 		return sr_err_wrap(err, "channel '%s'", c->name);
+	}
 	if (sharded(c))
 		for (size_t h = 0; r >= 0 && h < n_hosts; h++) {
 			_cleanup_free_ char *d = s3_channel_host_dir(c, dest, h);
 
 			r = fs_mkdir_p(d, 0755, err);
 		}
-	for (size_t i = 0; r >= 0 && i < n; i++) {
-		const struct s3_object *o = &objs[i];
+	for (size_t i = 0; r >= 0 && i < src.n; i++) {
+		const struct s3_object *o = &src.objs[i];
 		_cleanup_free_ char *cached = NULL, *rel_path = NULL, *host_dir = NULL;
+		_cleanup_free_ char *plain = NULL;
+		size_t len;
 
 		if (!*o->key || o->key[strlen(o->key) - 1] == '/')
 			continue; /* a "folder" marker object */
 		host_dir = s3_channel_host_dir(c, dest, sharded(c) ? kept % n_hosts : 0);
 		/* Refused before anything of it is written: nothing lands outside the channel. */
-		r = s3_key_local_path(host_dir, prefix, o->key, &rel_path, err);
+		r = s3_key_local_path(host_dir, src.prefix, o->key, &rel_path, err);
 		if (r < 0)
 			break;
-		cached = cache_path(cache_dir, bucket, o);
+		cached = cache_path(cache_dir, src.bucket, o);
 		if (!fs_exists(cached)) {
-			r = s3_get_file(cl, bucket, o->key, cached, err);
+			r = s3_get_file(cl, src.bucket, o->key, cached, err);
 			if (r < 0)
 				break;
 			stats->downloaded++;
 		}
-		r = place(cached, rel_path, err);
+		if (gzipped(c)) {
+			r = gunzipped(cached, src.bucket, o->key, &plain, err);
+			if (r < 0)
+				break;
+			/* train.csv.gz is train.csv once decompressed. */
+			len = strlen(rel_path);
+			if (len > 3 && !strcmp(rel_path + len - 3, ".gz"))
+				rel_path[len - 3] = '\0';
+		}
+		r = place(plain ? plain : cached, rel_path, err);
 		stats->objects++;
 		stats->bytes += o->size > 0 ? o->size : 0;
 		kept++;
 	}
-	s3_objects_free(objs, n);
+	source_release(&src);
 	if (r < 0)
 		return sr_err_wrap(err, "channel '%s'", c->name);
 	return 0;

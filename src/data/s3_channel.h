@@ -1,6 +1,13 @@
-/* s3_channel.h - an S3Prefix channel in File mode: its objects downloaded before Training into
- * a cache keyed by bucket, key and ETag, so a re-run downloads only what changed, then laid out
+/* s3_channel.h - an S3 channel in File mode: its objects downloaded before Training into a
+ * cache keyed by bucket, key and ETag, so a re-run downloads only what changed, then laid out
  * as the channel's folder (hard links into the cache) for the hosts.
+ *
+ * S3DataType S3Prefix: every object under the prefix.  ManifestFile: the URI names a JSON
+ * manifest, [{"prefix": "s3://bucket/prefix/"}, "relative/key", ...]; each listed object lands
+ * at its relative key.  CompressionType Gzip: every object must be gzip data and lands
+ * decompressed (cached beside the download), a ".gz" dropped from its name.  (The service
+ * applies Gzip in Pipe mode only and asks File mode to leave it None; sagerun, which runs
+ * every channel in File mode, decompresses so that a Pipe-mode spec still gets its data.)
  *
  *   <home>/cache/s3/<sha256(bucket, key, etag)>      one object, as downloaded
  *   <job folder>/channels/<name>/<key less prefix>    FullyReplicated: one folder for all hosts

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <jansson.h>
@@ -184,19 +185,84 @@ static int apply_envs(struct build *b)
 	return 0;
 }
 
-/* --channel NAME=PATH replaces the spec's channel of that name, or adds one. */
+struct channel_opts {
+	const char *distribution, *compression, *type; /* the API's spellings; NULL: unset */
+};
+
+/* One ",key=value" of --channel: 1 when `seg` is one (and taken), 0 when it is not an option
+ * (then it belongs to the URI: S3 keys may hold commas), < 0 for a bad value. */
+static int channel_opt(struct build *b, const char *arg, const char *seg, struct channel_opts *o)
+{
+	static const struct {
+		const char *key, *value, *api;
+	} table[] = {
+	    {"distribution", "fullyreplicated", "FullyReplicated"},
+	    {"distribution", "sharded", "ShardedByS3Key"},
+	    {"distribution", "shardedbys3key", "ShardedByS3Key"},
+	    {"compression", "none", "None"},
+	    {"compression", "gzip", "Gzip"},
+	    {"type", "s3prefix", "S3Prefix"},
+	    {"type", "prefix", "S3Prefix"},
+	    {"type", "manifest", "ManifestFile"},
+	    {"type", "manifestfile", "ManifestFile"},
+	};
+	const char *eq = strchr(seg, '=');
+	size_t klen = eq ? (size_t)(eq - seg) : 0;
+	bool known = false;
+
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		if (strlen(table[i].key) != klen || strncmp(seg, table[i].key, klen))
+			continue;
+		known = true;
+		if (strcasecmp(eq + 1, table[i].value))
+			continue;
+		if (table[i].key[0] == 'd')
+			o->distribution = table[i].api;
+		else if (table[i].key[0] == 'c')
+			o->compression = table[i].api;
+		else
+			o->type = table[i].api;
+		return 1;
+	}
+	if (!known)
+		return 0;
+	return flag_fail(b, "--channel", arg, "%.*s: unknown value '%s' (%s)", (int)klen, seg,
+			 eq + 1,
+			 seg[0] == 'd'	 ? "fullyreplicated or sharded"
+			 : seg[0] == 'c' ? "none or gzip"
+					 : "s3prefix or manifest");
+}
+
+/* --channel NAME=PATH replaces the spec's channel of that name, or adds one.  An s3:// PATH
+ * may end in options: ,distribution=fullyreplicated|sharded ,compression=none|gzip
+ * ,type=s3prefix|manifest. */
 static int apply_channels(struct build *b)
 {
 	struct job *job = b->job;
 
 	for (size_t i = 0; i < b->flags->channels.n; i++) {
-		const char *arg = b->flags->channels.v[i], *path;
-		_cleanup_free_ char *name = NULL, *msg = NULL;
+		const char *arg = b->flags->channels.v[i], *path0;
+		_cleanup_free_ char *name = NULL, *msg = NULL, *path = NULL;
+		struct channel_opts o = {0};
+		bool any = false;
+		char *comma;
 		size_t k;
-		int r = split_kv(b, "--channel", arg, "NAME=PATH", &name, &path);
+		int r = split_kv(b, "--channel", arg, "NAME=PATH", &name, &path0);
 
 		if (r < 0)
 			return r;
+		path = xstrdup(path0);
+		while ((comma = strrchr(path, ',')) &&
+		       (r = channel_opt(b, arg, comma + 1, &o)) > 0) {
+			*comma = '\0';
+			any = true;
+		}
+		if (r < 0)
+			return r;
+		if (any && !job_uri_is_s3(path))
+			return flag_fail(b, "--channel", arg,
+					 "distribution=, compression= and type= are for s3:// "
+					 "channels only");
 		if ((msg = job_check_string(name, 1, JOB_CHANNEL_NAME_MAX, job_rule_channel_name)))
 			return flag_fail(b, "--channel", arg, "NAME %s", msg);
 		if ((msg = job_check_string(path, 1, JOB_URI_MAX, job_rule_uri)))
@@ -219,6 +285,12 @@ static int apply_channels(struct build *b)
 		memset(&job->channels[k], 0, sizeof(job->channels[k]));
 		job->channels[k].name = TAKE_PTR(name);
 		job->channels[k].uri = xstrdup(path);
+		if (o.distribution)
+			job->channels[k].distribution = xstrdup(o.distribution);
+		if (o.compression)
+			job->channels[k].compression = xstrdup(o.compression);
+		if (o.type)
+			job->channels[k].s3_data_type = xstrdup(o.type);
 		b->spec_index[k] = -1;
 		b->flag_arg[k] = arg;
 	}
@@ -490,11 +562,11 @@ static void channel_uri_path(struct jsonpos_path *path, size_t index)
 	jsonpos_push_key(path, "S3Uri");
 }
 
-#define S3_NOT_YET "not supported for S3 channels yet"
+#define S3_NOT_YET "not supported for S3 channels (File mode takes S3Prefix or ManifestFile)"
 
-/* What an S3 channel needs that sagerun does not do yet (S3DataType ManifestFile and
- * AugmentedManifestFile, CompressionType Gzip) is refused now, naming where it came from,
- * rather than after the job folder is made. */
+/* What an S3 channel needs that sagerun does not do (S3DataType AugmentedManifestFile and
+ * Converse: Pipe mode and Bedrock) is refused now, naming where it came from, rather than
+ * after the job folder is made. */
 static int check_s3_channels(struct build *b)
 {
 	struct job *job = b->job;
@@ -505,10 +577,9 @@ static int check_s3_channels(struct build *b)
 
 		if (!job_uri_is_s3(c->uri))
 			continue;
-		if (c->s3_data_type && strcmp(c->s3_data_type, "S3Prefix"))
+		if (c->s3_data_type && strcmp(c->s3_data_type, "S3Prefix") &&
+		    strcmp(c->s3_data_type, "ManifestFile"))
 			what = "S3DataType";
-		else if (c->compression && strcmp(c->compression, "None"))
-			what = "CompressionType";
 		if (!what)
 			continue;
 		if (b->spec_index[i] < 0)
@@ -517,8 +588,7 @@ static int check_s3_channels(struct build *b)
 
 		channel_uri_path(&path, (size_t)b->spec_index[i]);
 		return path_fail(b, &path, JSONPOS_VALUE, "%s %s is %s (channel '%s')", what,
-				 !strcmp(what, "S3DataType") ? c->s3_data_type : c->compression,
-				 S3_NOT_YET, c->name);
+				 c->s3_data_type, S3_NOT_YET, c->name);
 	}
 	return 0;
 }

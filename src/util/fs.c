@@ -53,7 +53,7 @@ check:
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int fs_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -82,7 +82,7 @@ static int write_replace(const char *path, const void *data, size_t len, mode_t 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return sr_err(err, -errno, "write '%s': %s", path, strerror(errno));
-	r = write_all(fd, data, len);
+	r = fs_write_all(fd, data, len);
 	if (r == 0 && durable && fsync(fd) < 0)
 		r = -errno;
 	if (r < 0) {
@@ -118,7 +118,7 @@ int fs_write_fresh(const char *path, const void *data, size_t len, mode_t mode,
 
 	if (fd < 0)
 		return sr_err(err, -errno, "write '%s': %s", path, strerror(errno));
-	r = write_all(fd, data, len);
+	r = fs_write_all(fd, data, len);
 	if (r < 0) {
 		unlink(path);
 		return sr_err(err, r, "write '%s': %s", path, strerror(-r));
@@ -207,7 +207,7 @@ int fs_copy_file(const char *src, const char *dst, mode_t mode, struct sr_error 
 			return sr_err(err, -errno, "copy '%s': %s", src, strerror(errno));
 		if (n == 0)
 			break;
-		r = write_all(out, buf, (size_t)n);
+		r = fs_write_all(out, buf, (size_t)n);
 		if (r < 0)
 			return sr_err(err, r, "copy to '%s': %s", dst, strerror(-r));
 	}

@@ -8,6 +8,10 @@
 
 struct sr_error;
 
+/* write() until all of `data` is written (EINTR retried): 0 or -errno (-ENOSPC for a write
+ * of 0 bytes). */
+int fs_write_all(int fd, const void *data, size_t len);
+
 /* mkdir -p; existing directories are fine. */
 int fs_mkdir_p(const char *path, mode_t mode, struct sr_error *err);
 

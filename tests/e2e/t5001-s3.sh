@@ -159,6 +159,43 @@ test_expect_success 'ShardedByS3Key gives each host its own share, all of them o
 	for h in 1 2 3; do test $(grep -c "^algo-$h |" stdout) -eq 2 || exit 1; done
 '
 
+test_expect_success 'a ManifestFile channel, and a Gzip one sharded, from --channel options' '
+	printf "[{\"prefix\": \"s3://bkt/ch/\"}, \"part-1\", \"sub/d\"]" >manifest.json &&
+	sagerun s3 cp manifest.json s3://bkt/m/manifest.json &&
+	echo alpha | gzip >a.csv.gz && echo beta | gzip >b.csv.gz &&
+	sagerun s3 cp a.csv.gz s3://bkt/gz/a.csv.gz && sagerun s3 cp b.csv.gz s3://bkt/gz/b.csv.gz &&
+	cat >lsboth.sh <<-\EOF &&
+	for ch in "$SM_CHANNEL_TRAIN" "$SM_CHANNEL_GZ"; do
+		(cd "$ch" && find . -type f | sort | while read -r f; do echo "${ch##*/}:$f $(cat "$f")"; done)
+	done
+	EOF
+	sagerun train --backend process --name mani --hosts 2 \
+		--channel train=s3://bkt/m/manifest.json,type=manifest \
+		--channel gz=s3://bkt/gz/,compression=gzip,distribution=sharded \
+		--output out -- sh "$PWD/lsboth.sh" >stdout 2>stderr &&
+	test_grep "^algo-1 | train:./part-1 row 1$" stdout &&
+	test_grep "^algo-2 | train:./sub/d deep$" stdout &&
+	test $(grep -c "^algo-1 | train:" stdout) -eq 2 &&
+	test_grep "^algo-1 | gz:./a.csv alpha$" stdout &&
+	test_grep "^algo-2 | gz:./b.csv beta$" stdout &&
+	test $(grep -c "^algo-1 | gz:" stdout) -eq 1 &&
+	test_grep "mani: channel .train.: 2 objects" stderr
+'
+
+test_expect_success 'Gzip on an object that is not gzip, and bad channel options, are refused by name' '
+	echo plain >plain.csv && sagerun s3 cp plain.csv s3://bkt/notgz/plain.csv &&
+	test_expect_code 1 sagerun train --backend process --name notgz \
+		--channel gz=s3://bkt/notgz/,compression=gzip --output out -- true 2>stderr &&
+	test_grep "s3://bkt/notgz/plain.csv: not gzip data" stderr &&
+	test_grep "notgz: Failed" stderr &&
+	test_expect_code 2 sagerun train --backend process --name badopt \
+		--channel gz=s3://bkt/gz/,compression=zip -- true 2>stderr &&
+	test_grep "compression: unknown value .zip. (none or gzip)" stderr &&
+	test_expect_code 2 sagerun train --backend process --name badopt2 \
+		--channel "gz=$PWD,distribution=sharded" -- true 2>stderr &&
+	test_grep "for s3:// channels only" stderr
+'
+
 test_expect_success 'the server killed mid-download: a clear error, no partial file' '
 	head -c 83886080 /dev/urandom >huge && sagerun s3 cp huge s3://bkt/c/huge &&
 	mkdir -p dl || exit 1

@@ -223,12 +223,13 @@ static const struct bad_spec bad_specs[] = {
      "[\"true\"]},\n \"OutputDataConfig\": {\"S3OutputPath\": \"s3:///p\"}}",
      "job.json:2:39: OutputDataConfig.S3OutputPath: must be s3://BUCKET/PREFIX, file://PATH or "
      "a local path (got \"s3:///p\")"},
-    {"S3 channel from a manifest",
+    {"S3 channel from an augmented manifest (Pipe mode only)",
      "{\"AlgorithmSpecification\": {\"TrainingInputMode\": \"File\", \"ContainerEntrypoint\": "
      "[\"true\"]},\n \"InputDataConfig\": [{\"ChannelName\": \"train\", \"DataSource\": "
-     "{\"S3DataSource\": {\"S3Uri\": \"s3://b/t\", \"S3DataType\": \"ManifestFile\"}}}]}",
-     "job.json:2:88: InputDataConfig[0].DataSource.S3DataSource.S3Uri: S3DataType ManifestFile "
-     "is not supported for S3 channels yet (channel 'train')"},
+     "{\"S3DataSource\": {\"S3Uri\": \"s3://b/t\", \"S3DataType\": \"AugmentedManifestFile\"}}}]}",
+     "job.json:2:88: InputDataConfig[0].DataSource.S3DataSource.S3Uri: S3DataType "
+     "AugmentedManifestFile is not supported for S3 channels (File mode takes S3Prefix or "
+     "ManifestFile) (channel 'train')"},
 };
 
 static void test_bad_specs(void **state)
