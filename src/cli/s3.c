@@ -4,10 +4,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "s3/client.h"
 #include "util/cleanup.h"
@@ -24,6 +26,7 @@ static const char s3_help[] =
     "  cp FILE s3://bucket/key      upload (in parallel parts when large)\n"
     "  cp s3://bucket/key FILE      download (in parallel ranged parts when large)\n"
     "  cp --recursive DIR s3://bucket/prefix, or s3://bucket/prefix DIR\n"
+    "  cp - s3://bucket/key, cp s3://bucket/key -   from standard input, to standard output\n"
     "  rm s3://bucket/key\n"
     "\n"
     "Endpoint: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL (path-style); credentials: the\n"
@@ -130,6 +133,67 @@ static int cp_up_recursive(struct s3_client *c, const char *dir, const char *buc
 	return r;
 }
 
+/* Copy everything from fd `in` to fd `out`. */
+static int pump(int in, int out, const char *what, struct sr_error *err)
+{
+	char buf[1 << 16];
+
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		int r;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return sr_err(err, -errno, "read %s: %s", what, strerror(errno));
+		if (n == 0)
+			return 0;
+		r = fs_write_all(out, buf, (size_t)n);
+		if (r < 0)
+			return sr_err(err, r, "write %s: %s", what, strerror(-r));
+	}
+}
+
+/* `-` as SRC or DST: standard input or output, through a file in a private temp folder (a
+ * multipart upload wants the size up front, a ranged download a file to land in). */
+static int cp_std(struct s3_client *c, const char *bucket, const char *key, bool up,
+		  struct sr_error *err)
+{
+	const char *tmp = getenv("TMPDIR");
+	_cleanup_free_ char *dir = xasprintf("%s/sagerun-s3.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	_cleanup_free_ char *path = NULL;
+	int fd = -1, r;
+
+	if (up && (!*key || key[strlen(key) - 1] == '/'))
+		return sr_err(err, -EINVAL, "s3 cp -: s3://%s/%s is a prefix; name the object",
+			      bucket, key);
+	if (!mkdtemp(dir))
+		return sr_err(err, -errno, "create a temp folder in %s: %s", tmp ? tmp : "/tmp",
+			      strerror(errno));
+	path = xasprintf("%s/data", dir);
+	if (up) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		r = fd < 0 ? sr_err(err, -errno, "write '%s': %s", path, strerror(errno))
+			   : pump(STDIN_FILENO, fd, "standard input", err);
+		if (fd >= 0 && close(fd) < 0 && r >= 0)
+			r = sr_err(err, -errno, "write '%s': %s", path, strerror(errno));
+		if (r >= 0)
+			r = s3_put_file(c, bucket, key, path, err);
+	} else {
+		r = s3_get_file(c, bucket, key, path, err);
+		if (r >= 0) {
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			r = fd < 0 ? sr_err(err, -errno, "read '%s': %s", path, strerror(errno))
+				   : pump(fd, STDOUT_FILENO, "standard output", err);
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+	(void)unlink(path);
+	(void)rmdir(dir);
+	return r;
+}
+
 static int s3_cp(struct s3_client *c, const char *src, const char *dst, bool recursive)
 {
 	_cleanup_free_ char *bucket = NULL, *key = NULL;
@@ -141,8 +205,14 @@ static int s3_cp(struct s3_client *c, const char *src, const char *dst, bool rec
 				"the other a local path\n");
 		return EXIT_USAGE;
 	}
+	if (recursive && (!strcmp(src, "-") || !strcmp(dst, "-"))) {
+		fprintf(stderr, "sagerun: error: s3 cp: --recursive copies folders, not '-'\n");
+		return EXIT_USAGE;
+	}
 	r = s3_uri_parse(is_s3(src) ? src : dst, &bucket, &key, &err);
-	if (r >= 0 && recursive)
+	if (r >= 0 && (!strcmp(src, "-") || !strcmp(dst, "-")))
+		r = cp_std(c, bucket, key, !strcmp(src, "-"), &err);
+	else if (r >= 0 && recursive)
 		r = is_s3(src) ? cp_down_recursive(c, bucket, key, dst, &err)
 			       : cp_up_recursive(c, src, bucket, key, &err);
 	else if (r >= 0 && is_s3(src)) {

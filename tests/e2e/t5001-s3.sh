@@ -196,6 +196,20 @@ test_expect_success 'Gzip on an object that is not gzip, and bad channel options
 	test_grep "for s3:// channels only" stderr
 '
 
+test_expect_success 'cp - uploads standard input and downloads to standard output' '
+	head -c 300000 /dev/urandom >piped &&
+	sagerun s3 cp - s3://bkt/p/piped <piped &&
+	awss3 cp s3://bkt/p/piped viaaws-piped >/dev/null && cmp piped viaaws-piped &&
+	sagerun s3 cp s3://bkt/p/piped - >back && cmp piped back &&
+	: | sagerun s3 cp - s3://bkt/p/empty && sagerun s3 cp s3://bkt/p/empty - >back0 &&
+	test ! -s back0 &&
+	test_expect_code 1 sagerun s3 cp - s3://bkt/p/ </dev/null 2>err &&
+	test_grep "is a prefix; name the object" err &&
+	test_expect_code 2 sagerun s3 cp --recursive - s3://bkt/p/x </dev/null 2>err &&
+	test_grep "not .-." err &&
+	! ls "${TMPDIR:-/tmp}" | grep -q "^sagerun-s3\."
+'
+
 test_expect_success 'the server killed mid-download: a clear error, no partial file' '
 	head -c 83886080 /dev/urandom >huge && sagerun s3 cp huge s3://bkt/c/huge &&
 	mkdir -p dl || exit 1
