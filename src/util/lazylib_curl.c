@@ -42,7 +42,7 @@ static struct {
 	CURL_VOID_FUNCS(VPTR)
 #undef PTR
 #undef VPTR
-	    CURLcode (*curl_easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*curl_easy_setopt)(CURL *, CURLoption, ...);
 	CURLcode (*curl_easy_getinfo)(CURL *, CURLINFO, ...);
 	CURLMcode (*curl_multi_setopt)(CURLM *, CURLMoption, ...);
 } fn;
