@@ -1,4 +1,4 @@
-/* container.c - `sagerun container`: the in-container side (agent, rsh; train comes later). */
+/* container.c - `sagerun container`: the in-container side (train, agent, rsh). */
 #include "cli/cli.h"
 
 #include <errno.h>
@@ -10,14 +10,24 @@
 
 #include "runtime/agent.h"
 #include "runtime/rsh.h"
+#include "runtime/train.h"
 #include "util/error.h"
 
-static const char container_usage[] = "sagerun container agent [--config FILE] [--listen-fd N]\n"
-				      "       sagerun container rsh [ssh options] HOST COMMAND...";
+static const char container_usage[] =
+    "sagerun container train\n"
+    "       sagerun container agent [--config FILE] [--listen-fd N]\n"
+    "       sagerun container rsh [ssh options] HOST COMMAND...";
 
 static const char container_help[] =
     "The side of sagerun that runs inside each host (or container).\n"
     "\n"
+    "  train                   what SageMaker's training toolkit does: read\n"
+    "                          /opt/ml/input/config (or $SAGEMAKER_BASE_DIR), set the SM_*\n"
+    "                          environment, fetch the code (sagemaker_submit_directory),\n"
+    "                          install it, run sagemaker_program with the hyperparameters\n"
+    "                          as arguments; on failure write /opt/ml/output/failure and\n"
+    "                          exit 1.  As an image's ENTRYPOINT [\"sagerun\", \"container\"],\n"
+    "                          `docker run IMAGE train` runs it, as on the service\n"
     "  agent [--config FILE]   serve rsh requests of this job on SM_CURRENT_HOST's address,\n"
     "                          port and secret from FILE (default $SAGERUN_AGENT_CONFIG or\n"
     "                          /opt/ml/input/config/sagerun-agent.json); --listen-fd N\n"
@@ -70,6 +80,28 @@ static int cmd_agent(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	return 0;
+}
+
+static int cmd_train_runtime(int argc, char **argv)
+{
+	struct rt_train_opts o = {.log_fd = STDERR_FILENO, .err_fd = STDERR_FILENO};
+	struct sr_error err = {0};
+	int r;
+
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("usage: %s\n\n%s", container_usage, container_help);
+		return 0;
+	}
+	/* The service runs `train` with no arguments; anything more is not ours to guess. */
+	if (argc > 1)
+		return cli_usage_error(container_usage, "train takes no arguments (got '%s')",
+				       argv[1]);
+	r = rt_train(&o, &err);
+	if (r < 0) {
+		fprintf(stderr, "sagerun train: %s\n", err.msg);
+		return EXIT_FAILED;
+	}
+	return r;
 }
 
 /* ssh's options that take a value (OpenSSH: ssh.c getopt string). */
@@ -130,6 +162,8 @@ int cmd_container(int argc, char **argv, struct sr_ctx *ctx)
 		printf("usage: %s\n\n%s", container_usage, container_help);
 		return 0;
 	}
+	if (!strcmp(argv[1], "train"))
+		return cmd_train_runtime(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "agent"))
 		return cmd_agent(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "rsh"))

@@ -24,6 +24,7 @@
 #include "contract/contract.h"
 #include "data/artifacts.h"
 #include "data/channels.h"
+#include "data/checkpoints.h"
 #include "data/s3_artifacts.h"
 #include "data/s3_channel.h"
 #include "hosts/hosts.h"
@@ -58,6 +59,7 @@ struct run {
 	int lease_fd;	  /* our lease on the job folder (store.h), held until we exit */
 	int detach_fd;	  /* -d: tells the launching process the job is recorded, -1 otherwise */
 	int saved_stderr; /* -d: the launcher's stderr until then */
+	bool source_uploaded;
 };
 
 char *run_home_dir(void)
@@ -228,9 +230,16 @@ static int host_env(const struct run *run, const struct contract_config *cfg, co
 	eo.framework_module = fm;
 	eo.region = region;
 	eo.pythonpath_tail = pp;
-	r = contract_env(cfg, &eo, env, err);
-	if (r < 0)
-		return r;
+	/* Script mode: the host's runtime (`sagerun container train`) computes the toolkit's
+	 * environment itself, from the host's config files, as in a real container; a
+	 * ContainerEntrypoint replaces the toolkit, and sagerun gives it the same variables. */
+	if (job->entrypoint.n) {
+		r = contract_env(cfg, &eo, env, err);
+		if (r < 0)
+			return r;
+	} else if (strcmp(base_dir, CONTRACT_BASE_DIR)) {
+		strv_env_set(env, "SAGEMAKER_BASE_DIR", base_dir);
+	}
 	strv_env_set(env, "TRAINING_JOB_NAME", job->name);
 	strv_env_set(env, "TRAINING_JOB_ARN", job->arn);
 	if (run->backend->flags & HOST_BACKEND_F_SHARED_NETWORK)
@@ -239,7 +248,11 @@ static int host_env(const struct run *run, const struct contract_config *cfg, co
 }
 
 /* What the host runs: ContainerEntrypoint + ContainerArguments as given (argv, never a
- * shell), or the script-mode entry point with the hyperparameters as arguments. */
+ * shell), or in script mode sagerun's runtime, `sagerun container train`, which runs the entry
+ * point as the toolkit does (runtime/train.h).  The code is staged here first, so that the
+ * runtime finds its folder full (and a source folder under /tmp, which an ns host does not
+ * see, still reaches it); the entry point is looked up here too, for an error before any
+ * host starts. */
 static int host_argv(const struct run *run, const struct contract_config *cfg, const char *opt_ml,
 		     const char *base_dir, struct host *h, struct sr_error *err)
 {
@@ -273,24 +286,21 @@ static int host_argv(const struct run *run, const struct contract_config *cfg, c
 		if (r < 0)
 			return sr_err_wrap(err, "%s: stage code", h->name);
 	}
-	r = contract_cmd_args(cfg, &args, err);
-	if (r >= 0)
-		r = contract_entry_argv(code_dir, entry, &args, &h->argv, err);
+	{
+		struct strv probe = STRV_INIT;
+
+		r = contract_cmd_args(cfg, &args, err);
+		if (r >= 0)
+			r = contract_entry_argv(code_dir, entry, &args, &probe, err);
+		strv_release(&probe);
+	}
 	strv_release(&args);
 	if (r < 0)
 		return sr_err_wrap(err, "%s", h->name);
-	/* The entry point was found in the tree as sagerun sees it; the host sees that tree
-	 * at base_dir (/opt/ml in a mount namespace). */
-	for (size_t i = 0; i < h->argv.n; i++) {
-		size_t n = strlen(opt_ml);
-
-		if (!strncmp(h->argv.v[i], opt_ml, n) && h->argv.v[i][n] == '/') {
-			char *seen = xasprintf("%s%s", base_dir, h->argv.v[i] + n);
-
-			free(h->argv.v[i]);
-			h->argv.v[i] = seen;
-		}
-	}
+	strv_push(&h->argv, "sagerun");
+	strv_push(&h->argv, "container");
+	strv_push(&h->argv, "train");
+	h->run_self = true;
 	h->cwd = xasprintf("%s/code", base_dir);
 	return 0;
 }
@@ -412,6 +422,12 @@ static bool stop_requested(void)
 	return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM);
 }
 
+static bool stop_asked(void *ctx)
+{
+	(void)ctx;
+	return stop_requested();
+}
+
 static int exit_code_for(enum job_state state)
 {
 	return state == JOB_COMPLETED ? EXIT_COMPLETED
@@ -446,12 +462,88 @@ static int stage_s3_channels(struct run *run, struct sr_error *err)
 	_cleanup_free_ char *home = run_home_dir();
 	_cleanup_free_ char *cache = xasprintf("%s/cache/s3", home);
 	struct strv report = STRV_INIT;
-	int r = s3_channels_stage(&run->job, run->job_dir, cache, run->n_hosts, &report, err);
+	int r = s3_channels_stage(&run->job, run->job_dir, cache, run->n_hosts, stop_asked, NULL,
+				  &report, err);
 
 	for (size_t i = 0; i < report.n; i++)
 		fprintf(stderr, "sagerun: %s: %s\n", run->job.name, report.v[i]);
 	strv_release(&report);
 	return r;
+}
+
+/* Each prepared host's checkpoint folder (CheckpointConfig.LocalPath in its tree; validation
+ * made sure it is under /opt/ml). */
+static void checkpoint_dirs(const struct run *run, struct strv *dirs)
+{
+	for (size_t i = 0; i < run->n_hosts; i++) {
+		const struct host *h = &run->hosts[i];
+		char *d;
+
+		if (!h->opt_ml)
+			continue;
+		d = checkpoints_host_dir(h->opt_ml, run->job.checkpoint_local_path);
+		if (d)
+			strv_push_take(dirs, d);
+		else
+			fprintf(stderr,
+				"sagerun: warning: %s: the checkpoint folder is a symbolic link "
+				"(or passes through one): not followed, not synced\n",
+				h->name);
+	}
+}
+
+/* CheckpointConfig: restore before Training, save after (and before a retry). */
+static int sync_checkpoints(struct run *run, bool save, struct sr_error *err)
+{
+	struct strv report = STRV_INIT, dirs = STRV_INIT;
+	int r;
+
+	if (!run->job.checkpoint_s3_uri)
+		return 0;
+	checkpoint_dirs(run, &dirs);
+	if (!dirs.n)
+		return 0; /* no host was laid out: nothing to restore into or save */
+	r = save ? checkpoints_save(run->job.checkpoint_s3_uri, dirs.v, dirs.n, &report, err)
+		 : checkpoints_restore(run->job.checkpoint_s3_uri, dirs.v, dirs.n, stop_asked, NULL,
+				       &report, err);
+	for (size_t i = 0; i < report.n; i++)
+		fprintf(stderr, "sagerun: %s: %s\n", run->job.name, report.v[i]);
+	strv_release(&report);
+	strv_release(&dirs);
+	return r;
+}
+
+/* Script mode with an S3 output: the local code goes up as sourcedir.tar.gz next to the
+ * output and sagemaker_submit_directory points at it, as the SageMaker SDK does it, so the
+ * hosts fetch their code the way they would on the service. */
+static int upload_source(struct run *run, struct sr_error *err)
+{
+	struct job *job = &run->job;
+	const char *hp = job_map_get(&job->hyperparameters, "sagemaker_submit_directory");
+	_cleanup_json_ json_t *v = hp ? json_loads(hp, JSON_DECODE_ANY, NULL) : NULL;
+	_cleanup_free_ char *uri = NULL, *quoted = NULL;
+	const char *local;
+	json_t *s;
+	int r;
+
+	if (run->source_uploaded || job->output_local || !json_is_string(v))
+		return 0;
+	/* job_build made local code locations file:///absolute. */
+	local = json_string_value(v);
+	if (!strncmp(local, "file://", 7))
+		local += 7;
+	if (local[0] != '/')
+		return 0; /* already s3:// */
+	r = s3_sourcedir_upload(job->output_path, job->name, local, run->job_dir, &uri, err);
+	if (r < 0)
+		return r;
+	s = json_string(uri);
+	quoted = json_dumps(s, JSON_ENCODE_ANY);
+	json_decref(s);
+	job_map_set(&job->hyperparameters, "sagemaker_submit_directory", quoted);
+	run->source_uploaded = true;
+	fprintf(stderr, "sagerun: %s: source: %s\n", job->name, uri);
+	return 0;
 }
 
 /* Point each S3 channel at the folder host `index` sees (ShardedByS3Key: its own). */
@@ -479,13 +571,26 @@ static int run_attempt(struct run *run, const struct run_opts *opts, const char 
 	int r = 0;
 
 	lazylib_archive_prefetch(); /* for the tarballs at the end, meanwhile */
+	r = upload_source(run, err);
 	set_status(run, JOB_IN_PROGRESS, SEC_DOWNLOADING, "Downloading input data");
-	r = stage_s3_channels(run, err);
+	if (r >= 0)
+		r = stage_s3_channels(run, err);
+	if (r == -ECANCELED) {
+		r = 0; /* stopped between two objects */
+		*stopped = true;
+	}
 	for (size_t i = 0; r >= 0 && !*stopped && i < run->n_hosts; i++) {
 		*stopped = stop_requested();
 		if (!*stopped) {
 			set_s3_channel_paths(run, i);
 			r = prepare_host(run, &run->hosts[i], err);
+		}
+	}
+	if (r >= 0 && !*stopped && !stop_requested()) {
+		r = sync_checkpoints(run, false, err);
+		if (r == -ECANCELED) {
+			r = 0;
+			*stopped = true;
 		}
 	}
 	/* What the hosts share (the private network, /etc/hosts) once every tree exists. */
@@ -647,7 +752,10 @@ static int run_job(struct run *run, const struct run_opts *opts)
 				   "Uploading generated training model");
 			break;
 		}
-		r = reset_hosts(run, &err);
+		/* The next attempt resumes from what this one saved. */
+		r = sync_checkpoints(run, true, &err);
+		if (r >= 0)
+			r = reset_hosts(run, &err);
 		if (r < 0) {
 			cli_print_error(&err);
 			set_status(run, JOB_IN_PROGRESS, SEC_UPLOADING,
@@ -664,12 +772,21 @@ static int run_job(struct run *run, const struct run_opts *opts)
 
 	host_group_teardown(&run->group);
 
-	/* Artifacts are exported whatever the outcome, as the service does. */
-	if (package(run, &err) < 0) {
-		cli_print_error(&err);
-		if (outcome == SUP_COMPLETED) {
-			outcome = SUP_FAILED;
-			job_status_set_failure(&run->status, err.msg);
+	/* Checkpoints and artifacts are exported whatever the outcome, as the service does:
+	 * both, even when one fails; the first failure is the one that fails the job. */
+	{
+		struct sr_error perr = {0};
+		int rc = sync_checkpoints(run, true, &err);
+		int rp = package(run, rc < 0 ? &perr : &err);
+
+		if (rc < 0 && rp < 0)
+			cli_print_error(&perr);
+		if (rc < 0 || rp < 0) {
+			cli_print_error(&err);
+			if (outcome == SUP_COMPLETED) {
+				outcome = SUP_FAILED;
+				job_status_set_failure(&run->status, err.msg);
+			}
 		}
 	}
 	switch (outcome) {

@@ -1,8 +1,8 @@
-/* s3.c - `sagerun s3 ls|cp|rm`: the S3 client for users, with the same credentials, region and
- * endpoint as the AWS CLI (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL for S3-compatible servers). */
+/* s3.c - `sagerun s3 ls|cp|sync|rm`: the S3 client for users, with the same credentials, region
+ * and endpoint as the AWS CLI (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL for S3-compatible
+ * servers), and a progress bar on a terminal. */
 #include "cli/cli.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,13 +11,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/progress.h"
+#include "data/s3_sync.h"
 #include "s3/client.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
 
-static const char s3_usage[] = "sagerun s3 ls S3URI | cp [--recursive] SRC DST | rm S3URI";
+static const char s3_usage[] =
+    "sagerun s3 ls S3URI | cp [--recursive] SRC DST | sync [--delete] SRC DST | rm S3URI";
 
 static const char s3_help[] =
     "Talk to S3 or an S3-compatible server, with the AWS CLI's credentials and settings.\n"
@@ -27,7 +30,15 @@ static const char s3_help[] =
     "  cp s3://bucket/key FILE      download (in parallel ranged parts when large)\n"
     "  cp --recursive DIR s3://bucket/prefix, or s3://bucket/prefix DIR\n"
     "  cp - s3://bucket/key, cp s3://bucket/key -   from standard input, to standard output\n"
+    "  sync DIR s3://bucket/prefix, or s3://bucket/prefix DIR\n"
+    "                               copy what is missing or differs (size, or time: up a\n"
+    "                               newer file, down another time than LastModified);\n"
+    "                               --delete also removes from the destination what the\n"
+    "                               source lacks\n"
     "  rm s3://bucket/key\n"
+    "\n"
+    "Many objects go 8 requests at a time; on a terminal a progress line shows bytes, rate\n"
+    "and time left (on standard error).\n"
     "\n"
     "Endpoint: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL (path-style); credentials: the\n"
     "environment, AWS_PROFILE in ~/.aws, container or instance credentials.\n";
@@ -53,84 +64,6 @@ static int s3_ls(struct s3_client *c, const char *uri)
 		printf("%12lld  %s\n", (long long)objs[i].size, objs[i].key);
 	s3_objects_free(objs, n);
 	return 0;
-}
-
-static int cp_down_recursive(struct s3_client *c, const char *bucket, const char *prefix,
-			     const char *dir, struct sr_error *err)
-{
-	struct s3_object *objs = NULL;
-	size_t n = 0;
-	int r = s3_list(c, bucket, prefix, &objs, &n, err);
-
-	for (size_t i = 0; r >= 0 && i < n; i++) {
-		_cleanup_free_ char *path = NULL, *parent = NULL;
-		char *slash;
-
-		if (objs[i].key[strlen(objs[i].key) - 1] == '/')
-			continue; /* a "folder" marker object */
-		r = s3_key_local_path(dir, prefix, objs[i].key, &path, err);
-		if (r < 0)
-			break;
-		parent = xstrdup(path);
-		slash = strrchr(parent, '/');
-		*slash = '\0';
-		r = fs_mkdir_p(parent, 0755, err);
-		if (r >= 0)
-			r = s3_get_file(c, bucket, objs[i].key, path, err);
-	}
-	s3_objects_free(objs, n);
-	return r;
-}
-
-static int cp_up_recursive(struct s3_client *c, const char *dir, const char *bucket,
-			   const char *prefix, struct sr_error *err)
-{
-	int r = 0;
-	/* Walk with a stack of folders (no recursion limits, no symlinks followed). */
-	char **stack = xcalloc(1, sizeof(char *));
-	size_t n = 1, cap = 1;
-
-	stack[0] = xstrdup("");
-	while (n && r >= 0) {
-		char *rel = stack[--n];
-		_cleanup_free_ char *abs = *rel ? xasprintf("%s/%s", dir, rel) : xstrdup(dir);
-		DIR *d = opendir(abs);
-		struct dirent *de;
-
-		if (!d) {
-			r = sr_err(err, -errno, "'%s': %s", abs, strerror(errno));
-			free(rel);
-			break;
-		}
-		while (r >= 0 && (de = readdir(d))) {
-			_cleanup_free_ char *child = NULL, *path = NULL, *key = NULL;
-			struct stat st;
-
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			child = *rel ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
-			path = xasprintf("%s/%s", dir, child);
-			if (lstat(path, &st) < 0)
-				continue;
-			if (S_ISDIR(st.st_mode)) {
-				xgrow(&stack, &cap, n + 1, sizeof(*stack));
-				stack[n++] = TAKE_PTR(child);
-			} else if (S_ISREG(st.st_mode)) {
-				key = *prefix
-					  ? xasprintf("%s%s%s", prefix,
-						      prefix[strlen(prefix) - 1] == '/' ? "" : "/",
-						      child)
-					  : xstrdup(child);
-				r = s3_put_file(c, bucket, key, path, err);
-			}
-		}
-		closedir(d);
-		free(rel);
-	}
-	while (n)
-		free(stack[--n]);
-	free(stack);
-	return r;
 }
 
 /* Copy everything from fd `in` to fd `out`. */
@@ -194,43 +127,111 @@ static int cp_std(struct s3_client *c, const char *bucket, const char *key, bool
 	return r;
 }
 
-static int s3_cp(struct s3_client *c, const char *src, const char *dst, bool recursive)
+/* What `cp` and `sync` were asked. */
+struct copy {
+	const char *src, *dst;
+	bool recursive, sync, delete_extra;
+	struct progress bar;
+};
+
+static void plan_bar(void *ctx, size_t files, int64_t bytes)
 {
-	_cleanup_free_ char *bucket = NULL, *key = NULL;
-	struct sr_error err = {0};
+	struct progress *p = ctx;
+
+	(void)files;
+	progress_begin(p, p->last, bytes);
+}
+
+/* A folder and a prefix: everything (cp --recursive) or what differs (sync). */
+static int copy_tree(struct s3_client *c, struct copy *cp, struct sr_error *err)
+{
+	struct s3_sync_opts o = {.changed_only = cp->sync,
+				 .delete_extra = cp->delete_extra,
+				 .plan = plan_bar,
+				 .ctx = &cp->bar};
+	struct s3_sync_stats st;
 	int r;
 
-	if (is_s3(src) == is_s3(dst)) {
-		fprintf(stderr, "sagerun: error: s3 cp: one of SRC and DST must be an s3:// URI, "
-				"the other a local path\n");
-		return EXIT_USAGE;
-	}
-	if (recursive && (!strcmp(src, "-") || !strcmp(dst, "-"))) {
-		fprintf(stderr, "sagerun: error: s3 cp: --recursive copies folders, not '-'\n");
-		return EXIT_USAGE;
-	}
-	r = s3_uri_parse(is_s3(src) ? src : dst, &bucket, &key, &err);
-	if (r >= 0 && (!strcmp(src, "-") || !strcmp(dst, "-")))
-		r = cp_std(c, bucket, key, !strcmp(src, "-"), &err);
-	else if (r >= 0 && recursive)
-		r = is_s3(src) ? cp_down_recursive(c, bucket, key, dst, &err)
-			       : cp_up_recursive(c, src, bucket, key, &err);
-	else if (r >= 0 && is_s3(src)) {
+	if (is_s3(cp->src))
+		r = s3_sync_down(c, cp->src, cp->dst, &o, &st, err);
+	else if (!fs_is_dir(cp->src))
+		r = sr_err(err, -ENOTDIR, "'%s' is not a folder", cp->src);
+	else
+		r = s3_sync_up(c, cp->src, cp->dst, &o, &st, err);
+	progress_end(&cp->bar);
+	if (r >= 0 && cp->sync)
+		fprintf(stderr, "sagerun: %zu of %zu files copied (%lld bytes)\n", st.copied,
+			st.files, (long long)st.bytes);
+	if (r >= 0 && cp->delete_extra)
+		fprintf(stderr, "sagerun: %zu removed from %s\n", st.deleted, cp->dst);
+	return r;
+}
+
+static int copy_one(struct s3_client *c, struct copy *cp, const char *bucket, const char *key,
+		    struct sr_error *err)
+{
+	int r;
+
+	if (is_s3(cp->src)) {
 		_cleanup_free_ char *path = NULL;
 		const char *base = strrchr(key, '/') ? strrchr(key, '/') + 1 : key;
 
 		/* Into a folder: under the key's last part, as `aws s3 cp` does. */
-		path = fs_is_dir(dst) ? xasprintf("%s/%s", dst, base) : xstrdup(dst);
-		r = s3_get_file(c, bucket, key, path, &err);
-	} else if (r >= 0) {
+		struct s3_object o = {0};
+
+		path = fs_is_dir(cp->dst) ? xasprintf("%s/%s", cp->dst, base) : xstrdup(cp->dst);
+		/* Looked up here for the progress line's total; the download trusts it. */
+		r = s3_head(c, bucket, key, &o, err);
+		if (r >= 0) {
+			struct s3_file f = {
+			    .key = key, .path = path, .size = o.size, .etag = o.etag};
+
+			progress_begin(&cp->bar, cp->bar.last, o.size);
+			r = s3_get_files(c, bucket, &f, 1, err);
+		}
+		free(o.key);
+		free(o.etag);
+	} else {
 		_cleanup_free_ char *k = NULL;
-		const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
+		const char *base = strrchr(cp->src, '/') ? strrchr(cp->src, '/') + 1 : cp->src;
+		struct stat st;
 
 		/* To a "folder" key (empty or ending in '/'): under the file's name. */
 		k = !*key || key[strlen(key) - 1] == '/' ? xasprintf("%s%s", key, base)
 							 : xstrdup(key);
-		r = s3_put_file(c, bucket, k, src, &err);
+		progress_begin(&cp->bar, cp->bar.last, stat(cp->src, &st) == 0 ? st.st_size : -1);
+		r = s3_put_file(c, bucket, k, cp->src, err);
 	}
+	progress_end(&cp->bar);
+	return r;
+}
+
+static int s3_copy(struct s3_client *c, struct copy *cp)
+{
+	_cleanup_free_ char *bucket = NULL, *key = NULL;
+	struct sr_error err = {0};
+	const char *what = cp->sync ? "sync" : "cp";
+	bool std = !strcmp(cp->src, "-") || !strcmp(cp->dst, "-");
+	int r;
+
+	if (is_s3(cp->src) == is_s3(cp->dst)) {
+		fprintf(stderr,
+			"sagerun: error: s3 %s: one of SRC and DST must be an s3:// URI, the other "
+			"a local path\n",
+			what);
+		return EXIT_USAGE;
+	}
+	if ((cp->recursive || cp->sync) && std) {
+		fprintf(stderr, "sagerun: error: s3 %s: copies folders, not '-'\n", what);
+		return EXIT_USAGE;
+	}
+	r = s3_uri_parse(is_s3(cp->src) ? cp->src : cp->dst, &bucket, &key, &err);
+	if (r >= 0 && std)
+		r = cp_std(c, bucket, key, !strcmp(cp->src, "-"), &err);
+	else if (r >= 0 && (cp->recursive || cp->sync))
+		r = copy_tree(c, cp, &err);
+	else if (r >= 0)
+		r = copy_one(c, cp, bucket, key, &err);
 	if (r < 0) {
 		cli_print_error(&err);
 		return EXIT_FAILED;
@@ -242,38 +243,51 @@ int cmd_s3(int argc, char **argv, struct sr_ctx *ctx)
 {
 	struct s3_client *c = NULL;
 	struct sr_error err = {0};
-	bool recursive = false;
+	struct copy cp = {0};
+	const char *cmd;
 	char *args[3];
 	int n = 0, code;
 
-	(void)ctx;
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		if (argc < 2)
 			return cli_usage_error(s3_usage, "which s3 command?");
 		printf("usage: %s\n\n%s", s3_usage, s3_help);
 		return 0;
 	}
+	cmd = argv[1];
 	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--recursive") || !strcmp(argv[i], "-r"))
-			recursive = true;
+		if (!strcmp(cmd, "cp") &&
+		    (!strcmp(argv[i], "--recursive") || !strcmp(argv[i], "-r")))
+			cp.recursive = true;
+		else if (!strcmp(cmd, "sync") && !strcmp(argv[i], "--delete"))
+			cp.delete_extra = true;
+		else if (argv[i][0] == '-' && argv[i][1] == '-')
+			return cli_usage_error(s3_usage, "s3 %s: unknown option '%s'", cmd,
+					       argv[i]);
 		else if (n < 3)
 			args[n++] = argv[i];
 		else
 			return cli_usage_error(s3_usage, "unexpected argument '%s'", argv[i]);
 	}
-	if (!strcmp(argv[1], "ls")   ? n != 1
-	    : !strcmp(argv[1], "cp") ? n != 2
-	    : !strcmp(argv[1], "rm") ? n != 1
-				     : true)
-		return cli_usage_error(s3_usage, "s3 %s: wrong arguments", argv[1]);
+	if (!strcmp(cmd, "ls")	   ? n != 1
+	    : !strcmp(cmd, "cp")   ? n != 2
+	    : !strcmp(cmd, "sync") ? n != 2
+	    : !strcmp(cmd, "rm")   ? n != 1
+				   : true)
+		return cli_usage_error(s3_usage, "s3 %s: wrong arguments", cmd);
 	if (s3_client_new(&c, &err) < 0) {
 		cli_print_error(&err);
 		return EXIT_FAILED;
 	}
-	if (!strcmp(argv[1], "ls")) {
+	if (!strcmp(cmd, "ls")) {
 		code = s3_ls(c, args[0]);
-	} else if (!strcmp(argv[1], "cp")) {
-		code = s3_cp(c, args[0], args[1], recursive);
+	} else if (!strcmp(cmd, "cp") || !strcmp(cmd, "sync")) {
+		cp.src = args[0];
+		cp.dst = args[1];
+		cp.sync = !strcmp(cmd, "sync");
+		progress_init(&cp.bar, STDERR_FILENO, ctx->stderr_tty);
+		s3_client_set_progress(c, progress_update, &cp.bar);
+		code = s3_copy(c, &cp);
 	} else {
 		_cleanup_free_ char *bucket = NULL, *key = NULL;
 

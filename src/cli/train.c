@@ -28,7 +28,13 @@ static const char train_help[] =
     "  --hp KEY=VALUE           a hyperparameter (repeatable)\n"
     "  --channel NAME=PATH      an input channel: a local folder, file:// or s3:// URI "
     "(repeatable)\n"
-    "  --output DIR             S3OutputPath: a local folder (default ./sagerun-output)\n"
+    "                           options: NAME=s3://...,distribution=sharded,compression=gzip,\n"
+    "                           type=manifest (see docs/cli.md)\n"
+    "  --output URI             S3OutputPath: a local folder or s3:// URI\n"
+    "                           (default ./sagerun-output)\n"
+    "  --checkpoints URI        CheckpointConfig.S3Uri: each host's /opt/ml/checkpoints\n"
+    "                           restored from it before Training and saved to it after\n"
+    "                           (s3:// or a local folder)\n"
     "  --env KEY=VALUE          an Environment variable (repeatable)\n"
     "  --max-run SECONDS        MaxRuntimeInSeconds (default 86400)\n"
     "  --stop-grace SECONDS     SIGTERM-to-SIGKILL window on stop or failure (default 120)\n"
@@ -57,6 +63,7 @@ enum {
 	OPT_HP,
 	OPT_CHANNEL,
 	OPT_OUTPUT,
+	OPT_CHECKPOINTS,
 	OPT_ENV,
 	OPT_MAX_RUN,
 	OPT_STOP_GRACE,
@@ -81,6 +88,7 @@ static const struct option train_options[] = {
     {"name", required_argument, NULL, OPT_NAME},
     {"network", required_argument, NULL, OPT_NETWORK},
     {"output", required_argument, NULL, OPT_OUTPUT},
+    {"checkpoints", required_argument, NULL, OPT_CHECKPOINTS},
     {"source-dir", required_argument, NULL, OPT_SOURCE_DIR},
     {"spec", required_argument, NULL, OPT_SPEC},
     {"stop-grace", required_argument, NULL, OPT_STOP_GRACE},
@@ -149,6 +157,9 @@ int cmd_train(int argc, char **argv, struct sr_ctx *ctx)
 			break;
 		case OPT_OUTPUT:
 			flags.output = optarg;
+			break;
+		case OPT_CHECKPOINTS:
+			flags.checkpoints = optarg;
 			break;
 		case OPT_ENV:
 			strv_push(&flags.envs, optarg);

@@ -427,6 +427,38 @@ static const char *unpack_bad_name(const char *name)
 	return NULL;
 }
 
+/* Whether symlink `name` -> `target` points outside the root it is extracted into: an
+ * absolute target, or more ".." than the link's own depth (followed from its folder). */
+static bool link_leaves(const char *name, const char *target)
+{
+	long depth = 0;
+
+	if (target[0] == '/')
+		return true;
+	/* The link's folder: every part of its name but the last. */
+	for (const char *s = name; *s;) {
+		const char *e = strchrnul(s, '/');
+
+		if (!*e)
+			break;
+		if (!(e - s == 1 && s[0] == '.') && e > s)
+			depth++;
+		s = e + 1;
+	}
+	for (const char *s = target; *s;) {
+		const char *e = strchrnul(s, '/');
+
+		if (e - s == 2 && s[0] == '.' && s[1] == '.')
+			depth--;
+		else if (e > s && !(e - s == 1 && s[0] == '.'))
+			depth++;
+		if (depth < 0)
+			return true;
+		s = *e ? e + 1 : e;
+	}
+	return false;
+}
+
 static void archive_read_freep(struct archive **a)
 {
 	if (*a)
@@ -474,18 +506,25 @@ static int unpack_entry(struct archive *in, struct archive *out, struct archive_
 	name = xstrdup(pathname);
 	why = unpack_bad_name(name);
 	if (why)
-		return sr_err(err, -EPERM, "unpack '%s': refusing entry '%s': %s", tarball, name,
+		return sr_err(err, -EINVAL, "unpack '%s': refusing entry '%s': %s", tarball, name,
 			      why);
 	/* Devices and FIFOs have no place in code or model folders, and creating device nodes
 	 * as root is how extraction turns into privilege. */
 	if (!link && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
-		return sr_err(err, -EPERM,
+		return sr_err(err, -EINVAL,
 			      "unpack '%s': refusing entry '%s': not a file, folder or link",
 			      tarball, name);
+	if (type == AE_IFLNK && archive_entry_symlink(e) &&
+	    link_leaves(name, archive_entry_symlink(e)))
+		return sr_err(
+		    err, -EINVAL,
+		    "unpack '%s': refusing entry '%s': a symbolic link to '%s' leaves the "
+		    "destination",
+		    tarball, name, archive_entry_symlink(e));
 	if (link) {
 		why = unpack_bad_name(link);
 		if (why)
-			return sr_err(err, -EPERM,
+			return sr_err(err, -EINVAL,
 				      "unpack '%s': refusing hard link '%s' to '%s': %s", tarball,
 				      name, link, why);
 		_cleanup_free_ char *full_link = xasprintf("%s/%s", root, link);

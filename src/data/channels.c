@@ -12,6 +12,7 @@
 
 #include "data/artifacts.h"
 #include "job/job.h"
+#include "s3/client.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -78,16 +79,9 @@ static int chan_stage_one(const struct job_channel *c, const char *data_dir, str
 	if (!chan_name_ok(c->name))
 		return sr_err(err, -EINVAL, "channel '%s': not a usable folder name",
 			      c->name ? c->name : "");
-	if (!c->local_path) {
-		int r =
-		    sr_err(err, -ENOTSUP, "channel '%s': S3 channels are not supported yet (%s)",
-			   c->name, c->uri ? c->uri : "no URI");
-		sr_err_hint(err,
-			    "download the data (aws s3 sync %s DIR) and pass the local folder "
-			    "instead (file:///DIR or --channel %s=DIR)",
-			    c->uri ? c->uri : "URI", c->name);
-		return r;
-	}
+	if (!c->local_path) /* s3_channels_stage gives every S3 channel its folder first */
+		return sr_err(err, -EIO, "channel '%s': %s has no local folder (not downloaded)",
+			      c->name, c->uri ? c->uri : "no URI");
 	if (stat(c->local_path, &st) < 0)
 		return sr_err(err, -errno, "channel '%s': '%s': %s", c->name, c->local_path,
 			      strerror(errno));
@@ -158,15 +152,33 @@ static bool has_suffix(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
-/* The local path of a code location; S3 and other schemes are not readable yet. */
+/* An s3:// code location: a sourcedir.tar.gz (as the SDK uploads it), downloaded beside the
+ * code folder and extracted into it with artifacts_unpack's checks. */
+static int chan_fetch_code(const char *uri, const char *code_dir, struct sr_error *err)
+{
+	_cleanup_free_ char *bucket = NULL, *key = NULL;
+	_cleanup_free_ char *tmp = xasprintf("%s.sourcedir.%d.tar.gz", code_dir, (int)getpid());
+	struct s3_client *c = NULL;
+	int r = s3_uri_parse(uri, &bucket, &key, err);
+
+	if (r >= 0 && !has_suffix(key, ".tar.gz") && !has_suffix(key, ".tgz"))
+		r = sr_err(err, -EINVAL, "code '%s': an S3 code location is a .tar.gz", uri);
+	if (r >= 0)
+		r = s3_client_new(&c, err);
+	if (r >= 0)
+		r = s3_get_file(c, bucket, key, tmp, err);
+	s3_client_free(c);
+	if (r >= 0)
+		r = fs_mkdir_p(code_dir, 0755, err);
+	if (r >= 0 && (r = artifacts_unpack(tmp, code_dir, err)) < 0)
+		sr_err_wrap(err, "code '%s'", uri);
+	(void)unlink(tmp);
+	return r;
+}
+
+/* The local path of a code location (s3:// is fetched instead: chan_fetch_code). */
 static int chan_code_path(const char *submit_dir, char **ret_path, struct sr_error *err)
 {
-	if (!strncmp(submit_dir, "s3://", 5)) {
-		int r = sr_err(err, -ENOTSUP, "code '%s': S3 code locations are not supported yet",
-			       submit_dir);
-		sr_err_hint(err, "download it and pass the local folder or file instead");
-		return r;
-	}
 	if (!strncmp(submit_dir, "file://", 7)) {
 		if (submit_dir[7] != '/')
 			return sr_err(err, -EINVAL, "code '%s': expected file:///absolute/path",
@@ -232,6 +244,17 @@ int chan_stage_code(const char *submit_dir, const char *code_dir, struct sr_erro
 	if (r != 0)
 		return r < 0 ? r : 0;
 
+	if (!strncmp(submit_dir, "s3://", 5)) {
+		r = chan_fetch_code(submit_dir, code_dir, err);
+		if (r < 0) {
+			struct sr_error ignored = {0};
+
+			if (fs_rm_rf(code_dir, &ignored) == 0) /* as below: empty, not half */
+				(void)mkdir(code_dir, 0755);
+			sr_err_wrap(err, "stage code into '%s'", code_dir);
+		}
+		return r;
+	}
 	r = chan_code_path(submit_dir, &path, err);
 	if (r < 0)
 		return r;

@@ -14,8 +14,10 @@ struct sr_error;
 int chan_stage_local(const struct job *job, const char *opt_ml, struct sr_error *err);
 
 /* Put the user's code (sagemaker_submit_directory: a folder, or a single file) into
- * <opt_ml>/code as the toolkit does: copy a folder's tree, copy a single file.  Only when the
- * code folder is empty.  `submit_dir` may be a plain path or file:// URI. */
+ * <opt_ml>/code as the toolkit does: copy a folder's tree, copy a single file, extract a
+ * .tar.gz (refusing absolute paths, ".." and links that leave the folder).  Only when the
+ * code folder is empty.  `submit_dir` may be a plain path, a file:// URI or an s3:// URI of
+ * a sourcedir.tar.gz (downloaded, then extracted). */
 int chan_stage_code(const char *submit_dir, const char *code_dir, struct sr_error *err);
 
 #endif

@@ -1,29 +1,46 @@
 #include "data/s3_artifacts.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "data/artifacts.h"
 
 #include "s3/client.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/xalloc.h"
 
-int s3_artifacts_upload(const char *output_uri, const char *job_name, const char *model,
-			const char *output, char **ret_model_uri, struct sr_error *err)
+/* s3://bucket/prefix -> bucket and "prefix/<job>" ("<job>" without a prefix). */
+static int job_base(const char *output_uri, const char *job_name, char **bucket, char **base,
+		    struct sr_error *err)
 {
-	_cleanup_free_ char *bucket = NULL, *prefix = NULL, *base = NULL;
-	_cleanup_free_ char *model_key = NULL, *output_key = NULL;
-	struct s3_client *c = NULL;
-	int r = s3_uri_parse(output_uri, &bucket, &prefix, err);
+	_cleanup_free_ char *prefix = NULL;
+	int r = s3_uri_parse(output_uri, bucket, &prefix, err);
 
 	if (r < 0)
 		return r;
 	while (*prefix && prefix[strlen(prefix) - 1] == '/')
 		prefix[strlen(prefix) - 1] = '\0';
-	base = *prefix ? xasprintf("%s/%s/output", prefix, job_name)
-		       : xasprintf("%s/output", job_name);
-	model_key = xasprintf("%s/model.tar.gz", base);
-	output_key = xasprintf("%s/output.tar.gz", base);
+	*base = *prefix ? xasprintf("%s/%s", prefix, job_name) : xstrdup(job_name);
+	return 0;
+}
+
+int s3_artifacts_upload(const char *output_uri, const char *job_name, const char *model,
+			const char *output, char **ret_model_uri, struct sr_error *err)
+{
+	_cleanup_free_ char *bucket = NULL, *base = NULL;
+	_cleanup_free_ char *model_key = NULL, *output_key = NULL;
+	struct s3_client *c = NULL;
+	int r = job_base(output_uri, job_name, &bucket, &base, err);
+
+	if (r < 0)
+		return r;
+	model_key = xasprintf("%s/output/model.tar.gz", base);
+	output_key = xasprintf("%s/output/output.tar.gz", base);
 	r = s3_client_new(&c, err);
 	if (r >= 0)
 		r = s3_put_file(c, bucket, model_key, model, err);
@@ -33,5 +50,48 @@ int s3_artifacts_upload(const char *output_uri, const char *job_name, const char
 	if (r < 0)
 		return sr_err_wrap(err, "upload the artifacts");
 	*ret_model_uri = xasprintf("s3://%s/%s", bucket, model_key);
+	return 0;
+}
+
+int s3_sourcedir_upload(const char *output_uri, const char *job_name, const char *src,
+			const char *work_dir, char **ret_uri, struct sr_error *err)
+{
+	_cleanup_free_ char *bucket = NULL, *base = NULL, *key = NULL;
+	_cleanup_free_ char *tarball = xasprintf("%s/sourcedir.tar.gz", work_dir);
+	_cleanup_free_ char *single = NULL;
+	struct s3_client *c = NULL;
+	const char *root = src;
+	int r = job_base(output_uri, job_name, &bucket, &base, err);
+
+	/* A single entry point goes in alone, as the SDK tars it. */
+	if (r >= 0 && !fs_is_dir(src)) {
+		const char *name = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
+		_cleanup_free_ char *dst = NULL;
+		struct stat st;
+
+		single = xasprintf("%s/sourcedir", work_dir);
+		dst = xasprintf("%s/%s", single, name);
+		r = fs_mkdir_p(single, 0755, err);
+		if (r >= 0)
+			r = stat(src, &st) < 0
+				? sr_err(err, -errno, "'%s': %s", src, strerror(errno))
+				: fs_copy_file(src, dst, st.st_mode & 07777, err);
+		root = single;
+	}
+	if (r >= 0)
+		r = artifacts_pack(&root, 1, tarball, NULL, err);
+	if (r >= 0)
+		key = xasprintf("%s/source/sourcedir.tar.gz", base);
+	if (r >= 0)
+		r = s3_client_new(&c, err);
+	if (r >= 0)
+		r = s3_put_file(c, bucket, key, tarball, err);
+	s3_client_free(c);
+	(void)unlink(tarball);
+	if (single)
+		(void)fs_rm_rf(single, NULL);
+	if (r < 0)
+		return sr_err_wrap(err, "upload the source folder");
+	*ret_uri = xasprintf("s3://%s/%s", bucket, key);
 	return 0;
 }

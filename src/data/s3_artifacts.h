@@ -11,4 +11,11 @@ struct sr_error;
 int s3_artifacts_upload(const char *output_uri, const char *job_name, const char *model,
 			const char *output, char **ret_model_uri, struct sr_error *err);
 
+/* Script mode with an S3 output, as the SageMaker SDK does it: the code at `src` (a folder,
+ * or a single entry point file) packed into <work_dir>/sourcedir.tar.gz and uploaded to
+ * s3://bucket/prefix/<job>/source/sourcedir.tar.gz; *ret_uri gets that URI (for the
+ * hyperparameter sagemaker_submit_directory; caller frees). */
+int s3_sourcedir_upload(const char *output_uri, const char *job_name, const char *src,
+			const char *work_dir, char **ret_uri, struct sr_error *err);
+
 #endif

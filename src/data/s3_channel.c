@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "data/gunzip.h"
@@ -167,11 +168,57 @@ static int gunzipped(const char *cached, const char *bucket, const char *key, ch
 	return 0;
 }
 
+/* In the cache, whole (its size the object's): anything else is fetched again. */
+static bool cached_whole(const char *cached, const struct s3_object *o)
+{
+	struct stat st;
+
+	return stat(cached, &st) == 0 && S_ISREG(st.st_mode) &&
+	       (o->size < 0 || st.st_size == o->size);
+}
+
+static int cmp_file_path(const void *a, const void *b)
+{
+	return strcmp(((const struct s3_file *)a)->path, ((const struct s3_file *)b)->path);
+}
+
+/* Every object of `src` the cache lacks, in one batch (a key listed twice fetched once). */
+static int fetch_missing(struct s3_client *cl, const struct source *src, char **cached,
+			 struct s3_channel_stats *stats, struct sr_error *err)
+{
+	struct s3_file *todo = xcalloc(src->n ? src->n : 1, sizeof(*todo));
+	size_t nt = 0, kept = 0;
+	int r;
+
+	for (size_t i = 0; i < src->n; i++) {
+		const struct s3_object *o = &src->objs[i];
+
+		if (cached[i] && !cached_whole(cached[i], o))
+			/* Durable: every later job trusts the cache by name. */
+			todo[nt++] = (struct s3_file){.key = o->key,
+						      .path = cached[i],
+						      .size = o->size,
+						      .etag = o->etag,
+						      .durable = true};
+	}
+	if (nt > 1)
+		qsort(todo, nt, sizeof(*todo), cmp_file_path);
+	for (size_t i = 0; i < nt; i++)
+		if (!kept || strcmp(todo[kept - 1].path, todo[i].path))
+			todo[kept++] = todo[i];
+	r = s3_get_files(cl, src->bucket, todo, kept, err);
+	if (r >= 0)
+		stats->downloaded = kept;
+	free(todo);
+	return r;
+}
+
 int s3_channel_stage(struct s3_client *cl, const struct job_channel *c, const char *cache_dir,
 		     const char *dest, size_t n_hosts, struct s3_channel_stats *stats,
 		     struct sr_error *err)
 {
 	struct source src = {0};
+	char **cached = NULL, **local = NULL;
 	size_t kept = 0;
 	int r;
 
@@ -191,40 +238,51 @@ int s3_channel_stage(struct s3_client *cl, const struct job_channel *c, const ch
 
 			r = fs_mkdir_p(d, 0755, err);
 		}
+	cached = xcalloc(src.n ? src.n : 1, sizeof(*cached));
+	local = xcalloc(src.n ? src.n : 1, sizeof(*local));
+	/* Every key placed first: one that would land outside the channel is refused before
+	 * anything of the channel is downloaded. */
 	for (size_t i = 0; r >= 0 && i < src.n; i++) {
 		const struct s3_object *o = &src.objs[i];
-		_cleanup_free_ char *cached = NULL, *rel_path = NULL, *host_dir = NULL;
-		_cleanup_free_ char *plain = NULL;
-		size_t len;
+		_cleanup_free_ char *host_dir = NULL;
 
 		if (!*o->key || o->key[strlen(o->key) - 1] == '/')
 			continue; /* a "folder" marker object */
 		host_dir = s3_channel_host_dir(c, dest, sharded(c) ? kept % n_hosts : 0);
-		/* Refused before anything of it is written: nothing lands outside the channel. */
-		r = s3_key_local_path(host_dir, src.prefix, o->key, &rel_path, err);
+		r = s3_key_local_path(host_dir, src.prefix, o->key, &local[i], err);
 		if (r < 0)
 			break;
-		cached = cache_path(cache_dir, src.bucket, o);
-		if (!fs_exists(cached)) {
-			r = s3_get_file(cl, src.bucket, o->key, cached, err);
-			if (r < 0)
-				break;
-			stats->downloaded++;
-		}
+		cached[i] = cache_path(cache_dir, src.bucket, o);
+		kept++;
+	}
+	if (r >= 0)
+		r = fetch_missing(cl, &src, cached, stats, err);
+	for (size_t i = 0; r >= 0 && i < src.n; i++) {
+		const struct s3_object *o = &src.objs[i];
+		_cleanup_free_ char *plain = NULL;
+		size_t len;
+
+		if (!cached[i])
+			continue;
 		if (gzipped(c)) {
-			r = gunzipped(cached, src.bucket, o->key, &plain, err);
+			r = gunzipped(cached[i], src.bucket, o->key, &plain, err);
 			if (r < 0)
 				break;
 			/* train.csv.gz is train.csv once decompressed. */
-			len = strlen(rel_path);
-			if (len > 3 && !strcmp(rel_path + len - 3, ".gz"))
-				rel_path[len - 3] = '\0';
+			len = strlen(local[i]);
+			if (len > 3 && !strcmp(local[i] + len - 3, ".gz"))
+				local[i][len - 3] = '\0';
 		}
-		r = place(plain ? plain : cached, rel_path, err);
+		r = place(plain ? plain : cached[i], local[i], err);
 		stats->objects++;
 		stats->bytes += o->size > 0 ? o->size : 0;
-		kept++;
 	}
+	for (size_t i = 0; i < src.n; i++) {
+		free(cached[i]);
+		free(local[i]);
+	}
+	free(cached);
+	free(local);
 	source_release(&src);
 	if (r < 0)
 		return sr_err_wrap(err, "channel '%s'", c->name);
@@ -232,7 +290,8 @@ int s3_channel_stage(struct s3_client *cl, const struct job_channel *c, const ch
 }
 
 int s3_channels_stage(const struct job *job, const char *job_dir, const char *cache_dir,
-		      size_t n_hosts, struct strv *report, struct sr_error *err)
+		      size_t n_hosts, bool (*cancelled)(void *ctx), void *ctx, struct strv *report,
+		      struct sr_error *err)
 {
 	struct s3_client *cl = NULL;
 	int r = 0;
@@ -246,6 +305,7 @@ int s3_channels_stage(const struct job *job, const char *job_dir, const char *ca
 			continue;
 		if (!cl && (r = s3_client_new(&cl, err)) < 0)
 			break;
+		s3_client_set_cancel(cl, cancelled, ctx);
 		dest = xasprintf("%s/channels/%s", job_dir, c->name);
 		r = fs_rm_rf(dest, err);
 		if (r >= 0)

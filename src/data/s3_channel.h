@@ -13,6 +13,9 @@
  *   <job folder>/channels/<name>/<key less prefix>    FullyReplicated: one folder for all hosts
  *   <job folder>/channels/<name>/algo-N/<...>         ShardedByS3Key: one folder per host
  *
+ * Objects missing from the cache download in one batch, 8 requests in flight (s3_get_files);
+ * a cached file is used only when its size is the object's.
+ *
  * ShardedByS3Key splits deterministically: the keys sorted byte-wise, host i (0-based) gets
  * the keys at positions i, i + N, i + 2N, ... (round robin), so every host gets N/hosts
  * objects, give or take one, and the same job always gives each host the same keys.
@@ -40,11 +43,13 @@ int s3_channel_stage(struct s3_client *cl, const struct job_channel *c, const ch
 
 /* Stage every s3:// channel of `job` under <job_dir>/channels/<name> (laid out anew, so a
  * retry starts clean), one line per channel in `report` ("channel 'train': 6 objects, 35
- * bytes (1 downloaded, 5 from the cache)"). */
+ * bytes (1 downloaded, 5 from the cache)").  `cancelled` (may be NULL) is asked while the
+ * objects download: true stops them with -ECANCELED, no partial file left. */
 struct job;
 struct strv;
 int s3_channels_stage(const struct job *job, const char *job_dir, const char *cache_dir,
-		      size_t n_hosts, struct strv *report, struct sr_error *err);
+		      size_t n_hosts, bool (*cancelled)(void *ctx), void *ctx, struct strv *report,
+		      struct sr_error *err);
 
 /* The folder host `index` sees for the channel staged under `dest` (caller frees). */
 char *s3_channel_host_dir(const struct job_channel *c, const char *dest, size_t index);

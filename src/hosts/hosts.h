@@ -41,6 +41,10 @@ struct host {
 	/* > 0: the host runs sagerun's rsh agent (runtime/agent.h) on this port of its own
 	 * address; its config is in the host's input/config.  0: no agent. */
 	int agent_port;
+	/* argv is sagerun's own (`sagerun container train`, the training toolkit in C): the
+	 * backend runs this very binary, reached by an fd where the host's file system may not
+	 * show its path. */
+	bool run_self;
 
 	/* Filled by host_start(); -1 / 0 when not running. */
 	pid_t pid;

@@ -62,11 +62,16 @@ struct ns_plan {
 	int null_fd, out_fd, err_fd;
 	int report_fd; /* the child's end of the report socket */
 	int status_fd; /* write end: the user process's wait status, 4 bytes, before init exits */
-	/* >= 0: an O_PATH fd of sagerun's own binary.  Init listens on agent_addr before the
-	 * user's process starts and execs `sagerun container agent --listen-fd 3` from this fd
-	 * at the first connection (socket activation, as systemd and inetd do): a host whose
-	 * job never uses mpirun costs no exec and no memory for its agent.  -1: no agent. */
+	/* >= 0: an O_PATH fd of sagerun's own binary (-1: neither of the two below). */
 	int agent_exe_fd;
+	/* The user's process is sagerun's own runtime (`sagerun container train`): exec'd from
+	 * agent_exe_fd, which the host's mount namespace may not reach by path. */
+	bool run_self;
+	/* Init listens on agent_addr before the user's process starts and execs `sagerun
+	 * container agent --listen-fd 3` from agent_exe_fd at the first connection (socket
+	 * activation, as systemd and inetd do): a host whose job never uses mpirun costs no
+	 * exec and no memory for its agent.  false: no agent. */
+	bool agent;
 	struct sockaddr_in agent_addr;
 	/* A private network (ns_net.c): init makes its network namespace and says so (one byte,
 	 * "n", on report_fd), the parent makes `ifname` in it before its "go"; init brings lo up

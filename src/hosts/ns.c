@@ -367,15 +367,17 @@ static int ns_launch(struct host *h, struct sr_error *err)
 	/* The host runs an rsh agent (runtime/agent.h): init starts it from our own binary,
 	 * which the host's mount namespace may not reach by path (/tmp is a fresh tmpfs there).
 	 * execveat(AT_EMPTY_PATH) on an O_PATH fd works for an ELF even when the fd is CLOEXEC. */
-	if (h->agent_port > 0) {
-		_cleanup_free_ char *addr = host_addr(h->group, h->index);
-
+	if (h->agent_port > 0 || h->run_self) {
 		agent_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 		if (agent_fd < 0) {
 			r = sr_err(err, -errno, "%s: open /proc/self/exe: %s", h->name,
 				   strerror(errno));
 			goto out_io;
 		}
+	}
+	if (h->agent_port > 0) {
+		_cleanup_free_ char *addr = host_addr(h->group, h->index);
+
 		agent_addr.sin_family = AF_INET;
 		agent_addr.sin_port = htons((uint16_t)h->agent_port);
 		if (inet_pton(AF_INET, addr, &agent_addr.sin_addr) != 1) {
@@ -398,6 +400,8 @@ static int ns_launch(struct host *h, struct sr_error *err)
 	    .report_fd = sock_c,
 	    .status_fd = status_w,
 	    .agent_exe_fd = agent_fd,
+	    .run_self = h->run_self,
+	    .agent = h->agent_port > 0,
 	    .agent_addr = agent_addr,
 	};
 	if (!h->group->network_host) {

@@ -105,7 +105,12 @@ static _Noreturn void user_run(const struct ns_plan *p, int exec_w)
 	e = spawn_child_stdio(p->null_fd, p->out_fd, p->err_fd);
 	if (!e) {
 		spawn_child_reset_signals();
-		e = spawn_child_exec(p->candidates, p->argv, p->envp);
+		if (p->run_self) {
+			(void)execveat(p->agent_exe_fd, "", p->argv, p->envp, AT_EMPTY_PATH);
+			e = errno;
+		} else {
+			e = spawn_child_exec(p->candidates, p->argv, p->envp);
+		}
 	}
 	(void)!write(exec_w, &e, sizeof(e));
 	_exit(127);
@@ -298,7 +303,7 @@ _Noreturn void ns_child_main(const struct ns_plan *p)
 		fail(p, errno, "create a signalfd");
 	if (pipe2(exec_pipe, O_CLOEXEC) < 0)
 		fail(p, errno, "create a pipe");
-	lfd = p->agent_exe_fd >= 0 ? agent_listen(p) : -1;
+	lfd = p->agent ? agent_listen(p) : -1;
 	user = raw_fork();
 	if (user < 0)
 		fail(p, errno, "start a process");

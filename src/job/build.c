@@ -458,6 +458,12 @@ static int apply_scalars(struct build *b)
 		free(job->output_path);
 		job->output_path = xstrdup(f->output);
 	}
+	if (f->checkpoints) {
+		if ((msg = job_check_string(f->checkpoints, 1, JOB_URI_MAX, job_rule_uri)))
+			return flag_fail(b, "--checkpoints", NULL, "%s", msg);
+		free(job->checkpoint_s3_uri);
+		job->checkpoint_s3_uri = xstrdup(f->checkpoints);
+	}
 	if (f->max_run_s != -1) {
 		if (f->max_run_s < 1 || f->max_run_s > JOB_MAX_RUN_LIMIT_S)
 			return flag_fail(b, "--max-run", NULL,
@@ -624,6 +630,18 @@ static int resolve_channel(struct build *b, size_t i)
 				   "S3Uri at one");
 }
 
+/* A local CheckpointConfig.S3Uri as an absolute path: the supervisor may run elsewhere. */
+static void resolve_checkpoints(struct build *b)
+{
+	struct job *job = b->job;
+	char *local = job->checkpoint_s3_uri ? job_uri_local_path(job->checkpoint_s3_uri) : NULL;
+
+	if (local) {
+		free(job->checkpoint_s3_uri);
+		job->checkpoint_s3_uri = local;
+	}
+}
+
 static int resolve_output(struct build *b)
 {
 	struct job *job = b->job;
@@ -719,6 +737,7 @@ int job_build(const struct job_flags *flags, struct job *ret, struct strv *warni
 			return r;
 	}
 	r = resolve_output(&b);
+	resolve_checkpoints(&b);
 	if (r == 0)
 		r = check_runnable(&b);
 	if (r == 0)

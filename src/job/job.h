@@ -107,6 +107,7 @@ struct job_flags {
 	struct strv channels;	 /* --channel NAME=PATH */
 	struct strv envs;	 /* --env KEY=VALUE */
 	const char *output;	 /* --output DIR */
+	const char *checkpoints; /* --checkpoints URI: CheckpointConfig.S3Uri */
 	int64_t max_run_s;	 /* --max-run (-1) */
 	int64_t stop_grace_s;	 /* --stop-grace (-1) */
 	const char *entry_point; /* --entry-point FILE */
@@ -119,8 +120,7 @@ void job_flags_init(struct job_flags *f);
 void job_flags_release(struct job_flags *f);
 
 /* Build a job from the spec file (if any) and the flags, apply defaults, resolve local paths
- * (channels, output, source dir) to absolute ones and validate everything.  S3 locations
- * (s3:// channels and output) are refused: this version reads and writes local folders only.
+ * (channels, output, checkpoints, source dir) to absolute ones and validate everything.
  * Warnings (fields accepted but not honoured locally) are appended to `warnings`, one line
  * each.  On error the message names the source: the flag (`--hp`), or
  * `FILE:LINE:COL: JSON.Path`.  Nothing is created on disk. */

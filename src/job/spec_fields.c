@@ -426,8 +426,6 @@ static int parse_checkpoint(struct spec *s, json_t *v)
 
 	if (r == 0)
 		r = spec_require(s, v, "S3Uri", "");
-	if (r == 0)
-		spec_warn_unhonoured(s, "checkpoints are not synced with S3Uri");
 	return r;
 }
 

@@ -360,6 +360,31 @@ static int check_channel(const struct job *job, size_t i, struct sr_error *err)
 	return 0;
 }
 
+/* Under /opt/ml/, without "." or ".." parts: the host's tree holds it; and apart from the
+ * folders sagerun fills (channels link to shared data there, code and artifacts). */
+static bool checkpoint_path_ok(const char *p)
+{
+	static const char *const taken[] = {"input", "code", "model", "output"};
+
+	if (strncmp(p, "/opt/ml/", 8) || !p[8])
+		return false;
+	for (size_t i = 0; i < sizeof(taken) / sizeof(*taken); i++) {
+		size_t n = strlen(taken[i]);
+
+		if (!strncmp(p + 8, taken[i], n) && (!p[8 + n] || p[8 + n] == '/'))
+			return false;
+	}
+	for (const char *s = p + 8; *s;) {
+		const char *e = strchrnul(s, '/');
+		size_t n = (size_t)(e - s);
+
+		if ((n == 1 && s[0] == '.') || (n == 2 && !strncmp(s, "..", 2)))
+			return false;
+		s = *e ? e + 1 : e;
+	}
+	return true;
+}
+
 int job_validate(const struct job *job, struct sr_error *err)
 {
 	int r;
@@ -445,5 +470,14 @@ int job_validate(const struct job *job, struct sr_error *err)
 	if (r == 0 && job->checkpoint_local_path)
 		r = check(err, "CheckpointConfig.LocalPath", job->checkpoint_local_path, 0,
 			  JOB_CHECKPOINT_PATH_MAX, NULL);
+	if (r == 0 && job->checkpoint_local_path &&
+	    !checkpoint_path_ok(job->checkpoint_local_path)) {
+		sr_err(err, -EINVAL,
+		       "CheckpointConfig.LocalPath: must be a folder under /opt/ml, outside "
+		       "input, code, model and output (got '%s')",
+		       job->checkpoint_local_path);
+		return sr_err_hint(err, "sagerun gives each host its own /opt/ml and nothing else; "
+					"the default is /opt/ml/checkpoints");
+	}
 	return r;
 }

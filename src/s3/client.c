@@ -14,61 +14,17 @@
 #include <unistd.h>
 
 #include "s3/creds.h"
+#include "s3/internal.h"
 #include "s3/sigv4.h"
 #include "s3/xml.h"
 #include "util/cleanup.h"
 #include "util/error.h"
-#include "util/lazylib.h"
+#include "util/clock.h"
 #include "util/fs.h"
+#include "util/lazylib.h"
 #include "util/sha256.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
-
-/* What an error answer or an XML result may be; objects go to files. */
-#define MEM_MAX (16 * 1024 * 1024)
-
-struct s3_client {
-	struct s3_creds creds;
-	struct s3_config cfg;
-	CURLM *multi;
-	char *scheme_host; /* "http://127.0.0.1:4568" (custom endpoint) */
-	char *host;	   /* "127.0.0.1:4568", the signed Host */
-};
-
-struct xfer {
-	/* request */
-	const char *method;
-	const char *bucket;
-	const char *key;
-	const char *label; /* the key or prefix for messages, when not `key` */
-	struct sigv4_param q[4];
-	size_t nq;
-	char range[64]; /* "bytes=a-b" or "" */
-	/* body: from fd at [off, off+len), or from memory */
-	int body_fd;
-	off_t body_off;
-	size_t body_len;
-	const char *body_mem;
-	size_t body_pos;
-	/* sink for a 2xx body: fd at sink_off (pwrite), else memory */
-	int sink_fd;
-	off_t sink_off;
-	/* results */
-	long status;
-	char etag[128];
-	int64_t length; /* Content-Length */
-	char *mem;
-	size_t mem_len, mem_cap;
-	off_t written;
-	bool write_failed;
-	CURLcode rc;
-	int attempts;
-	/* per attempt */
-	CURL *easy;
-	struct curl_slist *hl;
-	char *url;
-	char *auth;
-};
 
 int s3_client_new(struct s3_client **ret, struct sr_error *err)
 {
@@ -115,6 +71,18 @@ void s3_client_free(struct s3_client *c)
 	free(c);
 }
 
+void s3_client_set_progress(struct s3_client *c, s3_progress_fn fn, void *ctx)
+{
+	c->progress = fn;
+	c->progress_ctx = ctx;
+}
+
+void s3_client_set_cancel(struct s3_client *c, bool (*fn)(void *ctx), void *ctx)
+{
+	c->cancelled = fn;
+	c->cancel_ctx = ctx;
+}
+
 const char *s3_client_creds_source(const struct s3_client *c)
 {
 	return c->creds.source;
@@ -144,7 +112,7 @@ void s3_objects_free(struct s3_object *o, size_t n)
 
 /* ---- one request -------------------------------------------------------------------------- */
 
-static void xfer_init(struct xfer *x, const char *method, const char *bucket, const char *key)
+void s3_xfer_init(struct xfer *x, const char *method, const char *bucket, const char *key)
 {
 	memset(x, 0, sizeof(*x));
 	x->method = method;
@@ -171,7 +139,7 @@ static void xfer_attempt_done(struct xfer *x)
 	x->easy = NULL;
 }
 
-static void xfer_release(struct xfer *x)
+void s3_xfer_release(struct xfer *x)
 {
 	xfer_attempt_done(x);
 	free(x->mem);
@@ -198,6 +166,7 @@ static size_t on_write(char *p, size_t size, size_t n, void *ctx)
 			}
 			done += (size_t)w;
 			x->written += w;
+			x->client->moved += w;
 		}
 		return len;
 	}
@@ -229,6 +198,8 @@ static size_t on_read(char *p, size_t size, size_t n, void *ctx)
 		want = (size_t)r;
 	}
 	x->body_pos += want;
+	if (!x->body_mem)
+		x->client->moved += (int64_t)want;
 	return want;
 }
 
@@ -322,6 +293,7 @@ static int xfer_prepare(struct s3_client *c, struct xfer *x, struct sr_error *er
 	x->hl = curl_slist_append(x->hl, "Expect:");
 	x->hl = curl_slist_append(x->hl, "Accept:");
 
+	x->client = c;
 	x->easy = curl_easy_init();
 	if (!x->easy)
 		return sr_err(err, -ENOMEM, "S3: cannot start a request");
@@ -333,6 +305,12 @@ static int xfer_prepare(struct s3_client *c, struct xfer *x, struct sr_error *er
 	/* A transfer that stalls (no byte for 30 s) is a connection error, retried. */
 	curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_TIME, 30L);
+	/* Bodies in 512 KiB pieces rather than 16 and 64 KiB: a 32th of the callbacks and the
+	 * pwrite/pread calls behind them. */
+	if (x->sink_fd >= 0)
+		curl_easy_setopt(x->easy, CURLOPT_BUFFERSIZE, 512L * 1024);
+	if (x->body_fd >= 0)
+		curl_easy_setopt(x->easy, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
@@ -396,24 +374,71 @@ static void backoff(int attempt)
 	nanosleep(&ts, NULL);
 }
 
-/* Run `n` requests, at most S3_PARALLEL at once, each retried while retryable.  Returns 0
- * when every one got an answer (any HTTP status: the caller judges), else the transport
- * error of the first that never did. */
-static int run(struct s3_client *c, struct xfer **xs, size_t n, struct sr_error *err)
+static void report_progress(struct s3_client *c, bool force)
 {
-	size_t next = 0, active = 0, done = 0;
+	int64_t now;
+
+	if (!c->progress)
+		return;
+	now = clock_mono_ms();
+	if (!force && now - c->progress_ms < 200)
+		return;
+	c->progress_ms = now;
+	c->progress(c->progress_ctx, c->moved);
+}
+
+static int start(struct s3_client *c, struct xfer *x, struct sr_error *err)
+{
+	int r = xfer_prepare(c, x, err);
+
+	if (r < 0)
+		return r;
+	x->attempts++;
+	curl_multi_add_handle(c->multi, x->easy);
+	return 0;
+}
+
+int s3_run_feed(struct s3_client *c, const struct s3_feed *f, struct sr_error *err)
+{
+	struct xfer *active[S3_PARALLEL];
+	size_t nactive = 0;
+	bool feeding = true;
 	int r = 0;
 
-	while (done < n) {
-		while (active < S3_PARALLEL && next < n) {
-			r = xfer_prepare(c, xs[next], err);
-			if (r < 0)
-				return r;
-			xs[next]->attempts++;
-			curl_multi_add_handle(c->multi, xs[next]->easy);
-			active++;
-			next++;
+	for (;;) {
+		while (feeding && nactive < S3_PARALLEL) {
+			struct xfer *x = f->next(f->ctx);
+
+			if (!x) {
+				feeding = false;
+				break;
+			}
+			r = start(c, x, err);
+			if (r < 0) {
+				xfer_attempt_done(x);
+				x->rc = CURLE_ABORTED_BY_CALLBACK;
+				if (f->done)
+					(void)f->done(f->ctx, x, NULL);
+				feeding = false;
+				break;
+			}
+			active[nactive++] = x;
 		}
+		if (!nactive)
+			break;
+		if (c->cancelled && c->cancelled(c->cancel_ctx)) {
+			/* Dropped, each handed back so that its owner removes what it began. */
+			for (size_t i = 0; i < nactive; i++) {
+				curl_multi_remove_handle(c->multi, active[i]->easy);
+				xfer_attempt_done(active[i]);
+				active[i]->rc = CURLE_ABORTED_BY_CALLBACK;
+				if (f->done)
+					(void)f->done(f->ctx, active[i], NULL);
+			}
+			report_progress(c, true);
+			return r < 0 ? r : sr_err(err, -ECANCELED, "S3 transfer stopped");
+		}
+
 		int running = 0, left;
 		CURLMsg *m;
 
@@ -427,32 +452,79 @@ static int run(struct s3_client *c, struct xfer **xs, size_t n, struct sr_error 
 			x->rc = m->data.result;
 			curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &x->status);
 			curl_multi_remove_handle(c->multi, m->easy_handle);
-			active--;
+			for (size_t i = 0; i < nactive; i++)
+				if (active[i] == x) {
+					active[i] = active[--nactive];
+					break;
+				}
 			if (retryable(x) && x->attempts < S3_MAX_ATTEMPTS) {
+				/* This attempt's bytes count again in the next one. */
+				c->moved -=
+				    (int64_t)x->written + (x->body_mem ? 0 : (int64_t)x->body_pos);
 				xfer_attempt_done(x);
 				backoff(x->attempts);
-				r = xfer_prepare(c, x, err);
-				if (r < 0)
-					return r;
-				x->attempts++;
-				curl_multi_add_handle(c->multi, x->easy);
-				active++;
-				continue;
+				if (start(c, x, NULL) == 0) {
+					active[nactive++] = x;
+					continue;
+				}
+				x->rc = CURLE_OUT_OF_MEMORY;
 			}
 			xfer_attempt_done(x);
-			done++;
+			if (f->done) {
+				int d = f->done(f->ctx, x, err);
+
+				if (d < 0 && r >= 0) {
+					r = d;
+					feeding = false;
+				}
+			}
 		}
-		if (done < n && active)
-			curl_multi_poll(c->multi, NULL, 0, 1000, NULL);
+		report_progress(c, false);
+		if (nactive)
+			curl_multi_poll(c->multi, NULL, 0, 200, NULL);
 	}
-	return 0;
+	report_progress(c, true);
+	return r;
+}
+
+struct array_feed {
+	struct xfer **xs;
+	size_t n, next;
+};
+
+static struct xfer *array_next(void *ctx)
+{
+	struct array_feed *a = ctx;
+
+	return a->next < a->n ? a->xs[a->next++] : NULL;
+}
+
+int s3_run(struct s3_client *c, struct xfer **xs, size_t n, struct sr_error *err)
+{
+	struct array_feed a = {xs, n, 0};
+	struct s3_feed f = {array_next, NULL, &a};
+
+	return s3_run_feed(c, &f, err);
 }
 
 static int run_one(struct s3_client *c, struct xfer *x, struct sr_error *err)
 {
 	struct xfer *xs[] = {x};
 
-	return run(c, xs, 1, err);
+	return s3_run(c, xs, 1, err);
+}
+
+/* A request a stop must not cut: starting, completing or aborting a multipart upload (cut
+ * there, an upload would be left unknown to us, or an object made while we report failure). */
+static int run_one_uncancellable(struct s3_client *c, struct xfer *x, struct sr_error *err)
+{
+	bool (*cancelled)(void *) = c->cancelled;
+	int r;
+
+	c->cancelled = NULL;
+	r = run_one(c, x, err);
+	c->cancelled = cancelled;
+	return r;
 }
 
 /* The error of a finished request, named by its operation and URI, with S3's code. */
@@ -472,8 +544,7 @@ static int on_err_xml(void *ctx, const char *parent, const char *name, const cha
 	return 0;
 }
 
-static int xfer_error(struct s3_client *c, const struct xfer *x, const char *op,
-		      struct sr_error *err)
+int s3_xfer_error(struct s3_client *c, const struct xfer *x, const char *op, struct sr_error *err)
 {
 	struct s3err e;
 	int code;
@@ -503,12 +574,26 @@ static int xfer_error(struct s3_client *c, const struct xfer *x, const char *op,
 	return code;
 }
 
-static bool ok(const struct xfer *x)
+bool s3_xfer_ok(const struct xfer *x)
 {
 	return x->rc == CURLE_OK && !x->write_failed && x->status >= 200 && x->status < 300;
 }
 
 /* ---- operations --------------------------------------------------------------------------- */
+
+/* "2026-12-01T21:15:49.000Z" (ListObjectsV2's LastModified) -> seconds since the epoch, 0
+ * when it is not one. */
+static int64_t s3_parse_time(const char *s)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end)
+		return 0;
+	return (int64_t)timegm(&tm);
+}
 
 struct list_state {
 	struct s3_object *objs;
@@ -532,6 +617,8 @@ static int on_list_xml(void *ctx, const char *parent, const char *name, const ch
 			o->size = -1;
 		} else if (l->n && !strcmp(name, "Size")) {
 			l->objs[l->n - 1].size = strtoll(text, NULL, 10);
+		} else if (l->n && !strcmp(name, "LastModified")) {
+			l->objs[l->n - 1].mtime = s3_parse_time(text);
 		} else if (l->n && !strcmp(name, "ETag")) {
 			o = &l->objs[l->n - 1];
 			free(o->etag);
@@ -564,7 +651,7 @@ int s3_list(struct s3_client *c, const char *bucket, const char *prefix, struct 
 	do {
 		struct xfer x;
 
-		xfer_init(&x, "GET", bucket, NULL);
+		s3_xfer_init(&x, "GET", bucket, NULL);
 		x.label = prefix;
 		x.q[x.nq++] = (struct sigv4_param){"list-type", "2"};
 		x.q[x.nq++] = (struct sigv4_param){"prefix", prefix ? prefix : ""};
@@ -572,12 +659,12 @@ int s3_list(struct s3_client *c, const char *bucket, const char *prefix, struct 
 			x.q[x.nq++] = (struct sigv4_param){"continuation-token", l.token};
 		l.truncated = false;
 		r = run_one(c, &x, err);
-		if (r >= 0 && !ok(&x))
-			r = xfer_error(c, &x, "list", err);
+		if (r >= 0 && !s3_xfer_ok(&x))
+			r = s3_xfer_error(c, &x, "list", err);
 		if (r >= 0 && s3_xml_walk(x.mem ? x.mem : "", x.mem_len, on_list_xml, &l) < 0)
 			r = sr_err(err, -EBADMSG, "list s3://%s/%s: the answer is not valid XML",
 				   bucket, prefix ? prefix : "");
-		xfer_release(&x);
+		s3_xfer_release(&x);
 		if (r >= 0 && l.truncated && !l.token)
 			r = sr_err(err, -EBADMSG,
 				   "list s3://%s/%s: truncated answer without a continuation token",
@@ -601,22 +688,23 @@ int s3_head(struct s3_client *c, const char *bucket, const char *key, struct s3_
 	struct xfer x;
 	int r;
 
-	xfer_init(&x, "HEAD", bucket, key);
+	s3_xfer_init(&x, "HEAD", bucket, key);
 	r = run_one(c, &x, err);
-	if (r >= 0 && !ok(&x))
-		r = xfer_error(c, &x, "head", err);
+	if (r >= 0 && !s3_xfer_ok(&x))
+		r = s3_xfer_error(c, &x, "head", err);
 	if (r >= 0) {
 		ret->key = xstrdup(key);
 		ret->size = x.length;
 		ret->etag = xstrdup(x.etag);
 	}
-	xfer_release(&x);
+	s3_xfer_release(&x);
 	return r;
 }
 
-int s3_get_file(struct s3_client *c, const char *bucket, const char *key, const char *path,
-		struct sr_error *err)
+int s3_get_one(struct s3_client *c, const char *bucket, const struct s3_file *f,
+	       struct sr_error *err)
 {
+	const char *key = f->key, *path = f->path;
 	struct s3_object head = {0};
 	_cleanup_free_ char *tmp = xasprintf("%s.sagerun-part.%d", path, (int)getpid());
 	_cleanup_close_ int fd = -1;
@@ -624,9 +712,15 @@ int s3_get_file(struct s3_client *c, const char *bucket, const char *key, const 
 	size_t n = 0;
 	int r;
 
-	r = s3_head(c, bucket, key, &head, err);
-	if (r < 0)
-		return r;
+	/* What a listing told is as good as a HeadObject. */
+	if (f->size >= 0 && f->etag) {
+		head.size = f->size;
+		head.etag = xstrdup(f->etag);
+	} else {
+		r = s3_head(c, bucket, key, &head, err);
+		if (r < 0)
+			return r;
+	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
 		r = sr_err(err, -errno, "get s3://%s/%s: create '%s': %s", bucket, key, tmp,
@@ -644,7 +738,7 @@ int s3_get_file(struct s3_client *c, const char *bucket, const char *key, const 
 		int64_t to = from + S3_PART_SIZE - 1 < head.size - 1 ? from + S3_PART_SIZE - 1
 								     : head.size - 1;
 
-		xfer_init(&parts[i], "GET", bucket, key);
+		s3_xfer_init(&parts[i], "GET", bucket, key);
 		parts[i].sink_fd = fd;
 		parts[i].sink_off = (off_t)from;
 		if (n > 1)
@@ -652,12 +746,13 @@ int s3_get_file(struct s3_client *c, const char *bucket, const char *key, const 
 				 (long long)from, (long long)to);
 		xs[i] = &parts[i];
 	}
-	r = run(c, xs, n, err);
+	r = s3_run(c, xs, n, err);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
-		if (!ok(&parts[i]))
-			r = xfer_error(c, &parts[i], "get", err);
-		/* The object changed between the parts: not one consistent file. */
-		else if (n > 1 && head.etag[0] && strcmp(parts[i].etag, head.etag))
+		if (!s3_xfer_ok(&parts[i]))
+			r = s3_xfer_error(c, &parts[i], "get", err);
+		/* The object changed between the parts (or since it was listed): not one
+		 * consistent file. */
+		else if (head.etag[0] && parts[i].etag[0] && strcmp(parts[i].etag, head.etag))
 			r = sr_err(err, -ESTALE,
 				   "get s3://%s/%s: the object changed while it was "
 				   "downloaded (ETag %s, then %s)",
@@ -666,13 +761,16 @@ int s3_get_file(struct s3_client *c, const char *bucket, const char *key, const 
 	if (r >= 0) {
 		struct stat st;
 
-		if (fsync(fd) < 0 || fstat(fd, &st) < 0)
+		if ((f->durable && fsync(fd) < 0) || fstat(fd, &st) < 0)
 			r = sr_err(err, -errno, "get s3://%s/%s: '%s': %s", bucket, key, tmp,
 				   strerror(errno));
 		else if (st.st_size != head.size)
 			r = sr_err(err, -EIO, "get s3://%s/%s: got %lld bytes of %lld", bucket, key,
 				   (long long)st.st_size, (long long)head.size);
 	}
+	if (r >= 0 && f->mtime > 0 && (r = s3_set_mtime(fd, f->mtime)) < 0)
+		sr_err(err, r, "get s3://%s/%s: set the time of '%s': %s", bucket, key, tmp,
+		       strerror(-r));
 	if (r >= 0 && rename(tmp, path) < 0)
 		r = sr_err(err, -errno, "get s3://%s/%s: rename to '%s': %s", bucket, key, path,
 			   strerror(errno));
@@ -680,12 +778,27 @@ out:
 	if (r < 0 && fd >= 0)
 		unlink(tmp); /* never a partial file under the real name, nor a temp one left */
 	for (size_t i = 0; i < n; i++)
-		xfer_release(&parts[i]);
+		s3_xfer_release(&parts[i]);
 	free(parts);
 	free(xs);
 	free(head.key);
 	free(head.etag);
 	return r;
+}
+
+int s3_get_file(struct s3_client *c, const char *bucket, const char *key, const char *path,
+		struct sr_error *err)
+{
+	struct s3_file f = {.key = key, .path = path, .size = -1};
+
+	return s3_get_one(c, bucket, &f, err);
+}
+
+int s3_set_mtime(int fd, int64_t mtime)
+{
+	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = (time_t)mtime}};
+
+	return futimens(fd, ts) < 0 ? -errno : 0;
 }
 
 int s3_put_data(struct s3_client *c, const char *bucket, const char *key, const void *data,
@@ -694,13 +807,13 @@ int s3_put_data(struct s3_client *c, const char *bucket, const char *key, const 
 	struct xfer x;
 	int r;
 
-	xfer_init(&x, "PUT", bucket, key);
+	s3_xfer_init(&x, "PUT", bucket, key);
 	x.body_mem = data;
 	x.body_len = len;
 	r = run_one(c, &x, err);
-	if (r >= 0 && !ok(&x))
-		r = xfer_error(c, &x, "put", err);
-	xfer_release(&x);
+	if (r >= 0 && !s3_xfer_ok(&x))
+		r = s3_xfer_error(c, &x, "put", err);
+	s3_xfer_release(&x);
 	return r;
 }
 
@@ -719,10 +832,11 @@ static void abort_upload(struct s3_client *c, const char *bucket, const char *ke
 {
 	struct xfer x;
 
-	xfer_init(&x, "DELETE", bucket, key);
+	/* Even, and above all, when the upload was stopped. */
+	s3_xfer_init(&x, "DELETE", bucket, key);
 	x.q[x.nq++] = (struct sigv4_param){"uploadId", id};
-	(void)run_one(c, &x, NULL);
-	xfer_release(&x);
+	(void)run_one_uncancellable(c, &x, NULL);
+	s3_xfer_release(&x);
 }
 
 static int put_multipart(struct s3_client *c, const char *bucket, const char *key, int fd,
@@ -737,16 +851,16 @@ static int put_multipart(struct s3_client *c, const char *bucket, const char *ke
 	FILE *f;
 	int r;
 
-	xfer_init(&init, "POST", bucket, key);
+	s3_xfer_init(&init, "POST", bucket, key);
 	init.q[init.nq++] = (struct sigv4_param){"uploads", NULL};
 	init.body_mem = "";
-	r = run_one(c, &init, err);
-	if (r >= 0 && !ok(&init))
-		r = xfer_error(c, &init, "put (start multipart upload)", err);
+	r = run_one_uncancellable(c, &init, err);
+	if (r >= 0 && !s3_xfer_ok(&init))
+		r = s3_xfer_error(c, &init, "put (start multipart upload)", err);
 	if (r >= 0 &&
 	    (s3_xml_walk(init.mem ? init.mem : "", init.mem_len, on_upload_id, &id) < 0 || !id))
 		r = sr_err(err, -EBADMSG, "put s3://%s/%s: no UploadId in the answer", bucket, key);
-	xfer_release(&init);
+	s3_xfer_release(&init);
 	if (r < 0)
 		goto out;
 
@@ -754,7 +868,7 @@ static int put_multipart(struct s3_client *c, const char *bucket, const char *ke
 		int64_t off = (int64_t)i * S3_PART_SIZE;
 
 		snprintf(nums[i], sizeof(nums[i]), "%zu", i + 1);
-		xfer_init(&parts[i], "PUT", bucket, key);
+		s3_xfer_init(&parts[i], "PUT", bucket, key);
 		parts[i].q[parts[i].nq++] = (struct sigv4_param){"partNumber", nums[i]};
 		parts[i].q[parts[i].nq++] = (struct sigv4_param){"uploadId", id};
 		parts[i].body_fd = fd;
@@ -762,14 +876,14 @@ static int put_multipart(struct s3_client *c, const char *bucket, const char *ke
 		parts[i].body_len = (size_t)(size - off < S3_PART_SIZE ? size - off : S3_PART_SIZE);
 		xs[i] = &parts[i];
 	}
-	r = run(c, xs, n, err);
+	r = s3_run(c, xs, n, err);
 	for (size_t i = 0; r >= 0 && i < n; i++)
-		if (!ok(&parts[i]) || !parts[i].etag[0])
-			r = ok(&parts[i]) ? sr_err(err, -EBADMSG,
-						   "put s3://%s/%s: part %zu has no "
-						   "ETag",
-						   bucket, key, i + 1)
-					  : xfer_error(c, &parts[i], "put (part)", err);
+		if (!s3_xfer_ok(&parts[i]) || !parts[i].etag[0])
+			r = s3_xfer_ok(&parts[i]) ? sr_err(err, -EBADMSG,
+							   "put s3://%s/%s: part %zu has no "
+							   "ETag",
+							   bucket, key, i + 1)
+						  : s3_xfer_error(c, &parts[i], "put (part)", err);
 	if (r < 0)
 		goto abort;
 
@@ -782,22 +896,22 @@ static int put_multipart(struct s3_client *c, const char *bucket, const char *ke
 			parts[i].etag);
 	fputs("</CompleteMultipartUpload>", f);
 	fclose(f);
-	xfer_init(&done, "POST", bucket, key);
+	s3_xfer_init(&done, "POST", bucket, key);
 	done.q[done.nq++] = (struct sigv4_param){"uploadId", id};
 	done.body_mem = xml;
 	done.body_len = xml_len;
-	r = run_one(c, &done, err);
+	r = run_one_uncancellable(c, &done, err);
 	/* S3 can answer 200 with an <Error> body for a complete that failed. */
-	if (r >= 0 && (!ok(&done) || (done.mem && strstr(done.mem, "<Error>"))))
-		r = xfer_error(c, &done, "put (complete multipart upload)", err);
-	xfer_release(&done);
+	if (r >= 0 && (!s3_xfer_ok(&done) || (done.mem && strstr(done.mem, "<Error>"))))
+		r = s3_xfer_error(c, &done, "put (complete multipart upload)", err);
+	s3_xfer_release(&done);
 	if (r >= 0)
 		goto out;
 abort:
 	abort_upload(c, bucket, key, id);
 out:
 	for (size_t i = 0; i < n; i++)
-		xfer_release(&parts[i]);
+		s3_xfer_release(&parts[i]);
 	free(parts);
 	free(xs);
 	free(nums);
@@ -807,7 +921,13 @@ out:
 int s3_put_file(struct s3_client *c, const char *bucket, const char *key, const char *path,
 		struct sr_error *err)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return s3_put_one(c, bucket, key, path, 0, err);
+}
+
+int s3_put_one(struct s3_client *c, const char *bucket, const char *key, const char *path,
+	       int oflags, struct sr_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | oflags);
 	struct stat st;
 	struct xfer x;
 	int r;
@@ -820,13 +940,13 @@ int s3_put_file(struct s3_client *c, const char *bucket, const char *key, const 
 			      key, path);
 	if (st.st_size > S3_PART_SIZE)
 		return put_multipart(c, bucket, key, fd, st.st_size, err);
-	xfer_init(&x, "PUT", bucket, key);
+	s3_xfer_init(&x, "PUT", bucket, key);
 	x.body_fd = fd;
 	x.body_len = (size_t)st.st_size;
 	r = run_one(c, &x, err);
-	if (r >= 0 && !ok(&x))
-		r = xfer_error(c, &x, "put", err);
-	xfer_release(&x);
+	if (r >= 0 && !s3_xfer_ok(&x))
+		r = s3_xfer_error(c, &x, "put", err);
+	s3_xfer_release(&x);
 	return r;
 }
 
@@ -835,11 +955,11 @@ int s3_delete(struct s3_client *c, const char *bucket, const char *key, struct s
 	struct xfer x;
 	int r;
 
-	xfer_init(&x, "DELETE", bucket, key);
+	s3_xfer_init(&x, "DELETE", bucket, key);
 	r = run_one(c, &x, err);
-	if (r >= 0 && !ok(&x))
-		r = xfer_error(c, &x, "delete", err);
-	xfer_release(&x);
+	if (r >= 0 && !s3_xfer_ok(&x))
+		r = s3_xfer_error(c, &x, "delete", err);
+	s3_xfer_release(&x);
 	return r;
 }
 

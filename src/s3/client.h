@@ -16,6 +16,7 @@
 #ifndef SR_S3_CLIENT_H
 #define SR_S3_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,12 +32,23 @@ struct s3_client;
 struct s3_object {
 	char *key;
 	int64_t size;
-	char *etag; /* without quotes */
+	char *etag;    /* without quotes */
+	int64_t mtime; /* LastModified, seconds since the epoch (s3_list only; else 0) */
 };
 
 /* Credentials and configuration from the standard chain; -ENOKEY when there are none. */
 int s3_client_new(struct s3_client **ret, struct sr_error *err);
 void s3_client_free(struct s3_client *c);
+
+/* Called while requests run, at most every 200 ms and once at the end of each operation, with
+ * the bytes of bodies moved since the client was made (a retried attempt's taken back). */
+typedef void (*s3_progress_fn)(void *ctx, int64_t moved);
+void s3_client_set_progress(struct s3_client *c, s3_progress_fn fn, void *ctx);
+
+/* Asked while requests run: when `fn` says true, the requests in flight are dropped and the
+ * operation fails with -ECANCELED, leaving no file or object behind (a multipart upload is
+ * aborted).  For `sagerun stop` during Downloading and Uploading. */
+void s3_client_set_cancel(struct s3_client *c, bool (*fn)(void *ctx), void *ctx);
 
 /* Where the credentials came from ("environment (AWS_ACCESS_KEY_ID)"), for messages. */
 const char *s3_client_creds_source(const struct s3_client *c);
@@ -55,7 +67,8 @@ int s3_head(struct s3_client *c, const char *bucket, const char *key, struct s3_
 	    struct sr_error *err);
 
 /* Download into `path` through a temp file in the same folder, in parallel ranged parts when
- * large; the size is checked against HeadObject's, and `path` appears only when complete. */
+ * large; the size is checked against HeadObject's, and `path` appears only when complete (not
+ * durable: see struct s3_file). */
 int s3_get_file(struct s3_client *c, const char *bucket, const char *key, const char *path,
 		struct sr_error *err);
 
@@ -67,6 +80,31 @@ int s3_put_file(struct s3_client *c, const char *bucket, const char *key, const 
 /* Upload `len` bytes from memory (PutObject). */
 int s3_put_data(struct s3_client *c, const char *bucket, const char *key, const void *data,
 		size_t len, struct sr_error *err);
+
+/* One object of a batch: S3 `key` and local `path`.  For a download, `size` and `etag` as
+ * s3_list gave them spare a HeadObject per object (size -1: looked up) and are checked;
+ * `mtime` > 0 becomes the file's modification time (as `aws s3` sets LastModified);
+ * `durable`: its data reaches the disk before the rename (for a file later trusted by its
+ * name alone, the S3 channel cache).  Without it a file still appears only whole, but a
+ * crash of the machine may leave it short (as with `aws s3 cp`); an fsync is 40 % of a
+ * 1 GiB download here. */
+struct s3_file {
+	const char *key;
+	const char *path;
+	int64_t size;
+	const char *etag;
+	int64_t mtime;
+	bool durable;
+};
+
+/* Download or upload `n` objects of `bucket`, S3_PARALLEL requests in flight across all of
+ * them (small objects in one request each, large ones in parts), each file atomic as with
+ * s3_get_file / s3_put_file.  The parent folders must exist.  At the first error no new
+ * object starts; those already in flight finish, and the error is returned. */
+int s3_get_files(struct s3_client *c, const char *bucket, const struct s3_file *f, size_t n,
+		 struct sr_error *err);
+int s3_put_files(struct s3_client *c, const char *bucket, const struct s3_file *f, size_t n,
+		 struct sr_error *err);
 
 int s3_delete(struct s3_client *c, const char *bucket, const char *key, struct sr_error *err);
 

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct sr_error;
@@ -45,6 +46,19 @@ int fs_copy_tree(const char *src, const char *dst, struct sr_error *err);
 
 /* Copy one regular file. */
 int fs_copy_file(const char *src, const char *dst, mode_t mode, struct sr_error *err);
+
+/* The regular files under `dir` (symlinks neither listed nor followed, `dir` itself included:
+ * a link there is an error), sorted by their path relative to it.  Release with
+ * fs_files_free. */
+struct fs_file {
+	char *rel;  /* "a/b.txt" */
+	char *path; /* "<dir>/a/b.txt" */
+	int64_t size;
+	int64_t mtime; /* seconds */
+	long mtime_nsec;
+};
+int fs_list_files(const char *dir, struct fs_file **ret, size_t *ret_n, struct sr_error *err);
+void fs_files_free(struct fs_file *f, size_t n);
 
 bool fs_is_dir(const char *path);
 bool fs_exists(const char *path);

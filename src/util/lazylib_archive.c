@@ -50,6 +50,7 @@
 	X(archive_write_disk_set_options, int, (struct archive * a, int f), (a, f))                \
 	X(archive_entry_new, struct archive_entry *, (void), ())                                   \
 	X(archive_entry_pathname, const char *, (struct archive_entry * e), (e))                   \
+	X(archive_entry_symlink, const char *, (struct archive_entry * e), (e))                    \
 	X(archive_entry_hardlink, const char *, (struct archive_entry * e), (e))                   \
 	X(archive_entry_filetype, mode_t, (struct archive_entry * e), (e))                         \
 	X(archive_entry_perm, mode_t, (struct archive_entry * e), (e))

@@ -1,51 +1,12 @@
 #!/bin/bash
 # sagerun's S3 client against a real S3-compatible server (s3rver from npm, started here on
 # 127.0.0.1) with awscli as the independent client: what one writes the other reads back
-# byte-exact, for empty, 1-byte, multipart-sized and many small objects; then faults: the
-# server killed mid-download, wrong credentials, a missing bucket.  (Keys with ".." cannot be
+# byte-exact, for empty, 1-byte, multipart-sized and many small objects; sync and the progress
+# line; then faults: the server killed mid-download and mid-upload, wrong credentials, a
+# missing bucket.  Jobs with S3 are in t5002.  (Keys with ".." cannot be
 # stored in s3rver, which resolves them as paths: tests/unit/test_s3path.c covers them.)
 . "$(dirname "$0")/lib.sh"
-
-S3RVER="$SR_SOURCE_DIR/.deps/npm/node_modules/.bin/s3rver"
-if ! [ -x "$S3RVER" ]; then
-	_skip_reason="s3rver is not installed (run make deps)"
-	say "skipping $test_name: $_skip_reason"
-fi
-command -v aws >/dev/null || { _skip_reason="awscli is not installed (run make deps)"; say "$_skip_reason"; }
-
-port=$(free_port)
-export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1
-export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_EC2_METADATA_DISABLED=true
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_S3
-export AWS_SHARED_CREDENTIALS_FILE=/nonexistent AWS_CONFIG_FILE=/nonexistent
-awss3() { aws --endpoint-url "$AWS_ENDPOINT_URL" s3 "$@"; }
-
-start_server() {
-	# s3rver 3.7.1 makes ListObjectsV2 continuation tokens with a cipher OpenSSL 3 keeps in
-	# its legacy provider (ERR_OSSL_EVP_UNSUPPORTED otherwise, for awscli too).
-	NODE_OPTIONS=--openssl-legacy-provider "$S3RVER" -d "$TRASH/s3data" -a 127.0.0.1 -p "$port" --configure-bucket bkt \
-		>>"$TRASH/s3rver.log" 2>&1 &
-	# In a file: steps run in subshells, and the one that restarts it must tell the exit trap.
-	echo $! >"$TRASH/s3rver.pid"
-	for _ in $(seq 1 100); do
-		python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.1)" \
-			2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
-stop_server() {
-	local pid
-	pid=$(cat "$TRASH/s3rver.pid" 2>/dev/null) || return 0
-	kill "$pid" 2>/dev/null
-	while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
-	rm -f "$TRASH/s3rver.pid"
-}
-
-if [ -z "${_skip_reason:-}" ]; then
-	start_server || { echo "s3rver did not start"; cat s3rver.log; exit 1; }
-	trap 'stop_server' EXIT
-fi
+. "$(dirname "$0")/s3lib.sh"
 
 mkdir -p up && : >up/empty && printf x >up/one && head -c 21000000 /dev/urandom >up/big &&
 	mkdir -p up/many && for i in $(seq 1 200); do head -c 1024 /dev/urandom >up/many/f$i; done
@@ -99,103 +60,6 @@ test_expect_success 'a bucket that does not exist is named' '
 	test_grep "NoSuchBucket" err && test_grep "nobucket" err
 '
 
-test_expect_success 'a job with an S3 output uploads model.tar.gz and output.tar.gz there' '
-	sagerun train --backend process --name s3out --hosts 2 --output s3://bkt/jobs \
-		-- sh -c "echo \$SM_CURRENT_HOST >\$SM_MODEL_DIR/m-\$SM_CURRENT_HOST; echo o >\$SM_OUTPUT_DATA_DIR/o-\$SM_CURRENT_HOST" \
-		>stdout 2>stderr &&
-	test_grep "s3out: Completed" stderr &&
-	test_grep "model artifacts: s3://bkt/jobs/s3out/output/model.tar.gz" stderr &&
-	awss3 cp s3://bkt/jobs/s3out/output/model.tar.gz got-model.tar.gz >/dev/null &&
-	tar -xzOf got-model.tar.gz m-algo-2 >m2 && echo algo-2 >expect && test_cmp expect m2 &&
-	awss3 cp s3://bkt/jobs/s3out/output/output.tar.gz got-output.tar.gz >/dev/null &&
-	tar -tzf got-output.tar.gz | sort >entries && printf "o-algo-1\no-algo-2\n" >expect &&
-	test_cmp expect entries &&
-	sagerun describe s3out | grep -q "\"S3ModelArtifacts\": \"s3://bkt/jobs/s3out/output/model.tar.gz\""
-'
-
-test_expect_success 'an S3 output that cannot be written fails the job with the reason' '
-	test_expect_code 1 env AWS_ACCESS_KEY_ID=NOPE "$SAGERUN" train --backend process \
-		--name s3bad --output s3://bkt/jobs -- true >stdout 2>stderr &&
-	test_grep "s3bad: Failed" stderr &&
-	sagerun describe s3bad >d.json &&
-	test_grep "FailureReason.*upload the artifacts.*InvalidAccessKeyId" d.json
-'
-
-test_expect_success 'an S3 channel is downloaded before Training, and cached for the next run' '
-	mkdir -p chsrc/sub && for i in 1 2 3 4 5; do echo "row $i" >chsrc/part-$i; done &&
-	echo deep >chsrc/sub/d && sagerun s3 cp --recursive chsrc s3://bkt/ch &&
-	cat >lsch.sh <<-\EOF &&
-	cd "$SM_CHANNEL_TRAIN" && find . -type f | sort | while read -r f; do echo "$f $(cat "$f")"; done
-	EOF
-	sagerun train --backend process --name ch1 --hosts 2 --channel train=s3://bkt/ch/ \
-		--output out -- sh "$PWD/lsch.sh" >stdout 2>stderr &&
-	test_grep "ch1: channel .train.: 6 objects, 35 bytes (6 downloaded, 0 from the cache)" stderr &&
-	test_grep "^algo-2 | ./part-3 row 3$" stdout &&
-	test_grep "^algo-1 | ./sub/d deep$" stdout &&
-	test $(grep -c "^algo-1 |" stdout) -eq 6 &&
-	sagerun train --backend process --name ch2 --hosts 2 --channel train=s3://bkt/ch/ \
-		--output out -- sh "$PWD/lsch.sh" >stdout2 2>stderr2 &&
-	test_grep "ch2: channel .train.: 6 objects, 35 bytes (0 downloaded, 6 from the cache)" stderr2 &&
-	echo "row 3 changed" >chsrc/part-3 && sagerun s3 cp chsrc/part-3 s3://bkt/ch/part-3 &&
-	sagerun train --backend process --name ch3 --hosts 1 --channel train=s3://bkt/ch/ \
-		--output out -- sh "$PWD/lsch.sh" >stdout3 2>stderr3 &&
-	test_grep "(1 downloaded, 5 from the cache)" stderr3 &&
-	test_grep "^algo-1 | ./part-3 row 3 changed$" stdout3
-'
-
-test_expect_success 'ShardedByS3Key gives each host its own share, all of them once' '
-	cat >shard.json <<-EOF &&
-	{"TrainingJobName": "shard", "AlgorithmSpecification": {"TrainingInputMode": "File",
-	  "ContainerEntrypoint": ["sh", "$PWD/lsch.sh"]},
-	 "ResourceConfig": {"InstanceCount": 3, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 30},
-	 "InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {
-	   "S3DataType": "S3Prefix", "S3Uri": "s3://bkt/ch/", "S3DataDistributionType": "ShardedByS3Key"}}}],
-	 "OutputDataConfig": {"S3OutputPath": "$PWD/out"}}
-	EOF
-	sagerun train --backend process --spec shard.json >stdout 2>stderr &&
-	sed -n "s/^algo-[0-9] | \.\/\([^ ]*\) .*/\1/p" stdout | sort >got &&
-	printf "%s\n" part-1 part-2 part-3 part-4 part-5 sub/d >expect &&
-	test_cmp expect got &&
-	for h in 1 2 3; do test $(grep -c "^algo-$h |" stdout) -eq 2 || exit 1; done
-'
-
-test_expect_success 'a ManifestFile channel, and a Gzip one sharded, from --channel options' '
-	printf "[{\"prefix\": \"s3://bkt/ch/\"}, \"part-1\", \"sub/d\"]" >manifest.json &&
-	sagerun s3 cp manifest.json s3://bkt/m/manifest.json &&
-	echo alpha | gzip >a.csv.gz && echo beta | gzip >b.csv.gz &&
-	sagerun s3 cp a.csv.gz s3://bkt/gz/a.csv.gz && sagerun s3 cp b.csv.gz s3://bkt/gz/b.csv.gz &&
-	cat >lsboth.sh <<-\EOF &&
-	for ch in "$SM_CHANNEL_TRAIN" "$SM_CHANNEL_GZ"; do
-		(cd "$ch" && find . -type f | sort | while read -r f; do echo "${ch##*/}:$f $(cat "$f")"; done)
-	done
-	EOF
-	sagerun train --backend process --name mani --hosts 2 \
-		--channel train=s3://bkt/m/manifest.json,type=manifest \
-		--channel gz=s3://bkt/gz/,compression=gzip,distribution=sharded \
-		--output out -- sh "$PWD/lsboth.sh" >stdout 2>stderr &&
-	test_grep "^algo-1 | train:./part-1 row 1$" stdout &&
-	test_grep "^algo-2 | train:./sub/d deep$" stdout &&
-	test $(grep -c "^algo-1 | train:" stdout) -eq 2 &&
-	test_grep "^algo-1 | gz:./a.csv alpha$" stdout &&
-	test_grep "^algo-2 | gz:./b.csv beta$" stdout &&
-	test $(grep -c "^algo-1 | gz:" stdout) -eq 1 &&
-	test_grep "mani: channel .train.: 2 objects" stderr
-'
-
-test_expect_success 'Gzip on an object that is not gzip, and bad channel options, are refused by name' '
-	echo plain >plain.csv && sagerun s3 cp plain.csv s3://bkt/notgz/plain.csv &&
-	test_expect_code 1 sagerun train --backend process --name notgz \
-		--channel gz=s3://bkt/notgz/,compression=gzip --output out -- true 2>stderr &&
-	test_grep "s3://bkt/notgz/plain.csv: not gzip data" stderr &&
-	test_grep "notgz: Failed" stderr &&
-	test_expect_code 2 sagerun train --backend process --name badopt \
-		--channel gz=s3://bkt/gz/,compression=zip -- true 2>stderr &&
-	test_grep "compression: unknown value .zip. (none or gzip)" stderr &&
-	test_expect_code 2 sagerun train --backend process --name badopt2 \
-		--channel "gz=$PWD,distribution=sharded" -- true 2>stderr &&
-	test_grep "for s3:// channels only" stderr
-'
-
 test_expect_success 'cp - uploads standard input and downloads to standard output' '
 	head -c 300000 /dev/urandom >piped &&
 	sagerun s3 cp - s3://bkt/p/piped <piped &&
@@ -223,6 +87,49 @@ test_expect_success 'the server killed mid-download: a clear error, no partial f
 	fi &&
 	start_server &&
 	sagerun s3 cp s3://bkt/c/huge dl/huge && cmp huge dl/huge
+'
+
+test_expect_success 'the server killed mid-upload: recovered, or a clear error and no object' '
+	( "$SAGERUN" s3 cp huge s3://bkt/c/up-huge 2>up.err; echo $? >up.rc ) &
+	up=$!
+	# Waiting for that one only: the restarted server is a child of this shell too.
+	sleep 0.2; stop_server; sleep 0.3; start_server; wait $up;
+	say "upload exit status $(cat up.rc)"
+	if [ "$(cat up.rc)" = 0 ]; then
+		awss3 cp s3://bkt/c/up-huge up-back >/dev/null && cmp huge up-back
+	else
+		test_grep "s3://bkt/c/up-huge" up.err &&
+		! sagerun s3 ls s3://bkt/c/ | grep -q "c/up-huge$"
+	fi
+'
+
+test_expect_success 'sync copies what differs, once; --delete removes what the source lacks' '
+	mkdir -p syn/d && for i in 1 2 3; do echo $i >syn/d/f$i; done && echo top >syn/top &&
+	# Older than their upload: a file written in the second of its upload (LastModified has
+	# whole seconds) counts as newer, and goes again, as with aws.
+	touch -d "10 seconds ago" syn/top syn/d/* &&
+	sagerun s3 sync syn s3://bkt/syn 2>err && test_grep "4 of 4 files copied" err &&
+	sagerun s3 sync syn s3://bkt/syn 2>err && test_grep "0 of 4 files copied" err &&
+	echo four >syn/d/f4 && echo "top, longer" >syn/top &&
+	sagerun s3 sync syn s3://bkt/syn 2>err && test_grep "2 of 5 files copied" err &&
+	awss3 cp s3://bkt/syn/top got-top >/dev/null && test_cmp syn/top got-top &&
+	sagerun s3 sync s3://bkt/syn syn-back 2>err && test_grep "5 of 5 files copied" err &&
+	diff -r syn syn-back &&
+	sagerun s3 sync s3://bkt/syn syn-back 2>err && test_grep "0 of 5 files copied" err &&
+	echo extra >syn-back/extra &&
+	sagerun s3 sync --delete s3://bkt/syn syn-back 2>err && test_grep "1 removed" err &&
+	diff -r syn syn-back &&
+	rm syn/d/f1 && sagerun s3 sync --delete syn s3://bkt/syn 2>err &&
+	test_grep "1 removed from s3://bkt/syn" err &&
+	! sagerun s3 ls s3://bkt/syn/ | grep -q "d/f1$" &&
+	awss3 sync s3://bkt/syn syn-aws >/dev/null && diff -r syn syn-aws
+'
+
+test_expect_success 'a progress line on a terminal, none otherwise' '
+	script -qec "$SAGERUN s3 cp huge s3://bkt/c/prog" /dev/null >tty.out &&
+	test_grep "80.0 MiB / 80.0 MiB  100 %" tty.out && test_grep "MiB/s" tty.out &&
+	sagerun s3 cp s3://bkt/c/prog prog-back 2>quiet.err && cmp huge prog-back &&
+	test ! -s quiet.err
 '
 
 stop_server # before test_done removes the trash folder that names it

@@ -1,0 +1,238 @@
+/* train.c - see train.h: the toolkit's start-up sequence, one step per function. */
+#include "runtime/train.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "contract/contract.h"
+#include "data/channels.h"
+#include "runtime/child.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+extern char **environ;
+
+/* _entry_point_type, in the toolkit's order (reference §2.6). */
+enum entry_type { ENTRY_COMMAND, ENTRY_PYTHON_PACKAGE, ENTRY_PYTHON_PROGRAM };
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static enum entry_type entry_type(const char *code_dir, const char *entry)
+{
+	_cleanup_free_ char *setup = xasprintf("%s/setup.py", code_dir);
+
+	if (ends_with(entry, ".sh"))
+		return ENTRY_COMMAND;
+	if (fs_exists(setup))
+		return ENTRY_PYTHON_PACKAGE;
+	if (ends_with(entry, ".py"))
+		return ENTRY_PYTHON_PROGRAM;
+	return ENTRY_COMMAND;
+}
+
+/* The environment the program gets: this process's, plus the toolkit's. */
+static int train_env(const struct contract_config *cfg, const char *base, struct strv *env,
+		     struct sr_error *err)
+{
+	const char *region = getenv("AWS_REGION");
+	struct contract_env_opts eo = {
+	    .base_dir = base,
+	    .job_name = getenv("TRAINING_JOB_NAME") ? getenv("TRAINING_JOB_NAME") : "",
+	    .framework_module = getenv("SAGEMAKER_TRAINING_MODULE"),
+	    .region = region ? region : getenv("AWS_DEFAULT_REGION"),
+	    .num_cpus = (int)sysconf(_SC_NPROCESSORS_ONLN),
+	    .pythonpath_tail = getenv("PYTHONPATH"),
+	};
+
+	for (char **e = environ; *e; e++)
+		strv_push(env, *e);
+	return contract_env(cfg, &eo, env, err);
+}
+
+static char *argv_text(const struct strv *argv)
+{
+	size_t len = 1;
+	char *s;
+
+	for (size_t i = 0; i < argv->n; i++)
+		len += strlen(argv->v[i]) + 1;
+	s = xcalloc(1, len);
+	for (size_t i = 0; i < argv->n; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv->v[i]);
+	}
+	return s;
+}
+
+/* The toolkit's ClientError path: the message, unless the program wrote its own reason. */
+static int write_failure(const char *base, const char *msg, int log_fd, struct sr_error *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/output/failure", base);
+	_cleanup_free_ char *dir = xasprintf("%s/output", base);
+	int r;
+
+	dprintf(log_fd, "sagerun: Reporting training FAILURE\n%s\n", msg);
+	if (fs_exists(path))
+		return 1;
+	r = fs_mkdir_p(dir, 0755, err);
+	if (r >= 0)
+		r = fs_write_atomic(path, msg, strlen(msg), 0644, err);
+	return r < 0 ? r : 1;
+}
+
+/* `python3 -m pip install ...` in the code folder, as the toolkit installs (§2.6). */
+static int pip_install(const char *code_dir, const struct strv *env, bool package, int err_fd,
+		       char **ret_msg, struct sr_error *err)
+{
+	_cleanup_free_ char *req = xasprintf("%s/requirements.txt", code_dir);
+	struct strv argv = STRV_INIT;
+	struct rt_tail *tail = xcalloc(1, sizeof(*tail));
+	int status = 0, r;
+
+	strv_push(&argv, "python3");
+	strv_push(&argv, "-m");
+	strv_push(&argv, "pip");
+	strv_push(&argv, "install");
+	if (package)
+		strv_push(&argv, ".");
+	if (fs_exists(req)) {
+		strv_push(&argv, "-r");
+		strv_push(&argv, "requirements.txt");
+	}
+	r = rt_child_run(argv.v, env->v, code_dir, err_fd, tail, &status, err);
+	if (r >= 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+		_cleanup_free_ char *cmd = argv_text(&argv);
+		_cleanup_free_ char *text = rt_tail_text(tail);
+
+		*ret_msg = xasprintf("%s:\nExitCode %d\nErrorMessage \"%s\"\nCommand \"%s\"",
+				     package ? "InstallModuleError" : "InstallRequirementsError",
+				     WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status),
+				     text, cmd);
+	}
+	strv_release(&argv);
+	free(tail);
+	return r;
+}
+
+/* argv by entry type (§2.7): PYTHON_PACKAGE runs `python3 -m <module>`; the others as the
+ * contract module builds them. */
+static int entry_argv(const struct contract_config *cfg, const char *code_dir, const char *entry,
+		      enum entry_type type, struct strv *argv, struct sr_error *err)
+{
+	struct strv args = STRV_INIT;
+	int r = contract_cmd_args(cfg, &args, err);
+
+	if (r >= 0 && type == ENTRY_PYTHON_PACKAGE) {
+		_cleanup_free_ char *module = xstrdup(entry);
+
+		if (ends_with(module, ".py"))
+			module[strlen(module) - 3] = '\0';
+		strv_push(argv, "python3");
+		strv_push(argv, "-m");
+		strv_push(argv, module);
+		for (size_t i = 0; i < args.n; i++)
+			strv_push(argv, args.v[i]);
+	} else if (r >= 0) {
+		r = contract_entry_argv(code_dir, entry, &args, argv, err);
+	}
+	strv_release(&args);
+	return r;
+}
+
+static char *exit_message(const struct strv *argv, int status, const struct rt_tail *tail)
+{
+	_cleanup_free_ char *cmd = argv_text(argv);
+	_cleanup_free_ char *text = rt_tail_text(tail);
+	/* Python's returncode: the exit code, or minus the signal. */
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+
+	return xasprintf("ExecuteUserScriptError:\nExitCode %d\nErrorMessage \"%s\"\n%sCommand "
+			 "\"%s\"",
+			 code, text,
+			 code == 137 ? "ExtraInfo \"OutOfMemory: Process killed by SIGKILL "
+				       "(signal 9)\"\n"
+				     : "",
+			 cmd);
+}
+
+int rt_train(const struct rt_train_opts *o, struct sr_error *err)
+{
+	const char *env_base = getenv("SAGEMAKER_BASE_DIR");
+	_cleanup_free_ char *base = xstrdup(o->base_dir		    ? o->base_dir
+					    : env_base && *env_base ? env_base
+								    : CONTRACT_BASE_DIR);
+	_cleanup_free_ char *code_dir = xasprintf("%s/code", base);
+	_cleanup_free_ char *entry = NULL, *module_dir = NULL, *msg = NULL;
+	struct contract_config cfg = {0};
+	struct strv env = STRV_INIT, argv = STRV_INIT;
+	struct rt_tail *tail = xcalloc(1, sizeof(*tail));
+	enum entry_type type = ENTRY_COMMAND;
+	int status = 0, r;
+
+	r = contract_config_read(base, &cfg, err);
+	if (r >= 0)
+		r = train_env(&cfg, base, &env, err);
+	if (r >= 0 && !(entry = contract_user_entry_point(&cfg, NULL)))
+		r = sr_err(err, -EINVAL,
+			   "nothing to run: no SAGEMAKER_PROGRAM and no hyperparameter "
+			   "sagemaker_program");
+	/* The toolkit makes the code folder at import, then fills it when empty. */
+	if (r >= 0)
+		r = fs_mkdir_p(code_dir, 0755, err);
+	if (r >= 0) {
+		module_dir = contract_module_dir(&cfg, base);
+		if (strcmp(module_dir, code_dir))
+			r = chan_stage_code(module_dir, code_dir, err);
+	}
+	if (r >= 0) {
+		type = entry_type(code_dir, entry);
+		if (type != ENTRY_COMMAND) {
+			_cleanup_free_ char *req = xasprintf("%s/requirements.txt", code_dir);
+
+			if (type == ENTRY_PYTHON_PACKAGE || fs_exists(req))
+				r = pip_install(code_dir, &env, type == ENTRY_PYTHON_PACKAGE,
+						o->err_fd, &msg, err);
+		}
+	}
+	if (r >= 0 && !msg)
+		r = entry_argv(&cfg, code_dir, entry, type, &argv, err);
+	if (r >= 0 && !msg)
+		r = rt_child_run(argv.v, env.v, code_dir, o->err_fd, tail, &status, err);
+	if (r >= 0 && !msg && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		msg = exit_message(&argv, status, tail);
+	if (r < 0) /* the toolkit's other exceptions: "Framework Error" */
+		msg = xasprintf("Framework Error: \n%s%s%s", err->msg, err->hint[0] ? "\n" : "",
+				err->hint);
+	if (msg) {
+		r = write_failure(base, msg, o->log_fd, err);
+	} else {
+		_cleanup_free_ char *ok = xasprintf("%s/output/success", base);
+		_cleanup_free_ char *dir = xasprintf("%s/output", base);
+
+		r = fs_mkdir_p(dir, 0755, err);
+		if (r >= 0)
+			r = fs_write_replace(ok, "", 0, 0644, err);
+		if (r >= 0)
+			dprintf(o->log_fd, "sagerun: Reporting training SUCCESS\n");
+	}
+	contract_config_release(&cfg);
+	strv_release(&env);
+	strv_release(&argv);
+	free(tail);
+	return r;
+}

@@ -1,0 +1,103 @@
+/* internal.h - what client.c and batch.c share: the client, one HTTP request (`struct xfer`),
+ * and the runner that keeps up to S3_PARALLEL requests in flight on the client's curl multi
+ * handle. */
+#ifndef SR_S3_INTERNAL_H
+#define SR_S3_INTERNAL_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "s3/client.h"
+#include "s3/creds.h"
+#include "s3/sigv4.h"
+
+/* What an error answer or an XML result may be; objects go to files. */
+#define MEM_MAX (16 * 1024 * 1024)
+
+struct s3_client {
+	struct s3_creds creds;
+	struct s3_config cfg;
+	CURLM *multi;
+	char *scheme_host; /* "http://127.0.0.1:4568" (custom endpoint) */
+	char *host;	   /* "127.0.0.1:4568", the signed Host */
+	/* Bodies moved so far (a retried attempt's bytes are taken back), for progress. */
+	int64_t moved;
+	s3_progress_fn progress;
+	void *progress_ctx;
+	int64_t progress_ms; /* when progress was last called */
+	bool (*cancelled)(void *ctx);
+	void *cancel_ctx;
+};
+
+struct xfer {
+	/* request */
+	const char *method;
+	const char *bucket;
+	const char *key;
+	const char *label; /* the key or prefix for messages, when not `key` */
+	struct sigv4_param q[4];
+	size_t nq;
+	char range[64]; /* "bytes=a-b" or "" */
+	/* body: from fd at [off, off+len), or from memory */
+	int body_fd;
+	off_t body_off;
+	size_t body_len;
+	const char *body_mem;
+	size_t body_pos;
+	/* sink for a 2xx body: fd at sink_off (pwrite), else memory */
+	int sink_fd;
+	off_t sink_off;
+	/* results */
+	long status;
+	char etag[128];
+	int64_t length; /* Content-Length */
+	char *mem;
+	size_t mem_len, mem_cap;
+	off_t written;
+	bool write_failed;
+	CURLcode rc;
+	int attempts;
+	/* per attempt */
+	struct s3_client *client;
+	CURL *easy;
+	struct curl_slist *hl;
+	char *url;
+	char *auth;
+};
+
+void s3_xfer_init(struct xfer *x, const char *method, const char *bucket, const char *key);
+void s3_xfer_release(struct xfer *x);
+
+/* A source of requests for s3_run_feed: next() hands the next request to start (NULL: none
+ * left), done() takes each one back once it has its final answer (after the retries), or
+ * was dropped (rc CURLE_ABORTED_BY_CALLBACK); done() < 0 stops the feed. */
+struct s3_feed {
+	struct xfer *(*next)(void *ctx);
+	int (*done)(void *ctx, struct xfer *x, struct sr_error *err);
+	void *ctx;
+};
+
+/* Run the feed's requests, at most S3_PARALLEL at once, each retried while retryable.  Returns
+ * 0, the first done() error, or -ECANCELED when the client's cancel callback said so (every
+ * request in flight is then dropped and handed to done()). */
+int s3_run_feed(struct s3_client *c, const struct s3_feed *f, struct sr_error *err);
+
+/* `n` requests; 0 when every one got an answer (any HTTP status: the caller judges). */
+int s3_run(struct s3_client *c, struct xfer **xs, size_t n, struct sr_error *err);
+
+/* One download, in parts when large; s3_get_file with what a listing told. */
+int s3_get_one(struct s3_client *c, const char *bucket, const struct s3_file *f,
+	       struct sr_error *err);
+int s3_set_mtime(int fd, int64_t mtime);
+/* s3_put_file with extra open(2) flags (batches: O_NOFOLLOW | O_NONBLOCK, so that a listed
+ * file turned into a symlink or a FIFO is refused, never followed or waited on). */
+int s3_put_one(struct s3_client *c, const char *bucket, const char *key, const char *path,
+	       int oflags, struct sr_error *err);
+
+bool s3_xfer_ok(const struct xfer *x);
+/* The error of a finished request, named by operation `op` and its URI, with S3's code. */
+int s3_xfer_error(struct s3_client *c, const struct xfer *x, const char *op, struct sr_error *err);
+
+#endif

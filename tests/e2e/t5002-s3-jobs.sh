@@ -1,0 +1,226 @@
+#!/bin/bash
+# Jobs with S3: channels downloaded before Training (cached, sharded, manifest, gzip), an S3
+# output, CheckpointConfig, script mode's sourcedir.tar.gz, a stop while Downloading; against
+# a real s3rver, with awscli reading back what sagerun wrote.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/s3lib.sh"
+
+test_expect_success 'a job with an S3 output uploads model.tar.gz and output.tar.gz there' '
+	sagerun train --backend process --name s3out --hosts 2 --output s3://bkt/jobs \
+		-- sh -c "echo \$SM_CURRENT_HOST >\$SM_MODEL_DIR/m-\$SM_CURRENT_HOST; echo o >\$SM_OUTPUT_DATA_DIR/o-\$SM_CURRENT_HOST" \
+		>stdout 2>stderr &&
+	test_grep "s3out: Completed" stderr &&
+	test_grep "model artifacts: s3://bkt/jobs/s3out/output/model.tar.gz" stderr &&
+	awss3 cp s3://bkt/jobs/s3out/output/model.tar.gz got-model.tar.gz >/dev/null &&
+	tar -xzOf got-model.tar.gz m-algo-2 >m2 && echo algo-2 >expect && test_cmp expect m2 &&
+	awss3 cp s3://bkt/jobs/s3out/output/output.tar.gz got-output.tar.gz >/dev/null &&
+	tar -tzf got-output.tar.gz | sort >entries && printf "o-algo-1\no-algo-2\n" >expect &&
+	test_cmp expect entries &&
+	sagerun describe s3out | grep -q "\"S3ModelArtifacts\": \"s3://bkt/jobs/s3out/output/model.tar.gz\""
+'
+
+test_expect_success 'an S3 output that cannot be written fails the job with the reason' '
+	test_expect_code 1 env AWS_ACCESS_KEY_ID=NOPE "$SAGERUN" train --backend process \
+		--name s3bad --output s3://bkt/jobs -- true >stdout 2>stderr &&
+	test_grep "s3bad: Failed" stderr &&
+	sagerun describe s3bad >d.json &&
+	test_grep "FailureReason.*upload the artifacts.*InvalidAccessKeyId" d.json
+'
+
+test_expect_success 'an S3 channel is downloaded before Training, and cached for the next run' '
+	mkdir -p chsrc/sub && for i in 1 2 3 4 5; do echo "row $i" >chsrc/part-$i; done &&
+	echo deep >chsrc/sub/d && sagerun s3 cp --recursive chsrc s3://bkt/ch &&
+	cat >lsch.sh <<-\EOF &&
+	cd "$SM_CHANNEL_TRAIN" && find . -type f | sort | while read -r f; do echo "$f $(cat "$f")"; done
+	EOF
+	sagerun train --backend process --name ch1 --hosts 2 --channel train=s3://bkt/ch/ \
+		--output out -- sh "$PWD/lsch.sh" >stdout 2>stderr &&
+	test_grep "ch1: channel .train.: 6 objects, 35 bytes (6 downloaded, 0 from the cache)" stderr &&
+	test_grep "^algo-2 | ./part-3 row 3$" stdout &&
+	test_grep "^algo-1 | ./sub/d deep$" stdout &&
+	test $(grep -c "^algo-1 |" stdout) -eq 6 &&
+	sagerun train --backend process --name ch2 --hosts 2 --channel train=s3://bkt/ch/ \
+		--output out -- sh "$PWD/lsch.sh" >stdout2 2>stderr2 &&
+	test_grep "ch2: channel .train.: 6 objects, 35 bytes (0 downloaded, 6 from the cache)" stderr2 &&
+	echo "row 3 changed" >chsrc/part-3 && sagerun s3 cp chsrc/part-3 s3://bkt/ch/part-3 &&
+	sagerun train --backend process --name ch3 --hosts 1 --channel train=s3://bkt/ch/ \
+		--output out -- sh "$PWD/lsch.sh" >stdout3 2>stderr3 &&
+	test_grep "(1 downloaded, 5 from the cache)" stderr3 &&
+	test_grep "^algo-1 | ./part-3 row 3 changed$" stdout3
+'
+
+test_expect_success 'ShardedByS3Key gives each host its own share, all of them once' '
+	cat >shard.json <<-EOF &&
+	{"TrainingJobName": "shard", "AlgorithmSpecification": {"TrainingInputMode": "File",
+	  "ContainerEntrypoint": ["sh", "$PWD/lsch.sh"]},
+	 "ResourceConfig": {"InstanceCount": 3, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 30},
+	 "InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {
+	   "S3DataType": "S3Prefix", "S3Uri": "s3://bkt/ch/", "S3DataDistributionType": "ShardedByS3Key"}}}],
+	 "OutputDataConfig": {"S3OutputPath": "$PWD/out"}}
+	EOF
+	sagerun train --backend process --spec shard.json >stdout 2>stderr &&
+	sed -n "s/^algo-[0-9] | \.\/\([^ ]*\) .*/\1/p" stdout | sort >got &&
+	printf "%s\n" part-1 part-2 part-3 part-4 part-5 sub/d >expect &&
+	test_cmp expect got &&
+	for h in 1 2 3; do test $(grep -c "^algo-$h |" stdout) -eq 2 || exit 1; done
+'
+
+test_expect_success 'a ManifestFile channel, and a Gzip one sharded, from --channel options' '
+	printf "[{\"prefix\": \"s3://bkt/ch/\"}, \"part-1\", \"sub/d\"]" >manifest.json &&
+	sagerun s3 cp manifest.json s3://bkt/m/manifest.json &&
+	echo alpha | gzip >a.csv.gz && echo beta | gzip >b.csv.gz &&
+	sagerun s3 cp a.csv.gz s3://bkt/gz/a.csv.gz && sagerun s3 cp b.csv.gz s3://bkt/gz/b.csv.gz &&
+	cat >lsboth.sh <<-\EOF &&
+	for ch in "$SM_CHANNEL_TRAIN" "$SM_CHANNEL_GZ"; do
+		(cd "$ch" && find . -type f | sort | while read -r f; do echo "${ch##*/}:$f $(cat "$f")"; done)
+	done
+	EOF
+	sagerun train --backend process --name mani --hosts 2 \
+		--channel train=s3://bkt/m/manifest.json,type=manifest \
+		--channel gz=s3://bkt/gz/,compression=gzip,distribution=sharded \
+		--output out -- sh "$PWD/lsboth.sh" >stdout 2>stderr &&
+	test_grep "^algo-1 | train:./part-1 row 1$" stdout &&
+	test_grep "^algo-2 | train:./sub/d deep$" stdout &&
+	test $(grep -c "^algo-1 | train:" stdout) -eq 2 &&
+	test_grep "^algo-1 | gz:./a.csv alpha$" stdout &&
+	test_grep "^algo-2 | gz:./b.csv beta$" stdout &&
+	test $(grep -c "^algo-1 | gz:" stdout) -eq 1 &&
+	test_grep "mani: channel .train.: 2 objects" stderr
+'
+
+test_expect_success 'Gzip on an object that is not gzip, and bad channel options, are refused by name' '
+	echo plain >plain.csv && sagerun s3 cp plain.csv s3://bkt/notgz/plain.csv &&
+	test_expect_code 1 sagerun train --backend process --name notgz \
+		--channel gz=s3://bkt/notgz/,compression=gzip --output out -- true 2>stderr &&
+	test_grep "s3://bkt/notgz/plain.csv: not gzip data" stderr &&
+	test_grep "notgz: Failed" stderr &&
+	test_expect_code 2 sagerun train --backend process --name badopt \
+		--channel gz=s3://bkt/gz/,compression=zip -- true 2>stderr &&
+	test_grep "compression: unknown value .zip. (none or gzip)" stderr &&
+	test_expect_code 2 sagerun train --backend process --name badopt2 \
+		--channel "gz=$PWD,distribution=sharded" -- true 2>stderr &&
+	test_grep "for s3:// channels only" stderr
+'
+
+test_expect_success 'CheckpointConfig: restored before Training, saved after, also on failure' '
+	mkdir -p ckcode && cat >ckcode/ck.sh <<-\EOF &&
+	d="$SAGEMAKER_BASE_DIR/checkpoints"
+	ls "$d" | sed "s/^/has /"
+	n=$(cat "$d/count-$SM_CURRENT_HOST" 2>/dev/null || echo 0)
+	echo $((n + 1)) >"$d/count-$SM_CURRENT_HOST"
+	[ -z "$FAIL" ] || [ "$SM_CURRENT_HOST" != algo-2 ]
+	EOF
+	sagerun train --backend process --name ck1 --hosts 2 --checkpoints s3://bkt/ck \
+		--output out --entry-point ck.sh --source-dir ckcode >stdout 2>stderr &&
+	test_grep "ck1: checkpoints: 0 files restored from s3://bkt/ck" stderr &&
+	test_grep "ck1: checkpoints: 2 files saved to s3://bkt/ck" stderr &&
+	test_expect_code 1 sagerun train --backend process --name ck2 --hosts 2 \
+		--checkpoints s3://bkt/ck --env FAIL=1 --output out --entry-point ck.sh \
+		--source-dir ckcode >stdout 2>stderr &&
+	test_grep "^algo-2 | has count-algo-1$" stdout &&
+	test_grep "ck2: checkpoints: [12] files saved" stderr &&
+	sagerun s3 cp s3://bkt/ck/count-algo-2 - >n2 && echo 2 >expect && test_cmp expect n2 &&
+	cat >ckspec.json <<-EOF &&
+	{"TrainingJobName": "ck3", "AlgorithmSpecification": {"TrainingInputMode": "File",
+	  "ContainerEntrypoint": ["sh", "$PWD/ckcode/ck.sh"]},
+	 "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 30},
+	 "CheckpointConfig": {"S3Uri": "s3://bkt/ck/", "LocalPath": "/opt/ml/checkpoints"},
+	 "OutputDataConfig": {"S3OutputPath": "$PWD/out"}}
+	EOF
+	before=$(sagerun s3 cp s3://bkt/ck/count-algo-1 -) &&
+	sagerun train --backend process --spec ckspec.json >stdout 2>stderr &&
+	! grep -q "not honoured" stderr && test_grep "1 files saved" stderr &&
+	sagerun s3 cp s3://bkt/ck/count-algo-1 - >n1 && echo $((before + 1)) >expect &&
+	test_cmp expect n1 &&
+	sed "s|/opt/ml/checkpoints|/elsewhere|" ckspec.json >ckbad.json &&
+	test_expect_code 2 sagerun train --backend process --spec ckbad.json 2>err &&
+	test_grep "CheckpointConfig.LocalPath: must be a folder under /opt/ml" err
+'
+
+test_expect_success 'checkpoints are saved when the job is stopped' '
+	( "$SAGERUN" train --backend process --name ckstop --checkpoints s3://bkt/ckstop \
+		--output out -- sh -c "echo saved >\$SAGEMAKER_BASE_DIR/checkpoints/c; exec sleep 60" \
+		>ckstop.out 2>ckstop.err; echo $? >ckstop.rc ) &
+	job=$!
+	for _ in $(seq 1 250); do
+		[ -s "$SAGERUN_HOME/jobs/ckstop/hosts/algo-1/opt/ml/checkpoints/c" ] && break
+		sleep 0.02
+	done
+	sagerun stop ckstop && wait $job &&
+	test "$(cat ckstop.rc)" = 130 && test_grep "ckstop: checkpoints: 1 files saved" ckstop.err &&
+	sagerun s3 cp s3://bkt/ckstop/c - >c && echo saved >expect && test_cmp expect c
+'
+
+test_expect_success 'a checkpoint folder the job turned into a symlink is not followed' '
+	mkdir -p secrets && echo s3cr3t >secrets/credentials &&
+	sagerun train --backend process --name cklink --checkpoints s3://bkt/cklink \
+		--output out -- sh -c "rm -rf \$SAGEMAKER_BASE_DIR/checkpoints && ln -s $PWD/secrets \$SAGEMAKER_BASE_DIR/checkpoints" \
+		>stdout 2>stderr &&
+	test_grep "algo-1: the checkpoint folder is a symbolic link" stderr &&
+	sagerun s3 ls s3://bkt/cklink/ >ls.out && test ! -s ls.out
+'
+
+test_expect_success 'script mode with an S3 output: sourcedir.tar.gz uploaded, hosts fetch it' '
+	mkdir -p srccode && cat >srccode/show.sh <<-\EOF &&
+	echo "module_dir $SM_MODULE_DIR"; ls "$SAGEMAKER_BASE_DIR/code" | sed "s/^/code /"
+	EOF
+	echo helper >srccode/helper.txt &&
+	sagerun train --backend process --name srcup --hosts 2 --output s3://bkt/jobs \
+		--entry-point show.sh --source-dir srccode >stdout 2>stderr &&
+	test_grep "srcup: source: s3://bkt/jobs/srcup/source/sourcedir.tar.gz" stderr &&
+	test_grep "^algo-2 | module_dir s3://bkt/jobs/srcup/source/sourcedir.tar.gz$" stdout &&
+	test_grep "^algo-2 | code helper.txt$" stdout &&
+	awss3 cp s3://bkt/jobs/srcup/source/sourcedir.tar.gz src.tgz >/dev/null &&
+	tar -tzf src.tgz | sort >entries && printf "helper.txt\nshow.sh\n" >expect &&
+	test_cmp expect entries
+'
+
+test_expect_success 'an S3 sourcedir.tar.gz with ../evil is refused, nothing written outside' '
+	python3 - <<-\EOF &&
+	import io, tarfile
+	with tarfile.open("evil.tar.gz", "w:gz") as t:
+	    for name in ("ok.sh", "../evil"):
+	        data = b"echo hi\n"
+	        i = tarfile.TarInfo(name); i.size = len(data); t.addfile(i, io.BytesIO(data))
+	EOF
+	sagerun s3 cp evil.tar.gz s3://bkt/evil/sourcedir.tar.gz &&
+	cat >evil.json <<-EOF &&
+	{"TrainingJobName": "evilsrc", "AlgorithmSpecification": {"TrainingInputMode": "File"},
+	 "HyperParameters": {"sagemaker_program": "\"ok.sh\"",
+	   "sagemaker_submit_directory": "\"s3://bkt/evil/sourcedir.tar.gz\""},
+	 "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 30},
+	 "OutputDataConfig": {"S3OutputPath": "$PWD/out"}}
+	EOF
+	test_expect_code 1 sagerun train --backend process --spec evil.json 2>stderr &&
+	test_grep "evilsrc: Failed" stderr &&
+	test_grep "code .s3://bkt/evil/sourcedir.tar.gz.: .*refusing entry .\.\./evil." stderr &&
+	! grep -q "InternalServerError" stderr &&
+	! find "$SAGERUN_HOME/jobs/evilsrc" -name evil | grep -q . &&
+	! find "$SAGERUN_HOME/jobs/evilsrc" -name "*.sourcedir.*" | grep -q .
+'
+
+test_expect_success 'stopped while Downloading: between objects, no partial file, no Training' '
+	mkdir -p manysrc && python3 -c "
+import os
+for i in range(2000):
+    open(\"manysrc/o%04d\" % i, \"wb\").write(os.urandom(2048))
+" &&
+	sagerun s3 cp --recursive manysrc s3://bkt/many2 &&
+	rm -rf "$SAGERUN_HOME/cache" || exit 1
+	( "$SAGERUN" train --backend process --name dlstop --channel train=s3://bkt/many2 \
+		--output out -- true >dlstop.out 2>dlstop.err; echo $? >dlstop.rc ) &
+	job=$!
+	for _ in $(seq 1 200); do
+		ls "$SAGERUN_HOME/cache/s3" 2>/dev/null | grep -q . && break; sleep 0.02
+	done &&
+	sagerun stop dlstop && wait $job &&
+	test "$(cat dlstop.rc)" = 130 &&
+	sagerun describe dlstop >d.json &&
+	test_grep "\"TrainingJobStatus\": \"Stopped\"" d.json &&
+	! grep -q "\"Status\": \"Training\"" d.json &&
+	test $(ls "$SAGERUN_HOME/cache/s3" | wc -l) -lt 2000 &&
+	! ls "$SAGERUN_HOME/cache/s3" | grep -q sagerun-part
+'
+
+stop_server # before test_done removes the trash folder that names it
+test_done
