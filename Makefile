@@ -38,6 +38,7 @@ demo:
 bench: build
 	./bench/launch.sh $(BUILD)/sagerun
 	./bench/scale.sh $(BUILD)/sagerun
+	./bench/s3.sh $(BUILD)/sagerun
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -3,8 +3,12 @@
  *
  *   mpicc -o allreduce allreduce.c && mpirun -np 4 ./allreduce
  *   -> allreduce ok: sum=10 over 4 ranks on algo-1,algo-2,algo-3,algo-4
+ *
+ * --fail-rank N (a hyperparameter fail-rank=N in script mode): rank N kills itself with
+ * SIGKILL before the allreduce, to see a rank's death fail the whole job.
  */
 #include <mpi.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +23,9 @@ int main(int argc, char **argv)
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
 	MPI_Get_processor_name(name, &len);
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--fail-rank") && atoi(argv[i + 1]) == rank)
+			raise(SIGKILL);
 
 	mine = rank + 1;
 	MPI_Allreduce(&mine, &sum, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);

@@ -40,6 +40,9 @@ static const char train_help[] =
     "  --stop-grace SECONDS     SIGTERM-to-SIGKILL window on stop or failure (default 120)\n"
     "  --entry-point FILE       script mode: the program to run (.py, .sh or executable)\n"
     "  --source-dir DIR         script mode: the folder holding the entry point\n"
+    "  --distribution torch     K processes per host with torchrun's environment\n"
+    "                           (MASTER_ADDR, RANK, WORLD_SIZE, ...), without torchrun\n"
+    "  --processes-per-host K   processes per host for --distribution (default 1)\n"
     "  -- COMMAND ARGS...       run COMMAND instead (ContainerEntrypoint + ContainerArguments)\n"
     "\n"
     "Hosts:\n"
@@ -64,6 +67,8 @@ enum {
 	OPT_CHANNEL,
 	OPT_OUTPUT,
 	OPT_CHECKPOINTS,
+	OPT_DISTRIBUTION,
+	OPT_PPH,
 	OPT_ENV,
 	OPT_MAX_RUN,
 	OPT_STOP_GRACE,
@@ -89,6 +94,8 @@ static const struct option train_options[] = {
     {"network", required_argument, NULL, OPT_NETWORK},
     {"output", required_argument, NULL, OPT_OUTPUT},
     {"checkpoints", required_argument, NULL, OPT_CHECKPOINTS},
+    {"distribution", required_argument, NULL, OPT_DISTRIBUTION},
+    {"processes-per-host", required_argument, NULL, OPT_PPH},
     {"source-dir", required_argument, NULL, OPT_SOURCE_DIR},
     {"spec", required_argument, NULL, OPT_SPEC},
     {"stop-grace", required_argument, NULL, OPT_STOP_GRACE},
@@ -161,6 +168,22 @@ int cmd_train(int argc, char **argv, struct sr_ctx *ctx)
 		case OPT_CHECKPOINTS:
 			flags.checkpoints = optarg;
 			break;
+		case OPT_DISTRIBUTION:
+			flags.distribution = optarg;
+			break;
+		case OPT_PPH: {
+			char *end;
+			long k;
+
+			errno = 0;
+			k = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || k < 1 || k > 1024)
+				return cli_usage_error(train_usage,
+						       "--processes-per-host needs a number "
+						       "from 1 to 1024");
+			flags.processes_per_host = (int)k;
+			break;
+		}
 		case OPT_ENV:
 			strv_push(&flags.envs, optarg);
 			break;

@@ -160,6 +160,38 @@ static int apply_hps(struct build *b)
 	return 0;
 }
 
+/* --distribution and --processes-per-host: the hyperparameters the SageMaker SDK sets for
+ * distribution={"torch_distributed": {"enabled": True}} and {"mpi": {"enabled": True,
+ * "processes_per_host": K}}, which the runtime reads as the toolkit does (reference §2.8). */
+static int apply_distribution(struct build *b)
+{
+	const struct job_flags *f = b->flags;
+	struct job_map *hps = &b->job->hyperparameters;
+
+	if (f->distribution && !strcmp(f->distribution, "torch"))
+		job_map_set(hps, "sagemaker_torch_distributed_enabled", "true");
+	else if (f->distribution && !strcmp(f->distribution, "mpi"))
+		job_map_set(hps, "sagemaker_mpi_enabled", "true");
+	else if (f->distribution)
+		return flag_fail(b, "--distribution", f->distribution, "expected torch or mpi");
+	/* A ContainerEntrypoint replaces the toolkit, and with it the runners. */
+	if ((f->distribution || f->processes_per_host) && f->command) {
+		flag_fail(b, f->distribution ? "--distribution" : "--processes-per-host",
+			  f->distribution, "needs script mode (--entry-point), not a command");
+		return sr_err_hint(b->err, "run torchrun or mpirun yourself in the command, or "
+					   "give the program as --entry-point");
+	}
+	if (f->processes_per_host < 0 || f->processes_per_host > 1024)
+		return flag_fail(b, "--processes-per-host", NULL, "must be between 1 and 1024");
+	if (f->processes_per_host > 0) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "%d", f->processes_per_host);
+		job_map_set(hps, "sagemaker_mpi_num_of_processes_per_host", n);
+	}
+	return 0;
+}
+
 static int apply_envs(struct build *b)
 {
 	struct job_map *env = &b->job->environment;
@@ -724,6 +756,8 @@ int job_build(const struct job_flags *flags, struct job *ret, struct strv *warni
 		r = apply_entry_point(&b);
 	if (r == 0)
 		r = apply_hps(&b);
+	if (r == 0)
+		r = apply_distribution(&b);
 	if (r == 0 && flags->command)
 		r = apply_command(&b);
 	if (r == 0)

@@ -103,16 +103,18 @@ struct job_flags {
 	const char *name;      /* --name */
 	int hosts;	       /* --hosts N (-1) */
 	const char *instance_type;
-	struct strv hps;	 /* --hp KEY=VALUE, in order */
-	struct strv channels;	 /* --channel NAME=PATH */
-	struct strv envs;	 /* --env KEY=VALUE */
-	const char *output;	 /* --output DIR */
-	const char *checkpoints; /* --checkpoints URI: CheckpointConfig.S3Uri */
-	int64_t max_run_s;	 /* --max-run (-1) */
-	int64_t stop_grace_s;	 /* --stop-grace (-1) */
-	const char *entry_point; /* --entry-point FILE */
-	const char *source_dir;	 /* --source-dir DIR */
-	char **command;		 /* after "--": argv, NULL-terminated; NULL when absent */
+	struct strv hps;	  /* --hp KEY=VALUE, in order */
+	struct strv channels;	  /* --channel NAME=PATH */
+	struct strv envs;	  /* --env KEY=VALUE */
+	const char *output;	  /* --output DIR */
+	const char *checkpoints;  /* --checkpoints URI: CheckpointConfig.S3Uri */
+	const char *distribution; /* --distribution torch|mpi */
+	int processes_per_host;	  /* --processes-per-host K (0: not given) */
+	int64_t max_run_s;	  /* --max-run (-1) */
+	int64_t stop_grace_s;	  /* --stop-grace (-1) */
+	const char *entry_point;  /* --entry-point FILE */
+	const char *source_dir;	  /* --source-dir DIR */
+	char **command;		  /* after "--": argv, NULL-terminated; NULL when absent */
 	int n_command;
 };
 

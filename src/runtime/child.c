@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
@@ -57,96 +59,222 @@ char *rt_tail_text(const struct rt_tail *t)
 	return s;
 }
 
-int rt_child_run(char *const argv[], char *const envp[], const char *cwd, int err_fd,
-		 struct rt_tail *tail, int *ret_status, struct sr_error *err)
+static void kill_all(struct rt_proc *p, size_t n, int sig)
 {
-	sigset_t mask, old;
-	int pfd[2], sfd, status = 0, r = 0;
-	bool open_err = true, exited = false;
+	for (size_t i = 0; i < n; i++)
+		if (!p[i].exited)
+			kill(-p[i].pid, sig);
+}
+
+static pid_t start_one(struct rt_proc *p, const char *cwd, const sigset_t *old,
+		       struct sr_error *err)
+{
+	int pfd[2];
 	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return sr_err(err, -errno, "pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		close(pfd[0]);
+		close(pfd[1]);
+		return sr_err(err, -e, "fork: %s", strerror(e));
+	}
+	if (pid == 0) {
+		/* Its own group, as the toolkit's subprocess under a job-control shell: a stop
+		 * reaches every process the program started. */
+		setpgid(0, 0);
+		sigprocmask(SIG_SETMASK, old, NULL);
+		dup2(pfd[1], STDERR_FILENO);
+		if (chdir(cwd) < 0) {
+			dprintf(STDERR_FILENO, "sagerun: cd '%s': %s\n", cwd, strerror(errno));
+			_exit(127);
+		}
+		execvpe(p->argv[0], p->argv, p->envp);
+		dprintf(STDERR_FILENO, "sagerun: run '%s': %s\n", p->argv[0], strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	setpgid(pid, pid); /* both sides: whichever runs first */
+	close(pfd[1]);
+	p->pid = pid;
+	p->err_r = pfd[0];
+	p->open_err = true;
+	p->exited = false;
+	return pid;
+}
+
+static void drain(struct rt_proc *p, int err_fd)
+{
+	char buf[65536];
+	ssize_t got = read(p->err_r, buf, sizeof(buf));
+
+	if (got > 0) {
+		(void)fs_write_all(err_fd, buf, (size_t)got);
+		tail_feed(&p->tail, buf, (size_t)got);
+	} else if (got == 0 || errno != EINTR) {
+		p->open_err = false;
+		if (p->tail.cur_len)
+			tail_push_line(&p->tail);
+	}
+}
+
+int rt_procs_run(struct rt_proc *p, size_t n, const char *cwd, int err_fd, size_t *ret_failed,
+		 struct sr_error *err)
+{
+	struct pollfd *pfds = xcalloc(n + 1, sizeof(*pfds));
+	sigset_t mask, old;
+	size_t failed = n, left = n, started = 0;
+	int64_t kill_at = -1, exited_at = -1;
+	int sfd, r = 0;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGCHLD);
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return sr_err(err, -errno, "pipe: %s", strerror(errno));
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0) {
 		r = sr_err(err, -errno, "signalfd: %s", strerror(errno));
 		goto out;
 	}
-	pid = fork();
-	if (pid < 0) {
-		r = sr_err(err, -errno, "fork: %s", strerror(errno));
+	for (; started < n; started++) {
+		pid_t pid = start_one(&p[started], cwd, &old, err);
+
+		if (pid < 0) {
+			r = (int)pid;
+			break;
+		}
+	}
+	if (r < 0) { /* none is left: the ones started go at once */
+		kill_all(p, started, SIGKILL);
+		for (size_t i = 0; i < started; i++) {
+			waitpid(p[i].pid, &p[i].status, 0);
+			close(p[i].err_r);
+		}
 		goto out;
 	}
-	if (pid == 0) {
-		/* Its own group, as the toolkit's subprocess under a job-control shell: a stop
-		 * reaches every process the program started. */
-		setpgid(0, 0);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		dup2(pfd[1], STDERR_FILENO);
-		if (chdir(cwd) < 0) {
-			dprintf(STDERR_FILENO, "sagerun: cd '%s': %s\n", cwd, strerror(errno));
-			_exit(127);
+	for (;;) {
+		size_t np = 0;
+		bool open = false;
+		int64_t now = clock_mono_ms(), timeout = -1;
+
+		pfds[np++] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		for (size_t i = 0; i < n; i++) {
+			pfds[np++] = (struct pollfd){.fd = p[i].open_err ? p[i].err_r : -1,
+						     .events = POLLIN};
+			open |= p[i].open_err;
 		}
-		execvpe(argv[0], argv, envp);
-		dprintf(STDERR_FILENO, "sagerun: run '%s': %s\n", argv[0], strerror(errno));
-		_exit(errno == ENOENT ? 127 : 126);
-	}
-	setpgid(pid, pid); /* both sides: whichever runs first */
-	close(pfd[1]);
-	pfd[1] = -1;
-	while (!exited || open_err) {
-		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
-				      {.fd = open_err ? pfd[0] : -1, .events = POLLIN}};
-
-		/* Once it exited, its stderr gets a second more: a daemon it left holding the
-		 * pipe must not keep the host running. */
-		int n = poll(p, 2, exited ? 1000 : -1);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+		if (!left && (!open || (exited_at >= 0 && now - exited_at >= 1000)))
 			break;
-		if (p[1].revents) {
-			char buf[65536];
-			ssize_t got = read(pfd[0], buf, sizeof(buf));
-
-			if (got > 0) {
-				(void)fs_write_all(err_fd, buf, (size_t)got);
-				if (tail)
-					tail_feed(tail, buf, (size_t)got);
-			} else if (got == 0 || errno != EINTR) {
-				open_err = false;
-				if (tail && tail->cur_len)
-					tail_push_line(tail);
-			}
+		/* Once all exited, their stderr gets a second more: a daemon one left holding
+		 * the pipe must not keep the host running. */
+		if (!left)
+			timeout = 1000 - (now - exited_at);
+		if (kill_at >= 0 && left)
+			timeout = kill_at > now ? kill_at - now : 0;
+		if (poll(pfds, np, (int)timeout) < 0 && errno != EINTR)
+			break;
+		now = clock_mono_ms();
+		if (kill_at >= 0 && now >= kill_at && left) {
+			kill_all(p, n, SIGKILL);
+			kill_at = -1;
 		}
-		if (p[0].revents) {
+		for (size_t i = 0; i < n; i++)
+			if (pfds[i + 1].revents)
+				drain(&p[i], err_fd);
+		if (pfds[0].revents) {
 			struct signalfd_siginfo si;
 
 			if (read(sfd, &si, sizeof(si)) != sizeof(si))
 				continue;
-			if (si.ssi_signo == SIGCHLD) {
-				if (!exited && waitpid(pid, &status, WNOHANG) == pid)
-					exited = true;
-			} else if (!exited) {
-				kill(-pid, (int)si.ssi_signo);
+			if (si.ssi_signo != SIGCHLD) {
+				kill_all(p, n, (int)si.ssi_signo);
+				continue;
+			}
+			for (size_t i = 0; i < n; i++) {
+				if (p[i].exited ||
+				    waitpid(p[i].pid, &p[i].status, WNOHANG) != p[i].pid)
+					continue;
+				p[i].exited = true;
+				left--;
+				if (!left)
+					exited_at = clock_mono_ms();
+				if (failed == n &&
+				    !(WIFEXITED(p[i].status) && WEXITSTATUS(p[i].status) == 0)) {
+					/* The first failure stops the others. */
+					failed = i;
+					if (left) {
+						kill_all(p, n, SIGTERM);
+						kill_at = clock_mono_ms() + RT_STOP_GRACE_MS;
+					}
+				}
 			}
 		}
 	}
-	if (!exited)
-		waitpid(pid, &status, 0);
-	*ret_status = status;
+	for (size_t i = 0; i < n; i++) {
+		if (!p[i].exited)
+			waitpid(p[i].pid, &p[i].status, 0);
+		close(p[i].err_r);
+	}
+	*ret_failed = failed;
 out:
 	if (sfd >= 0)
 		close(sfd);
-	close(pfd[0]);
-	if (pfd[1] >= 0)
-		close(pfd[1]);
+	free(pfds);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return r;
+}
+
+int rt_child_run(char *const argv[], char *const envp[], const char *cwd, int err_fd,
+		 struct rt_tail *tail, int *ret_status, struct sr_error *err)
+{
+	struct rt_proc *p = xcalloc(1, sizeof(*p));
+	size_t failed;
+	int r;
+
+	p->argv = argv;
+	p->envp = envp;
+	r = rt_procs_run(p, 1, cwd, err_fd, &failed, err);
+	if (r >= 0) {
+		*ret_status = p->status;
+		if (tail)
+			*tail = p->tail;
+	}
+	free(p);
+	return r;
+}
+
+char *rt_argv_text(char *const *argv)
+{
+	size_t len = 1;
+	char *s;
+
+	for (size_t i = 0; argv[i]; i++)
+		len += strlen(argv[i]) + 1;
+	s = xcalloc(1, len);
+	for (size_t i = 0; argv[i]; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+char *rt_exit_message(char *const *argv, int status, const struct rt_tail *tail,
+		      const char *context)
+{
+	_cleanup_free_ char *cmd = rt_argv_text(argv);
+	_cleanup_free_ char *text = rt_tail_text(tail);
+	/* Python's returncode: the exit code, or minus the signal. */
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+
+	return xasprintf("ExecuteUserScriptError:\nExitCode %d\nErrorMessage \"%s%s%s\"\n%sCommand "
+			 "\"%s\"",
+			 code, context ? context : "", context ? ": " : "", text,
+			 code == 137 ? "ExtraInfo \"OutOfMemory: Process killed by SIGKILL "
+				       "(signal 9)\"\n"
+				     : "",
+			 cmd);
 }

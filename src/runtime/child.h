@@ -1,15 +1,20 @@
-/* child.h - run the user's program as the training toolkit does: in a process group of its own,
- * SIGTERM and SIGINT forwarded to the whole group, stdout inherited, stderr passed through a
- * pipe whose last lines are kept for the failure message. */
+/* child.h - run the user's program as the training toolkit does: each process in a process
+ * group of its own, SIGTERM and SIGINT forwarded to every group, stdout inherited, stderr
+ * passed through a pipe whose last lines are kept for the failure message.  Several at once
+ * for the torch runner: the first that fails has the others stopped (SIGTERM, then SIGKILL
+ * after RT_STOP_GRACE_MS), as torchrun stops a failed group's workers. */
 #ifndef SR_RUNTIME_CHILD_H
 #define SR_RUNTIME_CHILD_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct sr_error;
 
 #define RT_TAIL_LINES	 10
 #define RT_TAIL_LINE_MAX 512
+#define RT_STOP_GRACE_MS 10000
 
 /* The last lines of stderr, consecutive repeats dropped (the toolkit deduplicates). */
 struct rt_tail {
@@ -19,12 +24,37 @@ struct rt_tail {
 	size_t cur_len;
 };
 
-/* Run argv (PATH searched) with `envp` in `cwd`, stderr through to `err_fd` and into `tail`
- * (may be NULL).  *ret_status is the wait status.  < 0 when it could not be started. */
+struct rt_proc {
+	char *const *argv; /* PATH searched */
+	char *const *envp;
+	struct rt_tail tail;
+	int status; /* its wait status, once exited */
+	/* private */
+	pid_t pid;
+	int err_r;
+	bool exited, open_err;
+};
+
+/* Run the `n` processes in `cwd`, stderr through to `err_fd`, until all have exited (and
+ * closed their stderr, or a second after they exited).  *ret_failed: the index of the first
+ * to exit non-zero (n when none).  < 0 when they could not be started (none is left). */
+int rt_procs_run(struct rt_proc *p, size_t n, const char *cwd, int err_fd, size_t *ret_failed,
+		 struct sr_error *err);
+
+/* One process: *ret_status its wait status. */
 int rt_child_run(char *const argv[], char *const envp[], const char *cwd, int err_fd,
 		 struct rt_tail *tail, int *ret_status, struct sr_error *err);
 
 /* The kept lines joined with "\n" (caller frees). */
 char *rt_tail_text(const struct rt_tail *t);
+
+/* argv joined with spaces, as the toolkit prints a command (caller frees). */
+char *rt_argv_text(char *const *argv);
+
+/* The toolkit's failure message for a program that exited with wait status `status`
+ * (reference §2.13); `context` (may be NULL) leads the ErrorMessage ("rank 3").  Caller
+ * frees. */
+char *rt_exit_message(char *const *argv, int status, const struct rt_tail *tail,
+		      const char *context);
 
 #endif

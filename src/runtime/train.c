@@ -2,10 +2,12 @@
 #include "runtime/train.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +15,8 @@
 #include "contract/contract.h"
 #include "data/channels.h"
 #include "runtime/child.h"
+#include "runtime/mpi.h"
+#include "runtime/torch.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -44,6 +48,31 @@ static enum entry_type entry_type(const char *code_dir, const char *entry)
 	return ENTRY_COMMAND;
 }
 
+/* A hyperparameter as the toolkit decodes it (json.loads, else the raw string). */
+static json_t *hp_value(const struct contract_config *cfg, const char *name)
+{
+	json_t *v = json_object_get(cfg->hyperparameters, name);
+
+	return json_is_string(v) ? contract_py_decode(json_string_value(v)) : NULL;
+}
+
+static bool hp_true(const struct contract_config *cfg, const char *name)
+{
+	_cleanup_json_ json_t *v = hp_value(cfg, name);
+
+	return json_is_true(v) || (json_is_string(v) && !strcasecmp(json_string_value(v), "true"));
+}
+
+/* processes_per_host (§2.8): sagemaker_mpi_num_of_processes_per_host, else 1 (no GPUs). */
+static int processes_per_host(const struct contract_config *cfg)
+{
+	_cleanup_json_ json_t *v = hp_value(cfg, "sagemaker_mpi_num_of_processes_per_host");
+
+	if (json_is_integer(v) && json_integer_value(v) >= 1 && json_integer_value(v) <= 1024)
+		return (int)json_integer_value(v);
+	return 1;
+}
+
 /* The environment the program gets: this process's, plus the toolkit's. */
 static int train_env(const struct contract_config *cfg, const char *base, struct strv *env,
 		     struct sr_error *err)
@@ -61,22 +90,6 @@ static int train_env(const struct contract_config *cfg, const char *base, struct
 	for (char **e = environ; *e; e++)
 		strv_push(env, *e);
 	return contract_env(cfg, &eo, env, err);
-}
-
-static char *argv_text(const struct strv *argv)
-{
-	size_t len = 1;
-	char *s;
-
-	for (size_t i = 0; i < argv->n; i++)
-		len += strlen(argv->v[i]) + 1;
-	s = xcalloc(1, len);
-	for (size_t i = 0; i < argv->n; i++) {
-		if (i)
-			strcat(s, " ");
-		strcat(s, argv->v[i]);
-	}
-	return s;
 }
 
 /* The toolkit's ClientError path: the message, unless the program wrote its own reason. */
@@ -116,7 +129,7 @@ static int pip_install(const char *code_dir, const struct strv *env, bool packag
 	}
 	r = rt_child_run(argv.v, env->v, code_dir, err_fd, tail, &status, err);
 	if (r >= 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-		_cleanup_free_ char *cmd = argv_text(&argv);
+		_cleanup_free_ char *cmd = rt_argv_text(argv.v);
 		_cleanup_free_ char *text = rt_tail_text(tail);
 
 		*ret_msg = xasprintf("%s:\nExitCode %d\nErrorMessage \"%s\"\nCommand \"%s\"",
@@ -152,22 +165,6 @@ static int entry_argv(const struct contract_config *cfg, const char *code_dir, c
 	}
 	strv_release(&args);
 	return r;
-}
-
-static char *exit_message(const struct strv *argv, int status, const struct rt_tail *tail)
-{
-	_cleanup_free_ char *cmd = argv_text(argv);
-	_cleanup_free_ char *text = rt_tail_text(tail);
-	/* Python's returncode: the exit code, or minus the signal. */
-	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-
-	return xasprintf("ExecuteUserScriptError:\nExitCode %d\nErrorMessage \"%s\"\n%sCommand "
-			 "\"%s\"",
-			 code, text,
-			 code == 137 ? "ExtraInfo \"OutOfMemory: Process killed by SIGKILL "
-				       "(signal 9)\"\n"
-				     : "",
-			 cmd);
 }
 
 int rt_train(const struct rt_train_opts *o, struct sr_error *err)
@@ -211,10 +208,37 @@ int rt_train(const struct rt_train_opts *o, struct sr_error *err)
 	}
 	if (r >= 0 && !msg)
 		r = entry_argv(&cfg, code_dir, entry, type, &argv, err);
-	if (r >= 0 && !msg)
+	/* The runner, as the toolkit chooses it (§2.8). */
+	if (r >= 0 && !msg && hp_true(&cfg, "sagemaker_mpi_enabled")) {
+		struct strv margv = STRV_INIT;
+
+		/* A Python program runs under mpi4py, as the toolkit runs it. */
+		if (type == ENTRY_PYTHON_PROGRAM) {
+			strv_push(&margv, "python3");
+			strv_push(&margv, "-m");
+			strv_push(&margv, "mpi4py");
+			for (size_t i = 1; i < argv.n; i++)
+				strv_push(&margv, argv.v[i]);
+		} else {
+			for (size_t i = 0; i < argv.n; i++)
+				strv_push(&margv, argv.v[i]);
+		}
+		r = rt_mpi_run(&cfg, &env, margv.v, code_dir, processes_per_host(&cfg), o->err_fd,
+			       &msg, err);
+		strv_release(&margv);
+	} else if (r >= 0 && !msg && hp_true(&cfg, "sagemaker_torch_distributed_enabled")) {
+		if (type != ENTRY_PYTHON_PROGRAM)
+			msg = xasprintf("ClientError: torch_distributed runs a Python program "
+					"(.py), not '%s'",
+					entry);
+		else
+			r = rt_torch_run(cfg.resource, &env, argv.v, code_dir,
+					 processes_per_host(&cfg), o->err_fd, &msg, err);
+	} else if (r >= 0 && !msg) {
 		r = rt_child_run(argv.v, env.v, code_dir, o->err_fd, tail, &status, err);
-	if (r >= 0 && !msg && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-		msg = exit_message(&argv, status, tail);
+		if (r >= 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+			msg = rt_exit_message(argv.v, status, tail, NULL);
+	}
 	if (r < 0) /* the toolkit's other exceptions: "Framework Error" */
 		msg = xasprintf("Framework Error: \n%s%s%s", err->msg, err->hint[0] ? "\n" : "",
 				err->hint);

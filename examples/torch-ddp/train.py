@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""A gloo all_reduce across every process of a job run with `--distribution torch`: the rank,
+world size and rendezvous come from torchrun's variables (RANK, WORLD_SIZE, LOCAL_RANK,
+MASTER_ADDR, MASTER_PORT), which sagerun's torch runner sets without torchrun.  Every rank
+adds rank + 1; the sum must be n(n+1)/2.  --fail-rank N makes rank N raise, to see a failure
+reported with that rank's own error.
+
+    sagerun train --hosts 2 --distribution torch --processes-per-host 2 \\
+        --source-dir examples/torch-ddp --entry-point train.py
+"""
+import argparse
+import os
+import sys
+
+import torch
+import torch.distributed as dist
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--fail-rank", type=int, default=-1)
+    args, _ = parser.parse_known_args()
+    rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    if rank == args.fail_rank:
+        raise ValueError(f"rank {rank} was told to fail")
+    os.environ.setdefault("GLOO_SOCKET_IFNAME", os.environ.get("NCCL_SOCKET_IFNAME", "eth0"))
+    dist.init_process_group("gloo", init_method="env://")
+    value = torch.tensor([float(rank + 1)])
+    dist.all_reduce(value, op=dist.ReduceOp.SUM)
+    expected = world * (world + 1) / 2
+    print(f"{os.environ['SM_CURRENT_HOST']}: rank {rank} (local {os.environ['LOCAL_RANK']} of "
+          f"{os.environ['LOCAL_WORLD_SIZE']}, node {os.environ['GROUP_RANK']}) of {world}, "
+          f"sum {value.item():g} (expected {expected:g})", flush=True)
+    dist.destroy_process_group()
+    return 0 if value.item() == expected else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,237 @@
+#include "runtime/mpi.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "contract/contract.h"
+#include "runtime/agent.h"
+#include "runtime/child.h"
+#include "runtime/rsh.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+#define DONE_FMT "/tmp/sagerun-mpi-done.%s"
+
+static const char *const mca_flags[] = {
+    "-mca",
+    "plm_rsh_no_tree_spawn",
+    "1",
+    "-bind-to",
+    "none",
+    "-map-by",
+    "slot",
+    "-mca",
+    "pml",
+    "ob1",
+    "-mca",
+    "btl",
+    "^openib",
+    "-mca",
+    "orte_abort_on_non_zero_status",
+    "1",
+    "-mca",
+    "btl_vader_single_copy_mechanism",
+    "none",
+    NULL,
+};
+
+/* sagemaker_mpi_custom_mpi_options, split on whitespace; --NCCL_DEBUG X is the toolkit's. */
+static void custom_options(const struct contract_config *cfg, struct strv *out, char **nccl_debug)
+{
+	json_t *v = json_object_get(cfg->hyperparameters, "sagemaker_mpi_custom_mpi_options");
+	_cleanup_json_ json_t *d =
+	    json_is_string(v) ? contract_py_decode(json_string_value(v)) : NULL;
+	_cleanup_free_ char *s = json_is_string(d) ? xstrdup(json_string_value(d)) : NULL;
+	char *save = NULL;
+
+	for (char *t = s ? strtok_r(s, " \t\n", &save) : NULL; t;
+	     t = strtok_r(NULL, " \t\n", &save)) {
+		if (!strcmp(t, "--NCCL_DEBUG")) {
+			char *val = strtok_r(NULL, " \t\n", &save);
+
+			if (val) {
+				free(*nccl_debug);
+				*nccl_debug = xstrdup(val);
+			}
+			continue;
+		}
+		strv_push(out, t);
+	}
+}
+
+static void build_mpirun(const struct contract_config *cfg, const struct strv *env,
+			 char *const *argv, int pph, const char *iface, struct strv *cmd)
+{
+	json_t *hosts = json_object_get(cfg->resource, "hosts");
+	size_t n = json_array_size(hosts);
+	_cleanup_free_ char *nccl_debug = xstrdup("INFO");
+	struct strv custom = STRV_INIT, list = STRV_INIT;
+	char np[32];
+
+	custom_options(cfg, &custom, &nccl_debug);
+	for (size_t i = 0; i < n; i++) {
+		const char *h = json_string_value(json_array_get(hosts, i));
+
+		if (pph == 1)
+			strv_push(&list, h);
+		else
+			strv_pushf(&list, "%s:%d", h, pph);
+	}
+	strv_push(cmd, "mpirun");
+	strv_push(cmd, "--host");
+	{
+		size_t len = 1;
+		char *joined;
+
+		for (size_t i = 0; i < list.n; i++)
+			len += strlen(list.v[i]) + 1;
+		joined = xcalloc(1, len);
+		for (size_t i = 0; i < list.n; i++) {
+			if (i)
+				strcat(joined, ",");
+			strcat(joined, list.v[i]);
+		}
+		strv_push_take(cmd, joined);
+	}
+	snprintf(np, sizeof(np), "%zu", (size_t)pph * n);
+	strv_push(cmd, "-np");
+	strv_push(cmd, np);
+	strv_push(cmd, "--allow-run-as-root");
+	strv_push(cmd, "--display-map");
+	strv_push(cmd, "--tag-output");
+	strv_push(cmd, "-mca");
+	strv_push(cmd, "btl_tcp_if_include");
+	strv_push(cmd, iface);
+	strv_push(cmd, "-mca");
+	strv_push(cmd, "oob_tcp_if_include");
+	strv_push(cmd, iface);
+	for (size_t i = 0; mca_flags[i]; i++)
+		strv_push(cmd, mca_flags[i]);
+	strv_push(cmd, "-x");
+	strv_push(cmd, "NCCL_MIN_NRINGS=4");
+	strv_push(cmd, "-x");
+	strv_pushf(cmd, "NCCL_SOCKET_IFNAME=%s", iface);
+	strv_push(cmd, "-x");
+	strv_pushf(cmd, "NCCL_DEBUG=%s", nccl_debug);
+	strv_push(cmd, "-x");
+	strv_push(cmd, "LD_LIBRARY_PATH");
+	strv_push(cmd, "-x");
+	strv_push(cmd, "PATH");
+	for (const char *const *k =
+		 (const char *const[]){"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+				       "AWS_SESSION_TOKEN", NULL};
+	     *k; k++)
+		if (strv_env_get(env, *k)) {
+			strv_push(cmd, "-x");
+			strv_push(cmd, *k); /* by name: the value never reaches a command line */
+		}
+	for (size_t i = 0; i < env->n; i++) {
+		const char *eq = strchr(env->v[i], '=');
+
+		if (eq &&
+		    (!strncmp(env->v[i], "SM_", 3) || !strncmp(env->v[i], "PYTHONPATH=", 11))) {
+			strv_push(cmd, "-x");
+			strv_push_take(cmd, xstrndup(env->v[i], (size_t)(eq - env->v[i])));
+		}
+	}
+	for (size_t i = 0; i < custom.n; i++)
+		strv_push(cmd, custom.v[i]);
+	/* Our launch agent instead of ssh; /proc/<pid>/exe reaches this very binary even where
+	 * the host's file system does not show its path, for as long as we wait for mpirun. */
+	strv_push(cmd, "-mca");
+	strv_push(cmd, "plm_rsh_agent");
+	strv_pushf(cmd, "/proc/%d/exe container rsh", (int)getpid());
+	for (size_t i = 0; argv[i]; i++)
+		strv_push(cmd, argv[i]);
+	strv_release(&custom);
+	strv_release(&list);
+}
+
+/* Tell every other host that mpirun is done. */
+static void tell_workers(const struct contract_config *cfg, const char *master, int err_fd)
+{
+	json_t *hosts = json_object_get(cfg->resource, "hosts");
+	_cleanup_free_ char *done = xasprintf(DONE_FMT, master);
+
+	for (size_t i = 0; i < json_array_size(hosts); i++) {
+		const char *h = json_string_value(json_array_get(hosts, i));
+		char *argv[] = {"touch", done, NULL};
+		struct rt_rsh_opts o = {.host = h,
+					.argv = argv,
+					.argc = 2,
+					.in_fd = -1,
+					.out_fd = err_fd,
+					.err_fd = err_fd};
+		struct sr_error e = {0};
+		int code = 0;
+
+		if (!h || !strcmp(h, master))
+			continue;
+		if (rt_rsh_run(&o, &code, &e) < 0 || code != 0)
+			dprintf(err_fd, "sagerun: mpi: could not tell %s that mpirun is done: %s\n",
+				h, e.msg[0] ? e.msg : "touch failed");
+	}
+}
+
+/* A worker: wait for the master's word (a stop ends the wait, as any signal would). */
+static int wait_for_master(const char *master, int log_fd)
+{
+	_cleanup_free_ char *done = xasprintf(DONE_FMT, master);
+	const struct timespec tick = {0, 100 * 1000 * 1000};
+
+	dprintf(log_fd, "sagerun: mpi: %s runs mpirun; waiting for it to finish\n", master);
+	while (!fs_exists(done))
+		nanosleep(&tick, NULL);
+	return 0;
+}
+
+int rt_mpi_run(const struct contract_config *cfg, const struct strv *env, char *const *argv,
+	       const char *code_dir, int pph, int err_fd, char **ret_msg, struct sr_error *err)
+{
+	json_t *hosts = json_object_get(cfg->resource, "hosts");
+	const char *me = json_string_value(json_object_get(cfg->resource, "current_host"));
+	const char *master = json_string_value(json_array_get(hosts, 0));
+	const char *iface =
+	    json_string_value(json_object_get(cfg->resource, "network_interface_name"));
+	_cleanup_free_ char *agent_cfg = rt_agent_config_path(NULL);
+	struct strv cmd = STRV_INIT;
+	struct rt_tail *tail;
+	int status = 0, r;
+
+	*ret_msg = NULL;
+	if (!master || !me)
+		return sr_err(err, -EINVAL, "resourceconfig.json: no hosts or no current_host");
+	if (!fs_exists(agent_cfg)) {
+		sr_err(err, -ENOTSUP,
+		       "the MPI runner needs sagerun's rsh agent on every host (%s "
+		       "is missing)",
+		       agent_cfg);
+		return sr_err_hint(err, "run the job with the ns backend (--backend ns, as root)");
+	}
+	if (strcmp(me, master))
+		return wait_for_master(master, err_fd);
+	build_mpirun(cfg, env, argv, pph, iface ? iface : CONTRACT_IFACE_DEFAULT, &cmd);
+	{
+		_cleanup_free_ char *text = rt_argv_text(cmd.v);
+
+		dprintf(err_fd, "sagerun: mpi: %s\n", text);
+	}
+	tail = xcalloc(1, sizeof(*tail));
+	r = rt_child_run(cmd.v, env->v, code_dir, err_fd, tail, &status, err);
+	tell_workers(cfg, master, err_fd);
+	if (r >= 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		*ret_msg = rt_exit_message(cmd.v, status, tail, NULL);
+	free(tail);
+	strv_release(&cmd);
+	return r;
+}

@@ -1,0 +1,40 @@
+#!/bin/bash
+# The MPI runner of `sagerun container train` (--distribution mpi): the master host runs
+# mpirun across 4 ns hosts x 2 processes with the toolkit's options, its launch agent is
+# `sagerun container rsh` (no sshd anywhere), the other hosts wait for the master; a rank
+# that dies fails the job and leaves no orted behind.
+. "$(dirname "$0")/lib.sh"
+test_require ROOT NS
+command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 ||
+	_skip_reason="needs mpicc and mpirun (apt-get install openmpi-bin libopenmpi-dev)"
+
+test_expect_success '4 hosts x 2 processes: mpirun from the master, no sshd' '
+	mkdir -p code && mpicc -O2 -o code/allreduce "$SR_SOURCE_DIR/examples/mpi/allreduce.c" &&
+	! pgrep -x sshd >/dev/null &&
+	sagerun train --backend ns --name mpi8 --hosts 4 --distribution mpi \
+		--processes-per-host 2 --source-dir code --entry-point allreduce \
+		--output out >stdout 2>stderr &&
+	test_grep "allreduce ok: sum=36 over 8 ranks on algo-1,algo-1,algo-2,algo-2,algo-3,algo-3,algo-4,algo-4" stdout &&
+	test_grep "^algo-1 | sagerun: mpi: mpirun --host algo-1:2,algo-2:2,algo-3:2,algo-4:2 -np 8 --allow-run-as-root" stderr &&
+	test_grep "^algo-2 | sagerun: mpi: algo-1 runs mpirun; waiting for it to finish" stderr &&
+	test_grep "mpi8: Completed" stderr
+'
+
+test_expect_success 'a rank that dies fails the job; no orted is left' '
+	test_expect_code 1 sagerun train --backend ns --name mpikill --hosts 4 \
+		--distribution mpi --processes-per-host 2 --source-dir code \
+		--entry-point allreduce --hp fail-rank=5 --stop-grace 5 --output out \
+		>stdout 2>stderr &&
+	test_grep "mpikill: Failed" stderr &&
+	sagerun describe mpikill >d.json && test_grep "ExecuteUserScriptError" d.json &&
+	! pgrep -x orted >/dev/null && ! pgrep -f "container agent" >/dev/null
+'
+
+test_expect_success 'the MPI runner wants the agent: the process backend says so' '
+	test_expect_code 1 sagerun train --backend process --name mpiproc --distribution mpi \
+		--source-dir code --entry-point allreduce --output out >stdout 2>stderr &&
+	sagerun describe mpiproc >d.json &&
+	test_grep "the MPI runner needs sagerun.s rsh agent" d.json
+'
+
+test_done
