@@ -23,7 +23,11 @@ def main():
     rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     if rank == args.fail_rank:
         raise ValueError(f"rank {rank} was told to fail")
-    os.environ.setdefault("GLOO_SOCKET_IFNAME", os.environ.get("NCCL_SOCKET_IFNAME", "eth0"))
+    # The job's interface (eth0 in a host of its own); hosts that share this machine's network
+    # (the process backend) may have none of that name: gloo then picks one itself.
+    iface = os.environ.get("NCCL_SOCKET_IFNAME", "eth0")
+    if os.path.exists(f"/sys/class/net/{iface}"):
+        os.environ.setdefault("GLOO_SOCKET_IFNAME", iface)
     dist.init_process_group("gloo", init_method="env://")
     value = torch.tensor([float(rank + 1)])
     dist.all_reduce(value, op=dist.ReduceOp.SUM)

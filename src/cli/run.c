@@ -31,6 +31,7 @@
 #include "job/job.h"
 #include "job/status.h"
 #include "runtime/agent.h"
+#include "runtime/train.h"
 #include "store/store.h"
 #include "supervise/supervise.h"
 #include "util/cleanup.h"
@@ -240,6 +241,9 @@ static int host_env(const struct run *run, const struct contract_config *cfg, co
 	} else if (strcmp(base_dir, CONTRACT_BASE_DIR)) {
 		strv_env_set(env, "SAGEMAKER_BASE_DIR", base_dir);
 	}
+	/* A process-backend host is one process group that the supervisor signals whole. */
+	if (!job->entrypoint.n && !(run->backend->flags & HOST_BACKEND_F_OPT_ML))
+		strv_env_set(env, RT_TRAIN_GROUP_ENV, "host");
 	strv_env_set(env, "TRAINING_JOB_NAME", job->name);
 	strv_env_set(env, "TRAINING_JOB_ARN", job->arn);
 	if (run->backend->flags & HOST_BACKEND_F_SHARED_NETWORK)

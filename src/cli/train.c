@@ -42,6 +42,8 @@ static const char train_help[] =
     "  --source-dir DIR         script mode: the folder holding the entry point\n"
     "  --distribution torch     K processes per host with torchrun's environment\n"
     "                           (MASTER_ADDR, RANK, WORLD_SIZE, ...), without torchrun\n"
+    "  --distribution mpi       the first host runs mpirun across all, through sagerun's\n"
+    "                           agent instead of sshd\n"
     "  --processes-per-host K   processes per host for --distribution (default 1)\n"
     "  -- COMMAND ARGS...       run COMMAND instead (ContainerEntrypoint + ContainerArguments)\n"
     "\n"

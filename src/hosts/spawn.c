@@ -92,15 +92,9 @@ void spawn_exec_candidates(const struct host *h, struct strv *out)
 	const char *file = h->argv.v[0];
 	const char *path = strv_env_get(&h->env, "PATH");
 
-	if (h->run_self) { /* this binary, by the path the kernel knows it under */
-		char self[PATH_MAX];
-		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-		if (n > 0) {
-			self[n] = '\0';
-			strv_push(out, self);
-			return;
-		}
+	if (h->run_self) { /* this very binary, even if rebuilt meanwhile */
+		strv_push(out, "/proc/self/exe");
+		return;
 	}
 
 	if (strchr(file, '/')) {

@@ -181,6 +181,9 @@ static int apply_distribution(struct build *b)
 		return sr_err_hint(b->err, "run torchrun or mpirun yourself in the command, or "
 					   "give the program as --entry-point");
 	}
+	if (f->processes_per_host && !f->distribution)
+		return flag_fail(b, "--processes-per-host", NULL,
+				 "needs --distribution torch or mpi");
 	if (f->processes_per_host < 0 || f->processes_per_host > 1024)
 		return flag_fail(b, "--processes-per-host", NULL, "must be between 1 and 1024");
 	if (f->processes_per_host > 0) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,18 +60,32 @@ char *rt_tail_text(const struct rt_tail *t)
 	return s;
 }
 
+/* rt_child_stay_in_group(), and the first stop signal forwarded (rt_child_stop_signal()). */
+static bool stay_in_group;
+static int stop_signal;
+
+void rt_child_stay_in_group(bool stay)
+{
+	stay_in_group = stay;
+}
+
+int rt_child_stop_signal(void)
+{
+	return stop_signal;
+}
+
 static void kill_all(struct rt_proc *p, size_t n, int sig)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!p[i].exited)
-			kill(-p[i].pid, sig);
+			kill(stay_in_group ? p[i].pid : -p[i].pid, sig);
 }
 
 static pid_t start_one(struct rt_proc *p, const char *cwd, const sigset_t *old,
 		       struct sr_error *err)
 {
+	pid_t parent = getpid(), pid;
 	int pfd[2];
-	pid_t pid;
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return sr_err(err, -errno, "pipe: %s", strerror(errno));
@@ -84,8 +99,14 @@ static pid_t start_one(struct rt_proc *p, const char *cwd, const sigset_t *old,
 	}
 	if (pid == 0) {
 		/* Its own group, as the toolkit's subprocess under a job-control shell: a stop
-		 * reaches every process the program started. */
-		setpgid(0, 0);
+		 * reaches every process the program started.  And it does not outlive us. */
+		if (!stay_in_group)
+			setpgid(0, 0);
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		signal(SIGPIPE,
+		       SIG_DFL); /* sagerun ignores it; the program must not inherit that */
 		sigprocmask(SIG_SETMASK, old, NULL);
 		dup2(pfd[1], STDERR_FILENO);
 		if (chdir(cwd) < 0) {
@@ -96,7 +117,8 @@ static pid_t start_one(struct rt_proc *p, const char *cwd, const sigset_t *old,
 		dprintf(STDERR_FILENO, "sagerun: run '%s': %s\n", p->argv[0], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
 	}
-	setpgid(pid, pid); /* both sides: whichever runs first */
+	if (!stay_in_group)
+		setpgid(pid, pid); /* both sides: whichever runs first */
 	close(pfd[1]);
 	p->pid = pid;
 	p->err_r = pfd[0];
@@ -190,7 +212,11 @@ int rt_procs_run(struct rt_proc *p, size_t n, const char *cwd, int err_fd, size_
 			if (read(sfd, &si, sizeof(si)) != sizeof(si))
 				continue;
 			if (si.ssi_signo != SIGCHLD) {
-				kill_all(p, n, (int)si.ssi_signo);
+				if (!stop_signal)
+					stop_signal = (int)si.ssi_signo;
+				/* In the host's group the sender reached everyone already. */
+				if (!stay_in_group)
+					kill_all(p, n, (int)si.ssi_signo);
 				continue;
 			}
 			for (size_t i = 0; i < n; i++) {

@@ -45,6 +45,15 @@ int rt_procs_run(struct rt_proc *p, size_t n, const char *cwd, int err_fd, size_
 int rt_child_run(char *const argv[], char *const envp[], const char *cwd, int err_fd,
 		 struct rt_tail *tail, int *ret_status, struct sr_error *err);
 
+/* In the process backend every host is one process group that sagerun signals as a whole:
+ * the children stay in it (and nothing is forwarded) rather than escape into groups of their
+ * own that a SIGKILL of the host's group would miss. */
+void rt_child_stay_in_group(bool stay);
+
+/* The first SIGTERM or SIGINT that reached us while children ran (0: none): a stop, not the
+ * program's failure. */
+int rt_child_stop_signal(void);
+
 /* The kept lines joined with "\n" (caller frees). */
 char *rt_tail_text(const struct rt_tail *t);
 

@@ -56,6 +56,11 @@ static void custom_options(const struct contract_config *cfg, struct strv *out, 
 
 	for (char *t = s ? strtok_r(s, " \t\n", &save) : NULL; t;
 	     t = strtok_r(NULL, " \t\n", &save)) {
+		if (!strncmp(t, "--NCCL_DEBUG=", 13)) {
+			free(*nccl_debug);
+			*nccl_debug = xstrdup(t + 13);
+			continue;
+		}
 		if (!strcmp(t, "--NCCL_DEBUG")) {
 			char *val = strtok_r(NULL, " \t\n", &save);
 
@@ -103,7 +108,16 @@ static void build_mpirun(const struct contract_config *cfg, const struct strv *e
 		}
 		strv_push_take(cmd, joined);
 	}
-	snprintf(np, sizeof(np), "%zu", (size_t)pph * n);
+	{
+		json_t *v = json_object_get(cfg->hyperparameters, "sagemaker_mpi_num_processes");
+		_cleanup_json_ json_t *d =
+		    json_is_string(v) ? contract_py_decode(json_string_value(v)) : NULL;
+
+		if (json_is_integer(d) && json_integer_value(d) > 0)
+			snprintf(np, sizeof(np), "%lld", (long long)json_integer_value(d));
+		else
+			snprintf(np, sizeof(np), "%zu", (size_t)pph * n);
+	}
 	strv_push(cmd, "-np");
 	strv_push(cmd, np);
 	strv_push(cmd, "--allow-run-as-root");
@@ -123,8 +137,10 @@ static void build_mpirun(const struct contract_config *cfg, const struct strv *e
 	strv_pushf(cmd, "NCCL_SOCKET_IFNAME=%s", iface);
 	strv_push(cmd, "-x");
 	strv_pushf(cmd, "NCCL_DEBUG=%s", nccl_debug);
-	strv_push(cmd, "-x");
-	strv_push(cmd, "LD_LIBRARY_PATH");
+	if (strv_env_get(env, "LD_LIBRARY_PATH")) {
+		strv_push(cmd, "-x");
+		strv_push(cmd, "LD_LIBRARY_PATH");
+	}
 	strv_push(cmd, "-x");
 	strv_push(cmd, "PATH");
 	for (const char *const *k =
@@ -192,6 +208,8 @@ static int wait_for_master(const char *master, int log_fd)
 	dprintf(log_fd, "sagerun: mpi: %s runs mpirun; waiting for it to finish\n", master);
 	while (!fs_exists(done))
 		nanosleep(&tick, NULL);
+	/* A second for the master's touch to hear back through our agent before the host ends. */
+	sleep(1);
 	return 0;
 }
 

@@ -37,7 +37,9 @@ int rt_torch_run(const struct json_t *resource, const struct strv *env, char *co
 
 		for (size_t i = 0; i < env->n; i++)
 			strv_push(e, env->v[i]);
-		strv_env_set(e, "MASTER_ADDR", json_string_value(json_array_get(hosts, 0)));
+		/* Unless the launcher knows better (127.0.0.1 where algo-N does not resolve). */
+		if (!strv_env_get(e, "MASTER_ADDR"))
+			strv_env_set(e, "MASTER_ADDR", json_string_value(json_array_get(hosts, 0)));
 		strv_env_set(e, "MASTER_PORT", RT_TORCH_MASTER_PORT);
 #define SET_INT(name, val)                                                                         \
 	do {                                                                                       \

@@ -2,8 +2,8 @@
  * torchrun (Debian's is broken with Python 3.11).  Every host starts `pph` local processes of
  * the entry point; each gets
  *
- *   MASTER_ADDR=<hosts[0]> MASTER_PORT=7777 WORLD_SIZE=<pph * hosts> RANK=<node * pph + local>
- *   LOCAL_RANK=<local> LOCAL_WORLD_SIZE=<pph> GROUP_RANK=NODE_RANK=<node> ROLE_RANK=<RANK>
+ *   MASTER_ADDR=<hosts[0], unless set> MASTER_PORT=7777 WORLD_SIZE=<pph * hosts> RANK=<node * pph +
+ * local> LOCAL_RANK=<local> LOCAL_WORLD_SIZE=<pph> GROUP_RANK=NODE_RANK=<node> ROLE_RANK=<RANK>
  *   ROLE_WORLD_SIZE=<WORLD_SIZE> TORCHELASTIC_RESTART_COUNT=0 TORCHELASTIC_MAX_RESTARTS=0
  *   TORCHELASTIC_RUN_ID=none NCCL_SOCKET_IFNAME=<network_interface_name> NCCL_PROTO=simple
  *

@@ -89,6 +89,7 @@ static int train_env(const struct contract_config *cfg, const char *base, struct
 
 	for (char **e = environ; *e; e++)
 		strv_push(env, *e);
+	strv_env_unset_prefix(env, RT_TRAIN_GROUP_ENV);
 	return contract_env(cfg, &eo, env, err);
 }
 
@@ -181,6 +182,11 @@ int rt_train(const struct rt_train_opts *o, struct sr_error *err)
 	enum entry_type type = ENTRY_COMMAND;
 	int status = 0, r;
 
+	{
+		const char *g = getenv(RT_TRAIN_GROUP_ENV);
+
+		rt_child_stay_in_group(g && !strcmp(g, "host"));
+	}
 	r = contract_config_read(base, &cfg, err);
 	if (r >= 0)
 		r = train_env(&cfg, base, &env, err);
@@ -240,9 +246,12 @@ int rt_train(const struct rt_train_opts *o, struct sr_error *err)
 			msg = rt_exit_message(argv.v, status, tail, NULL);
 	}
 	if (r < 0) /* the toolkit's other exceptions: "Framework Error" */
-		msg = xasprintf("Framework Error: \n%s%s%s", err->msg, err->hint[0] ? "\n" : "",
-				err->hint);
-	if (msg) {
+		msg = xasprintf("Framework Error: \n%s%s%s", err ? err->msg : "",
+				err && err->hint[0] ? "\n" : "", err ? err->hint : "");
+	if (rt_child_stop_signal()) {
+		/* Stopped: the toolkit dies of the SIGTERM and writes nothing (§2.14). */
+		r = 128 + rt_child_stop_signal();
+	} else if (msg) {
 		r = write_failure(base, msg, o->log_fd, err);
 	} else {
 		_cleanup_free_ char *ok = xasprintf("%s/output/success", base);

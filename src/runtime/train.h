@@ -7,13 +7,14 @@
  *   3. fetch the user's code (sagemaker_submit_directory: a folder, a file, file:// or s3://
  *      sourcedir.tar.gz) into <base>/code when that folder is empty, refusing archive entries
  *      that would leave it;
- *   4. install it as the toolkit does by entry point type: *.sh is a COMMAND (chmod 0777);
+ *   4. install it as the toolkit does by entry point type: *.sh is a COMMAND;
  *      with setup.py in the code folder a PYTHON_PACKAGE (`python3 -m pip install .`, plus
  *      `-r requirements.txt`, then run as `python3 -m <module>`); *.py a PYTHON_PROGRAM
  *      (`python3 -m pip install -r requirements.txt` when there is one); anything else a COMMAND;
  *   5. run it in <base>/code with the hyperparameters as command-line arguments, in a process
  *      group of its own; SIGTERM and SIGINT go to that whole group; its stderr passes through
- *      and its last lines are kept for the failure message;
+ *      and its last lines are kept for the failure message.  A stop (SIGTERM, SIGINT) ends
+ *      with 128 + the signal and no failure file, as the toolkit dies of it;
  *   6. success: an empty <base>/output/success, exit 0.  Failure: <base>/output/failure, unless
  *      the program wrote one, with the toolkit's message
  *          ExecuteUserScriptError:
@@ -26,6 +27,9 @@
 #define SR_RUNTIME_TRAIN_H
 
 struct sr_error;
+
+/* "host" in the runtime's environment: stay in the host's process group (rt_child.h). */
+#define RT_TRAIN_GROUP_ENV "SAGERUN_RUNTIME_GROUP"
 
 struct rt_train_opts {
 	const char *base_dir; /* NULL: $SAGEMAKER_BASE_DIR, else /opt/ml */

@@ -67,7 +67,7 @@ test_expect_success 'a failure file the program wrote is kept' '
 	echo "my own reason" >expect && test_cmp expect "$base/output/failure"
 '
 
-test_expect_success 'SIGTERM reaches the program and everything it started' '
+test_expect_success 'SIGTERM reaches the program and everything it started; a stop is no failure' '
 	mkdir -p termcode && cat >termcode/wait.sh <<-\EOF &&
 	sleep 300 &
 	echo $! >"$SAGEMAKER_BASE_DIR/bg.pid"
@@ -82,10 +82,10 @@ test_expect_success 'SIGTERM reaches the program and everything it started' '
 	rt=$!
 	for _ in $(seq 1 200); do [ -s "$base/bg.pid" ] && break; sleep 0.02; done
 	bg=$(cat "$base/bg.pid") && kill -0 "$bg" &&
-	kill -TERM $rt && test_expect_code 1 wait $rt &&
+	kill -TERM $rt && test_expect_code 143 wait $rt &&
 	for _ in $(seq 1 100); do kill -0 "$bg" 2>/dev/null || break; sleep 0.02; done &&
 	! kill -0 "$bg" 2>/dev/null &&
-	test_grep "^ExitCode -15$" "$base/output/failure"
+	test ! -e "$base/output/failure" && test ! -e "$base/output/success"
 '
 
 test_expect_success 'code archives with ../, absolute paths or links out are refused' '
