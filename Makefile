@@ -4,7 +4,9 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build asan test test-asan test-normal demo bench format clean
+BUILD_STATIC ?= build-static
+
+.PHONY: all deps build asan static test test-asan test-normal demo bench format clean
 
 all: build
 
@@ -18,6 +20,17 @@ build:
 asan:
 	@cmake -S . -B $(BUILD_ASAN) -DSAGERUN_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD_ASAN) -j $(JOBS)
+
+# One binary without shared libraries (docs/static.md): curl and libarchive built from
+# Debian's sources into .deps/static once, the rest from Debian's own static archives.
+static:
+	./scripts/static-deps.sh
+	@PKG_CONFIG_PATH=$(CURDIR)/.deps/static/prefix/lib/pkgconfig cmake -S . -B $(BUILD_STATIC) \
+		-DSAGERUN_STATIC=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD_STATIC) -j $(JOBS) --target sagerun
+	@file $(BUILD_STATIC)/sagerun | grep -q "static-pie linked" || \
+		{ echo "$(BUILD_STATIC)/sagerun is not statically linked" >&2; exit 1; }
+	@echo "$(BUILD_STATIC)/sagerun: static"
 
 # The README's test command: every test, in a normal build and under ASan+UBSan.
 test: test-normal test-asan
@@ -44,4 +57,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_STATIC)

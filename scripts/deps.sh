@@ -6,11 +6,14 @@
 set -eu
 
 BUILD="build-essential cmake pkg-config git ca-certificates
-libjansson-dev libarchive-dev libcurl4-openssl-dev libsqlite3-dev libexpat1-dev libmnl-dev
+libjansson-dev libarchive-dev libcurl4-openssl-dev libsqlite3-dev libexpat1-dev
 libcmocka-dev python3"
 # Real peers of the tests: procps (pgrep), iproute2 (ip), torch with gloo, Open MPI, awscli (an
-# independent S3 client); s3rver (the S3-compatible server) comes from npm, below.
-TEST="clang-format procps iproute2 python3-torch openmpi-bin libopenmpi-dev awscli"
+# independent S3 client), busybox-static and file (the static binary's test, t6005), the
+# tools that build its libraries (scripts/static-deps.sh); s3rver
+# (the S3-compatible server) comes from npm, below.
+TEST="clang-format procps iproute2 python3-torch openmpi-bin libopenmpi-dev awscli
+busybox-static file dpkg-dev libssl-dev zlib1g-dev libtool autoconf automake"
 # The S3 tests' server, pinned, installed into the checkout (.deps/, ignored by git).
 S3RVER_VERSION=3.7.1
 NPM_DIR="$(cd "$(dirname "$0")/.." && pwd)/.deps/npm"

@@ -1,11 +1,10 @@
 #!/bin/bash
 # The libraries a static sagerun needs that Debian ships no usable static archive of, built
-# from Debian's own source packages into .deps/static/prefix:
+# from Debian's own source packages into .deps/static/prefix (docs/static.md says why):
 #   curl        HTTP and HTTPS only (OpenSSL, zlib): Debian's libcurl.a wants Kerberos, LDAP,
 #               libssh2, libpsl, nghttp2, which have no static archives;
 #   libarchive  tar and gzip only: Debian's pulls every writer in, and with them libxml2 and ICU;
-#   libmnl      Debian ships only the shared library (not built yet: see below).
-# This is the first step of `make static` (issue 6); nothing calls it yet.
+# `make static` runs it (docs/static.md).
 # The sources come through a private apt sources list (deb-src of the machine's own suites),
 # so the machine's apt configuration is never touched.  Each build is skipped when its stamp
 # (package, version, flags) is there.
@@ -69,8 +68,7 @@ build() {
 	touch "$stamp"
 }
 
-# libmnl: its source package is not on this machine's mirror (404 for libmnl_1.0.4.orig);
-# the next step replaces libmnl in util/nl.c and hosts/ns_net.c by <linux/netlink.h>.
+# (No libmnl: util/nlmsg.h builds netlink messages itself.)
 
 build libarchive --disable-bsdtar --disable-bsdcpio --disable-bsdcat --without-xml2 \
 	--without-expat --without-openssl --without-nettle --without-lzma --without-zstd \

@@ -1,6 +1,9 @@
 /* main.c - the command table and global setup; nothing else (git: git.c). */
 #include <errno.h>
 #include <fcntl.h>
+#ifdef SAGERUN_STATIC
+#include <nss.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +92,12 @@ int main(int argc, char **argv)
 	int r;
 
 	ensure_std_fds();
+#ifdef SAGERUN_STATIC
+	/* A static glibc has the files and dns lookups built in, but follows the image's
+	 * nsswitch.conf, which may name modules only a shared glibc can load, or be missing
+	 * (then dns comes before files, and algo-N in /etc/hosts could be missed). */
+	__nss_configure_lookup("hosts", "files dns");
+#endif
 	/* `sagerun train | head` must not kill the supervisor mid-job: a closed stdout becomes
 	 * EPIPE, which the log multiplexer handles.  An inherited "ignore" on SIGCHLD would make
 	 * the kernel reap hosts behind our back. */

@@ -32,9 +32,11 @@ def main():
     value = torch.tensor([float(rank + 1)])
     dist.all_reduce(value, op=dist.ReduceOp.SUM)
     expected = world * (world + 1) / 2
-    print(f"{os.environ['SM_CURRENT_HOST']}: rank {rank} (local {os.environ['LOCAL_RANK']} of "
-          f"{os.environ['LOCAL_WORLD_SIZE']}, node {os.environ['GROUP_RANK']}) of {world}, "
-          f"sum {value.item():g} (expected {expected:g})", flush=True)
+    line = (f"{os.environ['SM_CURRENT_HOST']}: rank {rank} (local {os.environ['LOCAL_RANK']} of "
+            f"{os.environ['LOCAL_WORLD_SIZE']}, node {os.environ['GROUP_RANK']}) of {world}, "
+            f"sum {value.item():g} (expected {expected:g})\n")
+    # One write: the host's processes share its stdout, and print() may write in pieces.
+    os.write(1, line.encode())
     dist.destroy_process_group()
     return 0 if value.item() == expected else 1
 

@@ -47,7 +47,7 @@ char *progress_bytes(int64_t n, char *buf, size_t len)
 void progress_update(void *ctx, int64_t moved)
 {
 	struct progress *p = ctx;
-	char line[160], done[16], all[16], rate[16];
+	char line[192], done[32], all[32], rate[32];
 	int64_t n = moved - p->base, ms = clock_mono_ms() - p->start_ms;
 	double bps = ms > 0 ? (double)n * 1000.0 / (double)ms : 0;
 	int len;

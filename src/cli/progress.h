@@ -29,7 +29,7 @@ void progress_update(void *ctx, int64_t moved);
 /* The final count drawn and the line ended, so that what follows starts on a line of its own. */
 void progress_end(struct progress *p);
 
-/* "1.00 GiB", "37.5 MiB", "512 B" into buf (16 bytes). */
+/* "1.00 GiB", "37.5 MiB", "512 B" into buf (32 bytes). */
 char *progress_bytes(int64_t n, char *buf, size_t len);
 
 #endif

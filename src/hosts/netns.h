@@ -7,7 +7,7 @@
  * exists only while sagerun holds its fd (or a host's veth end is alive), so the whole network
  * disappears with the job, even when sagerun is SIGKILLed.  No default route: hosts reach each
  * other and nothing else, as SageMaker jobs with network isolation.  Everything is done with
- * netlink (util/nl.h over libmnl), never by running `ip`.
+ * netlink (util/nl.h), never by running `ip`.
  */
 #ifndef SR_HOSTS_NETNS_H
 #define SR_HOSTS_NETNS_H

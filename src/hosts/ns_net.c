@@ -6,18 +6,19 @@
  * the parent, the work of N hosts runs on every core at once instead of one after another.
  *
  * Init may only make async-signal-safe calls (ns_init.c), so this is rtnetlink by hand: a
- * raw socket, requests built with libmnl's buffer functions (pure, no allocation) in static
+ * raw socket, requests built with util/nlmsg.h's buffer functions (pure, no allocation) in static
  * buffers, a positive errno back. */
 #include "hosts/internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/rtnetlink.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "util/nlmsg.h"
 
 /* The kernel gives lo this index in every network namespace. */
 #define LOOPBACK_IFINDEX 1
@@ -39,7 +40,7 @@ static struct nlmsghdr *req_init(uint16_t type, uint16_t flags)
 	struct nlmsghdr *nlh;
 
 	memset(req_buf, 0, sizeof(req_buf));
-	nlh = mnl_nlmsg_put_header(req_buf);
+	nlh = nlmsg_put_header(req_buf);
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
 	nlh->nlmsg_seq = ++seq;
@@ -64,19 +65,19 @@ static int call(int fd, struct nlmsghdr *nlh, int *ret_index)
 			return errno;
 		len = (int)n;
 		for (const struct nlmsghdr *r = (const struct nlmsghdr *)reply_buf;
-		     mnl_nlmsg_ok(r, len); r = mnl_nlmsg_next(r, &len)) {
+		     nlmsg_ok(r, len); r = nlmsg_next(r, &len)) {
 			if (r->nlmsg_seq != seq)
 				continue;
 			if (r->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = mnl_nlmsg_get_payload(r);
+				const struct nlmsgerr *e = nlmsg_payload(r);
 
-				if (mnl_nlmsg_get_payload_len(r) < sizeof(*e))
+				if (nlmsg_payload_len(r) < sizeof(*e))
 					return EPROTO;
 				return e->error <= 0 && e->error > -4096 ? -e->error : EPROTO;
 			}
 			if (r->nlmsg_type == RTM_NEWLINK && ret_index &&
-			    mnl_nlmsg_get_payload_len(r) >= sizeof(struct ifinfomsg)) {
-				const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(r);
+			    nlmsg_payload_len(r) >= sizeof(struct ifinfomsg)) {
+				const struct ifinfomsg *ifi = nlmsg_payload(r);
 
 				*ret_index = ifi->ifi_index;
 			}
@@ -87,7 +88,7 @@ static int call(int fd, struct nlmsghdr *nlh, int *ret_index)
 static int link_up(int fd, int index)
 {
 	struct nlmsghdr *nlh = req_init(RTM_NEWLINK, 0);
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	struct ifinfomsg *ifi = nlmsg_put_extra_header(nlh, sizeof(*ifi));
 
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = index;
@@ -109,7 +110,7 @@ int ns_net_lo_up(int fd, char *what, size_t len)
 int ns_net_iface_up(int fd, const struct ns_plan *p, char *what, size_t len)
 {
 	struct nlmsghdr *nlh = req_init(RTM_GETLINK, 0);
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	struct ifinfomsg *ifi = nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	uint32_t mask = p->net_prefix ? ~0U << (32 - p->net_prefix) : 0;
 	uint32_t local = htonl(p->net_addr), brd = htonl(p->net_addr | ~mask);
 	struct ifaddrmsg *ifa;
@@ -117,7 +118,7 @@ int ns_net_iface_up(int fd, const struct ns_plan *p, char *what, size_t len)
 	int e, index = 0;
 
 	ifi->ifi_family = AF_UNSPEC;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, p->ifname);
+	(void)nlattr_put_check(nlh, sizeof(req_buf), IFLA_IFNAME, strlen(p->ifname) + 1, p->ifname);
 	e = call(fd, nlh, &index);
 	if (!e && index <= 0)
 		e = ENODEV;
@@ -128,14 +129,14 @@ int ns_net_iface_up(int fd, const struct ns_plan *p, char *what, size_t len)
 	}
 
 	nlh = req_init(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
-	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa = nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = AF_INET;
 	ifa->ifa_prefixlen = (uint8_t)p->net_prefix;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	ifa->ifa_index = (uint32_t)index;
-	mnl_attr_put(nlh, IFA_LOCAL, sizeof(local), &local);
-	mnl_attr_put(nlh, IFA_ADDRESS, sizeof(local), &local);
-	mnl_attr_put(nlh, IFA_BROADCAST, sizeof(brd), &brd);
+	(void)nlattr_put_check(nlh, sizeof(req_buf), IFA_LOCAL, sizeof(local), &local);
+	(void)nlattr_put_check(nlh, sizeof(req_buf), IFA_ADDRESS, sizeof(local), &local);
+	(void)nlattr_put_check(nlh, sizeof(req_buf), IFA_BROADCAST, sizeof(brd), &brd);
 	e = call(fd, nlh, NULL);
 	if (e) {
 		ns_str_add(what, len, &pos, "add the address of ");

@@ -26,6 +26,25 @@
 #include "util/strv.h"
 #include "util/xalloc.h"
 
+/* The CA bundle: AWS_CA_BUNDLE (the AWS CLI's), SSL_CERT_FILE, CURL_CA_BUNDLE, else the
+ * first of the usual places that exists (Debian and Ubuntu, RHEL, Alpine and SUSE), so that a
+ * static sagerun finds one in whatever image it runs in.  NULL: libcurl's built-in default. */
+static char *find_ca_bundle(void)
+{
+	static const char *const env[] = {"AWS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"};
+	static const char *const paths[] = {"/etc/ssl/certs/ca-certificates.crt",
+					    "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem",
+					    "/etc/ssl/ca-bundle.pem"};
+
+	for (size_t i = 0; i < sizeof(env) / sizeof(*env); i++)
+		if (getenv(env[i]) && *getenv(env[i]))
+			return xstrdup(getenv(env[i]));
+	for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++)
+		if (access(paths[i], R_OK) == 0)
+			return xstrdup(paths[i]);
+	return NULL;
+}
+
 int s3_client_new(struct s3_client **ret, struct sr_error *err)
 {
 	struct s3_client *c = xcalloc(1, sizeof(*c));
@@ -48,6 +67,7 @@ int s3_client_new(struct s3_client **ret, struct sr_error *err)
 		if (slash) /* a path on the endpoint is not supported: keep the host */
 			*slash = '\0';
 	}
+	c->cainfo = find_ca_bundle();
 	c->multi = curl_multi_init();
 	if (!c->multi) {
 		s3_client_free(c);
@@ -68,6 +88,7 @@ void s3_client_free(struct s3_client *c)
 	s3_config_release(&c->cfg);
 	free(c->scheme_host);
 	free(c->host);
+	free(c->cainfo);
 	free(c);
 }
 
@@ -299,6 +320,8 @@ static int xfer_prepare(struct s3_client *c, struct xfer *x, struct sr_error *er
 		return sr_err(err, -ENOMEM, "S3: cannot start a request");
 	curl_easy_setopt(x->easy, CURLOPT_URL, x->url);
 	curl_easy_setopt(x->easy, CURLOPT_PATH_AS_IS, 1L); /* keys are not paths to clean up */
+	if (c->cainfo)
+		curl_easy_setopt(x->easy, CURLOPT_CAINFO, c->cainfo);
 	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hl);
 	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);

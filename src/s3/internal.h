@@ -22,6 +22,7 @@ struct s3_client {
 	CURLM *multi;
 	char *scheme_host; /* "http://127.0.0.1:4568" (custom endpoint) */
 	char *host;	   /* "127.0.0.1:4568", the signed Host */
+	char *cainfo;	   /* CA bundle for HTTPS, NULL: libcurl's default */
 	/* Bodies moved so far (a retried attempt's bytes are taken back), for progress. */
 	int64_t moved;
 	s3_progress_fn progress;

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -15,14 +14,14 @@
 
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/nlmsg.h"
 #include "util/xalloc.h"
 
-/* Dump-sized (libmnl's MNL_SOCKET_DUMP_SIZE, missing from older headers): one RTM_NEWLINK
- * reply with all its attributes can pass a page. */
+/* Dump-sized: one RTM_NEWLINK reply with all its attributes can pass a page. */
 #define NL_RECV_MAX 32768
 
 struct nl {
-	struct mnl_socket *sock;
+	int fd;
 	uint32_t portid;
 	uint32_t seq;
 	char ext_msg[256]; /* the last error's extended-ack text, "" when none */
@@ -31,25 +30,29 @@ struct nl {
 
 int nl_open(struct nl **ret, struct sr_error *err)
 {
-	struct mnl_socket *sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	struct sockaddr_nl addr = {.nl_family = AF_NETLINK};
+	socklen_t alen = sizeof(addr);
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	int one = 1;
 	int r;
 
-	if (!sock)
+	if (fd < 0)
 		return sr_err(err, -errno, "open netlink socket: %s", strerror(errno));
-	if (mnl_socket_bind(sock, 0, MNL_SOCKET_AUTOPID) < 0) {
+	/* Port id 0: the kernel picks one; read it back to recognise our replies. */
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&addr, &alen) < 0) {
 		r = -errno;
-		mnl_socket_close(sock);
+		close(fd);
 		return sr_err(err, r, "bind netlink socket: %s", strerror(-r));
 	}
 	/* Best effort: the kernel's own words for a refusal ("Unknown device type"), and acks
 	 * without a copy of our request.  Old kernels lack them; errnos still arrive. */
-	(void)mnl_socket_setsockopt(sock, NETLINK_EXT_ACK, &one, sizeof(one));
-	(void)mnl_socket_setsockopt(sock, NETLINK_CAP_ACK, &one, sizeof(one));
+	(void)setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	(void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
 
 	struct nl *nl = xcalloc(1, sizeof(*nl));
-	nl->sock = sock;
-	nl->portid = mnl_socket_get_portid(sock);
+	nl->fd = fd;
+	nl->portid = addr.nl_pid;
 	nl->seq = 0;
 	*ret = nl;
 	return 0;
@@ -86,18 +89,18 @@ void nl_close(struct nl *nl)
 {
 	if (!nl)
 		return;
-	mnl_socket_close(nl->sock);
+	close(nl->fd);
 	free(nl);
 }
 
 void *nl_msg_init(struct nl_msg *m, uint16_t type, uint16_t flags, size_t hdr_len)
 {
-	memset(m->buf, 0, MNL_NLMSG_HDRLEN + MNL_ALIGN(hdr_len));
+	memset(m->buf, 0, NLMSG_HDRLEN + NLMSG_ALIGN(hdr_len));
 	m->error = 0;
-	m->nlh = mnl_nlmsg_put_header(m->buf);
+	m->nlh = nlmsg_put_header(m->buf);
 	m->nlh->nlmsg_type = type;
 	m->nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-	return mnl_nlmsg_put_extra_header(m->nlh, hdr_len);
+	return nlmsg_put_extra_header(m->nlh, hdr_len);
 }
 
 static int msg_fail(struct nl_msg *m)
@@ -109,19 +112,20 @@ static int msg_fail(struct nl_msg *m)
 
 int nl_msg_put_raw(struct nl_msg *m, const void *data, size_t len)
 {
-	if (m->error || len > sizeof(m->buf) || m->nlh->nlmsg_len + MNL_ALIGN(len) > sizeof(m->buf))
+	if (m->error || len > sizeof(m->buf) ||
+	    NLMSG_ALIGN(m->nlh->nlmsg_len) + NLMSG_ALIGN(len) > sizeof(m->buf))
 		return msg_fail(m);
-	char *tail = mnl_nlmsg_get_payload_tail(m->nlh);
-	memset(tail, 0, MNL_ALIGN(len));
+	char *tail = nlmsg_tail(m->nlh);
+	memset(tail, 0, NLMSG_ALIGN(len));
 	memcpy(tail, data, len);
-	m->nlh->nlmsg_len += MNL_ALIGN(len);
+	m->nlh->nlmsg_len = (uint32_t)(NLMSG_ALIGN(m->nlh->nlmsg_len) + NLMSG_ALIGN(len));
 	return 0;
 }
 
 int nl_attr_put(struct nl_msg *m, uint16_t type, size_t len, const void *data)
 {
 	if (m->error || len > UINT16_MAX ||
-	    !mnl_attr_put_check(m->nlh, sizeof(m->buf), type, len, data))
+	    !nlattr_put_check(m->nlh, sizeof(m->buf), type, len, data))
 		return msg_fail(m);
 	return 0;
 }
@@ -141,7 +145,7 @@ int nl_nest_start(struct nl_msg *m, uint16_t type, struct nlattr **ret_nest)
 	struct nlattr *nest = NULL;
 
 	if (!m->error)
-		nest = mnl_attr_nest_start_check(m->nlh, sizeof(m->buf), type);
+		nest = nlattr_nest_start_check(m->nlh, sizeof(m->buf), type);
 	if (!nest) {
 		*ret_nest = NULL;
 		return msg_fail(m);
@@ -153,7 +157,7 @@ int nl_nest_start(struct nl_msg *m, uint16_t type, struct nlattr **ret_nest)
 void nl_nest_end(struct nl_msg *m, struct nlattr *nest)
 {
 	if (nest && !m->error)
-		mnl_attr_nest_end(m->nlh, nest);
+		nlattr_nest_end(m->nlh, nest);
 }
 
 /* The extended-ack TLVs after struct nlmsgerr: keep NLMSGERR_ATTR_MSG, the kernel's text. */
@@ -161,20 +165,19 @@ static void read_ext_ack(struct nl *nl, const struct nlmsghdr *nlh, const struct
 {
 	size_t off = sizeof(*e);
 	const struct nlattr *a;
+	int left;
 
 	nl->ext_msg[0] = '\0';
 	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
 		return;
 	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
 		off += e->msg.nlmsg_len - sizeof(e->msg); /* our request, echoed back */
-	if (off > mnl_nlmsg_get_payload_len(nlh))
+	if (off > nlmsg_payload_len(nlh))
 		return;
-	mnl_attr_for_each(a, nlh, off)
-	{
-		if (mnl_attr_get_type(a) != NLMSGERR_ATTR_MSG ||
-		    mnl_attr_validate(a, MNL_TYPE_STRING))
+	for (a = nlattr_first(nlh, off, &left); nlattr_ok(a, left); a = nlattr_next(a, &left)) {
+		if (nlattr_type(a) != NLMSGERR_ATTR_MSG || !nlattr_str(a))
 			continue;
-		snprintf(nl->ext_msg, sizeof(nl->ext_msg), "%s", mnl_attr_get_str(a));
+		snprintf(nl->ext_msg, sizeof(nl->ext_msg), "%s", nlattr_str(a));
 	}
 }
 
@@ -187,27 +190,44 @@ int nl_call(struct nl *nl, struct nl_msg *m, int (*cb)(const struct nlmsghdr *nl
 		return sr_err(err, m->error, "netlink request too large (over %d bytes)",
 			      NL_MSG_MAX);
 	m->nlh->nlmsg_seq = ++nl->seq;
-	if (mnl_socket_sendto(nl->sock, m->nlh, m->nlh->nlmsg_len) < 0)
-		return sr_err(err, -errno, "netlink send: %s", strerror(errno));
+	{
+		struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+
+		if (sendto(nl->fd, m->nlh, m->nlh->nlmsg_len, 0, (struct sockaddr *)&kernel,
+			   sizeof(kernel)) < 0)
+			return sr_err(err, -errno, "netlink send: %s", strerror(errno));
+	}
 
 	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl->sock, nl->buf, sizeof(nl->buf));
+		struct sockaddr_nl from;
+		struct iovec iov = {nl->buf, sizeof(nl->buf)};
+		struct msghdr mh = {.msg_name = &from,
+				    .msg_namelen = sizeof(from),
+				    .msg_iov = &iov,
+				    .msg_iovlen = 1};
+		ssize_t n = recvmsg(nl->fd, &mh, 0);
+
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return sr_err(err, -errno, "netlink receive: %s", strerror(errno));
 		}
+		if (mh.msg_flags & MSG_TRUNC)
+			return sr_err(err, -ENOSPC, "netlink receive: a reply larger than %d bytes",
+				      NL_RECV_MAX);
+		if (from.nl_pid != 0)
+			continue; /* not from the kernel */
 		int len = (int)n;
 		for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)nl->buf;
-		     mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+		     nlmsg_ok(nlh, len); nlh = nlmsg_next(nlh, &len)) {
 			/* Replies to an earlier, abandoned request (or not from the kernel) are
 			 * not ours to read. */
 			if (nlh->nlmsg_seq != nl->seq ||
 			    (nlh->nlmsg_pid && nlh->nlmsg_pid != nl->portid))
 				continue;
 			if (nlh->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-				if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e))
+				const struct nlmsgerr *e = nlmsg_payload(nlh);
+				if (nlmsg_payload_len(nlh) < sizeof(*e))
 					return sr_err(err, -EPROTO,
 						      "netlink: truncated error reply");
 				if (e->error > 0 || e->error < -4095)
@@ -241,10 +261,9 @@ static int link_index_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct link_index *li = data;
 
-	if (nlh->nlmsg_type != RTM_NEWLINK ||
-	    mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifinfomsg))
+	if (nlh->nlmsg_type != RTM_NEWLINK || nlmsg_payload_len(nlh) < sizeof(struct ifinfomsg))
 		return 0;
-	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	const struct ifinfomsg *ifi = nlmsg_payload(nlh);
 	li->index = ifi->ifi_index;
 	li->found = true;
 	return 0;

@@ -1,4 +1,5 @@
-/* nl.h - a small rtnetlink helper over libmnl (bubblewrap: network.c; systemd: nspawn-network.c).
+/* nl.h - a small rtnetlink helper over util/nlmsg.h (bubblewrap: network.c; systemd:
+ * nspawn-network.c).
  *
  *   _cleanup_nl_ struct nl *nl = NULL;
  *   struct nl_msg m;

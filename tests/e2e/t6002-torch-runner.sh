@@ -23,9 +23,9 @@ test_expect_success '2 hosts x 2 processes: every rank in the all_reduce' '
 test_expect_success 'the process backend: the same, through 127.0.0.1' '
 	sagerun train --backend process --name ddpproc --hosts 2 --distribution torch \
 		--processes-per-host 2 --source-dir "$SR_SOURCE_DIR/examples/torch-ddp" \
-		--entry-point train.py --output out >stdout 2>stderr &&
-	test $(grep -c "sum 10 (expected 10)$" stdout) -eq 4 &&
-	test_grep "ddpproc: Completed" stderr
+		--entry-point train.py --output out >proc.out 2>proc.err &&
+	test $(grep -c "sum 10 (expected 10)$" proc.out) -eq 4 &&
+	test_grep "ddpproc: Completed" proc.err
 '
 
 test_expect_success 'a rank that raises fails the job with its own error' '
