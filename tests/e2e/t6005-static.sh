@@ -2,8 +2,10 @@
 # The static sagerun (make static) in an image without any libc: a root holding only
 # busybox-static and the binary, entered with chroot.  `sagerun container train` reads the
 # config files, runs a shell entry point with its arguments, writes output/success; a failing
-# one gets the toolkit's failure file.  CI runs make static first.
+# one gets the toolkit's failure file; code comes from an s3:// sourcedir.tar.gz (a real
+# s3rver on 127.0.0.1, reached from inside the root).  CI runs make static first.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/s3lib.sh"
 test_require ROOT
 STATIC=${SAGERUN_STATIC_BIN:-$SR_SOURCE_DIR/build-static/sagerun}
 [ -x "$STATIC" ] || _skip_reason="no static binary at $STATIC (run make static)"
@@ -44,4 +46,20 @@ test_expect_success 'a failing entry point: the toolkit failure file, exit 1' '
 	test_grep "^ExecuteUserScriptError:$" "$root/opt/ml/output/failure"
 '
 
+test_expect_success 'the code from an s3:// sourcedir.tar.gz, fetched inside the root' '
+	mkdir -p src && printf "echo fetched \$SM_MODULE_DIR\n" >src/run.sh &&
+	tar -C src -czf sourcedir.tar.gz run.sh &&
+	sagerun s3 cp sourcedir.tar.gz s3://bkt/job/source/sourcedir.tar.gz &&
+	rm -rf "$root/opt/ml/code" "$root/opt/ml/output" &&
+	echo "{\"sagemaker_program\": \"\\\"run.sh\\\"\", \"sagemaker_submit_directory\": \"\\\"s3://bkt/job/source/sourcedir.tar.gz\\\"\"}" \
+		>"$root/opt/ml/input/config/hyperparameters.json" &&
+	env -i PATH=/bin TRAINING_JOB_NAME=static AWS_ACCESS_KEY_ID=S3RVER \
+		AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1 \
+		AWS_ENDPOINT_URL="$AWS_ENDPOINT_URL" AWS_EC2_METADATA_DISABLED=true \
+		"$(command -v chroot)" "$root" /bin/sagerun container train >out 2>err &&
+	test_grep "^fetched s3://bkt/job/source/sourcedir.tar.gz$" out &&
+	test -e "$root/opt/ml/code/run.sh"
+'
+
+stop_server # before test_done removes the trash folder that names it
 test_done
