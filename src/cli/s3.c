@@ -66,25 +66,14 @@ static int s3_ls(struct s3_client *c, const char *uri)
 	return 0;
 }
 
-/* Copy everything from fd `in` to fd `out`. */
+/* Everything from fd `in` to fd `out`, errors naming the side. */
 static int pump(int in, int out, const char *what, struct sr_error *err)
 {
-	char buf[1 << 16];
+	bool writing;
+	int r = fs_copy_fd(in, out, &writing);
 
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf));
-		int r;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return sr_err(err, -errno, "read %s: %s", what, strerror(errno));
-		if (n == 0)
-			return 0;
-		r = fs_write_all(out, buf, (size_t)n);
-		if (r < 0)
-			return sr_err(err, r, "write %s: %s", what, strerror(-r));
-	}
+	return r < 0 ? sr_err(err, r, "%s %s: %s", writing ? "write" : "read", what, strerror(-r))
+		     : 0;
 }
 
 /* `-` as SRC or DST: standard input or output, through a file in a private temp folder (a

@@ -86,12 +86,26 @@ int contract_cmd_args(const struct contract_config *cfg, struct strv *args, stru
  * hyperparameter sagemaker_program (decoded); NULL when neither (caller frees). */
 char *contract_user_entry_point(const struct contract_config *cfg, const struct strv *proc_env);
 
+/* Hyperparameter `name` as the toolkit sees it (json.loads, else the raw string); NULL when
+ * absent.  New reference. */
+struct json_t *contract_hp(const struct contract_config *cfg, const char *name);
+
 /* module_dir: hyperparameter sagemaker_submit_directory (decoded), else <base>/code. */
 char *contract_module_dir(const struct contract_config *cfg, const char *base_dir);
 
-/* argv to run entry point `entry` found in `code_dir` as the toolkit does (§2.6-2.7):
- * "*.sh" -> /bin/sh <code_dir>/entry args; "*.py" -> python3 <code_dir>/entry args; anything
- * else executed directly.  `args` are appended (borrowed). */
+/* _entry_point_type (§2.6), in the toolkit's order: "*.sh" a COMMAND; a setup.py in the code
+ * folder a PYTHON_PACKAGE; "*.py" a PYTHON_PROGRAM; anything else a COMMAND. */
+enum contract_entry_type {
+	CONTRACT_ENTRY_COMMAND,
+	CONTRACT_ENTRY_PYTHON_PACKAGE,
+	CONTRACT_ENTRY_PYTHON_PROGRAM,
+};
+enum contract_entry_type contract_entry_type(const char *code_dir, const char *entry);
+
+/* argv to run entry point `entry` found in `code_dir` as the toolkit does (§2.6-2.7), by its
+ * type: a COMMAND executed (through /bin/sh unless it has a #! line or is a binary), a
+ * PYTHON_PROGRAM as python3 entry, a PYTHON_PACKAGE as python3 -m <entry less .py>.  `args`
+ * are appended (borrowed). */
 int contract_entry_argv(const char *code_dir, const char *entry, const struct strv *args,
 			struct strv *argv, struct sr_error *err);
 

@@ -58,9 +58,23 @@ static int make_executable(const char *path, const char *code_dir, const char *e
 	return -e;
 }
 
+enum contract_entry_type contract_entry_type(const char *code_dir, const char *entry)
+{
+	_cleanup_free_ char *setup = xasprintf("%s/setup.py", code_dir);
+
+	if (ends_with(entry, ".sh"))
+		return CONTRACT_ENTRY_COMMAND;
+	if (access(setup, F_OK) == 0)
+		return CONTRACT_ENTRY_PYTHON_PACKAGE;
+	if (ends_with(entry, ".py"))
+		return CONTRACT_ENTRY_PYTHON_PROGRAM;
+	return CONTRACT_ENTRY_COMMAND;
+}
+
 int contract_entry_argv(const char *code_dir, const char *entry, const struct strv *args,
 			struct strv *argv, struct sr_error *err)
 {
+	enum contract_entry_type type;
 	_cleanup_free_ char *path = NULL;
 	struct stat st;
 	int r;
@@ -88,10 +102,17 @@ int contract_entry_argv(const char *code_dir, const char *entry, const struct st
 		return sr_err(err, -EINVAL, "entry point '%s' in '%s' is not a regular file", entry,
 			      code_dir);
 
-	/* _entry_point_type: *.sh and anything but *.py is a COMMAND, *.py a PYTHON_PROGRAM.  The
-	 * toolkit's PYTHON_PACKAGE (setup.py present: pip install, then python -m) is the
-	 * runtime's business, not decided here. */
-	if (ends_with(entry, ".py")) {
+	type = contract_entry_type(code_dir, entry);
+	if (type == CONTRACT_ENTRY_PYTHON_PACKAGE) {
+		/* [python, -m, module]: the package is installed (pip install .) first. */
+		_cleanup_free_ char *module = xstrdup(entry);
+
+		if (ends_with(module, ".py"))
+			module[strlen(module) - 3] = '\0';
+		strv_push(argv, "python3");
+		strv_push(argv, "-m");
+		strv_push(argv, module);
+	} else if (type == CONTRACT_ENTRY_PYTHON_PROGRAM) {
 		/* [python, entry] from cwd /opt/ml/code: sys.argv[0] is the name as given. */
 		strv_push(argv, "python3");
 		strv_push(argv, entry[0] == '/' ? path : entry);

@@ -62,6 +62,15 @@ json_t *contract_decode_hps(const json_t *file)
 	return out;
 }
 
+json_t *contract_hp(const struct contract_config *cfg, const char *name)
+{
+	json_t *v = json_object_get(cfg->hyperparameters, name);
+
+	return !v		   ? NULL
+	       : json_is_string(v) ? contract_py_decode(json_string_value(v))
+				   : json_incref(v);
+}
+
 /* mapping.split_by_criteria(): user hyperparameters, the sagemaker ones, and the sagemaker
  * ones the toolkit has no name for (additional_framework_parameters). */
 void contract_hps_split(const struct contract_config *cfg, struct contract_hps *s)

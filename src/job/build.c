@@ -174,16 +174,16 @@ static int apply_distribution(struct build *b)
 		job_map_set(hps, "sagemaker_mpi_enabled", "true");
 	else if (f->distribution)
 		return flag_fail(b, "--distribution", f->distribution, "expected torch or mpi");
-	/* A ContainerEntrypoint replaces the toolkit, and with it the runners. */
-	if ((f->distribution || f->processes_per_host) && f->command) {
-		flag_fail(b, f->distribution ? "--distribution" : "--processes-per-host",
-			  f->distribution, "needs script mode (--entry-point), not a command");
-		return sr_err_hint(b->err, "run torchrun or mpirun yourself in the command, or "
-					   "give the program as --entry-point");
-	}
 	if (f->processes_per_host && !f->distribution)
 		return flag_fail(b, "--processes-per-host", NULL,
 				 "needs --distribution torch or mpi");
+	/* A ContainerEntrypoint replaces the toolkit, and with it the runners. */
+	if (f->distribution && f->command) {
+		flag_fail(b, "--distribution", f->distribution,
+			  "needs script mode (--entry-point), not a command");
+		return sr_err_hint(b->err, "run torchrun or mpirun yourself in the command, or "
+					   "give the program as --entry-point");
+	}
 	if (f->processes_per_host < 0 || f->processes_per_host > 1024)
 		return flag_fail(b, "--processes-per-host", NULL, "must be between 1 and 1024");
 	if (f->processes_per_host > 0) {

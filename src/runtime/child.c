@@ -17,6 +17,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 static void tail_push_line(struct rt_tail *t)
@@ -272,26 +273,10 @@ int rt_child_run(char *const argv[], char *const envp[], const char *cwd, int er
 	return r;
 }
 
-char *rt_argv_text(char *const *argv)
-{
-	size_t len = 1;
-	char *s;
-
-	for (size_t i = 0; argv[i]; i++)
-		len += strlen(argv[i]) + 1;
-	s = xcalloc(1, len);
-	for (size_t i = 0; argv[i]; i++) {
-		if (i)
-			strcat(s, " ");
-		strcat(s, argv[i]);
-	}
-	return s;
-}
-
 char *rt_exit_message(char *const *argv, int status, const struct rt_tail *tail,
 		      const char *context)
 {
-	_cleanup_free_ char *cmd = rt_argv_text(argv);
+	_cleanup_free_ char *cmd = strv_join(argv, " ");
 	_cleanup_free_ char *text = rt_tail_text(tail);
 	/* Python's returncode: the exit code, or minus the signal. */
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);

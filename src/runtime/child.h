@@ -57,9 +57,6 @@ int rt_child_stop_signal(void);
 /* The kept lines joined with "\n" (caller frees). */
 char *rt_tail_text(const struct rt_tail *t);
 
-/* argv joined with spaces, as the toolkit prints a command (caller frees). */
-char *rt_argv_text(char *const *argv);
-
 /* The toolkit's failure message for a program that exited with wait status `status`
  * (reference §2.13); `context` (may be NULL) leads the ErrorMessage ("rank 3").  Caller
  * frees. */

@@ -48,9 +48,7 @@ static const char *const mca_flags[] = {
 /* sagemaker_mpi_custom_mpi_options, split on whitespace; --NCCL_DEBUG X is the toolkit's. */
 static void custom_options(const struct contract_config *cfg, struct strv *out, char **nccl_debug)
 {
-	json_t *v = json_object_get(cfg->hyperparameters, "sagemaker_mpi_custom_mpi_options");
-	_cleanup_json_ json_t *d =
-	    json_is_string(v) ? contract_py_decode(json_string_value(v)) : NULL;
+	_cleanup_json_ json_t *d = contract_hp(cfg, "sagemaker_mpi_custom_mpi_options");
 	_cleanup_free_ char *s = json_is_string(d) ? xstrdup(json_string_value(d)) : NULL;
 	char *save = NULL;
 
@@ -94,24 +92,9 @@ static void build_mpirun(const struct contract_config *cfg, const struct strv *e
 	}
 	strv_push(cmd, "mpirun");
 	strv_push(cmd, "--host");
+	strv_push_take(cmd, strv_join(list.v, ","));
 	{
-		size_t len = 1;
-		char *joined;
-
-		for (size_t i = 0; i < list.n; i++)
-			len += strlen(list.v[i]) + 1;
-		joined = xcalloc(1, len);
-		for (size_t i = 0; i < list.n; i++) {
-			if (i)
-				strcat(joined, ",");
-			strcat(joined, list.v[i]);
-		}
-		strv_push_take(cmd, joined);
-	}
-	{
-		json_t *v = json_object_get(cfg->hyperparameters, "sagemaker_mpi_num_processes");
-		_cleanup_json_ json_t *d =
-		    json_is_string(v) ? contract_py_decode(json_string_value(v)) : NULL;
+		_cleanup_json_ json_t *d = contract_hp(cfg, "sagemaker_mpi_num_processes");
 
 		if (json_is_integer(d) && json_integer_value(d) > 0)
 			snprintf(np, sizeof(np), "%lld", (long long)json_integer_value(d));
@@ -240,7 +223,7 @@ int rt_mpi_run(const struct contract_config *cfg, const struct strv *env, char *
 		return wait_for_master(master, err_fd);
 	build_mpirun(cfg, env, argv, pph, iface ? iface : CONTRACT_IFACE_DEFAULT, &cmd);
 	{
-		_cleanup_free_ char *text = rt_argv_text(cmd.v);
+		_cleanup_free_ char *text = strv_join(cmd.v, " ");
 
 		dprintf(err_fd, "sagerun: mpi: %s\n", text);
 	}

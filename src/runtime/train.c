@@ -25,40 +25,9 @@
 
 extern char **environ;
 
-/* _entry_point_type, in the toolkit's order (reference §2.6). */
-enum entry_type { ENTRY_COMMAND, ENTRY_PYTHON_PACKAGE, ENTRY_PYTHON_PROGRAM };
-
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && !strcmp(s + n - m, suffix);
-}
-
-static enum entry_type entry_type(const char *code_dir, const char *entry)
-{
-	_cleanup_free_ char *setup = xasprintf("%s/setup.py", code_dir);
-
-	if (ends_with(entry, ".sh"))
-		return ENTRY_COMMAND;
-	if (fs_exists(setup))
-		return ENTRY_PYTHON_PACKAGE;
-	if (ends_with(entry, ".py"))
-		return ENTRY_PYTHON_PROGRAM;
-	return ENTRY_COMMAND;
-}
-
-/* A hyperparameter as the toolkit decodes it (json.loads, else the raw string). */
-static json_t *hp_value(const struct contract_config *cfg, const char *name)
-{
-	json_t *v = json_object_get(cfg->hyperparameters, name);
-
-	return json_is_string(v) ? contract_py_decode(json_string_value(v)) : NULL;
-}
-
 static bool hp_true(const struct contract_config *cfg, const char *name)
 {
-	_cleanup_json_ json_t *v = hp_value(cfg, name);
+	_cleanup_json_ json_t *v = contract_hp(cfg, name);
 
 	return json_is_true(v) || (json_is_string(v) && !strcasecmp(json_string_value(v), "true"));
 }
@@ -66,7 +35,7 @@ static bool hp_true(const struct contract_config *cfg, const char *name)
 /* processes_per_host (§2.8): sagemaker_mpi_num_of_processes_per_host, else 1 (no GPUs). */
 static int processes_per_host(const struct contract_config *cfg)
 {
-	_cleanup_json_ json_t *v = hp_value(cfg, "sagemaker_mpi_num_of_processes_per_host");
+	_cleanup_json_ json_t *v = contract_hp(cfg, "sagemaker_mpi_num_of_processes_per_host");
 
 	if (json_is_integer(v) && json_integer_value(v) >= 1 && json_integer_value(v) <= 1024)
 		return (int)json_integer_value(v);
@@ -130,7 +99,7 @@ static int pip_install(const char *code_dir, const struct strv *env, bool packag
 	}
 	r = rt_child_run(argv.v, env->v, code_dir, err_fd, tail, &status, err);
 	if (r >= 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-		_cleanup_free_ char *cmd = rt_argv_text(argv.v);
+		_cleanup_free_ char *cmd = strv_join(argv.v, " ");
 		_cleanup_free_ char *text = rt_tail_text(tail);
 
 		*ret_msg = xasprintf("%s:\nExitCode %d\nErrorMessage \"%s\"\nCommand \"%s\"",
@@ -143,27 +112,15 @@ static int pip_install(const char *code_dir, const struct strv *env, bool packag
 	return r;
 }
 
-/* argv by entry type (§2.7): PYTHON_PACKAGE runs `python3 -m <module>`; the others as the
- * contract module builds them. */
+/* argv by entry type (§2.7), with the hyperparameters as arguments. */
 static int entry_argv(const struct contract_config *cfg, const char *code_dir, const char *entry,
-		      enum entry_type type, struct strv *argv, struct sr_error *err)
+		      struct strv *argv, struct sr_error *err)
 {
 	struct strv args = STRV_INIT;
 	int r = contract_cmd_args(cfg, &args, err);
 
-	if (r >= 0 && type == ENTRY_PYTHON_PACKAGE) {
-		_cleanup_free_ char *module = xstrdup(entry);
-
-		if (ends_with(module, ".py"))
-			module[strlen(module) - 3] = '\0';
-		strv_push(argv, "python3");
-		strv_push(argv, "-m");
-		strv_push(argv, module);
-		for (size_t i = 0; i < args.n; i++)
-			strv_push(argv, args.v[i]);
-	} else if (r >= 0) {
+	if (r >= 0)
 		r = contract_entry_argv(code_dir, entry, &args, argv, err);
-	}
 	strv_release(&args);
 	return r;
 }
@@ -179,7 +136,7 @@ int rt_train(const struct rt_train_opts *o, struct sr_error *err)
 	struct contract_config cfg = {0};
 	struct strv env = STRV_INIT, argv = STRV_INIT;
 	struct rt_tail *tail = xcalloc(1, sizeof(*tail));
-	enum entry_type type = ENTRY_COMMAND;
+	enum contract_entry_type type = CONTRACT_ENTRY_COMMAND;
 	int status = 0, r;
 
 	{
@@ -203,23 +160,24 @@ int rt_train(const struct rt_train_opts *o, struct sr_error *err)
 			r = chan_stage_code(module_dir, code_dir, err);
 	}
 	if (r >= 0) {
-		type = entry_type(code_dir, entry);
-		if (type != ENTRY_COMMAND) {
+		type = contract_entry_type(code_dir, entry);
+		if (type != CONTRACT_ENTRY_COMMAND) {
 			_cleanup_free_ char *req = xasprintf("%s/requirements.txt", code_dir);
 
-			if (type == ENTRY_PYTHON_PACKAGE || fs_exists(req))
-				r = pip_install(code_dir, &env, type == ENTRY_PYTHON_PACKAGE,
-						o->err_fd, &msg, err);
+			if (type == CONTRACT_ENTRY_PYTHON_PACKAGE || fs_exists(req))
+				r = pip_install(code_dir, &env,
+						type == CONTRACT_ENTRY_PYTHON_PACKAGE, o->err_fd,
+						&msg, err);
 		}
 	}
 	if (r >= 0 && !msg)
-		r = entry_argv(&cfg, code_dir, entry, type, &argv, err);
+		r = entry_argv(&cfg, code_dir, entry, &argv, err);
 	/* The runner, as the toolkit chooses it (§2.8). */
 	if (r >= 0 && !msg && hp_true(&cfg, "sagemaker_mpi_enabled")) {
 		struct strv margv = STRV_INIT;
 
 		/* A Python program runs under mpi4py, as the toolkit runs it. */
-		if (type == ENTRY_PYTHON_PROGRAM) {
+		if (type == CONTRACT_ENTRY_PYTHON_PROGRAM) {
 			strv_push(&margv, "python3");
 			strv_push(&margv, "-m");
 			strv_push(&margv, "mpi4py");
@@ -233,7 +191,7 @@ int rt_train(const struct rt_train_opts *o, struct sr_error *err)
 			       &msg, err);
 		strv_release(&margv);
 	} else if (r >= 0 && !msg && hp_true(&cfg, "sagemaker_torch_distributed_enabled")) {
-		if (type != ENTRY_PYTHON_PROGRAM)
+		if (type != CONTRACT_ENTRY_PYTHON_PROGRAM)
 			msg = xasprintf("ClientError: torch_distributed runs a Python program "
 					"(.py), not '%s'",
 					entry);

@@ -372,12 +372,19 @@ static bool s3_code_is(const struct xfer *x, const char *code)
 	return x->mem && strstr(x->mem, needle);
 }
 
+/* A certificate not trusted (or no CA bundle to judge it by): asking again will not help. */
+static bool tls_trust_error(CURLcode rc)
+{
+	return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+	       rc == CURLE_SSL_CERTPROBLEM;
+}
+
 static bool retryable(const struct xfer *x)
 {
 	if (x->write_failed)
 		return false;
 	if (x->rc != CURLE_OK)
-		return x->rc != CURLE_ABORTED_BY_CALLBACK;
+		return x->rc != CURLE_ABORTED_BY_CALLBACK && !tls_trust_error(x->rc);
 	return x->status >= 500 || x->status == 429 || s3_code_is(x, "SlowDown");
 }
 
@@ -575,6 +582,13 @@ int s3_xfer_error(struct s3_client *c, const struct xfer *x, const char *op, str
 	memset(&e, 0, sizeof(e));
 	const char *key = x->label ? x->label : x->key ? x->key : "";
 
+	if (x->rc != CURLE_OK && tls_trust_error(x->rc)) {
+		sr_err(err, -EIO, "%s s3://%s/%s: %s (CA bundle: %s)", op, x->bucket, key,
+		       curl_easy_strerror(x->rc), c->cainfo ? c->cainfo : "libcurl's default");
+		return sr_err_hint(err,
+				   "give the endpoint's CA certificate with AWS_CA_BUNDLE=FILE "
+				   "(or SSL_CERT_FILE)");
+	}
 	if (x->rc != CURLE_OK)
 		return sr_err(err, -EIO, "%s s3://%s/%s: %s (after %d attempts)", op, x->bucket,
 			      key, curl_easy_strerror(x->rc), x->attempts);

@@ -190,28 +190,41 @@ int fs_copy_file(const char *src, const char *dst, mode_t mode, struct sr_error 
 {
 	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	_cleanup_close_ int out = -1;
-	char buf[65536];
+	bool writing;
+	int r;
 
 	if (in < 0)
 		return sr_err(err, -errno, "copy '%s': %s", src, strerror(errno));
 	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (out < 0)
 		return sr_err(err, -errno, "copy to '%s': %s", dst, strerror(errno));
+	r = fs_copy_fd(in, out, &writing);
+	if (r < 0)
+		return writing ? sr_err(err, r, "copy to '%s': %s", dst, strerror(-r))
+			       : sr_err(err, r, "copy '%s': %s", src, strerror(-r));
+	return 0;
+}
+
+int fs_copy_fd(int in, int out, bool *ret_writing)
+{
+	char buf[65536];
+
 	for (;;) {
 		ssize_t n = read(in, buf, sizeof(buf));
 		int r;
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return sr_err(err, -errno, "copy '%s': %s", src, strerror(errno));
-		if (n == 0)
-			break;
+		if (n <= 0) {
+			*ret_writing = false;
+			return n < 0 ? -errno : 0;
+		}
 		r = fs_write_all(out, buf, (size_t)n);
-		if (r < 0)
-			return sr_err(err, r, "copy to '%s': %s", dst, strerror(-r));
+		if (r < 0) {
+			*ret_writing = true;
+			return r;
+		}
 	}
-	return 0;
 }
 
 static int copy_tree_at(const char *src, const char *dst, int depth, struct sr_error *err)

@@ -44,6 +44,10 @@ int fs_rm_rf(const char *path, struct sr_error *err);
 /* Copy a tree (files, folders, symlinks as symlinks) from src into dst (created). */
 int fs_copy_tree(const char *src, const char *dst, struct sr_error *err);
 
+/* Everything from fd `in` to fd `out` (EINTR retried): 0, or -errno with *ret_writing saying
+ * which side failed, for the caller to name. */
+int fs_copy_fd(int in, int out, bool *ret_writing);
+
 /* Copy one regular file. */
 int fs_copy_file(const char *src, const char *dst, mode_t mode, struct sr_error *err);
 

@@ -91,3 +91,17 @@ bool strv_contains(const struct strv *sv, const char *s)
 			return true;
 	return false;
 }
+
+char *strv_join(char *const *v, const char *sep)
+{
+	size_t len = 1, n = 0;
+	char *s, *o;
+
+	for (; v && v[n]; n++)
+		len += strlen(v[n]) + strlen(sep);
+	s = o = xmalloc(len);
+	*o = '\0';
+	for (size_t i = 0; i < n; i++)
+		o = stpcpy(stpcpy(o, i ? sep : ""), v[i]);
+	return s;
+}

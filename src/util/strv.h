@@ -28,5 +28,7 @@ const char *strv_env_get(const struct strv *sv, const char *name);
 /* Remove every NAME=... whose NAME starts with `prefix`. */
 void strv_env_unset_prefix(struct strv *sv, const char *prefix);
 bool strv_contains(const struct strv *sv, const char *s);
+/* The strings of a NULL-terminated vector (NULL: none) joined with `sep`; caller frees. */
+char *strv_join(char *const *v, const char *sep);
 
 #endif

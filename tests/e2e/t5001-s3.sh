@@ -132,5 +132,29 @@ test_expect_success 'a progress line on a terminal, none otherwise' '
 	test ! -s quiet.err
 '
 
+test_expect_success 'HTTPS: a CA the system does not know is refused with a hint, AWS_CA_BUNDLE trusts it' '
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=test CA" \
+		-keyout ca.key -out ca.pem 2>/dev/null &&
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout tls.key -out tls.csr 2>/dev/null &&
+	printf "subjectAltName=IP:127.0.0.1\n" >san.ext &&
+	openssl x509 -req -in tls.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+		-extfile san.ext -out tls.pem 2>/dev/null || exit 1
+	tport=$(free_port)
+	NODE_OPTIONS=--openssl-legacy-provider "$S3RVER" -d "$TRASH/s3tls" -a 127.0.0.1 -p "$tport" \
+		--key tls.key --cert tls.pem --configure-bucket bkt >s3tls.log 2>&1 &
+	tls=$!
+	for _ in $(seq 1 100); do
+		python3 -c "import socket; socket.create_connection((\"127.0.0.1\", $tport), 0.1)" 2>/dev/null && break
+		sleep 0.05
+	done
+	test_expect_code 1 env AWS_ENDPOINT_URL=https://127.0.0.1:$tport "$SAGERUN" s3 ls s3://bkt/ 2>tls.err &&
+	test_grep "CA bundle: " tls.err && test_grep "hint: give the endpoint.s CA certificate with AWS_CA_BUNDLE" tls.err &&
+	AWS_CA_BUNDLE=$PWD/ca.pem AWS_ENDPOINT_URL=https://127.0.0.1:$tport sagerun s3 cp up/one s3://bkt/tls/one &&
+	AWS_CA_BUNDLE=$PWD/ca.pem AWS_ENDPOINT_URL=https://127.0.0.1:$tport sagerun s3 ls s3://bkt/tls/ >tls.ls
+	rc=$?
+	kill $tls; wait $tls 2>/dev/null
+	[ $rc = 0 ] && test_grep "^           1  tls/one$" tls.ls
+'
+
 stop_server # before test_done removes the trash folder that names it
 test_done

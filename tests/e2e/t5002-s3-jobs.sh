@@ -137,6 +137,20 @@ test_expect_success 'CheckpointConfig: restored before Training, saved after, al
 	test_grep "CheckpointConfig.LocalPath: must be a folder under /opt/ml" err
 '
 
+test_expect_success 'checkpoints in a local folder: restored, and only what changed saved' '
+	mkdir -p lck &&
+	sagerun train --backend process --name lck1 --hosts 2 --checkpoints lck --output out \
+		--entry-point ck.sh --source-dir ckcode >stdout 2>stderr &&
+	test_grep "lck1: checkpoints: 2 files saved to $PWD/lck" stderr &&
+	sagerun train --backend process --name lck2 --hosts 2 --checkpoints "file://$PWD/lck" \
+		--output out --entry-point ck.sh --source-dir ckcode >stdout 2>stderr &&
+	test_grep "lck2: checkpoints: 2 files restored" stderr &&
+	test_grep "^algo-2 | has count-algo-1$" stdout &&
+	test_grep "lck2: checkpoints: 2 files saved" stderr &&
+	echo 2 >expect && test_cmp expect lck/count-algo-1 && test_cmp expect lck/count-algo-2 &&
+	! ls lck | grep -q sagerun-tmp
+'
+
 test_expect_success 'checkpoints are saved when the job is stopped' '
 	( "$SAGERUN" train --backend process --name ckstop --checkpoints s3://bkt/ckstop \
 		--output out -- sh -c "echo saved >\$SAGEMAKER_BASE_DIR/checkpoints/c; exec sleep 60" \

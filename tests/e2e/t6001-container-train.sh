@@ -128,6 +128,33 @@ test_expect_success 'a requirements.txt that cannot be installed: InstallRequire
 	test_grep "^Command \"python3 -m pip install -r requirements.txt\"$" "$base/output/failure"
 '
 
+test_expect_success 'a setup.py that cannot be installed: InstallModuleError, run as a package' '
+	mkdir -p pkgcode && cp code/dump.py pkgcode/ &&
+	printf "from setuptools import setup\nsetup(name=\"x\", install_requires=[\"no-such-package-sagerun\"])\n" >pkgcode/setup.py &&
+	sagerun train --backend process --name pkg --entry-point dump.py --source-dir pkgcode \
+		--output out >/dev/null 2>&1
+	base="$SAGERUN_HOME/jobs/pkg/hosts/algo-1/opt/ml" && rm -f "$base/output/failure" &&
+	test_expect_code 1 runtime pkg algo-1 PIP_NO_INDEX=1 PIP_BREAK_SYSTEM_PACKAGES=1 >/dev/null 2>pkg.err &&
+	test_grep "^InstallModuleError:$" "$base/output/failure" &&
+	test_grep "^Command \"python3 -m pip install .\"$" "$base/output/failure"
+'
+
+test_expect_success 'process backend: a stop reaches what the program started (the host group)' '
+	mkdir -p grpcode && cat >grpcode/bg.sh <<-\EOF &&
+	sleep 3171 &
+	wait
+	EOF
+	( "$SAGERUN" train --backend process --name grp --entry-point bg.sh --source-dir grpcode \
+		--stop-grace 1 --output out >grp.out 2>grp.err; echo $? >grp.rc ) &
+	job=$!
+	for _ in $(seq 1 200); do pgrep -f "sleep 3171" >/dev/null && break; sleep 0.02; done
+	pgrep -f "sleep 3171" >/dev/null && sagerun stop grp && wait $job &&
+	test "$(cat grp.rc)" = 130 &&
+	for _ in $(seq 1 100); do pgrep -f "sleep 3171" >/dev/null || break; sleep 0.02; done &&
+	! pgrep -f "sleep 3171" >/dev/null &&
+	test ! -e "$SAGERUN_HOME/jobs/grp/hosts/algo-1/opt/ml/output/failure"
+'
+
 test_expect_success 'usage: train takes no arguments' '
 	test_expect_code 2 sagerun container train extra 2>err && test_grep "no arguments" err
 '

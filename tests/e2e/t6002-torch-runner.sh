@@ -44,7 +44,9 @@ test_expect_success '--distribution: bad values, and a command instead of an ent
 	test_expect_code 2 sagerun train --distribution torch -- true 2>err &&
 	test_grep "needs script mode" err &&
 	test_expect_code 2 sagerun train --processes-per-host 0 -- true 2>err &&
-	test_grep "from 1 to 1024" err
+	test_grep "from 1 to 1024" err &&
+	test_expect_code 2 sagerun train --processes-per-host 2 -- true 2>err &&
+	test_grep "needs --distribution torch or mpi" err
 '
 
 test_done

@@ -20,6 +20,17 @@ test_expect_success '4 hosts x 2 processes: mpirun from the master, no sshd' '
 	test_grep "mpi8: Completed" stderr
 '
 
+test_expect_success 'the toolkit knobs: custom MPI options, --NCCL_DEBUG, sagemaker_mpi_num_processes' '
+	sagerun train --backend ns --name mpiopt --hosts 2 --distribution mpi \
+		--processes-per-host 2 --source-dir code --entry-point allreduce \
+		--hp "sagemaker_mpi_custom_mpi_options=-x MY_OPT=1 --NCCL_DEBUG WARN" \
+		--hp sagemaker_mpi_num_processes=3 --output out >stdout 2>stderr &&
+	test_grep "allreduce ok: sum=6 over 3 ranks" stdout &&
+	test_grep "sagerun: mpi: mpirun --host algo-1:2,algo-2:2 -np 3 " stderr &&
+	test_grep " -x NCCL_DEBUG=WARN .* -x MY_OPT=1 " stderr &&
+	! grep -q "NCCL_DEBUG=INFO" stderr
+'
+
 test_expect_success 'a rank that dies fails the job; no orted is left' '
 	test_expect_code 1 sagerun train --backend ns --name mpikill --hosts 4 \
 		--distribution mpi --processes-per-host 2 --source-dir code \
