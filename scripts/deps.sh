@@ -10,10 +10,12 @@ libjansson-dev libarchive-dev libcurl4-openssl-dev libsqlite3-dev libexpat1-dev
 libcmocka-dev python3"
 # Real peers of the tests: procps (pgrep), iproute2 (ip), torch with gloo, Open MPI, awscli (an
 # independent S3 client), busybox-static and file (the static binary's test, t6005), the
-# tools that build its libraries (scripts/static-deps.sh); s3rver
+# tools that build its libraries (scripts/static-deps.sh), the Docker engine and
+# docker-compose (t7001: the docker backend and compose files); s3rver
 # (the S3-compatible server) comes from npm, below.
 TEST="clang-format procps iproute2 python3-torch openmpi-bin libopenmpi-dev awscli
-busybox-static file dpkg-dev libssl-dev zlib1g-dev libtool autoconf automake"
+busybox-static file dpkg-dev libssl-dev zlib1g-dev libtool autoconf automake
+docker.io docker-compose"
 # The S3 tests' server, pinned, installed into the checkout (.deps/, ignored by git).
 S3RVER_VERSION=3.7.1
 NPM_DIR="$(cd "$(dirname "$0")/.." && pwd)/.deps/npm"

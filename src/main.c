@@ -25,6 +25,7 @@ struct cmd {
 
 /* Sorted by name. */
 static const struct cmd commands[] = {
+    {"compose", cmd_compose, 0, "write a docker-compose.yml that runs a job's hosts"},
     {"container", cmd_container, 0, "in-container side: rsh agent and client for mpirun"},
     {"describe", cmd_describe, 0, "show a job as DescribeTrainingJob does, with its hosts"},
     {"help", cmd_help, 0, "show help for sagerun or one command"},

@@ -18,6 +18,7 @@ struct sr_ctx {
 	bool color; /* colour on a TTY unless NO_COLOR is set */
 };
 
+int cmd_compose(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_container(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_describe(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_help(int argc, char **argv, struct sr_ctx *ctx);
@@ -37,6 +38,28 @@ void cli_print_error(const struct sr_error *err);
 
 /* A usage error: one specific line, then the short usage, on stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* train's flags (train.c), for train and compose: into `f` (job_flags_init'ed) and `o`.
+ * 0 when the command should run; CLI_TRAIN_HELP when help was printed; else the usage
+ * error's exit code (printed).  Compose also takes -o FILE into *compose_out. */
+#define CLI_TRAIN_HELP (-1000)
+struct cli_train_cmd {
+	const char *usage, *help;
+	bool compose;
+	const char **compose_out;
+};
+struct job_flags;
+struct run_opts;
+int cli_train_parse(int argc, char **argv, const struct cli_train_cmd *cmd, struct job_flags *f,
+		    struct run_opts *o);
+/* The "Job:" part of train's help. */
+extern const char cli_job_options_help[];
+
+/* The container options train and compose share, in this order: --image, --toolkit,
+ * --gpus-per-host, --shm-size.  0, or the usage error's exit code (printed). */
+enum cli_container_opt { CLI_CTR_IMAGE, CLI_CTR_TOOLKIT, CLI_CTR_GPUS, CLI_CTR_SHM_SIZE };
+struct run_opts;
+int cli_container_option(int which, const char *arg, struct run_opts *o, const char *usage);
 
 /* Open the job store under $SAGERUN_HOME, noting on stderr any job recovered from a lost
  * supervisor; prints the error itself.  0 or a negative errno. */

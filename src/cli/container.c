@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hosts/hosts.h"
 #include "runtime/agent.h"
 #include "runtime/rsh.h"
 #include "runtime/train.h"
@@ -16,7 +17,8 @@
 static const char container_usage[] =
     "sagerun container train\n"
     "       sagerun container agent [--config FILE] [--listen-fd N]\n"
-    "       sagerun container rsh [ssh options] HOST COMMAND...";
+    "       sagerun container rsh [ssh options] HOST COMMAND...\n"
+    "       sagerun container attach --engine SOCKET [--api VERSION] --host NAME CONTAINER";
 
 static const char container_help[] =
     "The side of sagerun that runs inside each host (or container).\n"
@@ -36,7 +38,9 @@ static const char container_help[] =
     "                          for mpirun: -mca plm_rsh_agent \"sagerun container rsh\".\n"
     "                          Common ssh options (-x -X -T -n -p N -o OPT -l USER ...) are\n"
     "                          accepted and ignored.  Exit status: the command's, 128+N when\n"
-    "                          killed by signal N, 255 when the connection failed.\n";
+    "                          killed by signal N, 255 when the connection failed.\n"
+    "  attach ... CONTAINER    (the docker backend's, per host) start CONTAINER, copy its\n"
+    "                          output, exit as it exited; 125 when the engine failed\n";
 
 static int cmd_agent(int argc, char **argv)
 {
@@ -153,6 +157,27 @@ static int cmd_rsh(int argc, char **argv)
 	return code;
 }
 
+static int cmd_attach(int argc, char **argv)
+{
+	const char *engine = NULL, *api = "1.41", *host = "container";
+	int i = 1;
+
+	for (; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--engine"))
+			engine = argv[i + 1];
+		else if (!strcmp(argv[i], "--api"))
+			api = argv[i + 1];
+		else if (!strcmp(argv[i], "--host"))
+			host = argv[i + 1];
+		else
+			break;
+	}
+	if (!engine || i != argc - 1)
+		return cli_usage_error(container_usage,
+				       "attach needs --engine SOCKET and CONTAINER");
+	return host_docker_attach(engine, api, host, argv[i]);
+}
+
 int cmd_container(int argc, char **argv, struct sr_ctx *ctx)
 {
 	(void)ctx;
@@ -168,5 +193,7 @@ int cmd_container(int argc, char **argv, struct sr_ctx *ctx)
 		return cmd_agent(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "rsh"))
 		return cmd_rsh(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "attach"))
+		return cmd_attach(argc - 1, argv + 1);
 	return cli_usage_error(container_usage, "unknown sub-command '%s'", argv[1]);
 }

@@ -4,8 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/run.h"
+#include "hosts/hosts.h"
 #include "store/store.h"
+#include "util/cleanup.h"
 #include "util/error.h"
+#include "util/xalloc.h"
 
 static const char rm_usage[] = "sagerun rm JOB...";
 
@@ -33,6 +37,13 @@ int cmd_rm(int argc, char **argv, struct sr_ctx *ctx)
 			cli_print_error(&err);
 			code = EXIT_FAILED;
 			continue;
+		}
+		/* A docker job whose leftovers an engine that was down kept until now. */
+		{
+			_cleanup_free_ char *home = run_home_dir();
+			_cleanup_free_ char *dir = xasprintf("%s/jobs/%s", home, argv[i]);
+
+			host_docker_cleanup(dir);
 		}
 		printf("%s\n", argv[i]);
 	}

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,7 +54,9 @@ struct run {
 	size_t printed;			    /* transitions already printed */
 	const struct host_backend *backend; /* borrowed */
 	struct host_group group;
-	char agent_secret[65]; /* the job's rsh agent secret, hex; never printed */
+	struct host_container container; /* container backends: what group.container points at */
+	char *toolkit_binary;		 /* --toolkit builtin: the static sagerun (owned) */
+	char agent_secret[65];		 /* the job's rsh agent secret, hex; never printed */
 	bool color;
 	struct store *store; /* the job is recorded there once inserted */
 	bool recorded;
@@ -206,14 +209,16 @@ static int host_env(const struct run *run, const struct contract_config *cfg, co
 	    .base_dir = base_dir,
 	    .job_name = job->name,
 	    .num_cpus = (int)sysconf(_SC_NPROCESSORS_ONLN),
-	    .num_gpus = 0,
+	    .num_gpus = run->container.gpus > 0 ? run->container.gpus : 0,
 	    .num_neurons = 0,
 	    .proc_env = env,
 	};
 	int r;
 
-	for (char **e = environ; *e; e++)
-		strv_push(env, *e);
+	/* A container starts from its image's environment, not this machine's. */
+	if (!(run->backend->flags & HOST_BACKEND_F_CONTAINER))
+		for (char **e = environ; *e; e++)
+			strv_push(env, *e);
 	strv_env_unset_prefix(env, "SM_");
 	strv_env_unset_prefix(env, "SAGEMAKER_");
 	strv_env_unset_prefix(env, "TRAINING_JOB_");
@@ -234,7 +239,7 @@ static int host_env(const struct run *run, const struct contract_config *cfg, co
 	/* Script mode: the host's runtime (`sagerun container train`) computes the toolkit's
 	 * environment itself, from the host's config files, as in a real container; a
 	 * ContainerEntrypoint replaces the toolkit, and sagerun gives it the same variables. */
-	if (job->entrypoint.n) {
+	if (job->entrypoint.n || (run->backend->flags & HOST_BACKEND_F_CONTAINER)) {
 		r = contract_env(cfg, &eo, env, err);
 		if (r < 0)
 			return r;
@@ -248,6 +253,21 @@ static int host_env(const struct run *run, const struct contract_config *cfg, co
 	strv_env_set(env, "TRAINING_JOB_ARN", job->arn);
 	if (run->backend->flags & HOST_BACKEND_F_SHARED_NETWORK)
 		strv_env_set(env, "MASTER_ADDR", "127.0.0.1");
+	/* What the hand-written compose files of SageMaker users set (GraphStorm's generator:
+	 * seed-systems.md), so their programs run unchanged; a runner sets its own. */
+	if (run->backend->flags & HOST_BACKEND_F_CONTAINER) {
+		char n[24];
+
+		snprintf(n, sizeof(n), "%zu", run->n_hosts);
+		if (!strv_env_get(env, "MASTER_ADDR"))
+			strv_env_set(env, "MASTER_ADDR", run->hosts[0].name);
+		if (!strv_env_get(env, "WORLD_SIZE"))
+			strv_env_set(env, "WORLD_SIZE", n);
+		/* The image's own PYTHONPATH stays, unless the job sets one: the toolkit in the
+		 * image adds the code folder itself. */
+		if (!job_map_get(&job->environment, "PYTHONPATH"))
+			strv_env_unset_prefix(env, "PYTHONPATH=");
+	}
 	return 0;
 }
 
@@ -349,7 +369,8 @@ static int prepare_host(struct run *run, struct host *h, struct sr_error *err)
 		r = contract_layout(h->opt_ml, &cfg, err);
 	/* Every host's agent (mpirun's launch agent instead of sshd) knows the job's secret
 	 * through its config folder, never through a command line. */
-	if (r >= 0 && (run->backend->flags & HOST_BACKEND_F_OPT_ML)) {
+	if (r >= 0 && (run->backend->flags & HOST_BACKEND_F_OPT_ML) &&
+	    !(run->backend->flags & HOST_BACKEND_F_CONTAINER)) {
 		r = rt_agent_config_write(h->opt_ml, RT_AGENT_PORT, run->agent_secret, err);
 		h->agent_port = RT_AGENT_PORT;
 	}
@@ -727,6 +748,14 @@ static int run_job(struct run *run, const struct run_opts *opts)
 	    .subnet = opts->subnet,
 	    .backend = backend,
 	};
+	if (backend->flags & HOST_BACKEND_F_CONTAINER) {
+		run->container.job_name = run->job.name;
+		run->container.job_dir = run->job_dir;
+		run->container.toolkit_binary = run->toolkit_binary;
+		run->container.gpus = opts->gpus_per_host;
+		run->container.shm_bytes = opts->shm_bytes;
+		run->group.container = &run->container;
+	}
 
 	for (int attempt = 1;; attempt++) {
 		int start_error = 0;
@@ -817,16 +846,100 @@ static int run_job(struct run *run, const struct run_opts *opts)
 	return exit_code_for(run->status.state);
 }
 
+/* --toolkit builtin: the static sagerun to mount as each container's entrypoint, which must
+ * run whatever the image's libc: $SAGERUN_STATIC_BINARY, this binary when it is static (no
+ * dynamic loader was mapped for it), or build-static/sagerun of this build tree. */
+static char *find_static_sagerun(struct sr_error *err)
+{
+	const char *env = getenv("SAGERUN_STATIC_BINARY");
+	char self[4096];
+	ssize_t n;
+	char *p;
+
+	if (env && *env) {
+		p = realpath(env, NULL);
+		if (!p)
+			sr_err(err, -errno, "SAGERUN_STATIC_BINARY=%s: %s", env, strerror(errno));
+		return p;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if (getauxval(AT_BASE) == 0)
+			return xstrdup(self);
+		p = strrchr(self, '/');
+		if (p) {
+			_cleanup_free_ char *cand = NULL;
+
+			*p = '\0';
+			cand = xasprintf("%s/../build-static/sagerun", self);
+			p = realpath(cand, NULL);
+			if (p)
+				return p;
+		}
+	}
+	sr_err(err, -ENOENT, "--toolkit builtin: no static sagerun found");
+	sr_err_hint(err, "build one with `make static` (build-static/sagerun), or name it in "
+			 "SAGERUN_STATIC_BINARY");
+	return NULL;
+}
+
+/* --backend docker: an image, and the toolkit it runs with. */
+static int container_options(struct run *run, const struct run_opts *opts)
+{
+	struct sr_error err = {0};
+	const char *image = opts->image ? opts->image : run->job.image;
+
+	if (!image) {
+		fprintf(stderr, "sagerun: error: --backend %s needs an image\n",
+			run->backend->name);
+		fprintf(stderr, "hint: add --image IMAGE (or AlgorithmSpecification.TrainingImage "
+				"in the spec)\n");
+		return EXIT_USAGE;
+	}
+	run->container.image = image;
+	{
+		const char *mpi = job_map_get(&run->job.hyperparameters, "sagemaker_mpi_enabled");
+
+		/* mpirun's launch agent is served by the ns backend's init; nothing runs it in
+		 * a container yet. */
+		if (mpi && !strcmp(mpi, "true")) {
+			fprintf(stderr,
+				"sagerun: error: --distribution mpi (sagemaker_mpi_enabled) "
+				"does not run on container hosts yet: no rsh agent runs in "
+				"them\n");
+			fprintf(stderr, "hint: use --backend ns, or --distribution torch\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (opts->toolkit_builtin) {
+		run->toolkit_binary = find_static_sagerun(&err);
+		if (!run->toolkit_binary) {
+			cli_print_error(&err);
+			return EXIT_USAGE;
+		}
+	}
+	if (opts->network_host)
+		fprintf(stderr, "sagerun: note: --network host: the containers' network is not "
+				"internal (they reach this machine's networks through the engine's "
+				"bridge)\n");
+	return 0;
+}
+
 /* --backend auto (the default) takes namespaces whenever they can be made here, and says
  * in one line why not when it falls back to plain processes. */
 static int pick_backend(struct run *run, const struct run_opts *opts)
 {
 	const char *why = NULL;
 	/* The probe forks a child into new namespaces: only when ns may be picked. */
-	bool ns_ok =
-	    strcmp(opts->backend, "process") && host_backend_find("ns") && host_ns_available(&why);
+	bool ns_ok = strcmp(opts->backend, "process") && strcmp(opts->backend, "docker") &&
+		     host_backend_find("ns") && host_ns_available(&why);
 
-	if (!strcmp(opts->backend, "auto")) {
+	if (!strcmp(opts->backend, "auto") && opts->image) {
+		/* An image given on the command line means containers.  (A spec's TrainingImage
+		 * alone does not: real specs name ECR images that are not on this machine.) */
+		run->backend = host_backend_find("docker");
+	} else if (!strcmp(opts->backend, "auto")) {
 		run->backend = host_backend_find(ns_ok ? "ns" : "process");
 		if (!ns_ok)
 			fprintf(stderr, "sagerun: note: hosts run as plain processes: %s\n",
@@ -843,6 +956,15 @@ static int pick_backend(struct run *run, const struct run_opts *opts)
 	}
 	if (!run->backend) {
 		fprintf(stderr, "sagerun: error: --backend: unknown backend '%s'\n", opts->backend);
+		return EXIT_USAGE;
+	}
+	if (run->backend->flags & HOST_BACKEND_F_CONTAINER)
+		return container_options(run, opts);
+	if (opts->toolkit_builtin || opts->gpus_per_host || opts->shm_bytes || opts->image) {
+		fprintf(stderr,
+			"sagerun: error: --image, --toolkit, --gpus-per-host and --shm-size "
+			"are for container hosts\n");
+		fprintf(stderr, "hint: add --backend docker --image IMAGE\n");
 		return EXIT_USAGE;
 	}
 	if (opts->network_host && !(run->backend->flags & HOST_BACKEND_F_BINDS))
@@ -901,25 +1023,31 @@ static int detach(struct run *run)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAILED;
 }
 
+/* job_build with its warnings and error printed; < 0 when the job cannot be built. */
+static int build_job(struct job *job, const struct job_flags *flags)
+{
+	struct strv warnings = STRV_INIT;
+	struct sr_error err = {0};
+	int r = job_build(flags, job, &warnings, &err);
+
+	for (size_t i = 0; i < warnings.n; i++)
+		fprintf(stderr, "sagerun: warning: %s\n", warnings.v[i]);
+	strv_release(&warnings);
+	if (r < 0) {
+		cli_print_error(&err);
+		job_release(job);
+	}
+	return r;
+}
+
 int run_training_job(const struct job_flags *flags, const struct run_opts *opts)
 {
 	struct run run = {
 	    .color = opts->color, .lease_fd = -1, .detach_fd = -1, .saved_stderr = -1};
-	struct strv warnings = STRV_INIT;
-	struct sr_error err = {0};
 	int code;
 
-	if (job_build(flags, &run.job, &warnings, &err) < 0) {
-		for (size_t i = 0; i < warnings.n; i++)
-			fprintf(stderr, "sagerun: warning: %s\n", warnings.v[i]);
-		strv_release(&warnings);
-		cli_print_error(&err);
-		job_release(&run.job);
+	if (build_job(&run.job, flags) < 0)
 		return EXIT_USAGE;
-	}
-	for (size_t i = 0; i < warnings.n; i++)
-		fprintf(stderr, "sagerun: warning: %s\n", warnings.v[i]);
-	strv_release(&warnings);
 
 	code = pick_backend(&run, opts);
 	if (code == 0 && opts->detach)
@@ -934,9 +1062,123 @@ int run_training_job(const struct job_flags *flags, const struct run_opts *opts)
 		host_release(&run.hosts[i]);
 	free(run.hosts);
 	free(run.job_dir);
+	free(run.toolkit_binary);
 	free(run.describe_path);
 	store_close(run.store);
 	sr_closep(&run.lease_fd); /* last: the job is final in the store before the lease goes */
+	job_status_release(&run.status);
+	job_release(&run.job);
+	return code;
+}
+
+/* The job folder of `sagerun compose`: <folder of the compose file>/sagerun-<job>, made here
+ * (mkdir: a second compose of the same name cannot take it over). */
+static int compose_job_dir(struct run *run, const char *path, struct sr_error *err)
+{
+	_cleanup_free_ char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+
+	*slash = '\0';
+	run->job_dir = xasprintf("%s/sagerun-%s", *dir ? dir : "", run->job.name);
+	if (mkdir(run->job_dir, 0755) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return sr_err(err, -errno, "create '%s': %s", run->job_dir, strerror(errno));
+	sr_err(err, -EEXIST, "'%s' already exists: the hosts of an earlier compose of job '%s'",
+	       run->job_dir, run->job.name);
+	return sr_err_hint(err, "choose another --name, or remove it (after docker-compose down)");
+}
+
+static int compose_prepare(struct run *run, const struct run_opts *opts, const char *path,
+			   struct strv *by_name, struct sr_error *err)
+{
+	int r = compose_job_dir(run, path, err);
+
+	if (r < 0)
+		return r;
+	r = rt_agent_secret_new(run->agent_secret, err);
+	if (r < 0)
+		return r;
+	run->n_hosts = (size_t)run->job.instance_count;
+	job_status_init(&run->status, run->n_hosts, clock_wall_ms());
+	run->hosts = xcalloc(run->n_hosts, sizeof(*run->hosts));
+	for (size_t i = 0; i < run->n_hosts; i++)
+		host_init(&run->hosts[i], i, run->backend);
+	run->group = (struct host_group){
+	    .hosts = run->hosts,
+	    .n = run->n_hosts,
+	    .network_host = opts->network_host,
+	    .backend = run->backend,
+	    .container = &run->container,
+	};
+	run->container.job_name = run->job.name;
+	run->container.job_dir = run->job_dir;
+	run->container.toolkit_binary = run->toolkit_binary;
+	run->container.gpus = opts->gpus_per_host;
+	run->container.shm_bytes = opts->shm_bytes;
+	r = stage_s3_channels(run, err);
+	for (size_t i = 0; r >= 0 && i < run->n_hosts; i++) {
+		set_s3_channel_paths(run, i);
+		r = prepare_host(run, &run->hosts[i], err);
+	}
+	if (r >= 0)
+		r = host_compose_write(&run->group, path, by_name, err);
+	return r;
+}
+
+int run_compose_job(const struct job_flags *flags, const struct run_opts *opts, const char *out)
+{
+	struct run run = {.lease_fd = -1, .detach_fd = -1, .saved_stderr = -1};
+	struct strv by_name = STRV_INIT;
+	struct sr_error err = {0};
+	_cleanup_free_ char *path = NULL;
+	int code = EXIT_COMPLETED;
+
+	if (build_job(&run.job, flags) < 0)
+		return EXIT_USAGE;
+	run.backend = host_backend_find("docker");
+	code = container_options(&run, opts);
+	if (code == 0) {
+		if (out) {
+			path = fs_abspath(out);
+		} else {
+			_cleanup_free_ char *name = xasprintf("docker-compose-%s-%dworkers.yaml",
+							      run.job.name, run.job.instance_count);
+
+			path = fs_abspath(name);
+		}
+		if (run.job.checkpoint_s3_uri)
+			fprintf(stderr, "sagerun: warning: CheckpointConfig: a compose file has no "
+					"step before or after the containers; not synced\n");
+		if (compose_prepare(&run, opts, path, &by_name, &err) < 0) {
+			cli_print_error(&err);
+			if (run.job_dir && err.code != -EEXIST)
+				(void)fs_rm_rf(run.job_dir, NULL);
+			code = EXIT_FAILED;
+		}
+	}
+	if (code == 0) {
+		printf("%s\n", path);
+		fprintf(stderr,
+			"sagerun: %s: %d hosts; their /opt/ml trees are under %s/hosts (the model "
+			"and output stay there: compose packs no tarballs)\n",
+			run.job.name, run.job.instance_count, run.job_dir);
+		if (by_name.n) {
+			_cleanup_free_ char *names = strv_join(by_name.v, " ");
+
+			fprintf(stderr,
+				"sagerun: credentials pass by name from the environment of "
+				"docker-compose: export %s\n",
+				names);
+		}
+		fprintf(stderr, "sagerun: run it: docker-compose -f %s up\n", path);
+	}
+	strv_release(&by_name);
+	for (size_t i = 0; run.hosts && i < run.n_hosts; i++)
+		host_release(&run.hosts[i]);
+	free(run.hosts);
+	free(run.job_dir);
+	free(run.toolkit_binary);
 	job_status_release(&run.status);
 	job_release(&run.job);
 	return code;

@@ -17,6 +17,7 @@
 static const struct host_backend *const backends[] = {
     &host_backend_ns,
     &host_backend_process,
+    &host_backend_docker,
 };
 
 const struct host_backend *host_backend_find(const char *name)

@@ -59,12 +59,25 @@ struct host {
 	void *priv;			    /* backend state, freed by teardown */
 };
 
+/* What the container backends (docker, and `sagerun compose`) need beyond the hosts. */
+struct host_container {
+	const char *job_name; /* in the names and labels of what the engine makes */
+	const char *job_dir;  /* the job's folder: label sagerun.dir, how leftovers are found */
+	const char *image;    /* the image every host runs */
+	/* --toolkit builtin: a static sagerun, bind-mounted read-only as the entrypoint
+	 * (`sagerun container train`); NULL: the image's own entrypoint gets `train`. */
+	const char *toolkit_binary;
+	int gpus;	     /* --gpus-per-host: 0 none, -1 all, else that many */
+	long long shm_bytes; /* --shm-size; 0: the engine's default (64 MiB) */
+};
+
 /* What all hosts of one job share: the network, for the namespace backend. */
 struct host_group {
 	struct host *hosts; /* borrowed, n of them */
 	size_t n;
 	bool network_host;  /* --network host: share this machine's network namespace */
 	const char *subnet; /* --subnet CIDR for the private network; NULL = the default */
+	const struct host_container *container; /* container backends only (borrowed) */
 	const struct host_backend *backend;
 	void *priv; /* backend state, freed by group_teardown */
 };
@@ -76,6 +89,9 @@ enum host_backend_flags {
 	HOST_BACKEND_F_SHARED_NETWORK = 1 << 1,
 	/* Channels are bind-mounted (h->binds), not linked into the tree. */
 	HOST_BACKEND_F_BINDS = 1 << 2,
+	/* Hosts are containers of an image: they get the job's environment and the contract's,
+	 * never this machine's (its PATH, HOME... would break the image). */
+	HOST_BACKEND_F_CONTAINER = 1 << 3,
 };
 
 struct host_backend {
@@ -102,12 +118,31 @@ struct host_backend {
 	void (*teardown)(struct host *h);
 };
 
-/* NULL when unknown.  Known: "process", "ns". */
+/* NULL when unknown.  Known: "process", "ns", "docker". */
 const struct host_backend *host_backend_find(const char *name);
 
 /* Whether namespaces can be made here (root, or unprivileged user namespaces); when not,
  * *ret_why says why in one line (static string). */
 bool host_ns_available(const char **ret_why);
+
+/* Remove whatever the docker backend made for the job in `job_dir` (its containers and
+ * network, found by label), when an engine answers; for a job whose supervisor died.  Quiet
+ * when there is no engine; warnings go to stderr. */
+void host_docker_cleanup(const char *job_dir);
+
+/* Write a docker-compose.yml at `path` (atomically) running the group's hosts as the docker
+ * backend would (g->container set, hosts prepared).  Names of credentials, written by name
+ * only, are added to `by_name`. */
+int host_compose_write(const struct host_group *g, const char *path, struct strv *by_name,
+		       struct sr_error *err);
+
+/* `sagerun container attach`, the process the docker backend runs per host: wait for the
+ * container `id` (registered before its start) through the engine at `socket`, API version
+ * `api`, start it (unless SIGTERM or SIGINT came first), copy its output to stdout and
+ * stderr, and end as it ended.  Returns the exit code for main() when the container exited
+ * (after raising its signal on itself when it was killed by one); 125 when the engine failed,
+ * after saying why on stderr, as `docker run` does. */
+int host_docker_attach(const char *socket, const char *api, const char *host, const char *id);
 
 int host_group_prepare(struct host_group *g, struct sr_error *err);
 void host_group_teardown(struct host_group *g);

@@ -2,6 +2,7 @@
 #ifndef SR_HOSTS_INTERNAL_H
 #define SR_HOSTS_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <netinet/in.h>
@@ -11,6 +12,34 @@
 /* One const instance per backend file, listed in hosts.c. */
 extern const struct host_backend host_backend_process;
 extern const struct host_backend host_backend_ns;
+extern const struct host_backend host_backend_docker;
+
+/* ---- container hosts: container.c (what docker.c creates and compose.c writes) ---------- */
+
+/* Where --toolkit builtin mounts the static sagerun inside each container. */
+#define CTR_TOOLKIT_PATH "/opt/sagerun/bin/sagerun"
+
+struct ctr_mount {
+	const char *src; /* on this machine (borrowed from the host record) */
+	const char *dst; /* inside the container */
+	bool readonly;
+};
+
+/* One host as a container: the same for the docker backend and a compose file. */
+struct ctr_spec {
+	char *name;		/* the container's name: <prefix>-algo-N */
+	struct strv entrypoint; /* empty: the image's own */
+	struct strv cmd;
+	struct strv env; /* KEY=VALUE */
+	struct ctr_mount *mounts;
+	size_t n_mounts;
+};
+
+/* "sagerun-<job>-<8 hex of the job folder>": names the job's network and prefixes its
+ * containers, so two homes that run jobs of one name never meet in the engine. */
+char *ctr_prefix(const struct host_container *c);
+void ctr_spec_make(const struct host *h, const struct host_container *c, struct ctr_spec *s);
+void ctr_spec_release(struct ctr_spec *s);
 
 /* ---- the ns backend: ns.c (parent side), ns_init.c (the host's init), ns_mount.c ----
  *

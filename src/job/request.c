@@ -13,23 +13,9 @@
 
 #include <jansson.h>
 
+#include "util/secret.h"
+
 #define REDACTED "(redacted)"
-
-/* AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, DB_PASSWORD, hf_token, GOOGLE_CREDENTIALS...:
- * any name that contains one of these words, in any case.  AWS_ACCESS_KEY_ID contains none
- * but is half of a key pair. */
-static bool is_credential(const char *key)
-{
-	static const char *const words[] = {"SECRET",	  "TOKEN",	 "PASSWORD", "PASSWD",
-					    "CREDENTIAL", "PRIVATE_KEY", NULL};
-
-	if (!strcasecmp(key, "AWS_ACCESS_KEY_ID"))
-		return true;
-	for (const char *const *w = words; *w; w++)
-		if (strcasestr(key, *w))
-			return true;
-	return false;
-}
 
 /* job_validate() guarantees UTF-8, so json_string() only fails on a job that skipped it;
  * describe output must still come out whole. */
@@ -55,7 +41,7 @@ static json_t *jmap(const struct job_map *m, bool redact)
 
 	for (size_t i = 0; i < m->n; i++) {
 		const char *v =
-		    redact && is_credential(m->items[i].key) ? REDACTED : m->items[i].value;
+		    redact && sr_name_is_credential(m->items[i].key) ? REDACTED : m->items[i].value;
 
 		json_object_set_new(o, m->items[i].key, jstr(v));
 	}

@@ -7,38 +7,17 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/lazylib.h"
+#include "util/membuf.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
 #define BODY_MAX (1 << 20)
 
-struct body {
-	char *data;
-	size_t len, cap;
-	bool too_big;
-};
-
-static size_t on_data(char *p, size_t size, size_t n, void *ctx)
-{
-	struct body *b = ctx;
-	size_t len = size * n;
-
-	if (b->len + len > BODY_MAX) {
-		b->too_big = true;
-		return 0;
-	}
-	xgrow(&b->data, &b->cap, b->len + len + 1, 1);
-	memcpy(b->data + b->len, p, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-	return len;
-}
-
 int s3_http_simple(const char *method, const char *url, const struct strv *headers, long timeout_ms,
 		   char **ret_body, long *ret_status, struct sr_error *err)
 {
 	struct curl_slist *hl = NULL;
-	struct body b = {0};
+	struct membuf b = {.max = BODY_MAX};
 	CURL *curl;
 	CURLcode rc;
 	int r = lazylib_curl_load(err);
@@ -64,7 +43,7 @@ int s3_http_simple(const char *method, const char *url, const struct strv *heade
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_PROXY, ""); /* metadata services are never behind one */
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, membuf_curl_write);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
 	rc = curl_easy_perform(curl);
 	if (rc != CURLE_OK) {

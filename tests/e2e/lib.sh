@@ -21,7 +21,6 @@ cd "$TRASH" || exit 1
 test_count=0
 test_failed=0
 test_skipped=0
-_cleanup_cmds=""
 
 # Background jobs must use "$SAGERUN" directly: a function runs in a subshell, and $! would
 # name that shell, not sagerun.
@@ -33,17 +32,20 @@ say() {
 	printf '# %s\n' "$*"
 }
 
-# Commands to run after the current step, pass or fail.
+# Commands to run after the current step, pass or fail, newest first.  A step runs in a
+# subshell, so they are kept in a file the script's own shell reads afterwards.
 test_when_finished() {
-	_cleanup_cmds="$*
-$_cleanup_cmds"
+	{
+		printf '%s\n' "$*"
+		cat "$TRASH/.cleanup" 2>/dev/null || true
+	} >"$TRASH/.cleanup.new" && mv "$TRASH/.cleanup.new" "$TRASH/.cleanup"
 }
 
 _run_cleanup() {
-	if [ -n "$_cleanup_cmds" ]; then
-		eval "$_cleanup_cmds" >/dev/null 2>&1
-		_cleanup_cmds=""
+	if [ -s "$TRASH/.cleanup" ]; then
+		(cd "$TRASH" && eval "$(cat "$TRASH/.cleanup")") >/dev/null 2>&1
 	fi
+	rm -f "$TRASH/.cleanup"
 }
 
 test_expect_success() {

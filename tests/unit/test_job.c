@@ -267,9 +267,12 @@ static void test_request_redacts_secrets(void **state)
 	    "GOOGLE_APPLICATION_CREDENTIALS",
 	    "ssh_private_key",
 	    "Api_Credential",
+	    "WANDB_API_KEY",
+	    "MINIO_ACCESS_KEY",
+	    "AWS_ACCESS_KEY",
 	};
 	static const char *const plain[] = {
-	    "PLAIN", "AWS_REGION", "AWS_ACCESS_KEY", "KEY_ID", "PRIVATE", "PASS", "SECRE_T",
+	    "PLAIN", "AWS_REGION", "API_URL", "KEY_ID", "PRIVATE", "PASS", "SECRE_T",
 	};
 	struct job job = {0};
 	_cleanup_json_ json_t *req = NULL;

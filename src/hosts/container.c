@@ -1,0 +1,71 @@
+/* container.c - one host as a container: name, command, environment and mounts.
+ *
+ * The docker backend creates exactly this and `sagerun compose` writes exactly this, so a job
+ * run either way sees the same container.  The layout is the service's: the host's tree at
+ * /opt/ml, each channel read-only at /opt/ml/input/data/<channel>, hostname algo-N; the
+ * command is `train` for the image's entrypoint (as `docker run IMAGE train` on the service),
+ * or sagerun's own runtime with --toolkit builtin, or the job's ContainerEntrypoint and
+ * ContainerArguments.
+ */
+#include "hosts/hosts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "contract/contract.h"
+#include "hosts/internal.h"
+#include "util/cleanup.h"
+#include "util/sha256.h"
+#include "util/xalloc.h"
+
+char *ctr_prefix(const struct host_container *c)
+{
+	unsigned char d[SHA256_DIGEST_LEN];
+	char hex[2 * SHA256_DIGEST_LEN + 1];
+
+	sha256(c->job_dir, strlen(c->job_dir), d);
+	sr_hex_encode(d, 4, hex);
+	return xasprintf("sagerun-%s-%s", c->job_name, hex);
+}
+
+void ctr_spec_make(const struct host *h, const struct host_container *c, struct ctr_spec *s)
+{
+	_cleanup_free_ char *prefix = ctr_prefix(c);
+
+	memset(s, 0, sizeof(*s));
+	s->name = xasprintf("%s-%s", prefix, h->name);
+	if (h->run_self) {
+		/* Script mode: the toolkit in the image (or ours) reads the config files. */
+		if (c->toolkit_binary) {
+			strv_push(&s->entrypoint, CTR_TOOLKIT_PATH);
+			strv_push(&s->entrypoint, "container");
+		}
+		strv_push(&s->cmd, "train");
+	} else {
+		for (size_t i = 0; i < h->argv.n; i++)
+			strv_push(&s->entrypoint, h->argv.v[i]);
+	}
+	for (size_t i = 0; i < h->env.n; i++)
+		strv_push(&s->env, h->env.v[i]);
+	s->mounts = xcalloc(h->n_binds + 2, sizeof(*s->mounts));
+	s->mounts[s->n_mounts++] =
+	    (struct ctr_mount){.src = h->opt_ml, .dst = CONTRACT_BASE_DIR, .readonly = false};
+	for (size_t i = 0; i < h->n_binds; i++)
+		s->mounts[s->n_mounts++] = (struct ctr_mount){.src = h->binds[i].src,
+							      .dst = h->binds[i].dst,
+							      .readonly = h->binds[i].readonly};
+	if (c->toolkit_binary && h->run_self)
+		s->mounts[s->n_mounts++] = (struct ctr_mount){
+		    .src = c->toolkit_binary, .dst = CTR_TOOLKIT_PATH, .readonly = true};
+}
+
+void ctr_spec_release(struct ctr_spec *s)
+{
+	free(s->name);
+	strv_release(&s->entrypoint);
+	strv_release(&s->cmd);
+	strv_release(&s->env);
+	free(s->mounts);
+	memset(s, 0, sizeof(*s));
+}

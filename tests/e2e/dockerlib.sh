@@ -1,0 +1,89 @@
+# dockerlib.sh - a Docker engine for the tests, and an image built without any registry.
+#
+# start_engine uses the engine that answers (DOCKER_HOST, else /var/run/docker.sock); when
+# none does, it starts a private dockerd (Debian's docker.io) whose state lives in the test's
+# trash folder, and stop_engine stops it again.  make_image imports a folder holding
+# busybox-static (and, unless told otherwise, the static sagerun as ENTRYPOINT ["sagerun",
+# "container"]) as an image: `docker import`, no registry, no Python.
+
+_dk_private=""
+
+_dk_ping() {
+	docker version --format '{{.Server.Version}}' >/dev/null 2>&1
+}
+
+start_engine() {
+	if [ -z "${DOCKER_HOST:-}" ] && [ -S /var/run/docker.sock ]; then
+		export DOCKER_HOST=unix:///var/run/docker.sock
+	fi
+	if [ -n "${DOCKER_HOST:-}" ] && _dk_ping; then
+		return 0
+	fi
+	command -v dockerd >/dev/null 2>&1 || {
+		_skip_reason="no Docker engine and no dockerd (make deps installs docker.io)"
+		return 1
+	}
+	# A short exec root: the engine's own Unix sockets live there (108-byte limit).
+	_dk_private=$(mktemp -d /tmp/sr-dk.XXXXXX)
+	mkdir -p "$TRASH/dockerd"
+	export DOCKER_HOST="unix://$_dk_private/docker.sock"
+	dockerd --data-root "$TRASH/dockerd/root" --exec-root "$_dk_private/exec" \
+		--pidfile "$_dk_private/dockerd.pid" -H "$DOCKER_HOST" \
+		>"$TRASH/dockerd/log" 2>&1 &
+	_dk_pid=$!
+	for _i in $(seq 1 300); do
+		_dk_ping && return 0
+		kill -0 "$_dk_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	say "dockerd did not start:"
+	tail -n 20 "$TRASH/dockerd/log" >&2
+	_skip_reason="dockerd did not start (see above)"
+	return 1
+}
+
+stop_engine() {
+	[ -n "$_dk_private" ] || return 0
+	kill "$_dk_pid" 2>/dev/null
+	for _i in $(seq 1 200); do
+		kill -0 "$_dk_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$_dk_pid" 2>/dev/null
+	wait "$_dk_pid" 2>/dev/null
+	# Its containerd goes a moment later; then whatever it still had mounted there.
+	for _i in $(seq 1 100); do
+		pgrep -f "$_dk_private" >/dev/null || break
+		sleep 0.1
+	done
+	pkill -9 -f "$_dk_private" 2>/dev/null
+	awk -v d="$TRASH/dockerd" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r |
+		while read -r _m; do umount -l "$_m" 2>/dev/null; done
+	# containerd's shims end with their containers; none may outlive the test.
+	rm -rf "$_dk_private" "$TRASH/dockerd"
+	_dk_private=""
+}
+
+# make_image TAG [--no-toolkit]
+make_image() {
+	_root="$TRASH/image-$1"
+	_root=$(echo "$_root" | tr ':' '_')
+	rm -rf "$_root" && mkdir -p "$_root/bin" "$_root/usr/bin" "$_root/tmp" "$_root/etc" || return 1
+	cp /bin/busybox "$_root/bin/busybox" || return 1
+	for _a in $(/bin/busybox --list); do
+		ln -s busybox "$_root/bin/$_a"
+	done
+	if [ "${2:-}" = --no-toolkit ]; then
+		tar -C "$_root" -c . | docker import --change 'ENV PATH=/usr/bin:/bin' - "$1" >/dev/null
+	else
+		cp "$STATIC" "$_root/usr/bin/sagerun" || return 1
+		tar -C "$_root" -c . | docker import --change 'ENV PATH=/usr/bin:/bin' \
+			--change 'ENTRYPOINT ["/usr/bin/sagerun", "container"]' - "$1" >/dev/null
+	fi
+}
+
+# What the engine holds of a job folder: its containers and networks, by label.
+job_leftovers() {
+	docker ps -a -q --filter "label=sagerun.dir=$1"
+	docker network ls -q --filter "label=sagerun.dir=$1"
+}
