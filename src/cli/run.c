@@ -246,6 +246,10 @@ static int host_env(const struct run *run, const struct contract_config *cfg, co
 	} else if (strcmp(base_dir, CONTRACT_BASE_DIR)) {
 		strv_env_set(env, "SAGEMAKER_BASE_DIR", base_dir);
 	}
+	/* An ns host's init serves the rsh agent; in a container the MPI runner does. */
+	if ((run->backend->flags & HOST_BACKEND_F_OPT_ML) &&
+	    !(run->backend->flags & HOST_BACKEND_F_CONTAINER))
+		strv_env_set(env, RT_AGENT_SERVED_ENV, "init");
 	/* A process-backend host is one process group that the supervisor signals whole. */
 	if (!job->entrypoint.n && !(run->backend->flags & HOST_BACKEND_F_OPT_ML))
 		strv_env_set(env, RT_TRAIN_GROUP_ENV, "host");
@@ -369,8 +373,7 @@ static int prepare_host(struct run *run, struct host *h, struct sr_error *err)
 		r = contract_layout(h->opt_ml, &cfg, err);
 	/* Every host's agent (mpirun's launch agent instead of sshd) knows the job's secret
 	 * through its config folder, never through a command line. */
-	if (r >= 0 && (run->backend->flags & HOST_BACKEND_F_OPT_ML) &&
-	    !(run->backend->flags & HOST_BACKEND_F_CONTAINER)) {
+	if (r >= 0 && (run->backend->flags & HOST_BACKEND_F_OPT_ML)) {
 		r = rt_agent_config_write(h->opt_ml, RT_AGENT_PORT, run->agent_secret, err);
 		h->agent_port = RT_AGENT_PORT;
 	}
@@ -898,20 +901,6 @@ static int container_options(struct run *run, const struct run_opts *opts)
 		return EXIT_USAGE;
 	}
 	run->container.image = image;
-	{
-		const char *mpi = job_map_get(&run->job.hyperparameters, "sagemaker_mpi_enabled");
-
-		/* mpirun's launch agent is served by the ns backend's init; nothing runs it in
-		 * a container yet. */
-		if (mpi && !strcmp(mpi, "true")) {
-			fprintf(stderr,
-				"sagerun: error: --distribution mpi (sagemaker_mpi_enabled) "
-				"does not run on container hosts yet: no rsh agent runs in "
-				"them\n");
-			fprintf(stderr, "hint: use --backend ns, or --distribution torch\n");
-			return EXIT_USAGE;
-		}
-	}
 	if (opts->toolkit_builtin) {
 		run->toolkit_binary = find_static_sagerun(&err);
 		if (!run->toolkit_binary) {

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -196,6 +198,62 @@ static int wait_for_master(const char *master, int log_fd)
 	return 0;
 }
 
+/* Serve this host's agent from a child of ours for as long as the job runs, unless the host
+ * already serves it (RT_AGENT_SERVED_ENV): in a container nothing else would.  Returns the
+ * child's pid once it listens, 0 when not needed. */
+static pid_t agent_start(int err_fd, struct sr_error *err)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+	ssize_t n;
+
+	if (getenv(RT_AGENT_SERVED_ENV))
+		return 0;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return sr_err(err, -errno, "agent: pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		close(p[0]);
+		close(p[1]);
+		return sr_err(err, -e, "agent: fork: %s", strerror(e));
+	}
+	if (pid == 0) {
+		struct rt_agent_opts o = {.ready_fd = p[1], .log_fd = err_fd, .listen_fd = -1};
+		struct sr_error e = {0};
+
+		close(p[0]);
+		/* It must not outlive the runtime, whatever ends it. */
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+		if (rt_agent_serve(&o, &e) < 0) {
+			dprintf(err_fd, "sagerun: agent: %s\n", e.msg);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	do
+		n = read(p[0], &c, 1);
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	if (n != 1) {
+		(void)waitpid(pid, NULL, 0);
+		return sr_err(err, -EIO, "this host's rsh agent did not start (see above)");
+	}
+	return pid;
+}
+
+static void agent_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	(void)kill(pid, SIGTERM);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
 int rt_mpi_run(const struct contract_config *cfg, const struct strv *env, char *const *argv,
 	       const char *code_dir, int pph, int err_fd, char **ret_msg, struct sr_error *err)
 {
@@ -208,6 +266,7 @@ int rt_mpi_run(const struct contract_config *cfg, const struct strv *env, char *
 	struct strv cmd = STRV_INIT;
 	struct rt_tail *tail;
 	int status = 0, r;
+	pid_t agent;
 
 	*ret_msg = NULL;
 	if (!master || !me)
@@ -219,8 +278,14 @@ int rt_mpi_run(const struct contract_config *cfg, const struct strv *env, char *
 		       agent_cfg);
 		return sr_err_hint(err, "run the job with the ns backend (--backend ns, as root)");
 	}
-	if (strcmp(me, master))
-		return wait_for_master(master, err_fd);
+	agent = agent_start(err_fd, err);
+	if (agent < 0)
+		return (int)agent;
+	if (strcmp(me, master)) {
+		r = wait_for_master(master, err_fd);
+		agent_stop(agent);
+		return r;
+	}
 	build_mpirun(cfg, env, argv, pph, iface ? iface : CONTRACT_IFACE_DEFAULT, &cmd);
 	{
 		_cleanup_free_ char *text = strv_join(cmd.v, " ");
@@ -230,6 +295,7 @@ int rt_mpi_run(const struct contract_config *cfg, const struct strv *env, char *
 	tail = xcalloc(1, sizeof(*tail));
 	r = rt_child_run(cmd.v, env->v, code_dir, err_fd, tail, &status, err);
 	tell_workers(cfg, master, err_fd);
+	agent_stop(agent);
 	if (r >= 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
 		*ret_msg = rt_exit_message(cmd.v, status, tail, NULL);
 	free(tail);

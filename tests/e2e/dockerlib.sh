@@ -71,7 +71,7 @@ make_image() {
 	rm -rf "$_root" && mkdir -p "$_root/bin" "$_root/usr/bin" "$_root/tmp" "$_root/etc" || return 1
 	cp /bin/busybox "$_root/bin/busybox" || return 1
 	for _a in $(/bin/busybox --list); do
-		ln -s busybox "$_root/bin/$_a"
+		[ "$_a" = busybox ] || ln -s busybox "$_root/bin/$_a"
 	done
 	if [ "${2:-}" = --no-toolkit ]; then
 		tar -C "$_root" -c . | docker import --change 'ENV PATH=/usr/bin:/bin' - "$1" >/dev/null
@@ -86,4 +86,39 @@ make_image() {
 job_leftovers() {
 	docker ps -a -q --filter "label=sagerun.dir=$1"
 	docker network ls -q --filter "label=sagerun.dir=$1"
+}
+
+# make_mpi_image TAG FILE...: an image with Open MPI from this machine (mpirun, orted, their
+# plugins, help texts and every library they load), busybox, the static sagerun as
+# ENTRYPOINT, and FILE... (MPI programs) with their libraries: Debian's own files, copied.
+make_mpi_image() {
+	_tag=$1
+	shift
+	_root="$TRASH/image-mpi"
+	rm -rf "$_root" && mkdir -p "$_root/usr/bin" "$_root/usr/lib" "$_root/usr/lib64" \
+		"$_root/tmp" "$_root/etc" "$_root/root" || return 1
+	ln -s usr/bin "$_root/bin" && ln -s usr/lib "$_root/lib" && ln -s usr/lib64 "$_root/lib64"
+	cp /bin/busybox "$_root/usr/bin/busybox" || return 1
+	for _a in $(/bin/busybox --list); do
+		[ "$_a" = busybox ] || ln -s busybox "$_root/usr/bin/$_a"
+	done
+	cp "$STATIC" "$_root/usr/bin/sagerun" || return 1
+	_files=$(
+		{
+			echo /usr/bin/orterun /usr/bin/orted "$@"
+			find /usr/lib/x86_64-linux-gnu/openmpi /usr/lib/x86_64-linux-gnu/pmix2 \
+				/usr/share/openmpi /usr/share/pmix /etc/openmpi -type f 2>/dev/null
+		} | tr ' ' '\n'
+	)
+	_libs=$(for _f in $_files; do
+		case $_f in */share/* | /etc/*) ;; *) ldd "$_f" 2>/dev/null ;; esac
+	done | sed -n 's|.*=> \(/[^ ]*\) .*|\1|p; s|^[[:space:]]*\(/lib64/[^ ]*\) .*|\1|p' | sort -u)
+	for _f in $_files $_libs; do
+		# merged /usr: /lib/x is /usr/lib/x
+		_dst=$(echo "$_f" | sed 's|^/lib/|/usr/lib/|; s|^/lib64/|/usr/lib64/|')
+		mkdir -p "$_root$(dirname "$_dst")" && cp -L "$_f" "$_root$_dst" || return 1
+	done
+	ln -sf orterun "$_root/usr/bin/mpirun"
+	tar -C "$_root" -c . | docker import --change 'ENV PATH=/usr/bin:/bin' \
+		--change 'ENTRYPOINT ["/usr/bin/sagerun", "container"]' - "$_tag" >/dev/null
 }

@@ -11,6 +11,8 @@ STATIC=${SAGERUN_STATIC_BIN:-$SR_SOURCE_DIR/build-static/sagerun}
 [ -x "$STATIC" ] || _skip_reason="no static binary at $STATIC (run make static)"
 [ -x /bin/busybox ] || _skip_reason="needs busybox-static (make deps installs it)"
 command -v docker-compose >/dev/null 2>&1 || _skip_reason="needs docker-compose (make deps)"
+command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 ||
+	_skip_reason="needs mpicc and mpirun (make deps: openmpi-bin libopenmpi-dev)"
 [ -n "${_skip_reason:-}" ] || start_engine || true
 [ -z "${_skip_reason:-}" ] || say "skipping $test_name: $_skip_reason"
 trap stop_engine EXIT
@@ -126,6 +128,19 @@ test_expect_success 'a SIGKILLed supervisor: the next command removes its contai
 	job_leftovers "$(jobdir killed)" >left && test_cmp /dev/null left
 '
 
+MPIIMG=sagerun-test-mpi:$$
+test_expect_success 'MPI across 3 containers x 2 processes through sagerun'"'"'s agents, no sshd' '
+	mkdir -p mpi && mpicc -O2 -o mpi/allreduce "$SR_SOURCE_DIR/examples/mpi/allreduce.c" &&
+	make_mpi_image "$MPIIMG" mpi/allreduce &&
+	! docker run --rm --entrypoint /bin/sh "$MPIIMG" -c "command -v sshd" &&
+	sagerun train --backend docker --image "$MPIIMG" --hosts 3 --name mpi \
+		--distribution mpi --processes-per-host 2 --source-dir mpi \
+		--entry-point allreduce --max-run 300 >log 2>&1 &&
+	test_grep "allreduce ok: sum=21 over 6 ranks on algo-1,algo-1,algo-2,algo-2,algo-3,algo-3" log &&
+	test_grep "^algo-2 | sagerun: mpi: algo-1 runs mpirun; waiting for it to finish" log &&
+	job_leftovers "$(jobdir mpi)" >left && test_cmp /dev/null left
+'
+
 test_expect_success 'errors: no engine, an image that is not there, a name in use, GPUs there are none of' '
 	DOCKER_HOST=unix://$PWD/none.sock test_expect_code 1 sagerun train --backend docker \
 		--image "$IMG" --name noengine -- true >log 2>&1 &&
@@ -198,6 +213,6 @@ test_expect_success 'credentials reach the containers and no file sagerun wrote'
 	! grep -rqF -e "$SECRET" -e "AKIDEXAMPLE$$" -- "$SAGERUN_HOME" out c log err
 '
 
-docker rmi "$IMG" "$BARE" >/dev/null 2>&1
+docker rmi "$IMG" "$BARE" "$MPIIMG" >/dev/null 2>&1
 stop_engine # before test_done removes the trash folder it keeps its state in
 test_done
