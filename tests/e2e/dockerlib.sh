@@ -1,8 +1,8 @@
 # dockerlib.sh - a Docker engine for the tests, and an image built without any registry.
 #
 # start_engine uses the engine that answers (DOCKER_HOST, else /var/run/docker.sock); when
-# none does, it starts a private dockerd (Debian's docker.io) whose state lives in the test's
-# trash folder, and stop_engine stops it again.  make_image imports a folder holding
+# none does, it starts a private dockerd (Debian's docker.io) in a network namespace of its
+# own, whose state lives in the test's trash folder, and stop_engine stops it again.  make_image imports a folder holding
 # busybox-static (and, unless told otherwise, the static sagerun as ENTRYPOINT ["sagerun",
 # "container"]) as an image: `docker import`, no registry, no Python.
 
@@ -27,7 +27,11 @@ start_engine() {
 	_dk_private=$(mktemp -d /tmp/sr-dk.XXXXXX)
 	mkdir -p "$TRASH/dockerd"
 	export DOCKER_HOST="unix://$_dk_private/docker.sock"
-	dockerd --data-root "$TRASH/dockerd/root" --exec-root "$_dk_private/exec" \
+	# In a network namespace of its own: its bridges (docker0, one per job network) and
+	# iptables rules live and die there, and this machine's network is never touched.  The
+	# API socket is a file, reached from here all the same.
+	unshare --net --fork --kill-child=SIGTERM \
+		dockerd --data-root "$TRASH/dockerd/root" --exec-root "$_dk_private/exec" \
 		--pidfile "$_dk_private/dockerd.pid" -H "$DOCKER_HOST" \
 		>"$TRASH/dockerd/log" 2>&1 &
 	_dk_pid=$!

@@ -16,6 +16,9 @@ command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 ||
 [ -n "${_skip_reason:-}" ] || start_engine || true
 [ -z "${_skip_reason:-}" ] || say "skipping $test_name: $_skip_reason"
 trap stop_engine EXIT
+links() { ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort; }
+links >"$TRASH/links.before"
+PRIVATE_ENGINE=${_dk_private:+yes}
 
 IMG=sagerun-test-toolkit:$$
 BARE=sagerun-test-bare:$$
@@ -215,4 +218,11 @@ test_expect_success 'credentials reach the containers and no file sagerun wrote'
 
 docker rmi "$IMG" "$BARE" "$MPIIMG" >/dev/null 2>&1
 stop_engine # before test_done removes the trash folder it keeps its state in
+
+test_expect_success 'nothing of the engine or the jobs is left on this machine'"'"'s network' '
+	if [ -n "$PRIVATE_ENGINE" ]; then
+		! pgrep -f "$TRASH/dockerd" >/dev/null
+	fi &&
+	links >links.after && test_cmp links.before links.after
+'
 test_done
