@@ -27,10 +27,12 @@ start_engine() {
 	_dk_private=$(mktemp -d /tmp/sr-dk.XXXXXX)
 	mkdir -p "$TRASH/dockerd"
 	export DOCKER_HOST="unix://$_dk_private/docker.sock"
-	# In a network namespace of its own: its bridges (docker0, one per job network) and
-	# iptables rules live and die there, and this machine's network is never touched.  The
-	# API socket is a file, reached from here all the same.
-	unshare --net --fork --kill-child=SIGTERM \
+	# In a network and a mount namespace of its own: its bridges (docker0, one per job
+	# network), iptables rules and the containers' root mounts live and die there, and this
+	# machine's network and mount table are never touched (other tests count them).  The API
+	# socket is a file, reached from here all the same, and the folders it bind-mounts into
+	# containers are this machine's.
+	unshare --net --mount --propagation private --fork --kill-child=SIGTERM \
 		dockerd --data-root "$TRASH/dockerd/root" --exec-root "$_dk_private/exec" \
 		--pidfile "$_dk_private/dockerd.pid" -H "$DOCKER_HOST" \
 		>"$TRASH/dockerd/log" 2>&1 &

@@ -18,6 +18,7 @@ command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 ||
 trap stop_engine EXIT
 links() { ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort; }
 links >"$TRASH/links.before"
+wc -l </proc/self/mounts >"$TRASH/mounts.before"
 PRIVATE_ENGINE=${_dk_private:+yes}
 
 IMG=sagerun-test-toolkit:$$
@@ -219,10 +220,11 @@ test_expect_success 'credentials reach the containers and no file sagerun wrote'
 docker rmi "$IMG" "$BARE" "$MPIIMG" >/dev/null 2>&1
 stop_engine # before test_done removes the trash folder it keeps its state in
 
-test_expect_success 'nothing of the engine or the jobs is left on this machine'"'"'s network' '
+test_expect_success 'nothing of the engine or the jobs is left in this machine'"'"'s links and mounts' '
 	if [ -n "$PRIVATE_ENGINE" ]; then
 		! pgrep -f "$TRASH/dockerd" >/dev/null
 	fi &&
-	links >links.after && test_cmp links.before links.after
+	links >links.after && test_cmp links.before links.after &&
+	wc -l </proc/self/mounts >mounts.after && test_cmp mounts.before mounts.after
 '
 test_done
