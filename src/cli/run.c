@@ -8,6 +8,7 @@
  * another process can watch the job.
  */
 #include "cli/run.h"
+#include "cli/run_internal.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,28 +44,6 @@
 #include "util/xalloc.h"
 
 extern char **environ;
-
-struct run {
-	struct job job;
-	struct job_status status;
-	char *job_dir;
-	char *describe_path;
-	struct host *hosts;
-	size_t n_hosts;
-	size_t printed;			    /* transitions already printed */
-	const struct host_backend *backend; /* borrowed */
-	struct host_group group;
-	struct host_container container; /* container backends: what group.container points at */
-	char *toolkit_binary;		 /* --toolkit builtin: the static sagerun (owned) */
-	char agent_secret[65];		 /* the job's rsh agent secret, hex; never printed */
-	bool color;
-	struct store *store; /* the job is recorded there once inserted */
-	bool recorded;
-	int lease_fd;	  /* our lease on the job folder (store.h), held until we exit */
-	int detach_fd;	  /* -d: tells the launching process the job is recorded, -1 otherwise */
-	int saved_stderr; /* -d: the launcher's stderr until then */
-	bool source_uploaded;
-};
 
 char *run_home_dir(void)
 {
@@ -358,7 +337,7 @@ static int stage_channels(const struct run *run, struct host *h, struct sr_error
 	return 0;
 }
 
-static int prepare_host(struct run *run, struct host *h, struct sr_error *err)
+int run_prepare_host(struct run *run, struct host *h, struct sr_error *err)
 {
 	struct contract_config cfg = {0};
 	const char *base_dir;
@@ -485,7 +464,7 @@ static bool error_is_internal(int code)
 
 /* S3 channels: every object into the cache (only what it lacks), and the channel's folder of
  * links under <job folder>/channels/<name>, before any host is laid out. */
-static int stage_s3_channels(struct run *run, struct sr_error *err)
+int run_stage_s3_channels(struct run *run, struct sr_error *err)
 {
 	_cleanup_free_ char *home = run_home_dir();
 	_cleanup_free_ char *cache = xasprintf("%s/cache/s3", home);
@@ -575,7 +554,7 @@ static int upload_source(struct run *run, struct sr_error *err)
 }
 
 /* Point each S3 channel at the folder host `index` sees (ShardedByS3Key: its own). */
-static void set_s3_channel_paths(struct run *run, size_t index)
+void run_set_s3_channel_paths(struct run *run, size_t index)
 {
 	for (size_t i = 0; i < run->job.n_channels; i++) {
 		struct job_channel *c = &run->job.channels[i];
@@ -602,7 +581,7 @@ static int run_attempt(struct run *run, const struct run_opts *opts, const char 
 	r = upload_source(run, err);
 	set_status(run, JOB_IN_PROGRESS, SEC_DOWNLOADING, "Downloading input data");
 	if (r >= 0)
-		r = stage_s3_channels(run, err);
+		r = run_stage_s3_channels(run, err);
 	if (r == -ECANCELED) {
 		r = 0; /* stopped between two objects */
 		*stopped = true;
@@ -610,8 +589,8 @@ static int run_attempt(struct run *run, const struct run_opts *opts, const char 
 	for (size_t i = 0; r >= 0 && !*stopped && i < run->n_hosts; i++) {
 		*stopped = stop_requested();
 		if (!*stopped) {
-			set_s3_channel_paths(run, i);
-			r = prepare_host(run, &run->hosts[i], err);
+			run_set_s3_channel_paths(run, i);
+			r = run_prepare_host(run, &run->hosts[i], err);
 		}
 	}
 	if (r >= 0 && !*stopped && !stop_requested()) {
@@ -751,14 +730,8 @@ static int run_job(struct run *run, const struct run_opts *opts)
 	    .subnet = opts->subnet,
 	    .backend = backend,
 	};
-	if (backend->flags & HOST_BACKEND_F_CONTAINER) {
-		run->container.job_name = run->job.name;
-		run->container.job_dir = run->job_dir;
-		run->container.toolkit_binary = run->toolkit_binary;
-		run->container.gpus = opts->gpus_per_host;
-		run->container.shm_bytes = opts->shm_bytes;
-		run->group.container = &run->container;
-	}
+	if (backend->flags & HOST_BACKEND_F_CONTAINER)
+		run_container_bind(run, opts);
 
 	for (int attempt = 1;; attempt++) {
 		int start_error = 0;
@@ -888,7 +861,7 @@ static char *find_static_sagerun(struct sr_error *err)
 }
 
 /* --backend docker: an image, and the toolkit it runs with. */
-static int container_options(struct run *run, const struct run_opts *opts)
+int run_container_options(struct run *run, const struct run_opts *opts)
 {
 	struct sr_error err = {0};
 	const char *image = opts->image ? opts->image : run->job.image;
@@ -913,6 +886,16 @@ static int container_options(struct run *run, const struct run_opts *opts)
 				"internal (they reach this machine's networks through the engine's "
 				"bridge)\n");
 	return 0;
+}
+
+void run_container_bind(struct run *run, const struct run_opts *opts)
+{
+	run->container.job_name = run->job.name;
+	run->container.job_dir = run->job_dir;
+	run->container.toolkit_binary = run->toolkit_binary;
+	run->container.gpus = opts->gpus_per_host;
+	run->container.shm_bytes = opts->shm_bytes;
+	run->group.container = &run->container;
 }
 
 /* --backend auto (the default) takes namespaces whenever they can be made here, and says
@@ -948,7 +931,7 @@ static int pick_backend(struct run *run, const struct run_opts *opts)
 		return EXIT_USAGE;
 	}
 	if (run->backend->flags & HOST_BACKEND_F_CONTAINER)
-		return container_options(run, opts);
+		return run_container_options(run, opts);
 	if (opts->toolkit_builtin || opts->gpus_per_host || opts->shm_bytes || opts->image) {
 		fprintf(stderr,
 			"sagerun: error: --image, --toolkit, --gpus-per-host and --shm-size "
@@ -1013,7 +996,7 @@ static int detach(struct run *run)
 }
 
 /* job_build with its warnings and error printed; < 0 when the job cannot be built. */
-static int build_job(struct job *job, const struct job_flags *flags)
+int run_build_job(struct job *job, const struct job_flags *flags)
 {
 	struct strv warnings = STRV_INIT;
 	struct sr_error err = {0};
@@ -1035,7 +1018,7 @@ int run_training_job(const struct job_flags *flags, const struct run_opts *opts)
 	    .color = opts->color, .lease_fd = -1, .detach_fd = -1, .saved_stderr = -1};
 	int code;
 
-	if (build_job(&run.job, flags) < 0)
+	if (run_build_job(&run.job, flags) < 0)
 		return EXIT_USAGE;
 
 	code = pick_backend(&run, opts);
@@ -1055,119 +1038,6 @@ int run_training_job(const struct job_flags *flags, const struct run_opts *opts)
 	free(run.describe_path);
 	store_close(run.store);
 	sr_closep(&run.lease_fd); /* last: the job is final in the store before the lease goes */
-	job_status_release(&run.status);
-	job_release(&run.job);
-	return code;
-}
-
-/* The job folder of `sagerun compose`: <folder of the compose file>/sagerun-<job>, made here
- * (mkdir: a second compose of the same name cannot take it over). */
-static int compose_job_dir(struct run *run, const char *path, struct sr_error *err)
-{
-	_cleanup_free_ char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-
-	*slash = '\0';
-	run->job_dir = xasprintf("%s/sagerun-%s", *dir ? dir : "", run->job.name);
-	if (mkdir(run->job_dir, 0755) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return sr_err(err, -errno, "create '%s': %s", run->job_dir, strerror(errno));
-	sr_err(err, -EEXIST, "'%s' already exists: the hosts of an earlier compose of job '%s'",
-	       run->job_dir, run->job.name);
-	return sr_err_hint(err, "choose another --name, or remove it (after docker-compose down)");
-}
-
-static int compose_prepare(struct run *run, const struct run_opts *opts, const char *path,
-			   struct strv *by_name, struct sr_error *err)
-{
-	int r = compose_job_dir(run, path, err);
-
-	if (r < 0)
-		return r;
-	r = rt_agent_secret_new(run->agent_secret, err);
-	if (r < 0)
-		return r;
-	run->n_hosts = (size_t)run->job.instance_count;
-	job_status_init(&run->status, run->n_hosts, clock_wall_ms());
-	run->hosts = xcalloc(run->n_hosts, sizeof(*run->hosts));
-	for (size_t i = 0; i < run->n_hosts; i++)
-		host_init(&run->hosts[i], i, run->backend);
-	run->group = (struct host_group){
-	    .hosts = run->hosts,
-	    .n = run->n_hosts,
-	    .network_host = opts->network_host,
-	    .backend = run->backend,
-	    .container = &run->container,
-	};
-	run->container.job_name = run->job.name;
-	run->container.job_dir = run->job_dir;
-	run->container.toolkit_binary = run->toolkit_binary;
-	run->container.gpus = opts->gpus_per_host;
-	run->container.shm_bytes = opts->shm_bytes;
-	r = stage_s3_channels(run, err);
-	for (size_t i = 0; r >= 0 && i < run->n_hosts; i++) {
-		set_s3_channel_paths(run, i);
-		r = prepare_host(run, &run->hosts[i], err);
-	}
-	if (r >= 0)
-		r = host_compose_write(&run->group, path, by_name, err);
-	return r;
-}
-
-int run_compose_job(const struct job_flags *flags, const struct run_opts *opts, const char *out)
-{
-	struct run run = {.lease_fd = -1, .detach_fd = -1, .saved_stderr = -1};
-	struct strv by_name = STRV_INIT;
-	struct sr_error err = {0};
-	_cleanup_free_ char *path = NULL;
-	int code = EXIT_COMPLETED;
-
-	if (build_job(&run.job, flags) < 0)
-		return EXIT_USAGE;
-	run.backend = host_backend_find("docker");
-	code = container_options(&run, opts);
-	if (code == 0) {
-		if (out) {
-			path = fs_abspath(out);
-		} else {
-			_cleanup_free_ char *name = xasprintf("docker-compose-%s-%dworkers.yaml",
-							      run.job.name, run.job.instance_count);
-
-			path = fs_abspath(name);
-		}
-		if (run.job.checkpoint_s3_uri)
-			fprintf(stderr, "sagerun: warning: CheckpointConfig: a compose file has no "
-					"step before or after the containers; not synced\n");
-		if (compose_prepare(&run, opts, path, &by_name, &err) < 0) {
-			cli_print_error(&err);
-			if (run.job_dir && err.code != -EEXIST)
-				(void)fs_rm_rf(run.job_dir, NULL);
-			code = EXIT_FAILED;
-		}
-	}
-	if (code == 0) {
-		printf("%s\n", path);
-		fprintf(stderr,
-			"sagerun: %s: %d hosts; their /opt/ml trees are under %s/hosts (the model "
-			"and output stay there: compose packs no tarballs)\n",
-			run.job.name, run.job.instance_count, run.job_dir);
-		if (by_name.n) {
-			_cleanup_free_ char *names = strv_join(by_name.v, " ");
-
-			fprintf(stderr,
-				"sagerun: credentials pass by name from the environment of "
-				"docker-compose: export %s\n",
-				names);
-		}
-		fprintf(stderr, "sagerun: run it: docker-compose -f %s up\n", path);
-	}
-	strv_release(&by_name);
-	for (size_t i = 0; run.hosts && i < run.n_hosts; i++)
-		host_release(&run.hosts[i]);
-	free(run.hosts);
-	free(run.job_dir);
-	free(run.toolkit_binary);
 	job_status_release(&run.status);
 	job_release(&run.job);
 	return code;

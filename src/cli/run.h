@@ -23,11 +23,6 @@ struct run_opts {
  * 1 Failed, 2 usage error, 130 Stopped).  Prints status transitions and errors itself. */
 int run_training_job(const struct job_flags *flags, const struct run_opts *opts);
 
-/* `sagerun compose`: build the job, lay out every host's /opt/ml under a job folder beside
- * `out` (NULL: docker-compose-<job>-<N>workers.yaml here) and write the compose file.  Returns
- * sagerun's exit code. */
-int run_compose_job(const struct job_flags *flags, const struct run_opts *opts, const char *out);
-
 /* $SAGERUN_HOME, else $XDG_DATA_HOME/sagerun, else ~/.local/share/sagerun (caller frees). */
 char *run_home_dir(void);
 

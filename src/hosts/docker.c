@@ -13,7 +13,8 @@
  * it, so a fast exit is never missed), starts it, follows its logs into its own stdout and
  * stderr, and exits with the container's status.  This is what `docker run` (the CLI) is for
  * a container; here it is one small process per host.  Signals go to the container through
- * the engine (/kill), never through that process, so SIGKILL reaches the container too.
+ * the engine (/kill), so SIGKILL reaches the container too; only a container that is not
+ * running yet gets its signal through that process, which then never starts it.
  */
 #include "hosts/hosts.h"
 
@@ -70,16 +71,17 @@ static json_t *json_strv(const struct strv *sv)
 
 /* ---- finding and removing what a job made ---------------------------------------------- */
 
-/* The ids (or names) of the containers or networks labelled sagerun.dir=job_dir. */
+/* The ids of the containers (all, running or not) or networks labelled sagerun.dir=job_dir:
+ * `what` is "containers" or "networks". */
 static int list_labelled(const struct dk_engine *e, const char *what, const char *job_dir,
 			 struct strv *ids, struct sr_error *err)
 {
 	_cleanup_json_ json_t *f = json_pack("{s:[s+]}", "label", "sagerun.dir=", job_dir);
 	_cleanup_free_ char *text = json_dumps(f, JSON_COMPACT);
 	_cleanup_free_ char *q = dk_query_escape(text);
-	_cleanup_free_ char *path = xasprintf(
-	    "/%s%s%s", what, strcmp(what, "containers") ? "?" : "/json?all=1&", "filters=");
-	_cleanup_free_ char *full = xasprintf("%s%s", path, q);
+	_cleanup_free_ char *full = !strcmp(what, "containers")
+					? xasprintf("/containers/json?all=1&filters=%s", q)
+					: xasprintf("/networks?filters=%s", q);
 	_cleanup_json_ json_t *ans = NULL;
 	long status = 0;
 	size_t i;
@@ -290,8 +292,6 @@ static json_t *create_body(const struct host *h, const struct host_container *c,
 	if (s->entrypoint.n)
 		json_object_set_new(body, "Entrypoint", json_strv(&s->entrypoint));
 	json_object_set_new(body, "Cmd", json_strv(&s->cmd));
-	json_object_set_new(body, "AttachStdout", json_true());
-	json_object_set_new(body, "AttachStderr", json_true());
 	labels_add(body, c, h->name);
 
 	for (size_t i = 0; i < s->n_mounts; i++)

@@ -189,7 +189,7 @@ int host_docker_attach(const char *socket, const char *api, const char *host, co
 	_cleanup_json_ json_t *ans = NULL, *result = NULL;
 	CURL *wh = NULL, *lh = NULL;
 	CURLM *m = NULL;
-	bool wait_done = false, logs_done = false, started = false;
+	bool wait_done = false, logs_done = false, started = false, exited = false;
 	long code = -1;
 	int running = 0, rc = 125;
 
@@ -319,14 +319,7 @@ int host_docker_attach(const char *socket, const char *api, const char *host, co
 		rc = fail(host, "Docker engine: the wait answered no exit status");
 		goto out;
 	}
-	curl_multi_remove_handle(m, wh);
-	curl_multi_remove_handle(m, lh);
-	curl_easy_cleanup(wh);
-	curl_easy_cleanup(lh);
-	curl_multi_cleanup(m);
-	free(w.body.data);
-	dk_engine_release(&engine);
-	return exit_like(code);
+	exited = true;
 out:
 	if (m) {
 		if (wh)
@@ -342,5 +335,6 @@ out:
 		curl_multi_cleanup(m);
 	free(w.body.data);
 	dk_engine_release(&engine);
-	return rc;
+	/* Last: it may raise the container's signal on this process. */
+	return exited ? exit_like(code) : rc;
 }

@@ -3,8 +3,8 @@
  * A host is one emulated SageMaker instance (algo-N).  The backend starts its first process
  * with the argv, environment and working folder the caller prepared, hands back a pidfd and
  * the read ends of its stdout/stderr, signals the host as a whole, reaps it, and tears down
- * whatever it made.  `process` (this issue) runs each host as a process group; `ns` (Linux
- * namespaces) and `docker` come later and implement the same operations.
+ * whatever it made.  `process` runs each host as a process group, `ns` as a set of Linux
+ * namespaces (ns.c), `docker` as a container of the job's image (docker.c).
  */
 #ifndef SR_HOSTS_HOSTS_H
 #define SR_HOSTS_HOSTS_H

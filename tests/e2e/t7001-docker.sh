@@ -92,6 +92,13 @@ test_expect_success 'a failing host fails the job with its exit code; the others
 	job_leftovers "$(jobdir fail)" >left && test_cmp /dev/null left
 '
 
+test_expect_success 'sagerun rm also removes what an engine still holds of the job' '
+	docker create --label "sagerun.dir=$(jobdir fail)" "$IMG" true >/dev/null &&
+	job_leftovers "$(jobdir fail)" >left && test "$(wc -l <left)" = 1 &&
+	sagerun rm fail >/dev/null &&
+	job_leftovers "$(jobdir fail)" >left && test_cmp /dev/null left
+'
+
 test_expect_success 'an exit code that names a stop signal (147: SIGTSTP) is an exit code' '
 	test_expect_code 1 sagerun train --backend docker --image "$IMG" --name code147 \
 		--max-run 120 -- sh -c "exit 147" >log 2>&1 &&
@@ -111,11 +118,26 @@ test_expect_success 'stop: SIGTERM reaches the containers, the job is Stopped, n
 		-- sh -c "trap \"echo got TERM; exit 143\" TERM; echo up; while :; do sleep 0.2; done" \
 		>name &&
 	until_true 600 eval "[ \"\$(sagerun logs stopme 2>/dev/null | grep -c \"| up\")\" = 2 ]" &&
+	net=$(docker network ls -q --filter "label=sagerun.dir=$(jobdir stopme)") &&
+	test "$(docker network inspect -f "{{.Internal}}" $net)" = true &&
 	sagerun stop stopme &&
 	sagerun logs stopme >log && test_grep "algo-1 | got TERM" log &&
 	test_grep "algo-2 | got TERM" log &&
 	sagerun describe stopme >d.json && test_grep "\"TrainingJobStatus\": \"Stopped\"" d.json &&
 	job_leftovers "$(jobdir stopme)" >left && test_cmp /dev/null left
+'
+
+test_expect_success 'the network is internal, except with --network host (backend and compose)' '
+	sagerun train -d --backend docker --image "$IMG" --name nethost --network host \
+		--stop-grace 1 -- sleep 60 >/dev/null 2>&1 &&
+	until_true 600 eval "docker network ls -q --filter label=sagerun.dir=$(jobdir nethost) | grep -q ." &&
+	net=$(docker network ls -q --filter "label=sagerun.dir=$(jobdir nethost)") &&
+	test "$(docker network inspect -f "{{.Internal}}" $net)" = false &&
+	sagerun stop nethost >/dev/null &&
+	sagerun compose --image "$IMG" --name nh -o nh.yaml --network host -- true 2>/dev/null &&
+	! grep -q "internal: true" nh.yaml &&
+	sagerun compose --image "$IMG" --name ni -o ni.yaml -- true 2>/dev/null &&
+	grep -q "internal: true" ni.yaml
 '
 
 test_expect_success 'a SIGKILLed supervisor: the next command removes its containers and network' '
