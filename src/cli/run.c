@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -337,15 +338,23 @@ static int stage_channels(const struct run *run, struct host *h, struct sr_error
 	return 0;
 }
 
+/* Where the host's tree goes (nothing is made yet). */
+static void host_paths(struct run *run, struct host *h)
+{
+	if (!h->root)
+		h->root = xasprintf("%s/hosts/%s", run->job_dir, h->name);
+	if (!h->opt_ml)
+		h->opt_ml = xasprintf("%s/opt/ml", h->root);
+	h->group = &run->group;
+}
+
 int run_prepare_host(struct run *run, struct host *h, struct sr_error *err)
 {
 	struct contract_config cfg = {0};
 	const char *base_dir;
 	int r;
 
-	h->root = xasprintf("%s/hosts/%s", run->job_dir, h->name);
-	h->opt_ml = xasprintf("%s/opt/ml", h->root);
-	h->group = &run->group;
+	host_paths(run, h);
 	base_dir = run->backend->flags & HOST_BACKEND_F_OPT_ML ? CONTRACT_BASE_DIR : h->opt_ml;
 	r = contract_config_from_job(&run->job, h->name, &cfg, err);
 	if (r >= 0)
@@ -382,6 +391,58 @@ static int pack_hosts(const struct run *run, const char *sub, const char *dest,
 	return r;
 }
 
+struct pack_task {
+	const struct run *run;
+	const char *sub, *dest;
+	struct strv warnings;
+	struct sr_error err;
+	int r;
+};
+
+static void *pack_task_main(void *arg)
+{
+	struct pack_task *t = arg;
+
+	t->r = pack_hosts(t->run, t->sub, t->dest, &t->warnings, &t->err);
+	return NULL;
+}
+
+/* Both tarballs at once, model.tar.gz in a thread of its own: each is read, compressed and
+ * synced to disk on its own, and this machine has a second core (for a job of small files
+ * the two fsyncs are most of the time).  Warnings come model's first, and so does the error
+ * when both fail; without a thread, one after the other. */
+static int pack_both(const struct run *run, const char *model, const char *output,
+		     struct strv *warnings, struct sr_error *err)
+{
+	struct pack_task t = {.run = run, .sub = "model", .dest = model, .warnings = STRV_INIT};
+	struct sr_error oerr = {0};
+	sigset_t all, old;
+	pthread_t tid;
+	bool threaded;
+	int r;
+
+	/* The thread takes no signal: those are for the supervisor's signalfd. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	threaded = pthread_create(&tid, NULL, pack_task_main, &t) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!threaded)
+		pack_task_main(&t);
+	r = pack_hosts(run, "output/data", output, warnings, &oerr);
+	if (threaded)
+		pthread_join(tid, NULL);
+	for (size_t i = 0; i < warnings->n; i++)
+		strv_push(&t.warnings, warnings->v[i]);
+	strv_release(warnings);
+	*warnings = t.warnings;
+	if (t.r < 0 || r < 0) {
+		if (err)
+			*err = t.r < 0 ? t.err : oerr;
+		return t.r < 0 ? t.r : r;
+	}
+	return 0;
+}
+
 /* model.tar.gz and output.tar.gz under <output>/<job>/output/, from every host. */
 static int package(struct run *run, struct sr_error *err)
 {
@@ -399,9 +460,7 @@ static int package(struct run *run, struct sr_error *err)
 	output = xasprintf("%s/output.tar.gz", dir);
 	r = fs_mkdir_p(dir, 0755, err);
 	if (r >= 0)
-		r = pack_hosts(run, "model", model, &warnings, err);
-	if (r >= 0)
-		r = pack_hosts(run, "output/data", output, &warnings, err);
+		r = pack_both(run, model, output, &warnings, err);
 	for (size_t i = 0; i < warnings.n; i++)
 		fprintf(stderr, "sagerun: warning: %s\n", warnings.v[i]);
 	strv_release(&warnings);
@@ -577,7 +636,6 @@ static int run_attempt(struct run *run, const struct run_opts *opts, const char 
 {
 	int r = 0;
 
-	lazylib_archive_prefetch(); /* for the tarballs at the end, meanwhile */
 	r = upload_source(run, err);
 	set_status(run, JOB_IN_PROGRESS, SEC_DOWNLOADING, "Downloading input data");
 	if (r >= 0)
@@ -585,6 +643,13 @@ static int run_attempt(struct run *run, const struct run_opts *opts, const char 
 	if (r == -ECANCELED) {
 		r = 0; /* stopped between two objects */
 		*stopped = true;
+	}
+	/* What the hosts share first (the ns backend makes the private network meanwhile, in a
+	 * thread; docker checks the image before any tree is made), then each host's tree. */
+	if (r >= 0 && !*stopped && !stop_requested()) {
+		for (size_t i = 0; i < run->n_hosts; i++)
+			host_paths(run, &run->hosts[i]);
+		r = host_group_prepare(&run->group, err);
 	}
 	for (size_t i = 0; r >= 0 && !*stopped && i < run->n_hosts; i++) {
 		*stopped = stop_requested();
@@ -600,9 +665,6 @@ static int run_attempt(struct run *run, const struct run_opts *opts, const char 
 			*stopped = true;
 		}
 	}
-	/* What the hosts share (the private network, /etc/hosts) once every tree exists. */
-	if (r >= 0 && !*stopped && !stop_requested())
-		r = host_group_prepare(&run->group, err);
 	if (r >= 0 && (*stopped || stop_requested())) {
 		/* Stopped while Downloading: no host ever runs user code. */
 		*stopped = true;
@@ -704,6 +766,19 @@ static int run_job(struct run *run, const struct run_opts *opts)
 		(void)fs_rm_rf(run->job_dir, NULL);
 		return EXIT_FAILED;
 	}
+	/* The hosts, and what they share started in the background (the ns backend's network)
+	 * while the job is recorded and laid out. */
+	run->hosts = xcalloc(run->n_hosts, sizeof(*run->hosts));
+	for (size_t i = 0; i < run->n_hosts; i++)
+		host_init(&run->hosts[i], i, backend);
+	run->group = (struct host_group){
+	    .hosts = run->hosts,
+	    .n = run->n_hosts,
+	    .network_host = opts->network_host,
+	    .subnet = opts->subnet,
+	    .backend = backend,
+	};
+	host_group_begin(&run->group);
 	if (record_job(run, &err) < 0) {
 		if (run->saved_stderr >= 0)
 			(void)dup2(run->saved_stderr, STDERR_FILENO);
@@ -720,16 +795,6 @@ static int run_job(struct run *run, const struct run_opts *opts)
 	log_dir = xasprintf("%s/logs", run->job_dir);
 	on_status(run, &run->status);
 
-	run->hosts = xcalloc(run->n_hosts, sizeof(*run->hosts));
-	for (size_t i = 0; i < run->n_hosts; i++)
-		host_init(&run->hosts[i], i, backend);
-	run->group = (struct host_group){
-	    .hosts = run->hosts,
-	    .n = run->n_hosts,
-	    .network_host = opts->network_host,
-	    .subnet = opts->subnet,
-	    .backend = backend,
-	};
 	if (backend->flags & HOST_BACKEND_F_CONTAINER)
 		run_container_bind(run, opts);
 
@@ -780,6 +845,7 @@ static int run_job(struct run *run, const struct run_opts *opts)
 	}
 
 	host_group_teardown(&run->group);
+	host_ns_probe_reap(); /* long gone by now */
 
 	/* Checkpoints and artifacts are exported whatever the outcome, as the service does:
 	 * both, even when one fails; the first failure is the one that fails the job. */
@@ -1020,7 +1086,6 @@ int run_training_job(const struct job_flags *flags, const struct run_opts *opts)
 
 	if (run_build_job(&run.job, flags) < 0)
 		return EXIT_USAGE;
-
 	code = pick_backend(&run, opts);
 	if (code == 0 && opts->detach)
 		code = detach(&run);

@@ -16,6 +16,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "data/tarwrite.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -43,12 +44,6 @@ static const char *archive_msg(struct archive *a)
 	return s ? s : "unknown libarchive error";
 }
 
-static void archive_entry_freep(struct archive_entry **e)
-{
-	if (*e)
-		archive_entry_free(*e);
-}
-
 /* --- packing ---------------------------------------------------------------------------- */
 
 /* A name already in the archive.  Directories are remembered as such so that a folder both
@@ -59,7 +54,7 @@ struct pack_seen {
 };
 
 struct pack {
-	struct archive *a;
+	struct tarw *w;
 	const char *label;     /* borrowed: dest basename, for warnings */
 	struct strv *warnings; /* borrowed; may be NULL */
 	void *seen;	       /* tsearch tree of struct pack_seen */
@@ -117,31 +112,32 @@ static bool pack_claim(struct pack *p, const char *name, bool is_dir, bool *ret_
 	return true;
 }
 
-static void pack_entry_init(struct archive_entry *e, const char *name, const struct stat *st)
+/* Whole seconds: sub-second times would force a pax header on every entry for no use. */
+static struct tarw_entry pack_entry(const char *name, char type, const struct stat *st)
 {
-	archive_entry_set_pathname(e, name);
-	archive_entry_set_perm(e, st->st_mode & 07777);
-	archive_entry_set_uid(e, st->st_uid);
-	archive_entry_set_gid(e, st->st_gid);
-	/* Whole seconds: sub-second times would force a pax header on every entry for no use. */
-	archive_entry_set_mtime(e, st->st_mtim.tv_sec, 0);
+	return (struct tarw_entry){
+	    .path = name,
+	    .type = type,
+	    .perm = st->st_mode & 07777,
+	    .uid = st->st_uid,
+	    .gid = st->st_gid,
+	    .mtime = st->st_mtim.tv_sec,
+	};
 }
 
-static int pack_header(struct pack *p, struct archive_entry *e, const char *path,
+static int pack_header(struct pack *p, const struct tarw_entry *e, const char *path,
 		       struct sr_error *err)
 {
-	int r = archive_write_header(p->a, e);
+	int r = tarw_header(p->w, e, err);
 
-	if (r < ARCHIVE_WARN)
-		return sr_err(err, archive_code(p->a), "pack '%s': %s", path, archive_msg(p->a));
-	return 0;
+	return r < 0 ? sr_err_wrap(err, "pack '%s'", path) : 0;
 }
 
 static int pack_symlink(struct pack *p, int dfd, const char *name, const char *rel,
 			const char *path, const struct stat *st, struct sr_error *err)
 {
-	_cleanup_(archive_entry_freep) struct archive_entry *e = NULL;
 	_cleanup_free_ char *target = NULL;
+	struct tarw_entry e;
 	size_t cap = 256;
 
 	/* st_size is only a hint (0 on some file systems): grow until the target fits. */
@@ -159,17 +155,15 @@ static int pack_symlink(struct pack *p, int dfd, const char *name, const char *r
 				      path);
 		cap *= 2;
 	}
-	e = archive_entry_new();
-	pack_entry_init(e, rel, st);
-	archive_entry_set_filetype(e, AE_IFLNK);
-	archive_entry_set_symlink(e, target);
-	return pack_header(p, e, path, err);
+	e = pack_entry(rel, TARW_SYMLINK, st);
+	e.linkname = target;
+	return pack_header(p, &e, path, err);
 }
 
 static int pack_file(struct pack *p, int dfd, const char *name, const char *rel, const char *path,
 		     struct sr_error *err)
 {
-	_cleanup_(archive_entry_freep) struct archive_entry *e = NULL;
+	struct tarw_entry e;
 	/* O_NOFOLLOW: the name may have become a symlink since we looked; O_NONBLOCK: or a FIFO,
 	 * whose open would hang.  The fstat below is what we trust. */
 	_cleanup_close_ int fd =
@@ -184,15 +178,13 @@ static int pack_file(struct pack *p, int dfd, const char *name, const char *rel,
 		return sr_err(err, -errno, "pack '%s': %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return sr_err(err, -EAGAIN, "pack '%s': changed while it was being packed", path);
-	e = archive_entry_new();
-	pack_entry_init(e, rel, &st);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_size(e, st.st_size);
-	r = pack_header(p, e, path, err);
+	e = pack_entry(rel, TARW_FILE, &st);
+	e.size = (uint64_t)st.st_size;
+	r = pack_header(p, &e, path, err);
 	if (r < 0)
 		return r;
-	/* Write exactly the size in the header: if the file shrinks, libarchive pads the entry
-	 * with zeros; if it grows, the tail is left out. */
+	/* Write exactly the size in the header: if the file shrinks, tarw_end_entry pads the
+	 * entry with zeros; if it grows, the tail is left out. */
 	for (left = st.st_size; left > 0;) {
 		size_t want = left < COPY_BUF_SIZE ? (size_t)left : COPY_BUF_SIZE;
 		ssize_t n = read(fd, p->buf, want);
@@ -203,14 +195,13 @@ static int pack_file(struct pack *p, int dfd, const char *name, const char *rel,
 			return sr_err(err, -errno, "pack '%s': %s", path, strerror(errno));
 		if (n == 0)
 			break;
-		if (archive_write_data(p->a, p->buf, (size_t)n) < 0)
-			return sr_err(err, archive_code(p->a), "pack '%s': %s", path,
-				      archive_msg(p->a));
+		r = tarw_data(p->w, p->buf, (size_t)n, err);
+		if (r < 0)
+			return sr_err_wrap(err, "pack '%s'", path);
 		left -= n;
 	}
-	if (archive_write_finish_entry(p->a) < ARCHIVE_WARN)
-		return sr_err(err, archive_code(p->a), "pack '%s': %s", path, archive_msg(p->a));
-	return 0;
+	r = tarw_end_entry(p->w, err);
+	return r < 0 ? sr_err_wrap(err, "pack '%s'", path) : 0;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -256,12 +247,9 @@ static int pack_child(struct pack *p, DIR *d, const char *name, const char *root
 	if (cfd < 0)
 		return sr_err(err, -errno, "pack '%s': %s", path, strerror(errno));
 	if (write) {
-		_cleanup_(archive_entry_freep) struct archive_entry *e = archive_entry_new();
-		int r;
+		struct tarw_entry e = pack_entry(rel, TARW_DIR, &st);
+		int r = pack_header(p, &e, path, err);
 
-		pack_entry_init(e, rel, &st);
-		archive_entry_set_filetype(e, AE_IFDIR);
-		r = pack_header(p, e, path, err);
 		if (r < 0) {
 			close(cfd);
 			return r;
@@ -320,27 +308,13 @@ static int pack_root(struct pack *p, const char *root, struct sr_error *err)
 static int pack_all(struct pack *p, const char *const *roots, size_t n, int fd, const char *dest,
 		    struct sr_error *err)
 {
-	p->a = archive_write_new();
-	if (!p->a)
-		return sr_err(err, -ENOMEM, "pack '%s': cannot create an archive writer", dest);
-	/* Restricted pax is plain ustar unless a name, link target or size does not fit, and
-	 * then a pax header that every modern tar (and Python's tarfile) reads. */
-	if (archive_write_set_format_pax_restricted(p->a) != ARCHIVE_OK ||
-	    archive_write_add_filter_gzip(p->a) < ARCHIVE_WARN ||
-	    /* No timestamp in the gzip header, so the same trees give the same bytes. */
-	    archive_write_set_filter_option(p->a, "gzip", "timestamp", NULL) < ARCHIVE_WARN ||
-	    /* No padding after the gzip stream (gzip warns about trailing garbage). */
-	    archive_write_set_bytes_in_last_block(p->a, 1) != ARCHIVE_OK ||
-	    archive_write_open_fd(p->a, fd) != ARCHIVE_OK)
-		return sr_err(err, archive_code(p->a), "pack '%s': %s", dest, archive_msg(p->a));
-	for (size_t i = 0; i < n; i++) {
-		int r = pack_root(p, roots[i], err);
-		if (r < 0)
-			return r;
-	}
-	if (archive_write_close(p->a) != ARCHIVE_OK)
-		return sr_err(err, archive_code(p->a), "write '%s': %s", dest, archive_msg(p->a));
-	return 0;
+	/* Plain ustar unless a name, link target or size does not fit, and then a pax header
+	 * that every modern tar (and Python's tarfile) reads (tarwrite.h). */
+	int r = tarw_open(&p->w, fd, dest, err);
+
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = pack_root(p, roots[i], err);
+	return r < 0 ? r : tarw_close(p->w, err);
 }
 
 int artifacts_pack(const char *const *roots, size_t n, const char *dest, struct strv *warnings,
@@ -356,9 +330,6 @@ int artifacts_pack(const char *const *roots, size_t n, const char *dest, struct 
 
 	if (!*base)
 		return sr_err(err, -EINVAL, "pack '%s': not a file name", dest);
-	r = lazylib_archive_load(err);
-	if (r < 0)
-		return sr_err_wrap(err, "pack '%s'", dest);
 	if (!*dir) {
 		free(dir);
 		dir = xstrdup("/");
@@ -399,8 +370,7 @@ int artifacts_pack(const char *const *roots, size_t n, const char *dest, struct 
 fail:
 	if (r < 0)
 		(void)unlink(tmp);
-	if (p.a)
-		archive_write_free(p.a); /* after a failure this only frees; fd stays ours */
+	tarw_free(p.w); /* the fd stays ours */
 	tdestroy(p.seen, pack_seen_free);
 	free(p.buf);
 	return r;

@@ -135,6 +135,12 @@ void host_release(struct host *h)
 	strv_release(&h->env);
 }
 
+void host_group_begin(struct host_group *g)
+{
+	if (g->backend && g->backend->group_begin)
+		g->backend->group_begin(g);
+}
+
 int host_group_prepare(struct host_group *g, struct sr_error *err)
 {
 	if (!g->backend || !g->backend->group_prepare)

@@ -97,8 +97,13 @@ enum host_backend_flags {
 struct host_backend {
 	const char *name;
 	unsigned flags; /* enum host_backend_flags */
+	/* Optional: start making, in the background, what the job's hosts share and needs only
+	 * the group's shape (the number of hosts, the network options): called as early as the
+	 * job is known, before its hosts' trees are laid out.  Never fails: an error waits for
+	 * group_prepare.  Without it group_prepare does it all. */
+	void (*group_begin)(struct host_group *g);
 	/* Optional: make what the job's hosts share (the private network, /etc/hosts of each
-	 * host) before any host starts.  Called once per job. */
+	 * host) before any host starts.  Called once per job (after group_begin, if called). */
 	int (*group_prepare)(struct host_group *g, struct sr_error *err);
 	/* Optional, idempotent: undo group_prepare. */
 	void (*group_teardown)(struct host_group *g);
@@ -124,6 +129,9 @@ const struct host_backend *host_backend_find(const char *name);
 /* Whether namespaces can be made here (root, or unprivileged user namespaces); when not,
  * *ret_why says why in one line (static string). */
 bool host_ns_available(const char **ret_why);
+/* The probe's child gives its verdict before it exits (its namespaces' teardown takes a while
+ * that nothing needs to wait for); this reaps it, blocking.  Also done at exit. */
+void host_ns_probe_reap(void);
 
 /* Remove whatever the docker backend made for the job in `job_dir` (its containers and
  * network, found by label), when an engine answers; for a job whose supervisor died.  Quiet
@@ -144,6 +152,7 @@ int host_compose_write(const struct host_group *g, const char *path, struct strv
  * after saying why on stderr, as `docker run` does. */
 int host_docker_attach(const char *socket, const char *api, const char *host, const char *id);
 
+void host_group_begin(struct host_group *g);
 int host_group_prepare(struct host_group *g, struct sr_error *err);
 void host_group_teardown(struct host_group *g);
 

@@ -72,7 +72,7 @@ struct ns_mount {
 
 /* The child's report, one SOCK_SEQPACKET message (crun: sync socket).  err 0: the user's
  * process was exec'd; else the step `what` failed with errno `err`.  The same socket carries
- * the parent's one-byte "network attached, go on" the other way; EOF there means give up. */
+ * the parent's one-byte "go" the other way; EOF there means give up. */
 struct ns_report {
 	int32_t err;
 	int32_t exec; /* the failure is the exec of argv[0] */
@@ -102,10 +102,11 @@ struct ns_plan {
 	 * exec and no memory for its agent.  false: no agent. */
 	bool agent;
 	struct sockaddr_in agent_addr;
-	/* A private network (ns_net.c): init makes its network namespace and says so (one byte,
-	 * "n", on report_fd), the parent makes `ifname` in it before its "go"; init brings lo up
-	 * before and gives ifname net_addr/net_prefix after.  NULL ifname: the host shares this
-	 * machine's network. */
+	/* A private network (ns_net.c): init joins netns_fd, the host's network namespace that
+	 * the parent made with `ifname` already in it, then brings lo up and gives ifname
+	 * net_addr/net_prefix.  NULL ifname and netns_fd -1: the host shares this machine's
+	 * network. */
+	int netns_fd;
 	const char *ifname;
 	uint32_t net_addr; /* host byte order */
 	unsigned net_prefix;

@@ -152,15 +152,13 @@ static int bridge_create(struct nl *nl, int *ret_index, struct sr_error *err)
 	return 0;
 }
 
-int netns_job_create(struct netns_job *nj, const char *cidr, size_t n_hosts, struct sr_error *err)
+int netns_job_plan(struct netns_job *nj, const char *cidr, size_t n_hosts, struct sr_error *err)
 {
-	_cleanup_nl_ struct nl *nl = NULL;
-	_cleanup_close_ int fd = -1;
 	uint32_t net;
 	unsigned prefix;
 	int r;
 
-	/* A failed create leaves a destroyable object, never one holding fd 0. */
+	/* A failed plan leaves a destroyable object, never one holding fd 0. */
 	*nj = (struct netns_job){.ns_fd = -1};
 
 	r = netns_parse_subnet(cidr ? cidr : NETNS_DEFAULT_SUBNET, &net, &prefix, err);
@@ -176,7 +174,19 @@ int netns_job_create(struct netns_job *nj, const char *cidr, size_t n_hosts, str
 		return sr_err(err, -EINVAL, "--subnet %s: room for %llu hosts, the job has %zu",
 			      cidr ? cidr : NETNS_DEFAULT_SUBNET,
 			      (unsigned long long)subnet_room(prefix), n_hosts);
+	nj->net = net;
+	nj->prefix = prefix;
+	return 0;
+}
 
+int netns_job_make(struct netns_job *nj, struct sr_error *err)
+{
+	_cleanup_nl_ struct nl *nl = NULL;
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (nj->ns_fd >= 0)
+		return sr_err(err, -EALREADY, "the job network exists already");
 	r = netns_new(&fd, err);
 	if (r < 0)
 		return r;
@@ -192,9 +202,19 @@ int netns_job_create(struct netns_job *nj, const char *cidr, size_t n_hosts, str
 
 	nj->nl = TAKE_PTR(nl);
 	nj->ns_fd = TAKE_FD(fd);
-	nj->net = net;
-	nj->prefix = prefix;
 	return 0;
+}
+
+int netns_job_create(struct netns_job *nj, const char *cidr, size_t n_hosts, struct sr_error *err)
+{
+	int r = netns_job_plan(nj, cidr, n_hosts, err);
+
+	return r < 0 ? r : netns_job_make(nj, err);
+}
+
+int netns_host_new(int *ret_fd, struct sr_error *err)
+{
+	return netns_new(ret_fd, err);
 }
 
 void netns_job_destroy(struct netns_job *nj)
@@ -355,6 +375,27 @@ int netns_host_attach(const struct netns_job *nj, int host_ns_fd, size_t index, 
 	if (r < 0)
 		return sr_err_wrap(err, "attach host %zu", index);
 	return 0;
+}
+
+int netns_host_unlink(const struct netns_job *nj, size_t index, struct sr_error *err)
+{
+	struct ifinfomsg *ifi;
+	struct nl_msg m;
+	char vh[32];
+	int r;
+
+	if (nj->ns_fd < 0 || !nj->nl)
+		return sr_err(err, -EBADF, "the job network does not exist");
+	snprintf(vh, sizeof(vh), "vh%zu", index);
+	ifi = nl_msg_init(&m, RTM_DELLINK, 0, sizeof(struct ifinfomsg));
+	ifi->ifi_family = AF_UNSPEC;
+	nl_attr_put_str(&m, IFLA_IFNAME, vh);
+	r = nl_call(nj->nl, &m, NULL, NULL, err);
+	if (r == -ENODEV) {
+		sr_err_clear(err);
+		return 0;
+	}
+	return r < 0 ? sr_err_wrap(err, "delete veth %s", vh) : 0;
 }
 
 int netns_host_link(const struct netns_job *nj, int host_ns_fd, size_t index, const char *ifname,

@@ -35,22 +35,37 @@ int netns_parse_subnet(const char *cidr, uint32_t *ret_net, unsigned *ret_prefix
 		       struct sr_error *err);
 
 /* Create the job's namespace with lo and br0 up.  `cidr` NULL = NETNS_DEFAULT_SUBNET.  Each
- * job's network is private, so every job may use the same subnet without colliding. */
+ * job's network is private, so every job may use the same subnet without colliding.  The
+ * same as netns_job_plan, then netns_job_make. */
 int netns_job_create(struct netns_job *nj, const char *cidr, size_t n_hosts, struct sr_error *err);
+/* The subnet only (parsed, widened for n_hosts, checked), so that every host's address is
+ * known before anything is made; no kernel work, and nothing to destroy on failure. */
+int netns_job_plan(struct netns_job *nj, const char *cidr, size_t n_hosts, struct sr_error *err);
+/* Then the namespace with lo and br0 up. */
+int netns_job_make(struct netns_job *nj, struct sr_error *err);
+
+/* A new, empty network namespace for one host, as an fd (the calling thread steps in and
+ * straight back out).  It exists while the fd is open or a process is in it. */
+int netns_host_new(int *ret_fd, struct sr_error *err);
 
 /* Address of host `index` (0-based): net + index + 1, host byte order. */
 uint32_t netns_host_addr(const struct netns_job *nj, size_t index);
 
 /* Join a host to the job's network: a veth pair whose bridge end "vh<index>" is enslaved to
- * br0 and whose other end is created directly in the host's namespace (`host_ns_fd`, an fd
- * of /proc/<pid>/ns/net) as `ifname` (resourceconfig's network_interface_name, "eth0"), with
- * netns_host_addr(index)/prefix, a MAC derived from the address, and lo and ifname up. */
+ * br0 and whose other end is created directly in the host's namespace (`host_ns_fd`, from
+ * netns_host_new or an fd of /proc/<pid>/ns/net) as `ifname` (resourceconfig's
+ * network_interface_name, "eth0"), with netns_host_addr(index)/prefix, a MAC derived from the
+ * address, and lo and ifname up. */
 int netns_host_attach(const struct netns_job *nj, int host_ns_fd, size_t index, const char *ifname,
 		      struct sr_error *err);
 /* The same but the veth pair only: the host's init configures its side from inside
  * (ns_net.c), with netns_host_addr(index) and the job's prefix. */
 int netns_host_link(const struct netns_job *nj, int host_ns_fd, size_t index, const char *ifname,
 		    struct sr_error *err);
+
+/* Delete host `index`'s veth pair now, if it is still there: the kernel deletes it with the
+ * host's namespace, but later (in a worker), and a host started again needs its name. */
+int netns_host_unlink(const struct netns_job *nj, size_t index, struct sr_error *err);
 
 /* Close the namespace fd; idempotent.  Links go with the namespace. */
 void netns_job_destroy(struct netns_job *nj);

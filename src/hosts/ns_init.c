@@ -65,8 +65,8 @@ static void close_range_compat(unsigned from, unsigned to)
  * job's network namespace) for as long as the host lives. */
 static void close_others(const struct ns_plan *p)
 {
-	int keep[] = {p->null_fd,   p->out_fd,	  p->err_fd,
-		      p->report_fd, p->status_fd, p->agent_exe_fd};
+	int keep[] = {p->null_fd,   p->out_fd,	 p->err_fd,	 p->report_fd,
+		      p->status_fd, p->netns_fd, p->agent_exe_fd};
 	size_t n = sizeof(keep) / sizeof(keep[0]);
 	unsigned from = 3;
 
@@ -94,11 +94,20 @@ static pid_t raw_fork(void)
 	return (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
 }
 
+struct user_start {
+	const struct ns_plan *p;
+	int exec_w;
+};
+
 /* The user's process: its own process group (so init can signal it as a whole), the host's
  * pipes as stdout/stderr, clean signals, exec.  A failure goes back to init as an errno over
- * the CLOEXEC pipe whose EOF means the exec succeeded. */
-static _Noreturn void user_run(const struct ns_plan *p, int exec_w)
+ * the CLOEXEC pipe whose EOF means the exec succeeded.  It runs in init's memory until the
+ * exec (start_user), so it only makes system calls and writes nothing of init's but errno. */
+static int user_run(void *arg)
 {
+	const struct user_start *u = arg;
+	const struct ns_plan *p = u->p;
+	int exec_w = u->exec_w;
 	int32_t e;
 
 	(void)setpgid(0, 0); /* init does it too, whichever runs first */
@@ -114,6 +123,19 @@ static _Noreturn void user_run(const struct ns_plan *p, int exec_w)
 	}
 	(void)!write(exec_w, &e, sizeof(e));
 	_exit(127);
+}
+
+/* Start the user's process as posix_spawn does: a child that shares init's memory and runs on
+ * a stack of its own until it execs (CLONE_VM | CLONE_VFORK), init waiting meanwhile.  A
+ * fork would copy init's page tables, which are sagerun's, and flush the TLB of every core
+ * the supervisor ran on: a millisecond and more per host on a virtual machine.  The child has
+ * its own signal dispositions (no CLONE_SIGHAND) and fd table (no CLONE_FILES). */
+static pid_t start_user(const struct ns_plan *p, int exec_w)
+{
+	static char stack[64 * 1024] __attribute__((aligned(16)));
+	struct user_start u = {.p = p, .exec_w = exec_w};
+
+	return clone(user_run, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, &u);
 }
 
 /* The agent's listening socket, made by init before the user's process starts so that an
@@ -262,13 +284,19 @@ _Noreturn void ns_child_main(const struct ns_plan *p)
 	/* What `ps` in the host shows as PID 1 (the command line stays sagerun's). */
 	(void)prctl(PR_SET_NAME, "sagerun-init", 0, 0, 0);
 
-	/* The network namespace first, made here rather than in the parent's clone: making one
-	 * costs a millisecond of kernel work, which the hosts of a job then do side by side. */
-	if (p->ifname) {
-		if (unshare(CLONE_NEWNET) < 0)
-			fail(p, errno, "create the network namespace");
-		if (send(p->report_fd, "n", 1, MSG_NOSIGNAL) != 1)
-			_exit(127);
+	/* Nothing heavy before the parent's "go": it sends it once every host of the job is
+	 * cloned (ns.c: release). */
+	do
+		n = recv(p->report_fd, &go, 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(127);
+	/* The network namespace: the parent made it, with our interface in it, while it laid
+	 * out the hosts' trees (ns.c). */
+	if (p->netns_fd >= 0) {
+		if (setns(p->netns_fd, CLONE_NEWNET) < 0)
+			fail(p, errno, "join the host's network namespace");
+		close(p->netns_fd);
 	}
 	if (sethostname(p->hostname, strlen(p->hostname)) < 0)
 		fail(p, errno, "set the hostname");
@@ -282,16 +310,6 @@ _Noreturn void ns_child_main(const struct ns_plan *p)
 		e = ns_net_lo_up(nl, what, sizeof(what));
 		if (e)
 			fail(p, e, what);
-	}
-
-	/* The work above overlaps with the parent's on our network (the veth pair, made while we
-	 * mount); wait for it now. */
-	do
-		n = recv(p->report_fd, &go, 1, 0);
-	while (n < 0 && errno == EINTR);
-	if (n != 1)
-		_exit(127);
-	if (p->ifname) {
 		e = ns_net_iface_up(nl, p, what, sizeof(what));
 		if (e)
 			fail(p, e, what);
@@ -304,13 +322,9 @@ _Noreturn void ns_child_main(const struct ns_plan *p)
 	if (pipe2(exec_pipe, O_CLOEXEC) < 0)
 		fail(p, errno, "create a pipe");
 	lfd = p->agent ? agent_listen(p) : -1;
-	user = raw_fork();
+	user = start_user(p, exec_pipe[1]);
 	if (user < 0)
 		fail(p, errno, "start a process");
-	if (user == 0) {
-		close(exec_pipe[0]);
-		user_run(p, exec_pipe[1]);
-	}
 	(void)setpgid(user, user);
 	close(exec_pipe[1]);
 

@@ -30,18 +30,11 @@ static inline int lazylib_archive_load(struct sr_error *err)
 	(void)err;
 	return 0;
 }
-static inline void lazylib_archive_prefetch(void)
-{
-}
 #else
 /* Load libcurl.so.4 once (thread-safe); 0, or an error naming the library and the package. */
 int lazylib_curl_load(struct sr_error *err);
 /* The same for libarchive.so.13. */
 int lazylib_archive_load(struct sr_error *err);
-/* Start loading libarchive in a thread of its own (every signal blocked there), so a job's
- * tarballs do not wait for it: the supervisor's second core is idle while hosts start.  A
- * failure there is only seen, and reported, by the next lazylib_archive_load(). */
-void lazylib_archive_prefetch(void);
 #endif
 
 #endif

@@ -31,41 +31,23 @@
 	X(archive_read_next_header, int, (struct archive * a, struct archive_entry * *e), (a, e))  \
 	X(archive_read_data_block, int,                                                            \
 	  (struct archive * a, const void **b, size_t *n, la_int64_t *off), (a, b, n, off))        \
-	X(archive_write_new, struct archive *, (void), ())                                         \
 	X(archive_write_free, int, (struct archive * a), (a))                                      \
 	X(archive_write_close, int, (struct archive * a), (a))                                     \
-	X(archive_write_add_filter_gzip, int, (struct archive * a), (a))                           \
-	X(archive_write_set_filter_option, int,                                                    \
-	  (struct archive * a, const char *m, const char *o, const char *v), (a, m, o, v))         \
-	X(archive_write_set_format_pax_restricted, int, (struct archive * a), (a))                 \
-	X(archive_write_set_bytes_in_last_block, int, (struct archive * a, int n), (a, n))         \
-	X(archive_write_open_fd, int, (struct archive * a, int fd), (a, fd))                       \
 	X(archive_write_header, int, (struct archive * a, struct archive_entry * e), (a, e))       \
-	X(archive_write_data, la_ssize_t, (struct archive * a, const void *b, size_t n),           \
-	  (a, b, n))                                                                               \
 	X(archive_write_data_block, la_ssize_t,                                                    \
 	  (struct archive * a, const void *b, size_t n, la_int64_t off), (a, b, n, off))           \
 	X(archive_write_finish_entry, int, (struct archive * a), (a))                              \
 	X(archive_write_disk_new, struct archive *, (void), ())                                    \
 	X(archive_write_disk_set_options, int, (struct archive * a, int f), (a, f))                \
-	X(archive_entry_new, struct archive_entry *, (void), ())                                   \
 	X(archive_entry_pathname, const char *, (struct archive_entry * e), (e))                   \
 	X(archive_entry_symlink, const char *, (struct archive_entry * e), (e))                    \
 	X(archive_entry_hardlink, const char *, (struct archive_entry * e), (e))                   \
 	X(archive_entry_filetype, mode_t, (struct archive_entry * e), (e))                         \
 	X(archive_entry_perm, mode_t, (struct archive_entry * e), (e))
 #define ARCHIVE_VOID_FUNCS(X)                                                                      \
-	X(archive_entry_free, (struct archive_entry * e), (e))                                     \
 	X(archive_entry_copy_pathname, (struct archive_entry * e, const char *s), (e, s))          \
 	X(archive_entry_copy_hardlink, (struct archive_entry * e, const char *s), (e, s))          \
-	X(archive_entry_set_pathname, (struct archive_entry * e, const char *s), (e, s))           \
-	X(archive_entry_set_symlink, (struct archive_entry * e, const char *s), (e, s))            \
-	X(archive_entry_set_filetype, (struct archive_entry * e, unsigned t), (e, t))              \
-	X(archive_entry_set_perm, (struct archive_entry * e, mode_t m), (e, m))                    \
-	X(archive_entry_set_size, (struct archive_entry * e, la_int64_t n), (e, n))                \
-	X(archive_entry_set_uid, (struct archive_entry * e, la_int64_t n), (e, n))                 \
-	X(archive_entry_set_gid, (struct archive_entry * e, la_int64_t n), (e, n))                 \
-	X(archive_entry_set_mtime, (struct archive_entry * e, time_t t, long ns), (e, t, ns))
+	X(archive_entry_set_perm, (struct archive_entry * e, mode_t m), (e, m))
 
 static struct {
 #define PTR(name, ret, params, args) ret(*name) params;
@@ -95,31 +77,6 @@ int lazylib_archive_load(struct sr_error *err)
 	}
 	pthread_mutex_unlock(&load_lock);
 	return r;
-}
-
-static void *prefetch_main(void *arg)
-{
-	(void)arg;
-	(void)lazylib_archive_load(NULL);
-	return NULL;
-}
-
-void lazylib_archive_prefetch(void)
-{
-	pthread_attr_t attr;
-	sigset_t all, old;
-	pthread_t t;
-
-	if (pthread_attr_init(&attr) != 0)
-		return;
-	(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	/* The thread inherits the mask: no signal meant for the supervisor's signalfd lands
-	 * there with its default action. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	(void)pthread_create(&t, &attr, prefetch_main, NULL); /* else: loaded at first use */
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
 }
 
 static _Noreturn void unloaded(const char *name)

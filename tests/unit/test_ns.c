@@ -550,6 +550,7 @@ static void test_sagerun_killed(void **state)
 	char c;
 
 	(void)state;
+	host_ns_probe_reap(); /* setup's probe: no child but the one below */
 	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
 	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
 	pid = fork();
