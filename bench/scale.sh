@@ -47,28 +47,35 @@ if command -v docker >/dev/null && timeout 5 docker info >/dev/null 2>&1; then
 fi
 $have_docker || echo "# no Docker engine (or no /bin/busybox to build an image): docker column skipped" >&2
 
-# command... -> mean wall ms over RUNS runs, "failed" when one fails; a run that hangs (exit
-# 124 from timeout: Open MPI's mpirun -n 64 hangs now and then here) is left out and counted
-# in HUNG_FILE.
-ms_of() {
-	local start end i total=0 ok=0 rc
-	"$@" warm </dev/null >/dev/null 2>&1 || [ $? -eq 124 ] || { echo failed; return; }
-	for i in $(seq 1 "$RUNS"); do
-		[ "$PAUSE" = 0 ] || sleep "$PAUSE"
-		start=$(date +%s%N)
-		"$@" "$i" </dev/null >/dev/null 2>&1
-		rc=$?
-		end=$(date +%s%N)
-		if [ $rc -eq 124 ]; then
-			echo "$*" >>"$HUNG_FILE"
-			continue
-		fi
-		[ $rc -eq 0 ] || { echo failed; return; }
-		total=$((total + end - start))
-		ok=$((ok + 1))
-	done
-	[ $ok -gt 0 ] || { echo failed; return; }
-	echo $((total / ok / 1000000))
+# Every peer of one size is timed in turns, run 1 of each, then run 2 of each...: this shared
+# machine drifts by a factor of two within minutes, and blocks of one peer's runs after
+# another's would measure the drift.  A run that hangs (exit 124 from timeout: Open MPI's
+# mpirun -n 64 hangs now and then here) is left out and counted in HUNG_FILE; a peer with a
+# failed run is "failed".
+declare -A total ok
+time_one() { # key command...
+	local key=$1 start end rc
+	shift
+	[ "${ok[$key]}" = failed ] && return
+	[ "$PAUSE" = 0 ] || sleep "$PAUSE"
+	start=$(date +%s%N)
+	"$@" </dev/null >/dev/null 2>&1 && rc=0 || rc=$?
+	end=$(date +%s%N)
+	if [ $rc -eq 124 ]; then
+		echo "$key" >>"$HUNG_FILE"
+	elif [ $rc -ne 0 ]; then
+		ok[$key]=failed
+	else
+		total[$key]=$((total[$key] + end - start))
+		ok[$key]=$((ok[$key] + 1))
+	fi
+}
+
+mean_ms() { # key
+	case "${ok[$1]}" in
+	failed | 0) echo failed ;;
+	*) echo $((total[$1] / ok[$1] / 1000000)) ;;
+	esac
 }
 
 run_sagerun() { # backend n i
@@ -78,6 +85,14 @@ run_sagerun() { # backend n i
 
 run_mpirun() { # n i
 	timeout 20 mpirun --allow-run-as-root --oversubscribe -n "$1" true
+}
+
+run_peer() { # peer n i
+	case "$1" in
+	sagerun-*) run_sagerun "${1#sagerun-}" "$2" "$3" ;;
+	mpirun) run_mpirun "$2" "$3" ;;
+	docker) run_docker "$2" "$3" ;;
+	esac
 }
 
 run_docker() { # n i
@@ -109,17 +124,29 @@ $have_docker && printf '%16s' "docker run"
 printf '\n'
 declare -A t
 for n in $SIZES; do
+	peers=""
+	for b in $backends; do peers="$peers sagerun-$b"; done
+	$have_mpirun && peers="$peers mpirun"
+	$have_docker && peers="$peers docker"
+	for p in $peers; do # a warm-up run each, not timed
+		total[$p-$n]=0
+		ok[$p-$n]=0
+		run_peer "$p" "$n" warm </dev/null >/dev/null 2>&1 || true
+	done
+	for i in $(seq 1 "$RUNS"); do
+		for p in $peers; do time_one "$p-$n" run_peer "$p" "$n" "$i"; done
+	done
 	printf '%-6s' "$n"
 	for b in $backends; do
-		t[$b-$n]=$(ms_of run_sagerun "$b" "$n")
+		t[$b-$n]=$(mean_ms "sagerun-$b-$n")
 		printf '%13s ms' "${t[$b-$n]}"
 	done
 	if $have_mpirun; then
-		t[mpirun-$n]=$(ms_of run_mpirun "$n")
+		t[mpirun-$n]=$(mean_ms "mpirun-$n")
 		printf '%13s ms' "${t[mpirun-$n]}"
 	fi
 	if $have_docker; then
-		t[docker-$n]=$(ms_of run_docker "$n")
+		t[docker-$n]=$(mean_ms "docker-$n")
 		printf '%13s ms' "${t[docker-$n]}"
 	fi
 	printf '\n'
@@ -139,7 +166,7 @@ for n in $SIZES; do
 done
 
 if [ -s "$HUNG_FILE" ]; then
-	sort "$HUNG_FILE" | uniq -c | sed 's/^ */hung and left out: /; s/ run_/ x run_/'
+	sort "$HUNG_FILE" | uniq -c | sed 's/^ *\([0-9]*\) /hung and left out: \1 x /'
 fi
 one=$(pss_of_job "$first" 1)
 sixteen=$(pss_of_job "$first" 16)

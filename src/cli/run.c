@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -25,7 +24,6 @@
 
 #include "cli/cli.h"
 #include "contract/contract.h"
-#include "data/artifacts.h"
 #include "data/channels.h"
 #include "data/checkpoints.h"
 #include "data/s3_artifacts.h"
@@ -41,7 +39,6 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
-#include "util/lazylib.h"
 #include "util/xalloc.h"
 
 extern char **environ;
@@ -61,6 +58,9 @@ char *run_home_dir(void)
 
 /* Print each transition once, with how long the previous one took, and keep describe.json
  * current for anyone watching. */
+#define RUN_FDS_BASE	 64
+#define RUN_FDS_PER_HOST 10
+
 static void on_status(void *ctx, const struct job_status *st)
 {
 	struct run *run = ctx;
@@ -375,109 +375,6 @@ int run_prepare_host(struct run *run, struct host *h, struct sr_error *err)
 	return r;
 }
 
-/* Pack <opt_ml>/<sub> of every host that has a tree into `dest`. */
-static int pack_hosts(const struct run *run, const char *sub, const char *dest,
-		      struct strv *warnings, struct sr_error *err)
-{
-	struct strv roots = STRV_INIT;
-	int r;
-
-	/* A host that could not be prepared has no tree: nothing of it to pack. */
-	for (size_t i = 0; i < run->n_hosts; i++)
-		if (run->hosts[i].opt_ml)
-			strv_pushf(&roots, "%s/%s", run->hosts[i].opt_ml, sub);
-	r = artifacts_pack((const char *const *)roots.v, roots.n, dest, warnings, err);
-	strv_release(&roots);
-	return r;
-}
-
-struct pack_task {
-	const struct run *run;
-	const char *sub, *dest;
-	struct strv warnings;
-	struct sr_error err;
-	int r;
-};
-
-static void *pack_task_main(void *arg)
-{
-	struct pack_task *t = arg;
-
-	t->r = pack_hosts(t->run, t->sub, t->dest, &t->warnings, &t->err);
-	return NULL;
-}
-
-/* Both tarballs at once, model.tar.gz in a thread of its own: each is read, compressed and
- * synced to disk on its own, and this machine has a second core (for a job of small files
- * the two fsyncs are most of the time).  Warnings come model's first, and so does the error
- * when both fail; without a thread, one after the other. */
-static int pack_both(const struct run *run, const char *model, const char *output,
-		     struct strv *warnings, struct sr_error *err)
-{
-	struct pack_task t = {.run = run, .sub = "model", .dest = model, .warnings = STRV_INIT};
-	struct sr_error oerr = {0};
-	sigset_t all, old;
-	pthread_t tid;
-	bool threaded;
-	int r;
-
-	/* The thread takes no signal: those are for the supervisor's signalfd. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	threaded = pthread_create(&tid, NULL, pack_task_main, &t) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!threaded)
-		pack_task_main(&t);
-	r = pack_hosts(run, "output/data", output, warnings, &oerr);
-	if (threaded)
-		pthread_join(tid, NULL);
-	for (size_t i = 0; i < warnings->n; i++)
-		strv_push(&t.warnings, warnings->v[i]);
-	strv_release(warnings);
-	*warnings = t.warnings;
-	if (t.r < 0 || r < 0) {
-		if (err)
-			*err = t.r < 0 ? t.err : oerr;
-		return t.r < 0 ? t.r : r;
-	}
-	return 0;
-}
-
-/* model.tar.gz and output.tar.gz under <output>/<job>/output/, from every host. */
-static int package(struct run *run, struct sr_error *err)
-{
-	const struct job *job = &run->job;
-	_cleanup_free_ char *dir = NULL;
-	_cleanup_free_ char *model = NULL;
-	_cleanup_free_ char *output = NULL;
-	struct strv warnings = STRV_INIT;
-	int r;
-
-	/* An S3 output: packed into the job folder first, then uploaded. */
-	dir = job->output_local ? xasprintf("%s/%s/output", job->output_local, job->name)
-				: xasprintf("%s/output", run->job_dir);
-	model = xasprintf("%s/model.tar.gz", dir);
-	output = xasprintf("%s/output.tar.gz", dir);
-	r = fs_mkdir_p(dir, 0755, err);
-	if (r >= 0)
-		r = pack_both(run, model, output, &warnings, err);
-	for (size_t i = 0; i < warnings.n; i++)
-		fprintf(stderr, "sagerun: warning: %s\n", warnings.v[i]);
-	strv_release(&warnings);
-	if (r >= 0 && !job->output_local) {
-		char *uri = NULL;
-
-		r = s3_artifacts_upload(job->output_path, job->name, model, output, &uri, err);
-		free(model);
-		model = uri;
-	}
-	if (r >= 0) {
-		free(run->status.model_artifacts);
-		run->status.model_artifacts = TAKE_PTR(model);
-	}
-	return r;
-}
-
 /* A Ctrl-C or SIGTERM that arrived while the stop signals are held (before the hosts start). */
 static bool stop_requested(void)
 {
@@ -665,6 +562,9 @@ static int run_attempt(struct run *run, const struct run_opts *opts, const char 
 			*stopped = true;
 		}
 	}
+	/* The ns probe's child is gone by now, most likely: no zombie of ours for the job's
+	 * length (else it is reaped after the job). */
+	host_ns_probe_reap(&run->ns_probe, false);
 	if (r >= 0 && (*stopped || stop_requested())) {
 		/* Stopped while Downloading: no host ever runs user code. */
 		*stopped = true;
@@ -758,6 +658,17 @@ static int run_job(struct run *run, const struct run_opts *opts)
 		return EXIT_FAILED;
 	}
 	run->n_hosts = (size_t)run->job.instance_count;
+	/* The supervisor holds about 8 fds per host at the peak (its pidfd, status pipe, report
+	 * socket, stdout and stderr pipes, log and time index files, the ns backend's network
+	 * namespace): 256 hosts need more than the usual soft limit of 1024.  With a lower hard
+	 * limit, a warning: the job may need fewer, and if it runs out, what could not be opened
+	 * says so (an InternalServerError, retried as the service retries it). */
+	if (fs_need_open_files(RUN_FDS_BASE + RUN_FDS_PER_HOST * run->n_hosts, &err) < 0) {
+		fprintf(stderr, "sagerun: warning: %zu hosts: %s\n", run->n_hosts, err.msg);
+		if (err.hint[0])
+			fprintf(stderr, "hint: %s\n", err.hint);
+		sr_err_clear(&err);
+	}
 	job_status_init(&run->status, run->n_hosts, clock_wall_ms());
 	/* -d: stdio moves to the job folder before the job is recorded, so a job that is
 	 * recorded never fails for want of it. */
@@ -845,14 +756,14 @@ static int run_job(struct run *run, const struct run_opts *opts)
 	}
 
 	host_group_teardown(&run->group);
-	host_ns_probe_reap(); /* long gone by now */
+	host_ns_probe_reap(&run->ns_probe, true); /* long gone by now */
 
 	/* Checkpoints and artifacts are exported whatever the outcome, as the service does:
 	 * both, even when one fails; the first failure is the one that fails the job. */
 	{
 		struct sr_error perr = {0};
 		int rc = sync_checkpoints(run, true, &err);
-		int rp = package(run, rc < 0 ? &perr : &err);
+		int rp = run_package(run, rc < 0 ? &perr : &err);
 
 		if (rc < 0 && rp < 0)
 			cli_print_error(&perr);
@@ -971,7 +882,7 @@ static int pick_backend(struct run *run, const struct run_opts *opts)
 	const char *why = NULL;
 	/* The probe forks a child into new namespaces: only when ns may be picked. */
 	bool ns_ok = strcmp(opts->backend, "process") && strcmp(opts->backend, "docker") &&
-		     host_backend_find("ns") && host_ns_available(&why);
+		     host_backend_find("ns") && host_ns_available(&why, &run->ns_probe);
 
 	if (!strcmp(opts->backend, "auto") && opts->image) {
 		/* An image given on the command line means containers.  (A spec's TrainingImage
@@ -1095,6 +1006,7 @@ int run_training_job(const struct job_flags *flags, const struct run_opts *opts)
 		code = 0;
 
 	host_group_teardown(&run.group);
+	host_ns_probe_reap(&run.ns_probe, true);
 	for (size_t i = 0; run.hosts && i < run.n_hosts; i++)
 		host_release(&run.hosts[i]);
 	free(run.hosts);

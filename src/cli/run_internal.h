@@ -34,6 +34,7 @@ struct run {
 	int detach_fd;	  /* -d: tells the launching process the job is recorded, -1 otherwise */
 	int saved_stderr; /* -d: the launcher's stderr until then */
 	bool source_uploaded;
+	pid_t ns_probe; /* the ns probe's child, to reap (hosts.h: host_ns_available) */
 };
 
 /* job_build with its warnings and error printed; < 0 when the job cannot be built. */
@@ -51,5 +52,8 @@ int run_stage_s3_channels(struct run *run, struct sr_error *err);
 void run_set_s3_channel_paths(struct run *run, size_t index);
 /* Lay out one host: its tree, config files, agent config, channels, environment, argv. */
 int run_prepare_host(struct run *run, struct host *h, struct sr_error *err);
+/* model.tar.gz and output.tar.gz under <output>/<job>/output/ from every host (package.c),
+ * uploaded when the output is on S3; run->status.model_artifacts says where. */
+int run_package(struct run *run, struct sr_error *err);
 
 #endif

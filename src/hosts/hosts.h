@@ -127,11 +127,14 @@ struct host_backend {
 const struct host_backend *host_backend_find(const char *name);
 
 /* Whether namespaces can be made here (root, or unprivileged user namespaces); when not,
- * *ret_why says why in one line (static string). */
-bool host_ns_available(const char **ret_why);
-/* The probe's child gives its verdict before it exits (its namespaces' teardown takes a while
- * that nothing needs to wait for); this reaps it, blocking.  Also done at exit. */
-void host_ns_probe_reap(void);
+ * *ret_why says why in one line (static string).  The answer comes from a child that tries,
+ * and comes before the child is gone (its namespaces' teardown takes a while nothing needs
+ * to wait for): with ret_probe, the caller reaps it later with host_ns_probe_reap; NULL
+ * reaps it before returning. */
+bool host_ns_available(const char **ret_why, pid_t *ret_probe);
+/* Reap the probe's child if *pid > 0 (waiting for it if `block`); *pid becomes 0 once it is
+ * reaped. */
+void host_ns_probe_reap(pid_t *pid, bool block);
 
 /* Remove whatever the docker backend made for the job in `job_dir` (its containers and
  * network, found by label), when an engine answers; for a job whose supervisor died.  Quiet

@@ -709,15 +709,17 @@ static void ns_teardown(struct host *h)
 
 /* ---- availability ---- */
 
-/* The probe child, once it has given its verdict: reaped by host_ns_probe_reap, or at exit. */
-static pid_t probe_pid;
-
-void host_ns_probe_reap(void)
+void host_ns_probe_reap(pid_t *pid, bool block)
 {
-	if (probe_pid > 0)
-		while (waitpid(probe_pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	probe_pid = 0;
+	pid_t r;
+
+	if (*pid <= 0)
+		return;
+	do
+		r = waitpid(*pid, NULL, block ? 0 : WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r != 0) /* reaped, or not ours to reap (ECHILD: a detached job's copy) */
+		*pid = 0;
 }
 
 /* The probe's child: what ns_launch's clone will ask for, its verdict in *arg. */
@@ -727,7 +729,7 @@ static int probe_main(void *arg)
 	return 0;
 }
 
-bool host_ns_available(const char **ret_why)
+bool host_ns_available(const char **ret_why, pid_t *ret_probe)
 {
 	static const char *const reasons[] = {
 	    [EPERM] = "cannot create namespaces here: Operation not permitted",
@@ -745,14 +747,13 @@ bool host_ns_available(const char **ret_why)
 		why = "needs root: unprivileged user namespaces are not supported yet";
 		goto out;
 	}
-	if (probe_pid > 0) /* asked again: the last child is long done */
-		host_ns_probe_reap();
 	/* Probe, don't check versions: a child tries what ns_start's clone will ask for.  It
 	 * shares our memory and runs on a stack of its own (CLONE_VM | CLONE_VFORK, as
 	 * posix_spawn): no page tables to copy, and we resume as soon as it is out of our
 	 * memory, which is before its exit tears its new namespaces down; the mount namespace's
 	 * teardown waits for an RCU grace period (0.5 to 3 ms here) that nothing of ours needs.
-	 * The child is reaped later (host_ns_probe_reap), long after it is gone.
+	 * The child is reaped later (host_ns_probe_reap), long after it is gone, when the
+	 * caller takes it.
 	 *
 	 * Without CLONE_NEWNET: a network namespace costs a millisecond to make and more to
 	 * destroy, on every job; where the others can be made it can too, and if not, the
@@ -762,15 +763,10 @@ bool host_ns_available(const char **ret_why)
 		why = "cannot create namespaces here: cannot start a probe process";
 		goto out;
 	}
-	probe_pid = pid;
-	{
-		static bool registered;
-
-		if (!registered)
-			registered = atexit(host_ns_probe_reap) == 0;
-		if (!registered)
-			host_ns_probe_reap();
-	}
+	if (ret_probe)
+		*ret_probe = pid;
+	else
+		host_ns_probe_reap(&pid, true);
 	if (e != 0)
 		why = e > 0 && (size_t)e < sizeof(reasons) / sizeof(reasons[0]) && reasons[e]
 			  ? reasons[e]

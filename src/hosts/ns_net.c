@@ -1,9 +1,9 @@
 /* ns_net.c - the host's side of its private network, set up by its init from inside.
  *
- * The parent creates each host's veth pair with the peer born in the host's namespace as
- * eth0; the host's init then brings lo up (before the parent's "go", while the parent works on
- * other hosts), and after it gives eth0 its address and brings it up.  Done here rather than by
- * the parent, the work of N hosts runs on every core at once instead of one after another.
+ * The parent makes each host's network namespace with its veth pair in it (the peer born
+ * there as eth0) before the host starts; the host's init joins it, brings lo up, gives eth0 its
+ * address and brings it up.  Done here rather than by the parent, the work of N hosts runs on
+ * every core at once instead of one after another.
  *
  * Init may only make async-signal-safe calls (ns_init.c), so this is rtnetlink by hand: a
  * raw socket, requests built with util/nlmsg.h's buffer functions (pure, no allocation) in static

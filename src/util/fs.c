@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -327,4 +328,25 @@ char *fs_abspath(const char *path)
 		*o++ = '/';
 	*o = '\0';
 	return out;
+}
+
+int fs_need_open_files(unsigned long need, struct sr_error *err)
+{
+	struct rlimit rl;
+	bool enough;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return sr_err(err, -errno, "open files limit: %s", strerror(errno));
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+		return 0;
+	enough = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need;
+	rl.rlim_cur = enough ? need : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return sr_err(err, -errno, "raise the open files limit to %llu: %s",
+			      (unsigned long long)rl.rlim_cur, strerror(errno));
+	if (enough)
+		return 0;
+	sr_err(err, -EMFILE, "%lu open files may be needed, and at most %llu may be open", need,
+	       (unsigned long long)rl.rlim_max);
+	return sr_err_hint(err, "raise the hard limit (ulimit -Hn, or LimitNOFILE=)");
 }

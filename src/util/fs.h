@@ -64,6 +64,11 @@ struct fs_file {
 int fs_list_files(const char *dir, struct fs_file **ret, size_t *ret_n, struct sr_error *err);
 void fs_files_free(struct fs_file *f, size_t n);
 
+/* At least `need` open files for this process: the soft RLIMIT_NOFILE raised (never lowered)
+ * up to the hard limit; -EMFILE naming both numbers when the hard limit is lower (the soft
+ * limit is then the hard one). */
+int fs_need_open_files(unsigned long need, struct sr_error *err);
+
 bool fs_is_dir(const char *path);
 bool fs_exists(const char *path);
 

@@ -108,6 +108,21 @@ test_expect_success '--network host: hosts share this machine network with loopb
 	test_grep "127.100.0.2.*algo-2" "$SAGERUN_HOME/jobs/shared/hosts/algo-1/etc/hosts"
 '
 
+test_expect_success '256 hosts (a /23 network) start under a soft limit of 1024 open files' '
+	(ulimit -Sn 1024 && sagerun train --backend ns --name many --hosts 256 --output out \
+		-- sh -c "test \$(hostname) = algo-256 || exit 0; cat /etc/hosts" >stdout 2>stderr) &&
+	test_grep "^algo-256 | 10.0.1.0	algo-256" stdout &&
+	test_grep "Completed" stderr
+'
+
+test_expect_success 'a hard limit too low for the job: a warning, then what ran out says so' '
+	test_expect_code 1 sh -c "ulimit -n 512 && exec \"\$0\" train --backend ns --name few-files \
+		--hosts 256 --output out -- true" "$SAGERUN" 2>err &&
+	test_grep "warning: 256 hosts: 2624 open files may be needed, and at most 512 may be open" err &&
+	test_grep "ulimit -Hn" err &&
+	test_grep "FailureReason: InternalServerError: .*Too many open files" err
+'
+
 test_expect_success 'a subnet too small for the job is refused' '
 	test_must_fail sagerun train --backend ns --subnet 10.9.0.0/30 --name small --hosts 3 \
 		--output out -- true 2>err &&

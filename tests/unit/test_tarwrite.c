@@ -86,11 +86,20 @@ static void test_pax_fields(void **state)
 	memset(long_target, 't', sizeof(long_target) - 1);
 	long_target[sizeof(long_target) - 1] = '\0';
 	const struct tarw_entry e[] = {
-	    {.path = "plain.txt", .type = TARW_FILE, .perm = 0640, .uid = 1000, .gid = 1000,
-	     .mtime = 1700000000, .size = 5},
+	    {.path = "plain.txt",
+	     .type = TARW_FILE,
+	     .perm = 0640,
+	     .uid = 1000,
+	     .gid = 1000,
+	     .mtime = 1700000000,
+	     .size = 5},
 	    {.path = long_path, .type = TARW_FILE, .perm = 0644, .mtime = 1, .size = 5},
 	    {.path = "link", .type = TARW_SYMLINK, .perm = 0777, .linkname = long_target},
-	    {.path = "ids", .type = TARW_DIR, .perm = 0755, .uid = 3000000, .gid = 4000000,
+	    {.path = "ids",
+	     .type = TARW_DIR,
+	     .perm = 0755,
+	     .uid = 3000000,
+	     .gid = 4000000,
 	     .mtime = -5},
 	};
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,6 +106,36 @@ static void test_fs_atomic_and_tree(void **state)
 	assert_int_equal(fs_rm_rf(dir, &err), 0); /* already gone is fine */
 }
 
+static void test_need_open_files(void **state)
+{
+	struct sr_error err = {0};
+	struct rlimit saved, rl;
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max < 600)
+		skip(); /* cannot happen on the machines we test on; say so if it does */
+	rl = saved;
+	rl.rlim_cur = 300;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	assert_int_equal(fs_need_open_files(200, &err), 0); /* never lowered */
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	assert_int_equal(rl.rlim_cur, 300);
+	assert_int_equal(fs_need_open_files(600, &err), 0); /* raised */
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	assert_int_equal(rl.rlim_cur, 600);
+	if (saved.rlim_max != RLIM_INFINITY) {
+		/* More than the hard limit: raised to it, and said. */
+		assert_int_equal(fs_need_open_files((unsigned long)saved.rlim_max + 1, &err),
+				 -EMFILE);
+		assert_non_null(strstr(err.msg, "open files may be needed"));
+		assert_non_null(strstr(err.hint, "ulimit -Hn"));
+		assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+		assert_int_equal(rl.rlim_cur, saved.rlim_max);
+	}
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+}
+
 static void test_abspath(void **state)
 {
 	_cleanup_free_ char *a = fs_abspath("/x/./y/../z//w/");
@@ -131,7 +162,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_error_wrap_and_hint), cmocka_unit_test(test_strv_env),
 	    cmocka_unit_test(test_fs_atomic_and_tree),	cmocka_unit_test(test_abspath),
-	    cmocka_unit_test(test_clock_format),
+	    cmocka_unit_test(test_clock_format),	cmocka_unit_test(test_need_open_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
