@@ -56,11 +56,11 @@ char *run_home_dir(void)
 	return xasprintf("%s/.local/share/sagerun", home && *home ? home : "/root");
 }
 
-/* Print each transition once, with how long the previous one took, and keep describe.json
- * current for anyone watching. */
 #define RUN_FDS_BASE	 64
 #define RUN_FDS_PER_HOST 10
 
+/* Print each transition once, with how long the previous one took, and keep describe.json
+ * current for anyone watching. */
 static void on_status(void *ctx, const struct job_status *st)
 {
 	struct run *run = ctx;
@@ -955,6 +955,7 @@ static int detach(struct run *run)
 		close(p[0]);
 		(void)setsid();
 		run->detach_fd = p[1];
+		run->ns_probe = 0; /* the launcher's child, not ours: the launcher reaps it */
 		return 0;
 	}
 	close(p[1]);

@@ -3,6 +3,7 @@
 #include "data/tarwrite.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +41,7 @@ int tarw_open(struct tarw **ret, int fd, const char *label, struct sr_error *err
 	if (deflateInit2(&w->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
 			 Z_DEFAULT_STRATEGY) != Z_OK) {
 		free(w);
-		return sr_err(err, -ENOMEM, "pack '%s': cannot start gzip", label);
+		return sr_err(err, -ENOMEM, "write '%s': cannot start gzip", label);
 	}
 	w->z_live = true;
 	w->out = xmalloc(OUT_SIZE);
@@ -68,9 +69,17 @@ static int flush_out(struct tarw *w, struct sr_error *err)
 	return 0;
 }
 
-/* Compress `n` bytes (or finish the stream: Z_FINISH with n 0). */
+/* Compress `n` bytes (or finish the stream: Z_FINISH with n 0), in pieces zlib's uInt holds. */
 static int put(struct tarw *w, const void *buf, size_t n, int flush, struct sr_error *err)
 {
+	while (n > UINT_MAX) {
+		int r = put(w, buf, UINT_MAX, Z_NO_FLUSH, err);
+
+		if (r < 0)
+			return r;
+		buf = (const char *)buf + UINT_MAX;
+		n -= UINT_MAX;
+	}
 	w->z.next_in = (Bytef *)buf;
 	w->z.avail_in = (uInt)n;
 	w->offset += n;
@@ -79,7 +88,7 @@ static int put(struct tarw *w, const void *buf, size_t n, int flush, struct sr_e
 		int r;
 
 		if (zr == Z_STREAM_ERROR)
-			return sr_err(err, -EIO, "pack '%s': gzip failed", w->label);
+			return sr_err(err, -EIO, "write '%s': gzip failed", w->label);
 		if (w->z.avail_out == 0 || (flush == Z_FINISH && zr == Z_STREAM_END)) {
 			r = flush_out(w, err);
 			if (r < 0)
@@ -206,7 +215,7 @@ int tarw_header(struct tarw *w, const struct tarw_entry *e, struct sr_error *err
 	int r;
 
 	if (w->in_file)
-		return sr_err(err, -EINVAL, "pack '%s': an entry before the last one ended",
+		return sr_err(err, -EINVAL, "write '%s': an entry before the last one ended",
 			      w->label);
 	path = e->type == TARW_DIR && e->path[0] && e->path[strlen(e->path) - 1] != '/'
 		   ? xasprintf("%s/", e->path)
@@ -256,7 +265,8 @@ int tarw_header(struct tarw *w, const struct tarw_entry *e, struct sr_error *err
 int tarw_data(struct tarw *w, const void *buf, size_t n, struct sr_error *err)
 {
 	if (!w->in_file || n > w->left)
-		return sr_err(err, -EINVAL, "pack '%s': more data than the entry's size", w->label);
+		return sr_err(err, -EINVAL, "write '%s': more data than the entry's size",
+			      w->label);
 	w->left -= n;
 	return put(w, buf, n, Z_NO_FLUSH, err);
 }

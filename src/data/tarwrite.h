@@ -6,10 +6,11 @@
  * alone loads in a fraction of that.  Reading tarballs (sourcedir, unpacking models) stays
  * libarchive's, with its checks on what an archive may hold.
  *
- * The output is what libarchive's "restricted pax" wrote before: plain ustar entries, and a
- * pax header ("././@PaxHeader", as Python's tarfile names it) before an entry whose path, link
- * target, size, uid, gid or mtime does not fit; then two zero blocks, the tar stream padded to
- * whole 10240-byte records as tar does; a gzip header without a timestamp, so the same trees
+ * The output is equivalent to what libarchive's "restricted pax" wrote before: plain ustar
+ * entries (without user and group names), and a pax header ("././@PaxHeader", as Python's
+ * tarfile names it) before an entry whose path, link target, size, uid, gid or mtime does not
+ * fit (names are kept as bytes, as GNU tar keeps them); then two zero blocks, the tar stream padded
+ * to whole 10240-byte records as tar does; a gzip header without a timestamp, so the same trees
  * always give the same bytes. */
 #ifndef SR_DATA_TARWRITE_H
 #define SR_DATA_TARWRITE_H

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,7 @@ struct ns_group {
 	bool net_done;	/* under lock: the thread is done, net_r is its verdict */
 	int net_r;
 	struct sr_error net_err;
+	atomic_bool cancel; /* set by teardown: the thread stops before the next host */
 	pthread_t net_thread;
 	bool net_thread_live; /* started and not joined yet */
 };
@@ -96,6 +98,10 @@ static int make_network(struct host_group *g, struct sr_error *err)
 	for (size_t i = 0; r >= 0 && i < g->n; i++) {
 		int fd = -1;
 
+		if (atomic_load(&ng->cancel)) {
+			r = sr_err(err, -ECANCELED, "the job's network: cancelled");
+			break;
+		}
 		r = netns_host_new(&fd, err);
 		if (r >= 0)
 			r = netns_host_link(&ng->nj, fd, i, CONTRACT_IFACE_DEFAULT, err);
@@ -154,8 +160,10 @@ static int net_wait(struct host_group *g, size_t index, struct sr_error *err)
 		pthread_cond_wait(&ng->cond, &ng->lock);
 	if (ng->n_ready <= index) {
 		r = ng->net_r < 0 ? ng->net_r : -EPROTO;
-		if (err)
+		if (err && ng->net_r < 0)
 			*err = ng->net_err;
+		else
+			sr_err(err, r, "the job's network ended before this host's was made");
 	}
 	pthread_mutex_unlock(&ng->lock);
 	return r;
@@ -176,6 +184,7 @@ static void ns_group_teardown(struct host_group *g)
 	if (!ng)
 		return;
 	if (ng->net) {
+		atomic_store(&ng->cancel, true); /* a stop while Downloading need not wait for it */
 		net_join(ng);
 		for (size_t i = 0; i < g->n; i++)
 			sr_closep(&ng->host_fds[i]);
@@ -393,8 +402,14 @@ static int take_netns(struct host *h, int *ret_fd, struct sr_error *err)
 	int fd, r;
 
 	r = net_wait(h->group, h->index, err);
-	if (r < 0)
+	if (r < 0) {
+		/* The thread's error names the host it failed on, which may be an earlier one. */
+		size_t len = strlen(h->name);
+
+		if (err && (strncmp(err->msg, h->name, len) || err->msg[len] != ':'))
+			sr_err_wrap(err, "%s: no network", h->name);
 		return r;
+	}
 	pthread_mutex_lock(&ng->lock);
 	fd = ng->host_fds[h->index];
 	ng->host_fds[h->index] = -1;
@@ -475,7 +490,7 @@ static int ns_launch(struct host *h, struct sr_error *err)
 	int sv[2], r;
 	pid_t pid;
 
-	if (!ng)
+	if (!ng || !ng->prepared)
 		return sr_err(err, -EINVAL, "%s: host group not prepared", h->name);
 	if (!h->root)
 		return sr_err(err, -EINVAL, "%s: no host folder", h->name);
@@ -603,7 +618,10 @@ static void release(struct host *h)
 	if (!p || p->released || p->report_fd < 0)
 		return;
 	p->released = true;
-	(void)send(p->report_fd, "g", 1, MSG_NOSIGNAL); /* a dead child: its report says so */
+	/* A dead child: its report says so.  Any other failure: it must not wait for ever, so it
+	 * reads EOF and gives up. */
+	if (send(p->report_fd, "g", 1, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
+		(void)shutdown(p->report_fd, SHUT_WR);
 }
 
 static int ns_launch_wait(struct host *h, struct sr_error *err)
@@ -740,6 +758,7 @@ bool host_ns_available(const char **ret_why, pid_t *ret_probe)
 	};
 	static char stack[16 * 1024] __attribute__((aligned(16)));
 	const char *why = NULL;
+	sigset_t all, old;
 	int e = EPERM;
 	pid_t pid;
 
@@ -758,7 +777,12 @@ bool host_ns_available(const char **ret_why, pid_t *ret_probe)
 	 * Without CLONE_NEWNET: a network namespace costs a millisecond to make and more to
 	 * destroy, on every job; where the others can be made it can too, and if not, the
 	 * host's clone says so with a hint. */
+	/* Every signal blocked around it, as posix_spawn does: a handler of ours must never run
+	 * in the child, on our memory. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid = clone(probe_main, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, &e);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
 		why = "cannot create namespaces here: cannot start a probe process";
 		goto out;

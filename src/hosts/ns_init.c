@@ -1,15 +1,17 @@
 /* ns_init.c - PID 1 of an ns host: sagerun's small init.
  *
- * The child of the clone sets the host up (hostname, mounts, lo), waits until the parent has
- * made its network interface, configures it (ns_net.c), starts the user's process and then stays as
- * the host's init: it reaps every process of the namespace (orphans are re-parented to it),
+ * The child of the clone waits for the parent's "go" (sent once every host of the job is
+ * cloned), joins the network namespace the parent made for it, sets the host up (hostname,
+ * mounts, lo and its interface: ns_net.c), starts the user's process and then stays as the
+ * host's init: it reaps every process of the namespace (orphans are re-parented to it),
  * forwards the signals the parent sends it to the user's process group, starts the rsh agent when a
  * first client connects to the port it listens on, and ends the host when the user's first process
  * exits, as a container ends with its PID 1.  A PID namespace dies with its init, so killing init
  * (SIGKILL, or PDEATHSIG when sagerun dies) ends every process of the host.
  *
  * Between clone and the end, only async-signal-safe calls: sagerun may have had other threads
- * whose locks were copied mid-operation, so no malloc, no stdio, and fork is the raw clone.
+ * whose locks were copied mid-operation, so no malloc, no stdio, and the processes it starts
+ * are raw clones.
  * (bubblewrap: monitor_child; crun: the sync socket; libuv: the exec-error pipe.)
  */
 #include "hosts/internal.h"
