@@ -49,9 +49,9 @@ static void *pack_task_main(void *arg)
 }
 
 /* Both tarballs at once, model.tar.gz in a thread of its own: each is read, compressed and
- * synced to disk on its own, and this machine has a second core (for a job of small files
- * the two fsyncs are most of the time).  Warnings come model's first, and so does the error
- * when both fail; without a thread, one after the other. */
+ * synced to disk on its own, so a big model and a big output take the time of the larger.  Warnings
+ * come model's first, and so does the error when both fail; without a thread, one after the other.
+ */
 static int pack_both(const struct run *run, const char *model, const char *output,
 		     struct strv *warnings, struct sr_error *err)
 {

@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/xalloc.h"
 
 #define BLOCK		  512
@@ -24,7 +24,6 @@ struct tarw {
 	int fd;
 	const char *label;
 	z_stream z;
-	bool z_live;
 	unsigned char *out; /* OUT_SIZE bytes of compressed output not written yet */
 	uint64_t offset;    /* uncompressed bytes so far */
 	uint64_t left;	    /* the current file's bytes still to come */
@@ -43,7 +42,6 @@ int tarw_open(struct tarw **ret, int fd, const char *label, struct sr_error *err
 		free(w);
 		return sr_err(err, -ENOMEM, "write '%s': cannot start gzip", label);
 	}
-	w->z_live = true;
 	w->out = xmalloc(OUT_SIZE);
 	w->z.next_out = w->out;
 	w->z.avail_out = OUT_SIZE;
@@ -53,17 +51,10 @@ int tarw_open(struct tarw **ret, int fd, const char *label, struct sr_error *err
 
 static int flush_out(struct tarw *w, struct sr_error *err)
 {
-	size_t n = OUT_SIZE - w->z.avail_out;
+	int r = fs_write_all(w->fd, w->out, OUT_SIZE - w->z.avail_out);
 
-	for (size_t done = 0; done < n;) {
-		ssize_t k = write(w->fd, w->out + done, n - done);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return sr_err(err, -errno, "write '%s': %s", w->label, strerror(errno));
-		done += (size_t)k;
-	}
+	if (r < 0)
+		return sr_err(err, r, "write '%s': %s", w->label, strerror(-r));
 	w->z.next_out = w->out;
 	w->z.avail_out = OUT_SIZE;
 	return 0;
@@ -308,8 +299,7 @@ void tarw_free(struct tarw *w)
 {
 	if (!w)
 		return;
-	if (w->z_live)
-		deflateEnd(&w->z);
+	deflateEnd(&w->z);
 	free(w->out);
 	free(w);
 }

@@ -6,7 +6,6 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -252,6 +252,58 @@ static void test_available(void **state)
 	assert_true(host_backend_find("ns")->flags & HOST_BACKEND_F_BINDS);
 }
 
+/* The probe's child is the caller's to reap: a zombie until then, gone after. */
+static void test_probe_child_reaped(void **state)
+{
+	const char *why = NULL;
+	pid_t pid = 0;
+
+	(void)state;
+	assert_true(host_ns_available(&why, &pid));
+	assert_true(pid > 0);
+	host_ns_probe_reap(&pid, true);
+	assert_int_equal(pid, 0);
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1); /* no child of ours is left */
+	assert_int_equal(errno, ECHILD);
+	host_ns_probe_reap(&pid, true); /* nothing to reap: a no-op */
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* A group torn down while its network thread is still making the hosts' networks (a stop
+ * while Downloading): whatever the thread had made is closed, no namespace fd or netlink
+ * socket stays open. */
+static void test_teardown_while_network_is_made(void **state)
+{
+	enum { N = 64 };
+	struct host *hosts = xcalloc(N, sizeof(*hosts));
+	const struct host_backend *b = host_backend_find("ns");
+	struct host_group g = {.hosts = hosts, .n = N, .backend = b};
+	int before = count_fds();
+
+	(void)state;
+	for (size_t i = 0; i < N; i++)
+		host_init(&hosts[i], i, b);
+	host_group_begin(&g);
+	assert_non_null(g.priv);
+	host_group_teardown(&g);
+	assert_null(g.priv);
+	assert_int_equal(count_fds(), before);
+	for (size_t i = 0; i < N; i++)
+		host_release(&hosts[i]);
+	free(hosts);
+}
+
 /* Hostname, /etc/hosts, PID namespace, own /opt/ml, read-only channel, /opt kept. */
 static void test_identity_and_files(void **state)
 {
@@ -717,12 +769,13 @@ static void run_ns(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    NS_TEST(test_available),	    NS_TEST(test_identity_and_files),
-	    NS_TEST(test_private_tmp),	    NS_TEST(test_network),
-	    NS_TEST(test_network_host),	    NS_TEST(test_exit_statuses),
-	    NS_TEST(test_reaps_orphans),    NS_TEST(test_signals),
-	    NS_TEST(test_teardown_running), NS_TEST(test_sagerun_killed),
-	    NS_TEST(test_clone_fallback),   NS_TEST(test_errors),
+	    NS_TEST(test_available),	      NS_TEST(test_identity_and_files),
+	    NS_TEST(test_private_tmp),	      NS_TEST(test_network),
+	    NS_TEST(test_network_host),	      NS_TEST(test_exit_statuses),
+	    NS_TEST(test_reaps_orphans),      NS_TEST(test_signals),
+	    NS_TEST(test_teardown_running),   NS_TEST(test_sagerun_killed),
+	    NS_TEST(test_clone_fallback),     NS_TEST(test_errors),
+	    NS_TEST(test_probe_child_reaped), NS_TEST(test_teardown_while_network_is_made),
 	};
 
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
