@@ -12,8 +12,9 @@ algo-2)
 	exit 3 ;;
 *)
 	trap 'echo "$SM_CURRENT_HOST got SIGTERM"; exit 143' TERM
-	touch "$SM_CURRENT_HOST.ready"
+	# The model file first: a SIGTERM right after "ready" would skip it.
 	echo "$SM_CURRENT_HOST working" >"$SM_MODEL_DIR/$SM_CURRENT_HOST.txt"
+	touch "$SM_CURRENT_HOST.ready"
 	sleep 313 &
 	wait ;;
 esac
