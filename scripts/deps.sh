@@ -12,10 +12,12 @@ libcmocka-dev python3"
 # independent S3 client), busybox-static and file (the static binary's test, t6005), the
 # tools that build its libraries (scripts/static-deps.sh), the Docker engine and
 # docker-compose (t7001: the docker backend and compose files); s3rver
-# (the S3-compatible server) comes from npm, below.
+# (the S3-compatible server) comes from npm, below; openssh-client and the .deb files of
+# openssh-server (downloaded, never installed: installing it would start an sshd on this
+# machine) make the test image of `--mpi-launcher ssh` (t7002).
 TEST="clang-format procps iproute2 python3-torch openmpi-bin libopenmpi-dev awscli
 busybox-static file dpkg-dev libssl-dev zlib1g-dev libtool autoconf automake
-docker.io docker-compose"
+docker.io docker-compose openssh-client"
 # The S3 tests' server, pinned, installed into the checkout (.deps/, ignored by git).
 S3RVER_VERSION=3.7.1
 NPM_DIR="$(cd "$(dirname "$0")/.." && pwd)/.deps/npm"
@@ -26,6 +28,29 @@ PACKAGES="$BUILD"
 if [ "${1:-}" != "--demo" ] && ! command -v npm >/dev/null 2>&1; then
 	PACKAGES="$PACKAGES nodejs npm"
 fi
+
+# openssh-server and the one library of its sshd that this machine lacks, as .deb files in
+# .deps/deb for t7002's image (dpkg -x; no maintainer script runs).
+SSHD_DEBS="openssh-server libwrap0"
+DEB_DIR="$(cd "$(dirname "$0")/.." && pwd)/.deps/deb"
+
+deb_deps() {
+	[ "${1:-}" = "--demo" ] && return 0
+	_have=yes
+	for _p in $SSHD_DEBS; do
+		ls "$DEB_DIR/${_p}_"*.deb >/dev/null 2>&1 || _have=no
+	done
+	[ "$_have" = no ] || return 0
+	echo "deps: downloading $SSHD_DEBS (.deb, not installed) into $DEB_DIR"
+	mkdir -p "$DEB_DIR"
+	# apt-get download as root warns that _apt cannot write here; the download works.
+	# shellcheck disable=SC2086
+	(cd "$DEB_DIR" && apt-get download -qq $SSHD_DEBS 2>/dev/null) || {
+		$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		# shellcheck disable=SC2086
+		(cd "$DEB_DIR" && apt-get download -qq $SSHD_DEBS)
+	}
+}
 
 npm_deps() {
 	[ "${1:-}" = "--demo" ] && return 0
@@ -43,16 +68,18 @@ for p in $PACKAGES; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 if [ -z "$missing" ]; then
 	echo "deps: all packages installed"
 	npm_deps "${1:-}"
+	deb_deps "${1:-}"
 	exit 0
 fi
 
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "deps: installing:$missing"
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
 npm_deps "${1:-}"
+deb_deps "${1:-}"

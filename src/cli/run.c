@@ -907,6 +907,19 @@ static int pick_backend(struct run *run, const struct run_opts *opts)
 		fprintf(stderr, "sagerun: error: --backend: unknown backend '%s'\n", opts->backend);
 		return EXIT_USAGE;
 	}
+	/* The runtime refuses it too (runtime/ssh.h); here it is said before anything starts. */
+	const char *launcher = job_map_get(&run->job.environment, JOB_MPI_LAUNCHER_ENV);
+
+	if (launcher && !strcmp(launcher, "ssh") &&
+	    !(run->backend->flags & HOST_BACKEND_F_CONTAINER)) {
+		fprintf(stderr,
+			"sagerun: error: --mpi-launcher ssh: the %s backend's hosts share this "
+			"machine's sshd, /etc and /root/.ssh; the ssh way needs containers\n",
+			run->backend->name);
+		fprintf(stderr, "hint: add --backend docker --image IMAGE (an image with sshd), or "
+				"leave out --mpi-launcher\n");
+		return EXIT_USAGE;
+	}
 	if (run->backend->flags & HOST_BACKEND_F_CONTAINER)
 		return run_container_options(run, opts);
 	if (opts->toolkit_builtin || opts->gpus_per_host || opts->shm_bytes || opts->image) {

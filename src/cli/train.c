@@ -44,6 +44,8 @@ static const char train_usage[] =
 	"  --distribution mpi       the first host runs mpirun across all, through sagerun's\n"    \
 	"                           agent instead of sshd\n"                                       \
 	"  --processes-per-host K   processes per host for --distribution (default 1)\n"           \
+	"  --mpi-launcher ssh       the training toolkit's way instead: sshd on every host and\n"  \
+	"                           mpirun over ssh (container hosts; the image needs sshd)\n"     \
 	"  -- COMMAND ARGS...       run COMMAND instead (ContainerEntrypoint + "                   \
 	"ContainerArguments)\n"
 
@@ -83,6 +85,7 @@ enum {
 	OPT_CHECKPOINTS,
 	OPT_DISTRIBUTION,
 	OPT_PPH,
+	OPT_MPI_LAUNCHER,
 	OPT_ENV,
 	OPT_MAX_RUN,
 	OPT_STOP_GRACE,
@@ -114,6 +117,7 @@ static const struct option train_options[] = {
     {"checkpoints", required_argument, NULL, OPT_CHECKPOINTS},
     {"distribution", required_argument, NULL, OPT_DISTRIBUTION},
     {"processes-per-host", required_argument, NULL, OPT_PPH},
+    {"mpi-launcher", required_argument, NULL, OPT_MPI_LAUNCHER},
     {"source-dir", required_argument, NULL, OPT_SOURCE_DIR},
     {"spec", required_argument, NULL, OPT_SPEC},
     {"stop-grace", required_argument, NULL, OPT_STOP_GRACE},
@@ -210,6 +214,9 @@ int cli_train_parse(int argc, char **argv, const struct cli_train_cmd *cmd, stru
 			flags.processes_per_host = (int)k;
 			break;
 		}
+		case OPT_MPI_LAUNCHER:
+			flags.mpi_launcher = optarg;
+			break;
 		case OPT_ENV:
 			strv_push(&flags.envs, optarg);
 			break;

@@ -192,6 +192,21 @@ static int apply_distribution(struct build *b)
 		snprintf(n, sizeof(n), "%d", f->processes_per_host);
 		job_map_set(hps, "sagemaker_mpi_num_of_processes_per_host", n);
 	}
+	/* The runtime reads the launcher from its environment (runtime/mpi.h), where it also
+	 * reaches a container on the real service. */
+	if (f->mpi_launcher) {
+		const char *on = job_map_get(hps, "sagemaker_mpi_enabled");
+
+		if (strcmp(f->mpi_launcher, "ssh") && strcmp(f->mpi_launcher, "sagerun"))
+			return flag_fail(b, "--mpi-launcher", f->mpi_launcher,
+					 "expected sagerun or ssh");
+		if (!on || strcasecmp(on, "true")) {
+			flag_fail(b, "--mpi-launcher", f->mpi_launcher, "is for MPI jobs");
+			return sr_err_hint(b->err, "add --distribution mpi (or the hyperparameter "
+						   "sagemaker_mpi_enabled=true)");
+		}
+		job_map_set(&b->job->environment, JOB_MPI_LAUNCHER_ENV, f->mpi_launcher);
+	}
 	return 0;
 }
 

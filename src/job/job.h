@@ -38,6 +38,10 @@ struct sr_error;
 #define JOB_DEFAULT_REGION	  "us-east-1"
 #define JOB_DEFAULT_ACCOUNT	  "000000000000"
 
+/* The Environment variable --mpi-launcher sets; the runtime reads it (runtime/mpi.h's
+ * RT_MPI_LAUNCHER_ENV, the same name: the runtime does not include job/). */
+#define JOB_MPI_LAUNCHER_ENV "SAGERUN_MPI_LAUNCHER"
+
 /* An ordered string map (HyperParameters, Environment): insertion order is kept, a second set
  * of the same key replaces the value in place. */
 struct job_kv {
@@ -110,6 +114,7 @@ struct job_flags {
 	const char *checkpoints;  /* --checkpoints URI: CheckpointConfig.S3Uri */
 	const char *distribution; /* --distribution torch|mpi */
 	int processes_per_host;	  /* --processes-per-host K (0: not given) */
+	const char *mpi_launcher; /* --mpi-launcher sagerun|ssh (NULL: not given) */
 	int64_t max_run_s;	  /* --max-run (-1) */
 	int64_t stop_grace_s;	  /* --stop-grace (-1) */
 	const char *entry_point;  /* --entry-point FILE */

@@ -63,11 +63,26 @@ char *rt_tail_text(const struct rt_tail *t)
 
 /* rt_child_stay_in_group(), and the first stop signal forwarded (rt_child_stop_signal()). */
 static bool stay_in_group;
-static int stop_signal;
+static volatile sig_atomic_t stop_signal;
 
 void rt_child_stay_in_group(bool stay)
 {
 	stay_in_group = stay;
+}
+
+static void note_stop(int sig)
+{
+	if (!stop_signal)
+		stop_signal = sig;
+}
+
+void rt_child_catch_stops(void)
+{
+	struct sigaction sa = {.sa_handler = note_stop};
+
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
 }
 
 int rt_child_stop_signal(void)

@@ -54,6 +54,12 @@ void rt_child_stay_in_group(bool stay);
  * program's failure. */
 int rt_child_stop_signal(void);
 
+/* From now on a SIGTERM or SIGINT outside rt_procs_run is noted (rt_child_stop_signal()) and
+ * interrupts the call it arrives in, for the runners' waits between children.  As PID 1 of a
+ * container we would otherwise not even see it: the kernel drops signals PID 1 has no
+ * handler for, and the stop would wait for the engine's SIGKILL. */
+void rt_child_catch_stops(void);
+
 /* The kept lines joined with "\n" (caller frees). */
 char *rt_tail_text(const struct rt_tail *t);
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@
 #include "runtime/agent.h"
 #include "runtime/child.h"
 #include "runtime/rsh.h"
+#include "runtime/ssh.h"
+#include "runtime/train.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -75,7 +78,7 @@ static void custom_options(const struct contract_config *cfg, struct strv *out, 
 }
 
 static void build_mpirun(const struct contract_config *cfg, const struct strv *env,
-			 char *const *argv, int pph, const char *iface, struct strv *cmd)
+			 char *const *argv, int pph, const char *iface, bool ssh, struct strv *cmd)
 {
 	json_t *hosts = json_object_get(cfg->resource, "hosts");
 	size_t n = json_array_size(hosts);
@@ -149,50 +152,72 @@ static void build_mpirun(const struct contract_config *cfg, const struct strv *e
 		strv_push(cmd, custom.v[i]);
 	/* Our launch agent instead of ssh; /proc/<pid>/exe reaches this very binary even where
 	 * the host's file system does not show its path, for as long as we wait for mpirun. */
-	strv_push(cmd, "-mca");
-	strv_push(cmd, "plm_rsh_agent");
-	strv_pushf(cmd, "/proc/%d/exe container rsh", (int)getpid());
+	if (!ssh) {
+		strv_push(cmd, "-mca");
+		strv_push(cmd, "plm_rsh_agent");
+		strv_pushf(cmd, "/proc/%d/exe container rsh", (int)getpid());
+	}
 	for (size_t i = 0; argv[i]; i++)
 		strv_push(cmd, argv[i]);
 	strv_release(&custom);
 	strv_release(&list);
 }
 
+/* Make `done` on `host`: through its agent, or with ssh (the toolkit tries 5 times, 1 s
+ * apart). */
+static bool touch_done(const char *host, const char *done, bool ssh, char *const *envp, int err_fd,
+		       struct sr_error *e)
+{
+	char *argv[] = {"touch", (char *)done, NULL};
+	int code = 0;
+
+	if (ssh) {
+		for (int i = 0; i < 5; i++) {
+			if (i)
+				sleep(1);
+			if (rt_ssh_run(host, argv, envp, err_fd, &code, NULL, e) >= 0 &&
+			    WIFEXITED(code) && WEXITSTATUS(code) == 0)
+				return true;
+		}
+		return false;
+	}
+	struct rt_rsh_opts o = {
+	    .host = host, .argv = argv, .argc = 2, .in_fd = -1, .out_fd = err_fd, .err_fd = err_fd};
+
+	return rt_rsh_run(&o, &code, e) >= 0 && code == 0;
+}
+
 /* Tell every other host that mpirun is done. */
-static void tell_workers(const struct contract_config *cfg, const char *master, int err_fd)
+static void tell_workers(const struct contract_config *cfg, const char *master, bool ssh,
+			 char *const *envp, int err_fd)
 {
 	json_t *hosts = json_object_get(cfg->resource, "hosts");
-	_cleanup_free_ char *done = xasprintf(DONE_FMT, master);
+	_cleanup_free_ char *done = xasprintf(ssh ? RT_SSH_DONE_FMT : DONE_FMT, master);
 
 	for (size_t i = 0; i < json_array_size(hosts); i++) {
 		const char *h = json_string_value(json_array_get(hosts, i));
-		char *argv[] = {"touch", done, NULL};
-		struct rt_rsh_opts o = {.host = h,
-					.argv = argv,
-					.argc = 2,
-					.in_fd = -1,
-					.out_fd = err_fd,
-					.err_fd = err_fd};
 		struct sr_error e = {0};
-		int code = 0;
 
 		if (!h || !strcmp(h, master))
 			continue;
-		if (rt_rsh_run(&o, &code, &e) < 0 || code != 0)
+		if (!touch_done(h, done, ssh, envp, err_fd, &e))
 			dprintf(err_fd, "sagerun: mpi: could not tell %s that mpirun is done: %s\n",
 				h, e.msg[0] ? e.msg : "touch failed");
 	}
 }
 
 /* A worker: wait for the master's word (a stop ends the wait, as any signal would). */
-static int wait_for_master(const char *master, int log_fd)
+static int wait_for_master(const char *master, const char *done_fmt, int log_fd)
 {
-	_cleanup_free_ char *done = xasprintf(DONE_FMT, master);
+	_cleanup_free_ char *done = xasprintf(done_fmt, master);
 	const struct timespec tick = {0, 100 * 1000 * 1000};
 
 	dprintf(log_fd, "sagerun: mpi: %s runs mpirun; waiting for it to finish\n", master);
-	while (!fs_exists(done))
+	while (!fs_exists(done)) {
+		if (rt_child_stop_signal())
+			return 0; /* the runtime reports the stop */
 		nanosleep(&tick, NULL);
+	}
 	/* A second for the master's touch to hear back through our agent before the host ends. */
 	sleep(1);
 	return 0;
@@ -254,6 +279,76 @@ static void agent_stop(pid_t pid)
 		;
 }
 
+/* The launcher (ssh.h says when each): *ret_ssh. */
+static int choose_launcher(const char *agent_cfg, bool *ret_ssh, struct sr_error *err)
+{
+	const char *v = getenv(RT_MPI_LAUNCHER_ENV);
+
+	if (v && *v && strcmp(v, "ssh") && strcmp(v, "sagerun"))
+		return sr_err(err, -EINVAL, "%s=%s: expected ssh or sagerun", RT_MPI_LAUNCHER_ENV,
+			      v);
+	if (v && *v)
+		*ret_ssh = !strcmp(v, "ssh");
+	else /* on the real service with an image made for the toolkit: its way */
+		*ret_ssh = !fs_exists(agent_cfg) && access(RT_SSHD_PATH, X_OK) == 0;
+	if (!*ret_ssh && !fs_exists(agent_cfg)) {
+		sr_err(err, -ENOTSUP,
+		       "the MPI runner needs sagerun's rsh agent on every host (%s is missing), "
+		       "or sshd in the image for the toolkit's ssh way (%s is missing)",
+		       agent_cfg, RT_SSHD_PATH);
+		return sr_err_hint(err, "run the job with the ns backend (--backend ns, as root) "
+					"or the docker backend");
+	}
+	if (*ret_ssh && (getenv(RT_AGENT_SERVED_ENV) || getenv(RT_TRAIN_GROUP_ENV))) {
+		sr_err(err, -ENOTSUP,
+		       "the ssh way needs hosts that are containers: this host shares the "
+		       "machine's sshd, /etc and /root/.ssh");
+		return sr_err_hint(err, "run it with --backend docker and an image with sshd, or "
+					"leave --mpi-launcher at sagerun");
+	}
+	return 0;
+}
+
+/* The other hosts' sshd up and letting us in (ssh.h). */
+static int ssh_wait_workers(const struct contract_config *cfg, const char *master,
+			    char *const *envp, int err_fd, struct sr_error *err)
+{
+	json_t *hosts = json_object_get(cfg->resource, "hosts");
+
+	for (size_t i = 0; i < json_array_size(hosts); i++) {
+		const char *h = json_string_value(json_array_get(hosts, i));
+		int r;
+
+		if (!h || !strcmp(h, master))
+			continue;
+		r = rt_ssh_wait_banner(h, RT_SSH_PORT, RT_SSH_WAIT_S, err);
+		if (r >= 0)
+			r = rt_ssh_check_login(h, envp, err_fd, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int ssh_worker(const char *master, const struct strv *env, int err_fd, struct sr_error *err)
+{
+	pid_t sshd;
+	int r;
+
+	dprintf(err_fd, "sagerun: mpi: waiting for %s's sshd\n", master);
+	r = rt_ssh_wait_banner(master, RT_SSH_PORT, RT_SSH_WAIT_S, err);
+	if (r >= 0)
+		r = rt_ssh_write_environment(RT_SSH_ENVIRONMENT, env, err);
+	if (r < 0)
+		return r;
+	sshd = rt_sshd_start(NULL, err_fd, err);
+	if (sshd < 0)
+		return (int)sshd;
+	r = wait_for_master(master, RT_SSH_DONE_FMT, err_fd);
+	rt_sshd_stop(sshd);
+	return r;
+}
+
 int rt_mpi_run(const struct contract_config *cfg, const struct strv *env, char *const *argv,
 	       const char *code_dir, int pph, int err_fd, char **ret_msg, struct sr_error *err)
 {
@@ -266,27 +361,38 @@ int rt_mpi_run(const struct contract_config *cfg, const struct strv *env, char *
 	struct strv cmd = STRV_INIT;
 	struct rt_tail *tail;
 	int status = 0, r;
-	pid_t agent;
+	bool ssh = false;
+	pid_t agent = 0, sshd = 0;
 
 	*ret_msg = NULL;
 	if (!master || !me)
 		return sr_err(err, -EINVAL, "resourceconfig.json: no hosts or no current_host");
-	if (!fs_exists(agent_cfg)) {
-		sr_err(err, -ENOTSUP,
-		       "the MPI runner needs sagerun's rsh agent on every host (%s "
-		       "is missing)",
-		       agent_cfg);
-		return sr_err_hint(err, "run the job with the ns backend (--backend ns, as root)");
-	}
-	agent = agent_start(err_fd, err);
-	if (agent < 0)
-		return (int)agent;
-	if (strcmp(me, master)) {
-		r = wait_for_master(master, err_fd);
-		agent_stop(agent);
+	r = choose_launcher(agent_cfg, &ssh, err);
+	if (r < 0)
 		return r;
+	rt_child_catch_stops(); /* the waits for other hosts end with a stop */
+	if (ssh && strcmp(me, master))
+		return ssh_worker(master, env, err_fd, err);
+	if (ssh) {
+		sshd = rt_sshd_start(NULL, err_fd, err);
+		if (sshd < 0)
+			return (int)sshd;
+		r = ssh_wait_workers(cfg, master, env->v, err_fd, err);
+		if (r < 0) {
+			rt_sshd_stop(sshd);
+			return r;
+		}
+	} else {
+		agent = agent_start(err_fd, err);
+		if (agent < 0)
+			return (int)agent;
+		if (strcmp(me, master)) {
+			r = wait_for_master(master, DONE_FMT, err_fd);
+			agent_stop(agent);
+			return r;
+		}
 	}
-	build_mpirun(cfg, env, argv, pph, iface ? iface : CONTRACT_IFACE_DEFAULT, &cmd);
+	build_mpirun(cfg, env, argv, pph, iface ? iface : CONTRACT_IFACE_DEFAULT, ssh, &cmd);
 	{
 		_cleanup_free_ char *text = strv_join(cmd.v, " ");
 
@@ -294,8 +400,9 @@ int rt_mpi_run(const struct contract_config *cfg, const struct strv *env, char *
 	}
 	tail = xcalloc(1, sizeof(*tail));
 	r = rt_child_run(cmd.v, env->v, code_dir, err_fd, tail, &status, err);
-	tell_workers(cfg, master, err_fd);
+	tell_workers(cfg, master, ssh, env->v, err_fd);
 	agent_stop(agent);
+	rt_sshd_stop(sshd);
 	if (r >= 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
 		*ret_msg = rt_exit_message(cmd.v, status, tail, NULL);
 	free(tail);

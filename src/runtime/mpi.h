@@ -17,11 +17,19 @@
  * exited, the master tells every other host so (a file, /tmp/sagerun-mpi-done.<master>, made
  * through the agent); the other hosts wait for that, as the toolkit's workers wait for
  * /tmp/done.<master>, and exit 0.
+ *
+ * The launcher: $SAGERUN_MPI_LAUNCHER (`sagerun train --mpi-launcher` sets it in the job's
+ * environment) is "sagerun" (the above) or "ssh" (the toolkit's own way, ssh.h: sshd on every
+ * host, mpirun's default ssh launcher, /tmp/done.<master> through ssh).  Unset, it is
+ * "sagerun" when the host has the agent's config, else "ssh" when it has /usr/sbin/sshd (an
+ * image made for the toolkit, on the real service).
  */
 #ifndef SR_RUNTIME_MPI_H
 #define SR_RUNTIME_MPI_H
 
 #include "util/strv.h"
+
+#define RT_MPI_LAUNCHER_ENV "SAGERUN_MPI_LAUNCHER"
 
 struct contract_config;
 struct sr_error;

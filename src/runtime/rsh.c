@@ -22,48 +22,13 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/sha256.h"
+#include "util/tcp.h"
 #include "util/xalloc.h"
 
 static bool retryable(int e)
 {
 	return e == ECONNREFUSED || e == ENETUNREACH || e == EHOSTUNREACH || e == ETIMEDOUT ||
 	       e == ECONNRESET;
-}
-
-/* A connect that gives up at the deadline: an address nobody answers ARP for would otherwise
- * block for seconds past it. */
-static int try_connect(const struct addrinfo *ai, int64_t deadline, int *ret_errno)
-{
-	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	socklen_t sl = sizeof(int);
-	int e = 0;
-
-	if (fd < 0) {
-		*ret_errno = errno;
-		return -1;
-	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		e = errno;
-		if (e == EINPROGRESS) {
-			struct pollfd pf = {.fd = fd, .events = POLLOUT};
-			int64_t left = deadline - clock_mono_ms();
-			int n;
-
-			do
-				n = poll(&pf, 1, left > 0 ? (int)left : 0);
-			while (n < 0 && errno == EINTR);
-			e = ETIMEDOUT;
-			if (n > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0)
-				e = errno;
-		}
-	}
-	if (e) {
-		*ret_errno = e;
-		close(fd);
-		return -1;
-	}
-	fcntl(fd, F_SETFL, 0);
-	return fd;
 }
 
 static int rsh_connect(const char *host, int port, int budget_ms, char *where, size_t wlen,
@@ -90,7 +55,7 @@ static int rsh_connect(const char *host, int port, int budget_ms, char *where, s
 	getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST);
 	snprintf(where, wlen, "%s:%d", addr, port);
 	for (;;) {
-		fd = try_connect(ai, deadline, &e);
+		fd = tcp_connect_until(ai, deadline, &e);
 		if (fd >= 0 || !retryable(e) || clock_mono_ms() + delay_ms > deadline)
 			break;
 		/* The host may be starting at this very moment (hosts start concurrently). */

@@ -101,6 +101,28 @@ make_mpi_image() {
 	_tag=$1
 	shift
 	_root="$TRASH/image-mpi"
+	_mpi_root "$_root" "$@" || return 1
+	tar -C "$_root" -c . | docker import --change 'ENV PATH=/usr/bin:/bin' \
+		--change 'ENTRYPOINT ["/usr/bin/sagerun", "container"]' - "$_tag" >/dev/null
+}
+
+# _copy_with_libs ROOT FILE...: FILE... and every library they load, at the same paths.
+_copy_with_libs() {
+	_r=$1
+	shift
+	_libs=$(for _f in "$@"; do
+		case $_f in */share/* | /etc/*) ;; *) ldd "$_f" 2>/dev/null ;; esac
+	done | sed -n 's|.*=> \(/[^ ]*\) .*|\1|p; s|^[[:space:]]*\(/lib64/[^ ]*\) .*|\1|p' | sort -u)
+	for _f in "$@" $_libs; do
+		# merged /usr: /lib/x is /usr/lib/x
+		_dst=$(echo "$_f" | sed 's|^/lib/|/usr/lib/|; s|^/lib64/|/usr/lib64/|')
+		mkdir -p "$_r$(dirname "$_dst")" && cp -L "$_f" "$_r$_dst" || return 1
+	done
+}
+
+_mpi_root() {
+	_root=$1
+	shift
 	rm -rf "$_root" && mkdir -p "$_root/usr/bin" "$_root/usr/lib" "$_root/usr/lib64" \
 		"$_root/tmp" "$_root/etc" "$_root/root" || return 1
 	ln -s usr/bin "$_root/bin" && ln -s usr/lib "$_root/lib" && ln -s usr/lib64 "$_root/lib64"
@@ -116,15 +138,62 @@ make_mpi_image() {
 				/usr/share/openmpi /usr/share/pmix /etc/openmpi -type f 2>/dev/null
 		} | tr ' ' '\n'
 	)
-	_libs=$(for _f in $_files; do
-		case $_f in */share/* | /etc/*) ;; *) ldd "$_f" 2>/dev/null ;; esac
-	done | sed -n 's|.*=> \(/[^ ]*\) .*|\1|p; s|^[[:space:]]*\(/lib64/[^ ]*\) .*|\1|p' | sort -u)
-	for _f in $_files $_libs; do
-		# merged /usr: /lib/x is /usr/lib/x
-		_dst=$(echo "$_f" | sed 's|^/lib/|/usr/lib/|; s|^/lib64/|/usr/lib64/|')
-		mkdir -p "$_root$(dirname "$_dst")" && cp -L "$_f" "$_root$_dst" || return 1
-	done
+	# shellcheck disable=SC2086
+	_copy_with_libs "$_root" $_files || return 1
 	ln -sf orterun "$_root/usr/bin/mpirun"
-	tar -C "$_root" -c . | docker import --change 'ENV PATH=/usr/bin:/bin' \
-		--change 'ENTRYPOINT ["/usr/bin/sagerun", "container"]' - "$_tag" >/dev/null
+}
+
+# make_ssh_image TAG DEB_DIR FILE...: make_mpi_image's image made as the training toolkit asks
+# of an image for its ssh way (reference §2.9): sshd (from the openssh-server .deb in DEB_DIR,
+# unpacked with dpkg -x: no maintainer script, nothing started here), ssh, one root key pair
+# that every host shares, "StrictHostKeyChecking no", /run/sshd.  Open MPI's programs live in
+# /opt/openmpi/bin, named only by the image's PATH, as in AWS's images (/opt/amazon/openmpi):
+# an ssh session finds orted only through the PATH the toolkit's workers write to
+# /etc/environment, which sshd's PAM (pam_env) reads.
+make_ssh_image() {
+	_tag=$1
+	_debs=$2
+	shift 2
+	_root="$TRASH/image-ssh"
+	_mpi_root "$_root" "$@" || return 1
+	mkdir -p "$_root/opt/openmpi/bin" && mv "$_root/usr/bin/orterun" "$_root/usr/bin/orted" \
+		"$_root/opt/openmpi/bin/" && rm "$_root/usr/bin/mpirun" &&
+		ln -s orterun "$_root/opt/openmpi/bin/mpirun" || return 1
+	_x="$TRASH/image-ssh.debs"
+	rm -rf "$_x" && mkdir -p "$_x" || return 1
+	for _d in "$_debs"/openssh-server_*.deb "$_debs"/libwrap0_*.deb; do
+		dpkg -x "$_d" "$_x" || return 1
+	done
+	mkdir -p "$_root/usr/sbin" "$_root/usr/lib/x86_64-linux-gnu/security" "$_root/etc/ssh" \
+		"$_root/etc/pam.d" "$_root/etc/security" "$_root/run/sshd" "$_root/root/.ssh" || return 1
+	cp "$_x/usr/sbin/sshd" "$_root/usr/sbin/sshd" &&
+		cp -L "$_x"/usr/lib/x86_64-linux-gnu/libwrap.so.0 "$_root/usr/lib/x86_64-linux-gnu/" &&
+		LD_LIBRARY_PATH="$_x/usr/lib/x86_64-linux-gnu" _copy_with_libs "$_root" \
+			"$_x/usr/sbin/sshd" /usr/bin/ssh /usr/bin/ssh-keygen || return 1
+	rm -rf "$_root$_x"
+	for _m in pam_env.so pam_permit.so pam_deny.so; do
+		cp /usr/lib/x86_64-linux-gnu/security/$_m "$_root/usr/lib/x86_64-linux-gnu/security/" ||
+			return 1
+	done
+	cp /etc/security/pam_env.conf "$_root/etc/security/" || return 1
+	# Public keys only: sshd's PAM session reads /etc/environment, nothing else.
+	printf '%s\n' 'auth required pam_deny.so' 'account required pam_permit.so' \
+		'password required pam_deny.so' 'session required pam_env.so readenv=1' \
+		>"$_root/etc/pam.d/sshd"
+	printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'sshd:x:100:65534::/run/sshd:/bin/false' \
+		>"$_root/etc/passwd"
+	printf '%s\n' 'root:*:19000:0:99999:7:::' 'sshd:*:19000:0:99999:7:::' >"$_root/etc/shadow"
+	printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' >"$_root/etc/group"
+	printf '%s\n' 'UsePAM yes' 'PermitRootLogin prohibit-password' 'PasswordAuthentication no' \
+		'KbdInteractiveAuthentication no' 'PidFile /run/sshd.pid' \
+		'HostKey /etc/ssh/ssh_host_ed25519_key' >"$_root/etc/ssh/sshd_config"
+	ssh-keygen -q -t ed25519 -N '' -C '' -f "$_root/etc/ssh/ssh_host_ed25519_key" &&
+		ssh-keygen -q -t ed25519 -N '' -C '' -f "$_root/root/.ssh/id_ed25519" || return 1
+	cp "$_root/root/.ssh/id_ed25519.pub" "$_root/root/.ssh/authorized_keys"
+	printf 'Host *\n  StrictHostKeyChecking no\n' >"$_root/root/.ssh/config"
+	chmod 700 "$_root/root" "$_root/root/.ssh" && chmod 600 "$_root/etc/shadow" &&
+		chmod 755 "$_root/run/sshd" || return 1
+	tar -C "$_root" --owner=0 --group=0 -c . |
+		docker import --change 'ENV PATH=/opt/openmpi/bin:/usr/sbin:/usr/bin:/bin' \
+			--change 'ENTRYPOINT ["/usr/bin/sagerun", "container"]' - "$_tag" >/dev/null
 }

@@ -188,6 +188,19 @@ static void test_script_mode(void **state)
 	_cleanup_free_ char *want_dir = xasprintf("\"file://%s/code\"", fx->dir);
 	regex_t re;
 
+	/* --mpi-launcher reaches the runtime through the job's Environment */
+	job_flags_init(&flags);
+	flags.entry_point = ep;
+	flags.distribution = "mpi";
+	flags.mpi_launcher = "ssh";
+	if (job_build(&flags, &job, NULL, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_string_equal(job_map_get(&job.environment, "SAGERUN_MPI_LAUNCHER"), "ssh");
+	assert_string_equal(job_map_get(&job.hyperparameters, "sagemaker_mpi_enabled"), "true");
+	job_release(&job);
+	job_flags_release(&flags);
+	memset(&job, 0, sizeof(job));
+
 	/* without --source-dir: the file alone is the code */
 	job_flags_init(&flags);
 	flags.entry_point = ep;
@@ -451,6 +464,23 @@ static void fl_entry_and_command(struct job_flags *f, const char *dir)
 	f->entry_point = "train.py";
 }
 
+static void fl_launcher_unknown(struct job_flags *f, const char *dir)
+{
+	static char ep[PATH_MAX + 32];
+
+	snprintf(ep, sizeof(ep), "%s/code/train.py", dir);
+	f->entry_point = ep;
+	f->distribution = "mpi";
+	f->mpi_launcher = "rsh";
+}
+
+static void fl_launcher_without_mpi(struct job_flags *f, const char *dir)
+{
+	fl_launcher_unknown(f, dir);
+	f->distribution = "torch";
+	f->mpi_launcher = "ssh";
+}
+
 static void fl_empty_command(struct job_flags *f, const char *dir)
 {
 	static char *none[] = {NULL};
@@ -545,6 +575,10 @@ static const struct flag_case flag_cases[] = {
     {"--entry-point and command", fl_entry_and_command,
      "--entry-point and -- COMMAND: give one, not both"},
     {"-- without command", fl_empty_command, "--: expected COMMAND [ARGS...] after it"},
+    {"--mpi-launcher unknown", fl_launcher_unknown,
+     "--mpi-launcher 'rsh': expected sagerun or ssh"},
+    {"--mpi-launcher without MPI", fl_launcher_without_mpi,
+     "--mpi-launcher 'ssh': is for MPI jobs"},
     {"long argument", fl_long_argument,
      "-- COMMAND 'echo': argument 1 longer than 256 characters (got 257)"},
 };

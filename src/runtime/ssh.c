@@ -1,0 +1,200 @@
+#include "runtime/ssh.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdbool.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/child.h"
+#include "util/cleanup.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/membuf.h"
+#include "util/tcp.h"
+#include "util/xalloc.h"
+
+#define BANNER_MS 2000 /* for the banner once connected; sshd sends it at once */
+#define RETRY_MS  200
+
+pid_t rt_sshd_start(const char *sshd_path, int log_fd, struct sr_error *err)
+{
+	const char *path = sshd_path ? sshd_path : RT_SSHD_PATH;
+	struct timespec tick = {0, 100 * 1000 * 1000};
+	int status;
+	pid_t pid;
+
+	if (access(path, X_OK) < 0) {
+		sr_err(err, -ENOENT, "the MPI runner's ssh way needs %s, which this host lacks",
+		       path);
+		return sr_err_hint(err, "%s", RT_SSH_IMAGE_HINT);
+	}
+	pid = fork();
+	if (pid < 0)
+		return sr_err(err, -errno, "sshd: fork: %s", strerror(errno));
+	if (pid == 0) {
+		char *argv[] = {(char *)path, "-D", "-e", NULL};
+
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+		if (log_fd >= 0 && log_fd != STDERR_FILENO)
+			(void)dup2(log_fd, STDERR_FILENO);
+		execv(path, argv);
+		dprintf(STDERR_FILENO, "sagerun: exec %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	/* sshd -D stays in the foreground: one that exits in its first moment (a bad config,
+	 * no host keys, port 22 taken) has said why on stderr. */
+	nanosleep(&tick, NULL);
+	if (waitpid(pid, &status, WNOHANG) == pid) {
+		sr_err(err, -EIO, "%s -D exited at once (%s %d; its lines above say why)", path,
+		       WIFEXITED(status) ? "code" : "signal",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		return sr_err_hint(err, "%s", RT_SSH_IMAGE_HINT);
+	}
+	return pid;
+}
+
+void rt_sshd_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	(void)kill(pid, SIGTERM);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* One try: connected and read "SSH-". */
+static bool banner_once(const struct addrinfo *ai, int *ret_errno)
+{
+	int fd = tcp_connect_until(ai, clock_mono_ms() + BANNER_MS, ret_errno);
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+	char buf[8];
+	ssize_t n = 0;
+
+	if (fd < 0)
+		return false;
+	if (poll(&pf, 1, BANNER_MS) > 0)
+		n = read(fd, buf, sizeof(buf));
+	close(fd);
+	*ret_errno = n > 0 ? EPROTO : ETIMEDOUT;
+	return n >= 4 && !memcmp(buf, "SSH-", 4);
+}
+
+int rt_ssh_wait_banner(const char *host, int port, int timeout_s, struct sr_error *err)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	int64_t deadline = clock_mono_ms() + (int64_t)timeout_s * 1000;
+	char ps[16];
+	int e = 0, g;
+
+	snprintf(ps, sizeof(ps), "%d", port);
+	for (;;) {
+		g = getaddrinfo(host, ps, &hints, &ai);
+		if (g == 0) {
+			bool ok = banner_once(ai, &e);
+
+			freeaddrinfo(ai);
+			if (ok)
+				return 0;
+		} else if (g != EAI_AGAIN) {
+			sr_err(err, -EHOSTUNREACH, "cannot resolve '%s': %s", host,
+			       gai_strerror(g));
+			return sr_err_hint(err, "is it one of the job's hosts (SM_HOSTS)?");
+		}
+		if (rt_child_stop_signal())
+			return sr_err(err, -EINTR, "stopped while waiting for %s's sshd", host);
+		if (clock_mono_ms() + RETRY_MS > deadline)
+			break;
+		(void)poll(NULL, 0, RETRY_MS);
+	}
+	sr_err(err, -ETIMEDOUT, "%s's sshd did not answer on port %d within %d s (last: %s)", host,
+	       port, timeout_s, g ? gai_strerror(g) : strerror(e));
+	return sr_err_hint(err, "every host of an ssh-way MPI job starts sshd; see %s's log", host);
+}
+
+int rt_ssh_run(const char *host, char *const *cmd, char *const *envp, int err_fd, int *ret_status,
+	       char **ret_tail, struct sr_error *err)
+{
+	struct strv argv = STRV_INIT;
+	struct rt_tail *tail = xcalloc(1, sizeof(*tail));
+	int r;
+
+	strv_push(&argv, "ssh");
+	strv_push(&argv, "-o");
+	strv_push(&argv, "BatchMode=yes");
+	strv_push(&argv, "-o");
+	strv_push(&argv, "ConnectTimeout=10");
+	strv_push(&argv, host);
+	for (size_t i = 0; cmd[i]; i++)
+		strv_push(&argv, cmd[i]);
+	r = rt_child_run(argv.v, envp, "/", err_fd, tail, ret_status, err);
+	if (ret_tail)
+		*ret_tail = r < 0 ? NULL : rt_tail_text(tail);
+	free(tail);
+	strv_release(&argv);
+	return r;
+}
+
+int rt_ssh_check_login(const char *host, char *const *envp, int err_fd, struct sr_error *err)
+{
+	char *cmd[] = {"true", NULL};
+	_cleanup_free_ char *tail = NULL;
+	int status = 0, r;
+
+	r = rt_ssh_run(host, cmd, envp, err_fd, &status, &tail, err);
+	if (r < 0)
+		return r;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	sr_err(err, -EACCES, "ssh to %s as root failed (exit %d)%s%s", host,
+	       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+	       tail && *tail ? ": " : "", tail ? tail : "");
+	return sr_err_hint(err, "%s", RT_SSH_IMAGE_HINT);
+}
+
+static bool is_credential(const char *kv)
+{
+	static const char *const names[] = {
+	    "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=", NULL};
+
+	for (size_t i = 0; names[i]; i++)
+		if (!strncmp(kv, names[i], strlen(names[i])))
+			return true;
+	return false;
+}
+
+int rt_ssh_write_environment(const char *path, const struct strv *env, struct sr_error *err)
+{
+	_cleanup_free_ char *old = NULL;
+	size_t old_len = 0;
+	struct membuf b = {.max = (size_t)-1};
+	int r;
+
+	r = fs_read_file(path, 1 << 20, &old, &old_len, NULL);
+	if (r < 0 && r != -ENOENT)
+		return sr_err(err, r, "read '%s': %s", path, strerror(-r));
+	if (r >= 0) {
+		membuf_add(&b, old, old_len);
+		if (old_len && old[old_len - 1] != '\n')
+			membuf_add(&b, "\n", 1);
+	}
+	for (size_t i = 0; i < env->n; i++) {
+		const char *kv = env->v[i];
+
+		if (!strchr(kv, '=') || strchr(kv, '\n') || is_credential(kv))
+			continue;
+		membuf_add(&b, kv, strlen(kv));
+		membuf_add(&b, "\n", 1);
+	}
+	r = fs_write_atomic(path, b.data ? b.data : "", b.len, 0644, err);
+	free(b.data);
+	return r;
+}
