@@ -30,7 +30,8 @@ if [ "${1:-}" != "--demo" ] && ! command -v npm >/dev/null 2>&1; then
 fi
 
 # openssh-server and the one library of its sshd that this machine lacks, as .deb files in
-# .deps/deb for t7002's image (dpkg -x; no maintainer script runs).
+# .deps/deb for t7002's image (dpkg -x; no maintainer script runs).  Debian 12's names: its
+# sshd links libwrap0 (tests/e2e/dockerlib.sh, make_ssh_image).
 SSHD_DEBS="openssh-server libwrap0"
 DEB_DIR="$(cd "$(dirname "$0")/.." && pwd)/.deps/deb"
 

@@ -200,7 +200,8 @@ static int apply_distribution(struct build *b)
 		if (strcmp(f->mpi_launcher, "ssh") && strcmp(f->mpi_launcher, "sagerun"))
 			return flag_fail(b, "--mpi-launcher", f->mpi_launcher,
 					 "expected sagerun or ssh");
-		if (!on || strcasecmp(on, "true")) {
+		/* true, or the SDK's JSON-encoded "true" (the runtime decodes either) */
+		if (!on || (strcasecmp(on, "true") && strcasecmp(on, "\"true\""))) {
 			flag_fail(b, "--mpi-launcher", f->mpi_launcher, "is for MPI jobs");
 			return sr_err_hint(b->err, "add --distribution mpi (or the hyperparameter "
 						   "sagemaker_mpi_enabled=true)");

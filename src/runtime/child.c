@@ -76,6 +76,15 @@ static void note_stop(int sig)
 		stop_signal = sig;
 }
 
+void rt_child_default_signals(void)
+{
+	/* sagerun ignores SIGPIPE, and rt_child_catch_stops() may have caught the stops: the
+	 * program must inherit neither, nor miss a SIGTERM sent before its exec. */
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+}
+
 void rt_child_catch_stops(void)
 {
 	struct sigaction sa = {.sa_handler = note_stop};
@@ -121,8 +130,7 @@ static pid_t start_one(struct rt_proc *p, const char *cwd, const sigset_t *old,
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(127);
-		signal(SIGPIPE,
-		       SIG_DFL); /* sagerun ignores it; the program must not inherit that */
+		rt_child_default_signals();
 		sigprocmask(SIG_SETMASK, old, NULL);
 		dup2(pfd[1], STDERR_FILENO);
 		if (chdir(cwd) < 0) {
@@ -175,6 +183,12 @@ int rt_procs_run(struct rt_proc *p, size_t n, const char *cwd, int err_fd, size_
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0) {
 		r = sr_err(err, -errno, "signalfd: %s", strerror(errno));
+		goto out;
+	}
+	/* A stop caught before (rt_child_catch_stops) holds: nothing more starts. */
+	if (stop_signal) {
+		r = sr_err(err, -EINTR, "stopped (%s) before '%s' started",
+			   stop_signal == SIGINT ? "SIGINT" : "SIGTERM", p[0].argv[0]);
 		goto out;
 	}
 	for (; started < n; started++) {

@@ -60,6 +60,9 @@ int rt_child_stop_signal(void);
  * handler for, and the stop would wait for the engine's SIGKILL. */
 void rt_child_catch_stops(void);
 
+/* In a child about to exec: SIGPIPE, SIGTERM and SIGINT back to their default actions. */
+void rt_child_default_signals(void);
+
 /* The kept lines joined with "\n" (caller frees). */
 char *rt_tail_text(const struct rt_tail *t);
 

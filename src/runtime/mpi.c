@@ -23,6 +23,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/secret.h"
 #include "util/xalloc.h"
 
 #define DONE_FMT "/tmp/sagerun-mpi-done.%s"
@@ -148,6 +149,20 @@ static void build_mpirun(const struct contract_config *cfg, const struct strv *e
 			strv_push_take(cmd, xstrndup(env->v[i], (size_t)(eq - env->v[i])));
 		}
 	}
+	/* The ssh way keeps credentials out of the other hosts' /etc/environment (ssh.h): the
+	 * ranks there get them from here, by name. */
+	for (size_t i = 0; ssh && i < env->n; i++) {
+		const char *eq = strchr(env->v[i], '=');
+		_cleanup_free_ char *name =
+		    eq ? xstrndup(env->v[i], (size_t)(eq - env->v[i])) : NULL;
+
+		if (name && sr_name_is_credential(name) && strncmp(name, "SM_", 3) &&
+		    strcmp(name, "AWS_ACCESS_KEY_ID") && strcmp(name, "AWS_SECRET_ACCESS_KEY") &&
+		    strcmp(name, "AWS_SESSION_TOKEN")) {
+			strv_push(cmd, "-x");
+			strv_push(cmd, name);
+		}
+	}
 	for (size_t i = 0; i < custom.n; i++)
 		strv_push(cmd, custom.v[i]);
 	/* Our launch agent instead of ssh; /proc/<pid>/exe reaches this very binary even where
@@ -207,15 +222,31 @@ static void tell_workers(const struct contract_config *cfg, const char *master, 
 }
 
 /* A worker: wait for the master's word (a stop ends the wait, as any signal would). */
-static int wait_for_master(const char *master, const char *done_fmt, int log_fd)
+/* The ssh way: how often a waiting host checks that the master's sshd still answers, and
+ * how long it may not before the host gives up (ssh.h). */
+#define MASTER_CHECK_TICKS 300 /* of 100 ms */
+#define MASTER_GONE_S	   60
+
+static int wait_for_master(const char *master, bool ssh, int log_fd)
 {
-	_cleanup_free_ char *done = xasprintf(done_fmt, master);
+	_cleanup_free_ char *done = xasprintf(ssh ? RT_SSH_DONE_FMT : DONE_FMT, master);
 	const struct timespec tick = {0, 100 * 1000 * 1000};
 
 	dprintf(log_fd, "sagerun: mpi: %s runs mpirun; waiting for it to finish\n", master);
-	while (!fs_exists(done)) {
+	for (unsigned long n = 1; !fs_exists(done); n++) {
 		if (rt_child_stop_signal())
 			return 0; /* the runtime reports the stop */
+		if (ssh && n % MASTER_CHECK_TICKS == 0) {
+			struct sr_error e = {0};
+
+			if (rt_ssh_wait_banner(master, RT_SSH_PORT, MASTER_GONE_S, &e) < 0 &&
+			    !rt_child_stop_signal()) {
+				dprintf(log_fd,
+					"sagerun: mpi: giving up on %s, as the toolkit does: %s\n",
+					master, e.msg);
+				return 0;
+			}
+		}
 		nanosleep(&tick, NULL);
 	}
 	/* A second for the master's touch to hear back through our agent before the host ends. */
@@ -250,8 +281,10 @@ static pid_t agent_start(int err_fd, struct sr_error *err)
 		struct sr_error e = {0};
 
 		close(p[0]);
-		/* It must not outlive the runtime, whatever ends it. */
+		/* It must not outlive the runtime, whatever ends it; a stop before it blocks
+		 * the signals itself ends it. */
 		(void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+		rt_child_default_signals();
 		if (rt_agent_serve(&o, &e) < 0) {
 			dprintf(err_fd, "sagerun: agent: %s\n", e.msg);
 			_exit(1);
@@ -264,7 +297,8 @@ static pid_t agent_start(int err_fd, struct sr_error *err)
 	while (n < 0 && errno == EINTR);
 	close(p[0]);
 	if (n != 1) {
-		(void)waitpid(pid, NULL, 0);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
 		return sr_err(err, -EIO, "this host's rsh agent did not start (see above)");
 	}
 	return pid;
@@ -287,10 +321,18 @@ static int choose_launcher(const char *agent_cfg, bool *ret_ssh, struct sr_error
 	if (v && *v && strcmp(v, "ssh") && strcmp(v, "sagerun"))
 		return sr_err(err, -EINVAL, "%s=%s: expected ssh or sagerun", RT_MPI_LAUNCHER_ENV,
 			      v);
+	bool shared = getenv(RT_AGENT_SERVED_ENV) || getenv(RT_TRAIN_GROUP_ENV);
+
 	if (v && *v)
 		*ret_ssh = !strcmp(v, "ssh");
 	else /* on the real service with an image made for the toolkit: its way */
-		*ret_ssh = !fs_exists(agent_cfg) && access(RT_SSHD_PATH, X_OK) == 0;
+		*ret_ssh = !shared && !fs_exists(agent_cfg) && access(RT_SSHD_PATH, X_OK) == 0;
+	if (!*ret_ssh && !fs_exists(agent_cfg) && shared) {
+		sr_err(err, -ENOTSUP,
+		       "the MPI runner needs sagerun's rsh agent on every host (%s is missing)",
+		       agent_cfg);
+		return sr_err_hint(err, "run the job with the ns backend (--backend ns, as root)");
+	}
 	if (!*ret_ssh && !fs_exists(agent_cfg)) {
 		sr_err(err, -ENOTSUP,
 		       "the MPI runner needs sagerun's rsh agent on every host (%s is missing), "
@@ -299,7 +341,7 @@ static int choose_launcher(const char *agent_cfg, bool *ret_ssh, struct sr_error
 		return sr_err_hint(err, "run the job with the ns backend (--backend ns, as root) "
 					"or the docker backend");
 	}
-	if (*ret_ssh && (getenv(RT_AGENT_SERVED_ENV) || getenv(RT_TRAIN_GROUP_ENV))) {
+	if (*ret_ssh && shared) {
 		sr_err(err, -ENOTSUP,
 		       "the ssh way needs hosts that are containers: this host shares the "
 		       "machine's sshd, /etc and /root/.ssh");
@@ -341,10 +383,10 @@ static int ssh_worker(const char *master, const struct strv *env, int err_fd, st
 		r = rt_ssh_write_environment(RT_SSH_ENVIRONMENT, env, err);
 	if (r < 0)
 		return r;
-	sshd = rt_sshd_start(NULL, err_fd, err);
+	sshd = rt_sshd_start(NULL, RT_SSHD_START_MS, err_fd, err);
 	if (sshd < 0)
 		return (int)sshd;
-	r = wait_for_master(master, RT_SSH_DONE_FMT, err_fd);
+	r = wait_for_master(master, true, err_fd);
 	rt_sshd_stop(sshd);
 	return r;
 }
@@ -370,11 +412,19 @@ int rt_mpi_run(const struct contract_config *cfg, const struct strv *env, char *
 	r = choose_launcher(agent_cfg, &ssh, err);
 	if (r < 0)
 		return r;
+	for (size_t i = 0; ssh && i < json_array_size(hosts); i++) {
+		const char *h = json_string_value(json_array_get(hosts, i));
+
+		if (!rt_ssh_host_ok(h))
+			return sr_err(err, -EINVAL,
+				      "resourceconfig.json: hosts[%zu] '%s' is no name to ssh to",
+				      i, h ? h : "(not a string)");
+	}
 	rt_child_catch_stops(); /* the waits for other hosts end with a stop */
 	if (ssh && strcmp(me, master))
 		return ssh_worker(master, env, err_fd, err);
 	if (ssh) {
-		sshd = rt_sshd_start(NULL, err_fd, err);
+		sshd = rt_sshd_start(NULL, RT_SSHD_START_MS, err_fd, err);
 		if (sshd < 0)
 			return (int)sshd;
 		r = ssh_wait_workers(cfg, master, env->v, err_fd, err);
@@ -387,7 +437,7 @@ int rt_mpi_run(const struct contract_config *cfg, const struct strv *env, char *
 		if (agent < 0)
 			return (int)agent;
 		if (strcmp(me, master)) {
-			r = wait_for_master(master, DONE_FMT, err_fd);
+			r = wait_for_master(master, false, err_fd);
 			agent_stop(agent);
 			return r;
 		}
@@ -400,7 +450,8 @@ int rt_mpi_run(const struct contract_config *cfg, const struct strv *env, char *
 	}
 	tail = xcalloc(1, sizeof(*tail));
 	r = rt_child_run(cmd.v, env->v, code_dir, err_fd, tail, &status, err);
-	tell_workers(cfg, master, ssh, env->v, err_fd);
+	if (!rt_child_stop_signal()) /* stopped: the other hosts are being stopped too */
+		tell_workers(cfg, master, ssh, env->v, err_fd);
 	agent_stop(agent);
 	rt_sshd_stop(sshd);
 	if (r >= 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))

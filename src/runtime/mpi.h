@@ -21,8 +21,8 @@
  * The launcher: $SAGERUN_MPI_LAUNCHER (`sagerun train --mpi-launcher` sets it in the job's
  * environment) is "sagerun" (the above) or "ssh" (the toolkit's own way, ssh.h: sshd on every
  * host, mpirun's default ssh launcher, /tmp/done.<master> through ssh).  Unset, it is
- * "sagerun" when the host has the agent's config, else "ssh" when it has /usr/sbin/sshd (an
- * image made for the toolkit, on the real service).
+ * "sagerun" when the host has the agent's config, else, in a container, "ssh" when it has
+ * /usr/sbin/sshd (an image made for the toolkit, on the real service).
  */
 #ifndef SR_RUNTIME_MPI_H
 #define SR_RUNTIME_MPI_H

@@ -19,57 +19,12 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/membuf.h"
+#include "util/secret.h"
 #include "util/tcp.h"
 #include "util/xalloc.h"
 
 #define BANNER_MS 2000 /* for the banner once connected; sshd sends it at once */
 #define RETRY_MS  200
-
-pid_t rt_sshd_start(const char *sshd_path, int log_fd, struct sr_error *err)
-{
-	const char *path = sshd_path ? sshd_path : RT_SSHD_PATH;
-	struct timespec tick = {0, 100 * 1000 * 1000};
-	int status;
-	pid_t pid;
-
-	if (access(path, X_OK) < 0) {
-		sr_err(err, -ENOENT, "the MPI runner's ssh way needs %s, which this host lacks",
-		       path);
-		return sr_err_hint(err, "%s", RT_SSH_IMAGE_HINT);
-	}
-	pid = fork();
-	if (pid < 0)
-		return sr_err(err, -errno, "sshd: fork: %s", strerror(errno));
-	if (pid == 0) {
-		char *argv[] = {(char *)path, "-D", "-e", NULL};
-
-		(void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
-		if (log_fd >= 0 && log_fd != STDERR_FILENO)
-			(void)dup2(log_fd, STDERR_FILENO);
-		execv(path, argv);
-		dprintf(STDERR_FILENO, "sagerun: exec %s: %s\n", path, strerror(errno));
-		_exit(127);
-	}
-	/* sshd -D stays in the foreground: one that exits in its first moment (a bad config,
-	 * no host keys, port 22 taken) has said why on stderr. */
-	nanosleep(&tick, NULL);
-	if (waitpid(pid, &status, WNOHANG) == pid) {
-		sr_err(err, -EIO, "%s -D exited at once (%s %d; its lines above say why)", path,
-		       WIFEXITED(status) ? "code" : "signal",
-		       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-		return sr_err_hint(err, "%s", RT_SSH_IMAGE_HINT);
-	}
-	return pid;
-}
-
-void rt_sshd_stop(pid_t pid)
-{
-	if (pid <= 0)
-		return;
-	(void)kill(pid, SIGTERM);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-}
 
 /* One try: connected and read "SSH-". */
 static bool banner_once(const struct addrinfo *ai, int *ret_errno)
@@ -88,6 +43,90 @@ static bool banner_once(const struct addrinfo *ai, int *ret_errno)
 	return n >= 4 && !memcmp(buf, "SSH-", 4);
 }
 
+static int exited(pid_t pid, const char *path, struct sr_error *err)
+{
+	int status;
+
+	if (waitpid(pid, &status, WNOHANG) != pid)
+		return 0;
+	sr_err(err, -EIO, "%s -D exited at once (%s %d; its lines above say why)", path,
+	       WIFEXITED(status) ? "code" : "signal",
+	       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	return sr_err_hint(err, "%s", RT_SSH_IMAGE_HINT);
+}
+
+pid_t rt_sshd_start(const char *sshd_path, int wait_ms, int log_fd, struct sr_error *err)
+{
+	const char *path = sshd_path ? sshd_path : RT_SSHD_PATH;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST},
+			*ai = NULL;
+	int64_t deadline = clock_mono_ms() + (wait_ms > 0 ? wait_ms : 0);
+	char port[16];
+	pid_t pid;
+	int e = 0;
+
+	if (access(path, X_OK) < 0) {
+		sr_err(err, -ENOENT, "the MPI runner's ssh way needs %s, which this host lacks",
+		       path);
+		return sr_err_hint(err, "%s", RT_SSH_IMAGE_HINT);
+	}
+	pid = fork();
+	if (pid < 0)
+		return sr_err(err, -errno, "sshd: fork: %s", strerror(errno));
+	if (pid == 0) {
+		char *argv[] = {(char *)path, "-D", "-e", NULL};
+
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+		rt_child_default_signals();
+		if (log_fd >= 0 && log_fd != STDERR_FILENO)
+			(void)dup2(log_fd, STDERR_FILENO);
+		execv(path, argv);
+		dprintf(STDERR_FILENO, "sagerun: exec %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	/* Up once it greets us on this host's loopback: an sshd that exits first (a bad
+	 * config, no host keys, port 22 taken) has said why on stderr, and one that never
+	 * comes up would have every other host wait an hour for it. */
+	snprintf(port, sizeof(port), "%d", RT_SSH_PORT);
+	if (getaddrinfo("127.0.0.1", port, &hints, &ai) != 0)
+		ai = NULL;
+	for (;;) {
+		int r = exited(pid, path, err);
+
+		if (r < 0) {
+			if (ai)
+				freeaddrinfo(ai);
+			return r;
+		}
+		if ((ai && banner_once(ai, &e)) || clock_mono_ms() >= deadline)
+			break;
+		(void)poll(NULL, 0, 50);
+	}
+	if (ai)
+		freeaddrinfo(ai);
+	return pid;
+}
+
+void rt_sshd_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	(void)kill(pid, SIGTERM);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+bool rt_ssh_host_ok(const char *host)
+{
+	if (!host || !*host || *host == '-')
+		return false;
+	for (const char *c = host; *c; c++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_",
+			    *c))
+			return false;
+	return true;
+}
+
 int rt_ssh_wait_banner(const char *host, int port, int timeout_s, struct sr_error *err)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
@@ -98,16 +137,14 @@ int rt_ssh_wait_banner(const char *host, int port, int timeout_s, struct sr_erro
 	snprintf(ps, sizeof(ps), "%d", port);
 	for (;;) {
 		g = getaddrinfo(host, ps, &hints, &ai);
+		/* A name may resolve only once its container runs (Docker's DNS): every
+		 * lookup failure is retried, as the toolkit retries every failure. */
 		if (g == 0) {
 			bool ok = banner_once(ai, &e);
 
 			freeaddrinfo(ai);
-			if (ok)
+			if (ok && !rt_child_stop_signal())
 				return 0;
-		} else if (g != EAI_AGAIN) {
-			sr_err(err, -EHOSTUNREACH, "cannot resolve '%s': %s", host,
-			       gai_strerror(g));
-			return sr_err_hint(err, "is it one of the job's hosts (SM_HOSTS)?");
 		}
 		if (rt_child_stop_signal())
 			return sr_err(err, -EINTR, "stopped while waiting for %s's sshd", host);
@@ -117,6 +154,8 @@ int rt_ssh_wait_banner(const char *host, int port, int timeout_s, struct sr_erro
 	}
 	sr_err(err, -ETIMEDOUT, "%s's sshd did not answer on port %d within %d s (last: %s)", host,
 	       port, timeout_s, g ? gai_strerror(g) : strerror(e));
+	if (g)
+		return sr_err_hint(err, "is '%s' one of the job's hosts (SM_HOSTS)?", host);
 	return sr_err_hint(err, "every host of an ssh-way MPI job starts sshd; see %s's log", host);
 }
 
@@ -132,6 +171,7 @@ int rt_ssh_run(const char *host, char *const *cmd, char *const *envp, int err_fd
 	strv_push(&argv, "BatchMode=yes");
 	strv_push(&argv, "-o");
 	strv_push(&argv, "ConnectTimeout=10");
+	strv_push(&argv, "--");
 	strv_push(&argv, host);
 	for (size_t i = 0; cmd[i]; i++)
 		strv_push(&argv, cmd[i]);
@@ -162,13 +202,9 @@ int rt_ssh_check_login(const char *host, char *const *envp, int err_fd, struct s
 
 static bool is_credential(const char *kv)
 {
-	static const char *const names[] = {
-	    "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=", NULL};
+	_cleanup_free_ char *name = xstrndup(kv, strcspn(kv, "="));
 
-	for (size_t i = 0; names[i]; i++)
-		if (!strncmp(kv, names[i], strlen(names[i])))
-			return true;
-	return false;
+	return sr_name_is_credential(name);
 }
 
 int rt_ssh_write_environment(const char *path, const struct strv *env, struct sr_error *err)

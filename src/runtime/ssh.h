@@ -16,8 +16,12 @@
  *     error that says so at once rather than an hour of retries;
  *   - the master tells the other hosts even when mpirun failed (the toolkit leaves them to
  *     notice that the master is gone), and does not sleep 30 s afterwards;
- *   - credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) are not
- *     written to /etc/environment: mpirun forwards them to the ranks by name (-x) anyway;
+ *   - credentials (every name util/secret.h calls one: AWS_SECRET_ACCESS_KEY, HF_TOKEN,
+ *     WANDB_API_KEY...) are not written to /etc/environment, a file any user may read:
+ *     mpirun forwards them to the ranks by name (-x NAME) instead;
+ *   - the other hosts also give up when the master's sshd stops answering for a minute
+ *     (the toolkit checks every 120 s), so that on the real service a master that failed
+ *     before it could tell them does not leave them waiting;
  *   - sshd stops with the runtime: nothing is left running.
  * The hosts must be containers: sshd, /etc and /root/.ssh must be the host's own.  The ns and
  * process backends share this machine's, so there the runner refuses (RT_AGENT_SERVED_ENV or
@@ -26,6 +30,7 @@
 #ifndef SR_RUNTIME_SSH_H
 #define SR_RUNTIME_SSH_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "util/strv.h"
@@ -44,13 +49,20 @@ struct sr_error;
 	"/root/.ssh/authorized_keys; printf 'Host *\\n  StrictHostKeyChecking no\\n' >> "          \
 	"/root/.ssh/config"
 
-/* Start `sshd -D -e` (at `sshd_path`, NULL: RT_SSHD_PATH) as our child; it gets SIGTERM when
- * we die.  Its pid, or < 0 (no sshd there, or it exited at once: its log says why). */
-pid_t rt_sshd_start(const char *sshd_path, int log_fd, struct sr_error *err);
+/* Start `sshd -D -e` (at `sshd_path`, NULL: RT_SSHD_PATH) as our child, with the default
+ * signal actions; it gets SIGTERM when we die.  Waits up to `wait_ms` for it to greet on
+ * 127.0.0.1:22.  Its pid, or < 0 (no sshd there, or it exited first: its log says why). */
+#define RT_SSHD_START_MS 10000
+pid_t rt_sshd_start(const char *sshd_path, int wait_ms, int log_fd, struct sr_error *err);
 /* SIGTERM and reap it; pid <= 0 is nothing. */
 void rt_sshd_stop(pid_t pid);
 
-/* Wait until `host`:`port` answers with an SSH banner, for at most `timeout_s` seconds. */
+/* A host name fit for an ssh command line and the remote shell: letters, digits, '.', '-'
+ * and '_', not starting with '-'. */
+bool rt_ssh_host_ok(const char *host);
+
+/* Wait until `host`:`port` answers with an SSH banner, for at most `timeout_s` seconds; a
+ * stop (rt_child_catch_stops) ends the wait with -EINTR. */
 int rt_ssh_wait_banner(const char *host, int port, int timeout_s, struct sr_error *err);
 
 /* `ssh -o BatchMode=yes -o ConnectTimeout=10 HOST CMD...` with `envp`, stderr to err_fd;

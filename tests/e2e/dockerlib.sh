@@ -110,6 +110,14 @@ make_mpi_image() {
 _copy_with_libs() {
 	_r=$1
 	shift
+	for _f in "$@"; do
+		case $_f in */share/* | /etc/*) ;; *)
+			if ldd "$_f" 2>/dev/null | grep "not found" >&2; then
+				echo "_copy_with_libs: $_f needs a library this machine lacks" >&2
+				return 1
+			fi ;;
+		esac
+	done
 	_libs=$(for _f in "$@"; do
 		case $_f in */share/* | /etc/*) ;; *) ldd "$_f" 2>/dev/null ;; esac
 	done | sed -n 's|.*=> \(/[^ ]*\) .*|\1|p; s|^[[:space:]]*\(/lib64/[^ ]*\) .*|\1|p' | sort -u)
@@ -149,7 +157,8 @@ _mpi_root() {
 # that every host shares, "StrictHostKeyChecking no", /run/sshd.  Open MPI's programs live in
 # /opt/openmpi/bin, named only by the image's PATH, as in AWS's images (/opt/amazon/openmpi):
 # an ssh session finds orted only through the PATH the toolkit's workers write to
-# /etc/environment, which sshd's PAM (pam_env) reads.
+# /etc/environment, which sshd's PAM (pam_env) reads.  Debian 12's OpenSSH (9.2) is one sshd
+# binary; from 9.8 on (Debian 13) sshd also needs its sshd-session, and libwrap0 is gone.
 make_ssh_image() {
 	_tag=$1
 	_debs=$2
@@ -189,8 +198,8 @@ make_ssh_image() {
 		'HostKey /etc/ssh/ssh_host_ed25519_key' >"$_root/etc/ssh/sshd_config"
 	ssh-keygen -q -t ed25519 -N '' -C '' -f "$_root/etc/ssh/ssh_host_ed25519_key" &&
 		ssh-keygen -q -t ed25519 -N '' -C '' -f "$_root/root/.ssh/id_ed25519" || return 1
-	cp "$_root/root/.ssh/id_ed25519.pub" "$_root/root/.ssh/authorized_keys"
-	printf 'Host *\n  StrictHostKeyChecking no\n' >"$_root/root/.ssh/config"
+	cp "$_root/root/.ssh/id_ed25519.pub" "$_root/root/.ssh/authorized_keys" &&
+		printf 'Host *\n  StrictHostKeyChecking no\n' >"$_root/root/.ssh/config" || return 1
 	chmod 700 "$_root/root" "$_root/root/.ssh" && chmod 600 "$_root/etc/shadow" &&
 		chmod 755 "$_root/run/sshd" || return 1
 	tar -C "$_root" --owner=0 --group=0 -c . |

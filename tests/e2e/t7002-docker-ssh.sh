@@ -24,14 +24,16 @@ SSHIMG=sagerun-test-ssh:$$
 NOKEYS=sagerun-test-ssh-nokeys:$$
 MPIIMG=sagerun-test-mpi-nosshd:$$
 jobdir() { echo "$SAGERUN_HOME/jobs/$1"; }
-# What the tests expect of every job here: no container, no network, no sshd left.
+# What the tests expect of every job here: no container, no network, no sshd left (this
+# machine's own sshd, if it runs one, was there before).
+sshds() { pgrep -x sshd | sort; }
+sshds >"$TRASH/sshd.before"
 nothing_left() {
 	job_leftovers "$(jobdir "$1")" >left && test_cmp /dev/null left &&
-		! pgrep -x sshd >/dev/null
+		sshds >sshd.after && test_cmp "$TRASH/sshd.before" sshd.after
 }
 
-test_expect_success 'this machine runs no sshd; the images: sshd, shared keys, MPI in /opt/openmpi' '
-	! pgrep -x sshd >/dev/null &&
+test_expect_success 'the images: sshd, shared keys, MPI in /opt/openmpi' '
 	mkdir -p mpi && mpicc -O2 -o mpi/allreduce "$SR_SOURCE_DIR/examples/mpi/allreduce.c" &&
 	make_ssh_image "$SSHIMG" "$DEBS" mpi/allreduce &&
 	docker run --rm --entrypoint /bin/sh "$SSHIMG" -c \
@@ -65,13 +67,19 @@ test_expect_success 'the other hosts wrote their environment to /etc/environment
 	[ "$h" = algo-1 ] && exit 0
 	grep -q "^SM_CURRENT_HOST=$h$" /etc/environment &&
 		grep -q "^PATH=/opt/openmpi/bin:" /etc/environment &&
-		! grep -q "^AWS_" /etc/environment && echo "$h: environment ok"
+		! grep -q "^AWS_\|^HF_TOKEN" /etc/environment && echo "$h: environment ok" &&
+		[ "$HF_TOKEN" = hftok ] && [ "$AWS_SECRET_ACCESS_KEY" = sekrit ] &&
+		echo "$h: credentials came through mpirun"
 	EOF
 	sagerun train --backend docker --image "$SSHIMG" --hosts 2 --name sshenv \
 		--distribution mpi --mpi-launcher ssh \
 		--env AWS_ACCESS_KEY_ID=AKIDTEST --env AWS_SECRET_ACCESS_KEY=sekrit \
+		--env HF_TOKEN=hftok \
 		--source-dir envcode --entry-point envcheck.sh --max-run 120 >log 2>&1 &&
 	test_grep "algo-2: environment ok" log &&
+	test_grep "algo-2: credentials came through mpirun" log &&
+	test_grep " -x HF_TOKEN " log &&
+	! grep -e hftok -e sekrit log &&
 	test_grep "rank on algo-2 sees SM_CURRENT_HOST=algo-1" log &&
 	nothing_left sshenv
 '

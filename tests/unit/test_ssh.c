@@ -67,6 +67,8 @@ static void test_environment_appended(void **state)
 	strv_push(&env, "AWS_ACCESS_KEY_ID=AKID");
 	strv_push(&env, "AWS_SECRET_ACCESS_KEY=sekrit");
 	strv_push(&env, "AWS_SESSION_TOKEN=tok");
+	strv_push(&env, "HF_TOKEN=hf");
+	strv_push(&env, "WANDB_API_KEY=w");
 	strv_push(&env, "TWO_LINES=a\nb");
 	strv_push(&env, "NOT_A_VARIABLE");
 	strv_push(&env, "SM_HP_NAME=with spaces");
@@ -185,7 +187,7 @@ static void test_sshd_missing(void **state)
 	struct sr_error err = {0};
 
 	(void)state;
-	assert_true(rt_sshd_start(path, -1, &err) < 0);
+	assert_true(rt_sshd_start(path, 0, -1, &err) < 0);
 	assert_non_null(strstr(err.msg, "needs"));
 	assert_non_null(strstr(err.msg, "/sshd, which this host lacks"));
 	assert_non_null(strstr(err.hint, "apt-get install openssh-server"));
@@ -199,7 +201,7 @@ static void test_sshd_exits_at_once(void **state)
 
 	(void)state;
 	assert_int_equal(fs_write_atomic(path, script, sizeof(script) - 1, 0755, NULL), 0);
-	assert_true(rt_sshd_start(path, -1, &err) < 0);
+	assert_true(rt_sshd_start(path, 5000, -1, &err) < 0);
 	assert_non_null(strstr(err.msg, "-D exited at once (code 1"));
 }
 
@@ -215,7 +217,7 @@ static void test_sshd_started_and_stopped(void **state)
 
 	(void)state;
 	assert_int_equal(fs_write_atomic(path, script, strlen(script), 0755, NULL), 0);
-	pid = rt_sshd_start(path, -1, &err);
+	pid = rt_sshd_start(path, 300, -1, &err); /* it never greets: we go on after 300 ms */
 	assert_true(pid > 0);
 	/* The script writes its arguments as it starts: wait for the whole line. */
 	for (int i = 0; i < 500; i++) {
@@ -232,6 +234,20 @@ static void test_sshd_started_and_stopped(void **state)
 	rt_sshd_stop(pid);
 	assert_int_equal(kill(pid, 0), -1); /* reaped: no zombie, no process */
 	assert_int_equal(errno, ESRCH);
+}
+
+static void test_host_names(void **state)
+{
+	(void)state;
+	assert_true(rt_ssh_host_ok("algo-1"));
+	assert_true(rt_ssh_host_ok("ip-10-0-0-1.ec2.internal"));
+	assert_true(rt_ssh_host_ok("node_2"));
+	assert_false(rt_ssh_host_ok(NULL));
+	assert_false(rt_ssh_host_ok(""));
+	assert_false(rt_ssh_host_ok("-oProxyCommand=x"));
+	assert_false(rt_ssh_host_ok("algo-1;reboot"));
+	assert_false(rt_ssh_host_ok("algo 1"));
+	assert_false(rt_ssh_host_ok("$(id)"));
 }
 
 static void test_login_refused(void **state)
@@ -266,6 +282,17 @@ static void test_stop_ends_the_wait(void **state)
 	assert_int_equal(rt_child_stop_signal(), SIGTERM);
 	assert_int_equal(rt_ssh_wait_banner("127.0.0.1", port, 60, &err), -EINTR);
 	assert_non_null(strstr(err.msg, "stopped while waiting for 127.0.0.1's sshd"));
+	/* and nothing starts after it: not even ssh */
+	{
+		char *cmd[] = {"true", NULL};
+		char *envp[] = {"PATH=/usr/bin:/bin", NULL};
+		int status = 0;
+
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(rt_ssh_run("127.0.0.1", cmd, envp, -1, &status, NULL, &err),
+				 -EINTR);
+		assert_non_null(strstr(err.msg, "stopped (SIGTERM) before 'ssh' started"));
+	}
 }
 
 int main(void)
@@ -280,6 +307,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sshd_missing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sshd_exits_at_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sshd_started_and_stopped, setup, teardown),
+	    cmocka_unit_test(test_host_names),
 	    cmocka_unit_test(test_login_refused),
 	    /* last: the stop it notes stays noted for the process */
 	    cmocka_unit_test(test_stop_ends_the_wait),
