@@ -6,6 +6,9 @@
  * The job folder ($SAGERUN_HOME/jobs/<name>) keeps each host's tree (hosts/algo-N/opt/ml),
  * its log (logs/algo-N.log) and describe.json, rewritten atomically at every transition so
  * another process can watch the job.
+ *
+ * Its parts, shared with compose.c through run_internal.h: backend_pick.c (which backend),
+ * host_layout.c (one host's tree, environment and argv), package.c (the tarballs).
  */
 #include "cli/run.h"
 #include "cli/run_internal.h"
@@ -15,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
-#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,8 +25,6 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
-#include "contract/contract.h"
-#include "data/channels.h"
 #include "data/checkpoints.h"
 #include "data/s3_artifacts.h"
 #include "data/s3_channel.h"
@@ -32,7 +32,6 @@
 #include "job/job.h"
 #include "job/status.h"
 #include "runtime/agent.h"
-#include "runtime/train.h"
 #include "store/store.h"
 #include "supervise/supervise.h"
 #include "util/cleanup.h"
@@ -40,8 +39,6 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
-
-extern char **environ;
 
 char *run_home_dir(void)
 {
@@ -173,206 +170,6 @@ static void set_status(struct run *run, enum job_state state, enum job_secondary
 {
 	job_status_set(&run->status, state, sec, msg, clock_wall_ms());
 	on_status(run, &run->status);
-}
-
-/* The environment a host's first process gets: this shell's environment without anything
- * that steers the toolkit (SM_*, SAGEMAKER_*, TRAINING_JOB_* left over from an outer job or
- * the user's shell), then the job's Environment (as the service passes it), the toolkit's SM_*
- * variables computed from that, the platform's TRAINING_JOB_NAME / TRAINING_JOB_ARN, and, when
- * the hosts share this machine's network (process backend), MASTER_ADDR=127.0.0.1 since algo-1
- * does not resolve there.  `base_dir` is the host's /opt/ml as the host sees it. */
-static int host_env(const struct run *run, const struct contract_config *cfg, const char *base_dir,
-		    struct strv *env, struct sr_error *err)
-{
-	const struct job *job = &run->job;
-	struct contract_env_opts eo = {
-	    .base_dir = base_dir,
-	    .job_name = job->name,
-	    .num_cpus = (int)sysconf(_SC_NPROCESSORS_ONLN),
-	    .num_gpus = run->container.gpus > 0 ? run->container.gpus : 0,
-	    .num_neurons = 0,
-	    .proc_env = env,
-	};
-	int r;
-
-	/* A container starts from its image's environment, not this machine's. */
-	if (!(run->backend->flags & HOST_BACKEND_F_CONTAINER))
-		for (char **e = environ; *e; e++)
-			strv_push(env, *e);
-	strv_env_unset_prefix(env, "SM_");
-	strv_env_unset_prefix(env, "SAGEMAKER_");
-	strv_env_unset_prefix(env, "TRAINING_JOB_");
-	for (size_t i = 0; i < job->environment.n; i++)
-		strv_env_set(env, job->environment.items[i].key, job->environment.items[i].value);
-	eo.framework_module = strv_env_get(env, "SAGEMAKER_TRAINING_MODULE");
-	eo.region = strv_env_get(env, "AWS_REGION");
-	if (!eo.region)
-		eo.region = strv_env_get(env, "AWS_DEFAULT_REGION");
-	eo.pythonpath_tail = strv_env_get(env, "PYTHONPATH");
-	/* contract_env reads from and writes to the same list: copy what it borrows. */
-	_cleanup_free_ char *fm = xstrdup_or_null(eo.framework_module);
-	_cleanup_free_ char *region = xstrdup_or_null(eo.region);
-	_cleanup_free_ char *pp = xstrdup_or_null(eo.pythonpath_tail);
-	eo.framework_module = fm;
-	eo.region = region;
-	eo.pythonpath_tail = pp;
-	/* Script mode: the host's runtime (`sagerun container train`) computes the toolkit's
-	 * environment itself, from the host's config files, as in a real container; a
-	 * ContainerEntrypoint replaces the toolkit, and sagerun gives it the same variables. */
-	if (job->entrypoint.n || (run->backend->flags & HOST_BACKEND_F_CONTAINER)) {
-		r = contract_env(cfg, &eo, env, err);
-		if (r < 0)
-			return r;
-	} else if (strcmp(base_dir, CONTRACT_BASE_DIR)) {
-		strv_env_set(env, "SAGEMAKER_BASE_DIR", base_dir);
-	}
-	/* An ns host's init serves the rsh agent; in a container the MPI runner does. */
-	if ((run->backend->flags & HOST_BACKEND_F_OPT_ML) &&
-	    !(run->backend->flags & HOST_BACKEND_F_CONTAINER))
-		strv_env_set(env, RT_AGENT_SERVED_ENV, "init");
-	/* A process-backend host is one process group that the supervisor signals whole. */
-	if (!job->entrypoint.n && !(run->backend->flags & HOST_BACKEND_F_OPT_ML))
-		strv_env_set(env, RT_TRAIN_GROUP_ENV, "host");
-	strv_env_set(env, "TRAINING_JOB_NAME", job->name);
-	strv_env_set(env, "TRAINING_JOB_ARN", job->arn);
-	if (run->backend->flags & HOST_BACKEND_F_SHARED_NETWORK)
-		strv_env_set(env, "MASTER_ADDR", "127.0.0.1");
-	/* What the hand-written compose files of SageMaker users set (GraphStorm's generator:
-	 * seed-systems.md), so their programs run unchanged; a runner sets its own. */
-	if (run->backend->flags & HOST_BACKEND_F_CONTAINER) {
-		char n[24];
-
-		snprintf(n, sizeof(n), "%zu", run->n_hosts);
-		if (!strv_env_get(env, "MASTER_ADDR"))
-			strv_env_set(env, "MASTER_ADDR", run->hosts[0].name);
-		if (!strv_env_get(env, "WORLD_SIZE"))
-			strv_env_set(env, "WORLD_SIZE", n);
-		/* The image's own PYTHONPATH stays, unless the job sets one: the toolkit in the
-		 * image adds the code folder itself. */
-		if (!job_map_get(&job->environment, "PYTHONPATH"))
-			strv_env_unset_prefix(env, "PYTHONPATH=");
-	}
-	return 0;
-}
-
-/* What the host runs: ContainerEntrypoint + ContainerArguments as given (argv, never a
- * shell), or in script mode sagerun's runtime, `sagerun container train`, which runs the entry
- * point as the toolkit does (runtime/train.h).  The code is staged here first, so that the
- * runtime finds its folder full (and a source folder under /tmp, which an ns host does not
- * see, still reaches it); the entry point is looked up here too, for an error before any
- * host starts. */
-static int host_argv(const struct run *run, const struct contract_config *cfg, const char *opt_ml,
-		     const char *base_dir, struct host *h, struct sr_error *err)
-{
-	const struct job *job = &run->job;
-	_cleanup_free_ char *entry = NULL;
-	_cleanup_free_ char *code_dir = xasprintf("%s/code", opt_ml);
-	_cleanup_free_ char *module_dir = NULL;
-	struct strv args = STRV_INIT;
-	int r;
-
-	if (job->entrypoint.n) {
-		char cwd[4096];
-
-		for (size_t i = 0; i < job->entrypoint.n; i++)
-			strv_push(&h->argv, job->entrypoint.v[i]);
-		for (size_t i = 0; i < job->arguments.n; i++)
-			strv_push(&h->argv, job->arguments.v[i]);
-		/* A command runs where the user started sagerun, so relative paths work. */
-		h->cwd = xstrdup(getcwd(cwd, sizeof(cwd)) ? cwd : "/");
-		return 0;
-	}
-	entry = contract_user_entry_point(cfg, &h->env);
-	if (!entry)
-		return sr_err(err, -EINVAL,
-			      "%s: nothing to run: no ContainerEntrypoint and no "
-			      "sagemaker_program hyperparameter",
-			      h->name);
-	module_dir = contract_module_dir(cfg, opt_ml);
-	if (strcmp(module_dir, code_dir)) {
-		r = chan_stage_code(module_dir, code_dir, err);
-		if (r < 0)
-			return sr_err_wrap(err, "%s: stage code", h->name);
-	}
-	{
-		struct strv probe = STRV_INIT;
-
-		r = contract_cmd_args(cfg, &args, err);
-		if (r >= 0)
-			r = contract_entry_argv(code_dir, entry, &args, &probe, err);
-		strv_release(&probe);
-	}
-	strv_release(&args);
-	if (r < 0)
-		return sr_err_wrap(err, "%s", h->name);
-	strv_push(&h->argv, "sagerun");
-	strv_push(&h->argv, "container");
-	strv_push(&h->argv, "train");
-	h->run_self = true;
-	h->cwd = xasprintf("%s/code", base_dir);
-	return 0;
-}
-
-/* Channels: bind-mounted read-only where the backend makes mounts, else linked into the
- * tree (process backend).  Never copied. */
-static int stage_channels(const struct run *run, struct host *h, struct sr_error *err)
-{
-	const struct job *job = &run->job;
-
-	if (!(run->backend->flags & HOST_BACKEND_F_BINDS))
-		return chan_stage_local(job, h->opt_ml, err);
-	h->binds = xcalloc(job->n_channels ? job->n_channels : 1, sizeof(*h->binds));
-	for (size_t i = 0; i < job->n_channels; i++) {
-		const struct job_channel *c = &job->channels[i];
-		_cleanup_free_ char *mnt = xasprintf("%s/input/data/%s", h->opt_ml, c->name);
-		int r = fs_mkdir_p(mnt, 0755, err);
-
-		if (r < 0)
-			return sr_err_wrap(err, "%s: channel '%s'", h->name, c->name);
-		h->binds[h->n_binds++] = (struct host_bind){
-		    .src = xstrdup(c->local_path),
-		    .dst = xasprintf("%s/input/data/%s", CONTRACT_BASE_DIR, c->name),
-		    .readonly = true,
-		};
-	}
-	return 0;
-}
-
-/* Where the host's tree goes (nothing is made yet). */
-static void host_paths(struct run *run, struct host *h)
-{
-	if (!h->root)
-		h->root = xasprintf("%s/hosts/%s", run->job_dir, h->name);
-	if (!h->opt_ml)
-		h->opt_ml = xasprintf("%s/opt/ml", h->root);
-	h->group = &run->group;
-}
-
-int run_prepare_host(struct run *run, struct host *h, struct sr_error *err)
-{
-	struct contract_config cfg = {0};
-	const char *base_dir;
-	int r;
-
-	host_paths(run, h);
-	base_dir = run->backend->flags & HOST_BACKEND_F_OPT_ML ? CONTRACT_BASE_DIR : h->opt_ml;
-	r = contract_config_from_job(&run->job, h->name, &cfg, err);
-	if (r >= 0)
-		r = contract_layout(h->opt_ml, &cfg, err);
-	/* Every host's agent (mpirun's launch agent instead of sshd) knows the job's secret
-	 * through its config folder, never through a command line. */
-	if (r >= 0 && (run->backend->flags & HOST_BACKEND_F_OPT_ML)) {
-		r = rt_agent_config_write(h->opt_ml, RT_AGENT_PORT, run->agent_secret, err);
-		h->agent_port = RT_AGENT_PORT;
-	}
-	if (r >= 0)
-		r = stage_channels(run, h, err);
-	if (r >= 0)
-		r = host_env(run, &cfg, base_dir, &h->env, err);
-	if (r >= 0)
-		r = host_argv(run, &cfg, h->opt_ml, base_dir, h, err);
-	contract_config_release(&cfg);
-	return r;
 }
 
 /* A Ctrl-C or SIGTERM that arrived while the stop signals are held (before the hosts start). */
@@ -545,7 +342,7 @@ static int run_attempt(struct run *run, const struct run_opts *opts, const char 
 	 * thread; docker checks the image before any tree is made), then each host's tree. */
 	if (r >= 0 && !*stopped && !stop_requested()) {
 		for (size_t i = 0; i < run->n_hosts; i++)
-			host_paths(run, &run->hosts[i]);
+			run_host_paths(run, &run->hosts[i]);
 		r = host_group_prepare(&run->group, err);
 	}
 	for (size_t i = 0; r >= 0 && !*stopped && i < run->n_hosts; i++) {
@@ -799,144 +596,6 @@ static int run_job(struct run *run, const struct run_opts *opts)
 	return exit_code_for(run->status.state);
 }
 
-/* --toolkit builtin: the static sagerun to mount as each container's entrypoint, which must
- * run whatever the image's libc: $SAGERUN_STATIC_BINARY, this binary when it is static (no
- * dynamic loader was mapped for it), or build-static/sagerun of this build tree. */
-static char *find_static_sagerun(struct sr_error *err)
-{
-	const char *env = getenv("SAGERUN_STATIC_BINARY");
-	char self[4096];
-	ssize_t n;
-	char *p;
-
-	if (env && *env) {
-		p = realpath(env, NULL);
-		if (!p)
-			sr_err(err, -errno, "SAGERUN_STATIC_BINARY=%s: %s", env, strerror(errno));
-		return p;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		if (getauxval(AT_BASE) == 0)
-			return xstrdup(self);
-		p = strrchr(self, '/');
-		if (p) {
-			_cleanup_free_ char *cand = NULL;
-
-			*p = '\0';
-			cand = xasprintf("%s/../build-static/sagerun", self);
-			p = realpath(cand, NULL);
-			if (p)
-				return p;
-		}
-	}
-	sr_err(err, -ENOENT, "--toolkit builtin: no static sagerun found");
-	sr_err_hint(err, "build one with `make static` (build-static/sagerun), or name it in "
-			 "SAGERUN_STATIC_BINARY");
-	return NULL;
-}
-
-/* --backend docker: an image, and the toolkit it runs with. */
-int run_container_options(struct run *run, const struct run_opts *opts)
-{
-	struct sr_error err = {0};
-	const char *image = opts->image ? opts->image : run->job.image;
-
-	if (!image) {
-		fprintf(stderr, "sagerun: error: --backend %s needs an image\n",
-			run->backend->name);
-		fprintf(stderr, "hint: add --image IMAGE (or AlgorithmSpecification.TrainingImage "
-				"in the spec)\n");
-		return EXIT_USAGE;
-	}
-	run->container.image = image;
-	if (opts->toolkit_builtin) {
-		run->toolkit_binary = find_static_sagerun(&err);
-		if (!run->toolkit_binary) {
-			cli_print_error(&err);
-			return EXIT_USAGE;
-		}
-	}
-	if (opts->network_host)
-		fprintf(stderr, "sagerun: note: --network host: the containers' network is not "
-				"internal (they reach this machine's networks through the engine's "
-				"bridge)\n");
-	return 0;
-}
-
-void run_container_bind(struct run *run, const struct run_opts *opts)
-{
-	run->container.job_name = run->job.name;
-	run->container.job_dir = run->job_dir;
-	run->container.toolkit_binary = run->toolkit_binary;
-	run->container.gpus = opts->gpus_per_host;
-	run->container.shm_bytes = opts->shm_bytes;
-	run->group.container = &run->container;
-}
-
-/* --backend auto (the default) takes namespaces whenever they can be made here, and says
- * in one line why not when it falls back to plain processes. */
-static int pick_backend(struct run *run, const struct run_opts *opts)
-{
-	const char *why = NULL;
-	/* The probe forks a child into new namespaces: only when ns may be picked. */
-	bool ns_ok = strcmp(opts->backend, "process") && strcmp(opts->backend, "docker") &&
-		     host_backend_find("ns") && host_ns_available(&why, &run->ns_probe);
-
-	if (!strcmp(opts->backend, "auto") && opts->image) {
-		/* An image given on the command line means containers.  (A spec's TrainingImage
-		 * alone does not: real specs name ECR images that are not on this machine.) */
-		run->backend = host_backend_find("docker");
-	} else if (!strcmp(opts->backend, "auto")) {
-		run->backend = host_backend_find(ns_ok ? "ns" : "process");
-		if (!ns_ok)
-			fprintf(stderr, "sagerun: note: hosts run as plain processes: %s\n",
-				why ? why : "the ns backend is not built in");
-	} else {
-		run->backend = host_backend_find(opts->backend);
-		if (run->backend && !strcmp(opts->backend, "ns") && !ns_ok) {
-			fprintf(stderr, "sagerun: error: --backend ns: %s\n",
-				why ? why : "not built in");
-			fprintf(stderr,
-				"hint: use --backend process (no hostnames, shared network)\n");
-			return EXIT_USAGE;
-		}
-	}
-	if (!run->backend) {
-		fprintf(stderr, "sagerun: error: --backend: unknown backend '%s'\n", opts->backend);
-		return EXIT_USAGE;
-	}
-	/* The runtime refuses it too (runtime/ssh.h); here it is said before anything starts. */
-	const char *launcher = job_map_get(&run->job.environment, JOB_MPI_LAUNCHER_ENV);
-
-	if (launcher && !strcmp(launcher, "ssh") &&
-	    !(run->backend->flags & HOST_BACKEND_F_CONTAINER)) {
-		fprintf(stderr,
-			"sagerun: error: --mpi-launcher ssh: the %s backend's hosts share this "
-			"machine's sshd, /etc and /root/.ssh; the ssh way needs containers\n",
-			run->backend->name);
-		fprintf(stderr, "hint: add --backend docker --image IMAGE (an image with sshd), or "
-				"leave out --mpi-launcher\n");
-		return EXIT_USAGE;
-	}
-	if (run->backend->flags & HOST_BACKEND_F_CONTAINER)
-		return run_container_options(run, opts);
-	if (opts->toolkit_builtin || opts->gpus_per_host || opts->shm_bytes || opts->image) {
-		fprintf(stderr,
-			"sagerun: error: --image, --toolkit, --gpus-per-host and --shm-size "
-			"are for container hosts\n");
-		fprintf(stderr, "hint: add --backend docker --image IMAGE\n");
-		return EXIT_USAGE;
-	}
-	if (opts->network_host && !(run->backend->flags & HOST_BACKEND_F_BINDS))
-		fprintf(stderr,
-			"sagerun: note: --network host: the %s backend always shares this "
-			"machine's network\n",
-			run->backend->name);
-	return 0;
-}
-
 /* What detach() returns in the launching process once the detached one took over. */
 #define DETACHED (-1)
 
@@ -1011,7 +670,7 @@ int run_training_job(const struct job_flags *flags, const struct run_opts *opts)
 
 	if (run_build_job(&run.job, flags) < 0)
 		return EXIT_USAGE;
-	code = pick_backend(&run, opts);
+	code = run_pick_backend(&run, opts);
 	if (code == 0 && opts->detach)
 		code = detach(&run);
 	if (code == 0)

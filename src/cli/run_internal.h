@@ -40,6 +40,10 @@ struct run {
 /* job_build with its warnings and error printed; < 0 when the job cannot be built. */
 int run_build_job(struct job *job, const struct job_flags *flags);
 
+/* The backend (--backend auto picks ns when namespaces can be made here, else process;
+ * docker when --image is given), checked against the job's other options: the exit code of
+ * a usage error (printed), or 0.  backend_pick.c. */
+int run_pick_backend(struct run *run, const struct run_opts *opts);
 /* Container backends: the image (--image or the spec's) and the toolkit binary; the exit
  * code of a usage error (printed), or 0. */
 int run_container_options(struct run *run, const struct run_opts *opts);
@@ -50,7 +54,11 @@ void run_container_bind(struct run *run, const struct run_opts *opts);
 int run_stage_s3_channels(struct run *run, struct sr_error *err);
 /* Point each S3 channel at the folder host `index` sees. */
 void run_set_s3_channel_paths(struct run *run, size_t index);
-/* Lay out one host: its tree, config files, agent config, channels, environment, argv. */
+/* Where host `h`'s tree goes: root and opt_ml under the job folder unless set (nothing is
+ * made yet). */
+void run_host_paths(struct run *run, struct host *h);
+/* Lay out one host: its tree, config files, agent config, channels, environment, argv
+ * (host_layout.c). */
 int run_prepare_host(struct run *run, struct host *h, struct sr_error *err);
 /* model.tar.gz and output.tar.gz under <output>/<job>/output/ from every host (package.c),
  * uploaded when the output is on S3; run->status.model_artifacts says where. */

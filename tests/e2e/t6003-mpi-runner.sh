@@ -48,4 +48,22 @@ test_expect_success 'the MPI runner wants the agent: the process backend says so
 	test_grep "the MPI runner needs sagerun.s rsh agent" d.json
 '
 
+# The runtime in that job's algo-1 tree, as the process backend starts it.
+runtime() {
+	env -i PATH="$PATH" SAGEMAKER_BASE_DIR="$SAGERUN_HOME/jobs/mpiproc/hosts/algo-1/opt/ml" \
+		TRAINING_JOB_NAME=mpiproc SAGERUN_RUNTIME_GROUP=host "$@" "$SAGERUN" container train
+}
+# The runtime never overwrites a failure file: each run starts without one.
+failure() { cat "$SAGERUN_HOME/jobs/mpiproc/hosts/algo-1/opt/ml/output/failure"; }
+no_failure() { rm -f "$SAGERUN_HOME/jobs/mpiproc/hosts/algo-1/opt/ml/output/failure"; }
+
+test_expect_success 'the runtime refuses the ssh way where hosts share this machine, and odd launchers' '
+	no_failure && test_expect_code 1 runtime SAGERUN_MPI_LAUNCHER=ssh >rt.out 2>rt.err &&
+	failure >f && test_grep "the ssh way needs hosts that are containers" f &&
+	test_grep "run it with --backend docker and an image with sshd" f &&
+	! pgrep -x sshd >/dev/null &&
+	no_failure && test_expect_code 1 runtime SAGERUN_MPI_LAUNCHER=rsh >rt.out 2>rt.err &&
+	failure >f && test_grep "SAGERUN_MPI_LAUNCHER=rsh: expected ssh or sagerun" f
+'
+
 test_done

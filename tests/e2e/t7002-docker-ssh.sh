@@ -2,7 +2,8 @@
 # --mpi-launcher ssh: the training toolkit's own way of running MPI across hosts (reference
 # §2.9) between containers of an image made as the toolkit asks (sshd, shared root keys,
 # StrictHostKeyChecking no), against a real Docker engine and a real sshd (from Debian's
-# openssh-server .deb, unpacked into the image only: this machine runs no sshd).
+# openssh-server .deb, unpacked into the image only: this machine runs no sshd), by the docker
+# backend and by docker-compose from `sagerun compose`.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/dockerlib.sh"
 test_require ROOT
@@ -131,6 +132,31 @@ test_expect_success 'the flag: only for MPI jobs, only sagerun or ssh, only for 
 		--distribution mpi --mpi-launcher rsh --source-dir mpi --entry-point allreduce \
 		2>err &&
 	test_grep "expected sagerun or ssh" err
+'
+
+# compose_mpi NAME IMAGE [FLAGS...]: `sagerun compose` of a 2-host MPI job, run by docker-compose.
+compose_mpi() {
+	_n=$1 _img=$2
+	shift 2
+	mkdir -p "c$_n" && (cd "c$_n" && sagerun compose --image "$_img" --hosts 2 --name "$_n" \
+		--distribution mpi --processes-per-host 2 "$@" --source-dir ../mpi \
+		--entry-point allreduce >../file) &&
+	_f=$(cat file) &&
+	test_when_finished "docker-compose -p sr$_n$$ -f $_f down >/dev/null 2>&1" &&
+	docker-compose -p "sr$_n$$" -f "$_f" up >up.log 2>&1 &&
+	docker-compose -p "sr$_n$$" -f "$_f" ps >ps.log 2>&1 &&
+	test "$(grep -c "Exit 0" ps.log)" = 2 &&
+	test_grep "allreduce ok: sum=10 over 4 ranks on algo-1,algo-1,algo-2,algo-2" up.log &&
+	docker-compose -p "sr$_n$$" -f "$_f" down >down.log 2>&1 &&
+	job_leftovers "$PWD/c$_n/sagerun-$_n" >left && test_cmp /dev/null left
+}
+
+test_expect_success 'compose: MPI through sagerun'"'"'s agents, and the ssh way, under docker-compose' '
+	compose_mpi cagent "$MPIIMG" &&
+	! grep -q SAGERUN_MPI_LAUNCHER "$(cat file)" &&
+	compose_mpi cssh "$SSHIMG" --mpi-launcher ssh &&
+	test_grep "SAGERUN_MPI_LAUNCHER=ssh" "$(cat file)" &&
+	test_grep "waiting for algo-1.s sshd" up.log
 '
 
 docker rmi "$SSHIMG" "$NOKEYS" "$MPIIMG" >/dev/null 2>&1
