@@ -99,11 +99,13 @@ void run_container_bind(struct run *run, const struct run_opts *opts)
 int run_pick_backend(struct run *run, const struct run_opts *opts)
 {
 	const char *why = NULL;
+	bool auto_docker = !strcmp(opts->backend, "auto") && opts->image;
 	/* The probe forks a child into new namespaces: only when ns may be picked. */
 	bool ns_ok = strcmp(opts->backend, "process") && strcmp(opts->backend, "docker") &&
-		     host_backend_find("ns") && host_ns_available(&why, &run->ns_probe);
+		     !auto_docker && host_backend_find("ns") &&
+		     host_ns_available(&why, &run->ns_probe);
 
-	if (!strcmp(opts->backend, "auto") && opts->image) {
+	if (auto_docker) {
 		/* An image given on the command line means containers.  (A spec's TrainingImage
 		 * alone does not: real specs name ECR images that are not on this machine.) */
 		run->backend = host_backend_find("docker");

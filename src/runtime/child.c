@@ -17,6 +17,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/signame.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
@@ -187,8 +188,10 @@ int rt_procs_run(struct rt_proc *p, size_t n, const char *cwd, int err_fd, size_
 	}
 	/* A stop caught before (rt_child_catch_stops) holds: nothing more starts. */
 	if (stop_signal) {
+		char sb[32];
+
 		r = sr_err(err, -EINTR, "stopped (%s) before '%s' started",
-			   stop_signal == SIGINT ? "SIGINT" : "SIGTERM", p[0].argv[0]);
+			   sr_signame(stop_signal, sb), p[0].argv[0]);
 		goto out;
 	}
 	for (; started < n; started++) {

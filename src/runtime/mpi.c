@@ -51,6 +51,18 @@ static const char *const mca_flags[] = {
     NULL,
 };
 
+/* What the toolkit forwards to the ranks by name (-x) when set. */
+static const char *const toolkit_credentials[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+						  "AWS_SESSION_TOKEN", NULL};
+
+static bool is_toolkit_credential(const char *name)
+{
+	for (const char *const *k = toolkit_credentials; *k; k++)
+		if (!strcmp(name, *k))
+			return true;
+	return false;
+}
+
 /* sagemaker_mpi_custom_mpi_options, split on whitespace; --NCCL_DEBUG X is the toolkit's. */
 static void custom_options(const struct contract_config *cfg, struct strv *out, char **nccl_debug)
 {
@@ -132,10 +144,7 @@ static void build_mpirun(const struct contract_config *cfg, const struct strv *e
 	}
 	strv_push(cmd, "-x");
 	strv_push(cmd, "PATH");
-	for (const char *const *k =
-		 (const char *const[]){"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-				       "AWS_SESSION_TOKEN", NULL};
-	     *k; k++)
+	for (const char *const *k = toolkit_credentials; *k; k++)
 		if (strv_env_get(env, *k)) {
 			strv_push(cmd, "-x");
 			strv_push(cmd, *k); /* by name: the value never reaches a command line */
@@ -157,8 +166,7 @@ static void build_mpirun(const struct contract_config *cfg, const struct strv *e
 		    eq ? xstrndup(env->v[i], (size_t)(eq - env->v[i])) : NULL;
 
 		if (name && sr_name_is_credential(name) && strncmp(name, "SM_", 3) &&
-		    strcmp(name, "AWS_ACCESS_KEY_ID") && strcmp(name, "AWS_SECRET_ACCESS_KEY") &&
-		    strcmp(name, "AWS_SESSION_TOKEN")) {
+		    !is_toolkit_credential(name)) {
 			strv_push(cmd, "-x");
 			strv_push(cmd, name);
 		}
@@ -317,23 +325,24 @@ static void agent_stop(pid_t pid)
 static int choose_launcher(const char *agent_cfg, bool *ret_ssh, struct sr_error *err)
 {
 	const char *v = getenv(RT_MPI_LAUNCHER_ENV);
+	/* The ns and process backends' hosts: this machine's sshd, /etc and /root/.ssh. */
+	bool shared = getenv(RT_AGENT_SERVED_ENV) || getenv(RT_TRAIN_GROUP_ENV);
+	bool agent = fs_exists(agent_cfg);
 
 	if (v && *v && strcmp(v, "ssh") && strcmp(v, "sagerun"))
 		return sr_err(err, -EINVAL, "%s=%s: expected ssh or sagerun", RT_MPI_LAUNCHER_ENV,
 			      v);
-	bool shared = getenv(RT_AGENT_SERVED_ENV) || getenv(RT_TRAIN_GROUP_ENV);
-
 	if (v && *v)
 		*ret_ssh = !strcmp(v, "ssh");
 	else /* on the real service with an image made for the toolkit: its way */
-		*ret_ssh = !shared && !fs_exists(agent_cfg) && access(RT_SSHD_PATH, X_OK) == 0;
-	if (!*ret_ssh && !fs_exists(agent_cfg) && shared) {
+		*ret_ssh = !shared && !agent && access(RT_SSHD_PATH, X_OK) == 0;
+	if (!*ret_ssh && !agent && shared) {
 		sr_err(err, -ENOTSUP,
 		       "the MPI runner needs sagerun's rsh agent on every host (%s is missing)",
 		       agent_cfg);
 		return sr_err_hint(err, "run the job with the ns backend (--backend ns, as root)");
 	}
-	if (!*ret_ssh && !fs_exists(agent_cfg)) {
+	if (!*ret_ssh && !agent) { /* in a container, an image with sshd would have done too */
 		sr_err(err, -ENOTSUP,
 		       "the MPI runner needs sagerun's rsh agent on every host (%s is missing), "
 		       "or sshd in the image for the toolkit's ssh way (%s is missing)",

@@ -60,7 +60,7 @@ pid_t rt_sshd_start(const char *sshd_path, int wait_ms, int log_fd, struct sr_er
 	const char *path = sshd_path ? sshd_path : RT_SSHD_PATH;
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST},
 			*ai = NULL;
-	int64_t deadline = clock_mono_ms() + (wait_ms > 0 ? wait_ms : 0);
+	int64_t deadline = clock_mono_ms() + wait_ms;
 	char port[16];
 	pid_t pid;
 	int e = 0;
@@ -84,9 +84,10 @@ pid_t rt_sshd_start(const char *sshd_path, int wait_ms, int log_fd, struct sr_er
 		dprintf(STDERR_FILENO, "sagerun: exec %s: %s\n", path, strerror(errno));
 		_exit(127);
 	}
-	/* Up once it greets us on this host's loopback: an sshd that exits first (a bad
-	 * config, no host keys, port 22 taken) has said why on stderr, and one that never
-	 * comes up would have every other host wait an hour for it. */
+	/* Up once it greets us on this host's loopback, or still running after wait_ms (it may
+	 * listen on other addresses only).  One that exits first (a bad config, no host keys,
+	 * port 22 taken) fails here, its own words on stderr, instead of leaving every other
+	 * host to wait an hour for it. */
 	snprintf(port, sizeof(port), "%d", RT_SSH_PORT);
 	if (getaddrinfo("127.0.0.1", port, &hints, &ai) != 0)
 		ai = NULL;

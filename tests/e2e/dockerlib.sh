@@ -83,8 +83,7 @@ make_image() {
 		tar -C "$_root" -c . | docker import --change 'ENV PATH=/usr/bin:/bin' - "$1" >/dev/null
 	else
 		cp "$STATIC" "$_root/usr/bin/sagerun" || return 1
-		tar -C "$_root" -c . | docker import --change 'ENV PATH=/usr/bin:/bin' \
-			--change 'ENTRYPOINT ["/usr/bin/sagerun", "container"]' - "$1" >/dev/null
+		import_root "$_root" "$1" /usr/bin:/bin
 	fi
 }
 
@@ -102,8 +101,14 @@ make_mpi_image() {
 	shift
 	_root="$TRASH/image-mpi"
 	_mpi_root "$_root" "$@" || return 1
-	tar -C "$_root" -c . | docker import --change 'ENV PATH=/usr/bin:/bin' \
-		--change 'ENTRYPOINT ["/usr/bin/sagerun", "container"]' - "$_tag" >/dev/null
+	import_root "$_root" "$_tag" /usr/bin:/bin
+}
+
+# import_root ROOT TAG PATH: the folder ROOT as image TAG, owned by root, with PATH and the
+# static sagerun as ENTRYPOINT ["/usr/bin/sagerun", "container"].
+import_root() {
+	tar -C "$1" --owner=0 --group=0 -c . | docker import --change "ENV PATH=$3" \
+		--change 'ENTRYPOINT ["/usr/bin/sagerun", "container"]' - "$2" >/dev/null
 }
 
 # _copy_with_libs ROOT FILE...: FILE... and every library they load, at the same paths.
@@ -159,6 +164,7 @@ _mpi_root() {
 # an ssh session finds orted only through the PATH the toolkit's workers write to
 # /etc/environment, which sshd's PAM (pam_env) reads.  Debian 12's OpenSSH (9.2) is one sshd
 # binary; from 9.8 on (Debian 13) sshd also needs its sshd-session, and libwrap0 is gone.
+SSH_IMAGE_PATH=/opt/openmpi/bin:/usr/sbin:/usr/bin:/bin
 make_ssh_image() {
 	_tag=$1
 	_debs=$2
@@ -202,7 +208,5 @@ make_ssh_image() {
 		printf 'Host *\n  StrictHostKeyChecking no\n' >"$_root/root/.ssh/config" || return 1
 	chmod 700 "$_root/root" "$_root/root/.ssh" && chmod 600 "$_root/etc/shadow" &&
 		chmod 755 "$_root/run/sshd" || return 1
-	tar -C "$_root" --owner=0 --group=0 -c . |
-		docker import --change 'ENV PATH=/opt/openmpi/bin:/usr/sbin:/usr/bin:/bin' \
-			--change 'ENTRYPOINT ["/usr/bin/sagerun", "container"]' - "$_tag" >/dev/null
+	import_root "$_root" "$_tag" "$SSH_IMAGE_PATH"
 }

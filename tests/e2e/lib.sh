@@ -132,6 +132,26 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# Other tests run beside this one, and their processes (orted, sshd in their containers) are
+# visible here: these list only the pids pgrep finds (same arguments) that are this test's.
+# test_procs: those whose environment has this test's SAGERUN_HOME (every host process of
+# its jobs inherits it).  machine_procs: those in this machine's own PID namespace, not in a
+# container's or a host's.
+test_procs() {
+	for _p in $(pgrep "$@"); do
+		tr '\0' '\n' <"/proc/$_p/environ" 2>/dev/null |
+			grep -qxF "SAGERUN_HOME=$SAGERUN_HOME" && echo "$_p"
+	done
+	return 0
+}
+machine_procs() {
+	_me=$(readlink /proc/self/ns/pid)
+	for _p in $(pgrep "$@"); do
+		[ "$(readlink "/proc/$_p/ns/pid" 2>/dev/null)" = "$_me" ] && echo "$_p"
+	done
+	return 0
+}
+
 test_done() {
 	echo "1..$test_count"
 	# CI runs as root on a machine that has every peer: a skip there hides a missing step.

@@ -10,7 +10,7 @@ command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 ||
 
 test_expect_success '4 hosts x 2 processes: mpirun from the master, no sshd' '
 	mkdir -p code && mpicc -O2 -o code/allreduce "$SR_SOURCE_DIR/examples/mpi/allreduce.c" &&
-	! pgrep -x sshd >/dev/null &&
+	test -z "$(machine_procs -x sshd)" &&
 	sagerun train --backend ns --name mpi8 --hosts 4 --distribution mpi \
 		--processes-per-host 2 --source-dir code --entry-point allreduce \
 		--output out >stdout 2>stderr &&
@@ -38,7 +38,7 @@ test_expect_success 'a rank that dies fails the job; no orted is left' '
 		>stdout 2>stderr &&
 	test_grep "mpikill: Failed" stderr &&
 	sagerun describe mpikill >d.json && test_grep "ExecuteUserScriptError" d.json &&
-	! pgrep -x orted >/dev/null && ! pgrep -f "container agent" >/dev/null
+	test -z "$(test_procs -x orted)" && test -z "$(test_procs -f "container agent")"
 '
 
 test_expect_success 'the MPI runner wants the agent: the process backend says so' '
@@ -61,7 +61,7 @@ test_expect_success 'the runtime refuses the ssh way where hosts share this mach
 	no_failure && test_expect_code 1 runtime SAGERUN_MPI_LAUNCHER=ssh >rt.out 2>rt.err &&
 	failure >f && test_grep "the ssh way needs hosts that are containers" f &&
 	test_grep "run it with --backend docker and an image with sshd" f &&
-	! pgrep -x sshd >/dev/null &&
+	test -z "$(machine_procs -x sshd)" &&
 	no_failure && test_expect_code 1 runtime SAGERUN_MPI_LAUNCHER=rsh >rt.out 2>rt.err &&
 	failure >f && test_grep "SAGERUN_MPI_LAUNCHER=rsh: expected ssh or sagerun" f
 '

@@ -26,7 +26,7 @@ NOKEYS=sagerun-test-ssh-nokeys:$$
 MPIIMG=sagerun-test-mpi-nosshd:$$
 jobdir() { echo "$SAGERUN_HOME/jobs/$1"; }
 # What the tests expect of every job here: no container, no network, no sshd left (this
-# machine's own sshd, if it runs one, was there before).
+# machine's own sshd, if it runs one, was there before; no other test starts one).
 sshds() { pgrep -x sshd | sort; }
 sshds >"$TRASH/sshd.before"
 nothing_left() {
@@ -41,9 +41,7 @@ test_expect_success 'the images: sshd, shared keys, MPI in /opt/openmpi' '
 		"/usr/sbin/sshd -t && command -v orted && ! test -e /usr/bin/orted" >out &&
 	test_grep "^/opt/openmpi/bin/orted$" out &&
 	rm "$TRASH/image-ssh/root/.ssh/authorized_keys" &&
-	tar -C "$TRASH/image-ssh" --owner=0 --group=0 -c . |
-	docker import --change "ENV PATH=/opt/openmpi/bin:/usr/sbin:/usr/bin:/bin" \
-		--change "ENTRYPOINT [\"/usr/bin/sagerun\", \"container\"]" - "$NOKEYS" >/dev/null &&
+	import_root "$TRASH/image-ssh" "$NOKEYS" "$SSH_IMAGE_PATH" &&
 	make_mpi_image "$MPIIMG" mpi/allreduce
 '
 
@@ -110,13 +108,18 @@ test_expect_success 'keys that do not let root in: the job fails at once, naming
 	nothing_left sshnokeys
 '
 
-test_expect_success 'an image without sshd: a clear error with the toolkit'"'"'s setup' '
+test_expect_success 'an image without sshd: the toolkit'"'"'s setup, or both ways named when nothing was asked' '
 	test_expect_code 1 sagerun train --backend docker --image "$MPIIMG" --hosts 2 \
 		--name nosshd --distribution mpi --mpi-launcher ssh --source-dir mpi \
 		--entry-point allreduce --max-run 300 >log 2>&1 &&
 	test_grep "needs /usr/sbin/sshd, which this host lacks" log &&
 	test_grep "apt-get install openssh-server" log &&
-	nothing_left nosshd
+	nothing_left nosshd &&
+	test_expect_code 1 sagerun train --backend docker --image "$MPIIMG" --hosts 2 \
+		--name noway --distribution mpi --env SAGERUN_AGENT_CONFIG=/nonexistent \
+		--source-dir mpi --entry-point allreduce --max-run 300 >log 2>&1 &&
+	test_grep "needs sagerun.s rsh agent on every host (/nonexistent is missing), or sshd in the image" log &&
+	nothing_left noway
 '
 
 test_expect_success 'the flag: only for MPI jobs, only sagerun or ssh, only for containers' '

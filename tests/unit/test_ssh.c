@@ -145,6 +145,15 @@ static void stop_child(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
+/* A port of 127.0.0.1 that was ours a moment ago: nobody listens there now. */
+static int closed_port(void)
+{
+	int port;
+
+	stop_child(greeter("", &port));
+	return port;
+}
+
 static void test_banner_found(void **state)
 {
 	struct sr_error err = {0};
@@ -172,11 +181,9 @@ static void test_banner_not_ssh(void **state)
 static void test_banner_nobody_listens(void **state)
 {
 	struct sr_error err = {0};
-	int port;
-	pid_t srv = greeter("", &port);
+	int port = closed_port();
 
 	(void)state;
-	stop_child(srv); /* the port was ours a moment ago: nobody listens there now */
 	assert_int_equal(rt_ssh_wait_banner("127.0.0.1", port, 1, &err), -ETIMEDOUT);
 	assert_non_null(strstr(err.msg, "Connection refused"));
 }
@@ -253,15 +260,11 @@ static void test_host_names(void **state)
 static void test_login_refused(void **state)
 {
 	struct sr_error err = {0};
-	int port;
-	pid_t srv = greeter("", &port);
 	char *envp[] = {"PATH=/usr/bin:/bin", NULL};
 	/* ssh's URI form carries the port: one nobody listens on. */
-	_cleanup_free_ char *host = NULL;
+	_cleanup_free_ char *host = xasprintf("ssh://127.0.0.1:%d", closed_port());
 
 	(void)state;
-	stop_child(srv);
-	host = xasprintf("ssh://127.0.0.1:%d", port);
 	assert_int_equal(access("/usr/bin/ssh", X_OK), 0); /* make deps: openssh-client */
 	assert_int_equal(rt_ssh_check_login(host, envp, -1, &err), -EACCES);
 	assert_non_null(strstr(err.msg, "as root failed (exit 255): "));
@@ -272,11 +275,9 @@ static void test_login_refused(void **state)
 static void test_stop_ends_the_wait(void **state)
 {
 	struct sr_error err = {0};
-	int port;
-	pid_t srv = greeter("", &port);
+	int port = closed_port();
 
 	(void)state;
-	stop_child(srv);
 	rt_child_catch_stops();
 	assert_int_equal(kill(getpid(), SIGTERM), 0);
 	assert_int_equal(rt_child_stop_signal(), SIGTERM);
