@@ -31,7 +31,7 @@ static char *find_static_sagerun(struct sr_error *err)
 	if (env && *env) {
 		p = realpath(env, NULL);
 		if (!p)
-			sr_err(err, -errno, "SAGERUN_STATIC_BINARY=%s: %s", env, strerror(errno));
+			sr_err_errno(err, errno, "SAGERUN_STATIC_BINARY=%s", env);
 		return p;
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);

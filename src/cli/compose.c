@@ -53,7 +53,7 @@ static int compose_job_dir(struct run *run, const char *path, struct sr_error *e
 	if (mkdir(run->job_dir, 0755) == 0)
 		return 0;
 	if (errno != EEXIST)
-		return sr_err(err, -errno, "create '%s': %s", run->job_dir, strerror(errno));
+		return sr_err_errno(err, errno, "create '%s'", run->job_dir);
 	sr_err(err, -EEXIST, "'%s' already exists: the hosts of an earlier compose of job '%s'",
 	       run->job_dir, run->job.name);
 	return sr_err_hint(err, "choose another --name, or remove it (after docker-compose down)");

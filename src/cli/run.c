@@ -119,28 +119,25 @@ static int detach_stdio(struct run *run, struct sr_error *err)
 	_cleanup_close_ int log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 
 	if (null < 0 || log < 0)
-		return sr_err(err, -errno, "detach: open '%s': %s", null < 0 ? "/dev/null" : path,
-			      strerror(errno));
+		return sr_err_errno(err, errno, "detach: open '%s'", null < 0 ? "/dev/null" : path);
 	fflush(stdout);
 	fflush(stderr);
 	/* The launcher's stderr, kept until the job is recorded: an error before that is its. */
 	run->saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
 	if (run->saved_stderr < 0 || dup2(null, STDIN_FILENO) < 0 ||
 	    dup2(null, STDOUT_FILENO) < 0 || dup2(log, STDERR_FILENO) < 0)
-		return sr_err(err, -errno, "detach: %s", strerror(errno));
+		return sr_err_errno(err, errno, "detach");
 	return 0;
 }
 
 /* Tell the launcher the job is recorded: it prints the name and returns. */
 static void detach_release(struct run *run)
 {
-	sr_closep(&run->saved_stderr);
-	run->saved_stderr = -1;
+	run->saved_stderr = sr_close(run->saved_stderr);
 	if (write(run->detach_fd, "ok", 2) != 2) {
 		/* The launcher is gone (killed): carry on, the job is recorded. */
 	}
-	sr_closep(&run->detach_fd);
-	run->detach_fd = -1;
+	run->detach_fd = sr_close(run->detach_fd);
 }
 
 /* The job folder is ours (mkdir won): take its lease, then record the job.  A name the store
@@ -442,8 +439,7 @@ static int run_job(struct run *run, const struct run_opts *opts)
 			sr_err_hint(&err, "choose another --name, or remove the job: sagerun rm %s",
 				    run->job.name);
 		} else {
-			sr_err(&err, -errno, "create job folder '%s': %s", run->job_dir,
-			       strerror(errno));
+			sr_err_errno(&err, errno, "create job folder '%s'", run->job_dir);
 		}
 		cli_print_error(&err);
 		free(run->job_dir);
@@ -492,8 +488,7 @@ static int run_job(struct run *run, const struct run_opts *opts)
 			(void)dup2(run->saved_stderr, STDERR_FILENO);
 		cli_print_error(&err);
 		/* Nothing of a job that never started stays behind. */
-		sr_closep(&run->lease_fd);
-		run->lease_fd = -1;
+		run->lease_fd = sr_close(run->lease_fd);
 		(void)fs_rm_rf(run->job_dir, NULL);
 		return err.code == -EEXIST ? EXIT_USAGE : EXIT_FAILED;
 	}

@@ -72,8 +72,7 @@ static int pump(int in, int out, const char *what, struct sr_error *err)
 	bool writing;
 	int r = fs_copy_fd(in, out, &writing);
 
-	return r < 0 ? sr_err(err, r, "%s %s: %s", writing ? "write" : "read", what, strerror(-r))
-		     : 0;
+	return r < 0 ? sr_err_errno(err, -r, "%s %s", writing ? "write" : "read", what) : 0;
 }
 
 /* `-` as SRC or DST: standard input or output, through a file in a private temp folder (a
@@ -90,22 +89,21 @@ static int cp_std(struct s3_client *c, const char *bucket, const char *key, bool
 		return sr_err(err, -EINVAL, "s3 cp -: s3://%s/%s is a prefix; name the object",
 			      bucket, key);
 	if (!mkdtemp(dir))
-		return sr_err(err, -errno, "create a temp folder in %s: %s", tmp ? tmp : "/tmp",
-			      strerror(errno));
+		return sr_err_errno(err, errno, "create a temp folder in %s", tmp ? tmp : "/tmp");
 	path = xasprintf("%s/data", dir);
 	if (up) {
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		r = fd < 0 ? sr_err(err, -errno, "write '%s': %s", path, strerror(errno))
+		r = fd < 0 ? sr_err_errno(err, errno, "write '%s'", path)
 			   : pump(STDIN_FILENO, fd, "standard input", err);
 		if (fd >= 0 && close(fd) < 0 && r >= 0)
-			r = sr_err(err, -errno, "write '%s': %s", path, strerror(errno));
+			r = sr_err_errno(err, errno, "write '%s'", path);
 		if (r >= 0)
 			r = s3_put_file(c, bucket, key, path, err);
 	} else {
 		r = s3_get_file(c, bucket, key, path, err);
 		if (r >= 0) {
 			fd = open(path, O_RDONLY | O_CLOEXEC);
-			r = fd < 0 ? sr_err(err, -errno, "read '%s': %s", path, strerror(errno))
+			r = fd < 0 ? sr_err_errno(err, errno, "read '%s'", path)
 				   : pump(fd, STDOUT_FILENO, "standard output", err);
 			if (fd >= 0)
 				close(fd);

@@ -48,8 +48,7 @@ static int make_executable(const char *path, const char *code_dir, const char *e
 	if (chmod(path, mode | S_IXUSR | S_IXGRP | S_IXOTH) == 0 && access(path, X_OK) == 0)
 		return 0;
 	e = errno;
-	sr_err(err, -e, "entry point '%s' in '%s' is not executable: %s", entry, code_dir,
-	       strerror(e));
+	sr_err_errno(err, e, "entry point '%s' in '%s' is not executable", entry, code_dir);
 	/* a noexec mount says EACCES even after a successful chmod */
 	sr_err_hint(err,
 		    "run 'chmod +x %s', or name it *.py or *.sh to run it with python3 or /bin/sh "
@@ -91,8 +90,7 @@ int contract_entry_argv(const char *code_dir, const char *entry, const struct st
 		int e = errno;
 
 		if (e != ENOENT)
-			return sr_err(err, -e, "entry point '%s' in '%s': %s", entry, code_dir,
-				      strerror(e));
+			return sr_err_errno(err, e, "entry point '%s' in '%s'", entry, code_dir);
 		sr_err(err, -ENOENT, "entry point '%s' not found in '%s'", entry, code_dir);
 		sr_err_hint(err, "check the entry point name and that the source folder was copied "
 				 "into the code folder");

@@ -145,7 +145,7 @@ static int pack_symlink(struct pack *p, int dfd, const char *name, const char *r
 		target = xrealloc(target, cap);
 		ssize_t n = readlinkat(dfd, name, target, cap);
 		if (n < 0)
-			return sr_err(err, -errno, "pack '%s': %s", path, strerror(errno));
+			return sr_err_errno(err, errno, "pack '%s'", path);
 		if ((size_t)n < cap) {
 			target[n] = '\0';
 			break;
@@ -173,9 +173,9 @@ static int pack_file(struct pack *p, int dfd, const char *name, const char *rel,
 	int r;
 
 	if (fd < 0)
-		return sr_err(err, -errno, "pack '%s': %s", path, strerror(errno));
+		return sr_err_errno(err, errno, "pack '%s'", path);
 	if (fstat(fd, &st) < 0)
-		return sr_err(err, -errno, "pack '%s': %s", path, strerror(errno));
+		return sr_err_errno(err, errno, "pack '%s'", path);
 	if (!S_ISREG(st.st_mode))
 		return sr_err(err, -EAGAIN, "pack '%s': changed while it was being packed", path);
 	e = pack_entry(rel, TARW_FILE, &st);
@@ -192,7 +192,7 @@ static int pack_file(struct pack *p, int dfd, const char *name, const char *rel,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return sr_err(err, -errno, "pack '%s': %s", path, strerror(errno));
+			return sr_err_errno(err, errno, "pack '%s'", path);
 		if (n == 0)
 			break;
 		r = tarw_data(p->w, p->buf, (size_t)n, err);
@@ -228,7 +228,7 @@ static int pack_child(struct pack *p, DIR *d, const char *name, const char *root
 	bool write;
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return sr_err(err, -errno, "pack '%s': %s", path, strerror(errno));
+		return sr_err_errno(err, errno, "pack '%s'", path);
 	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
 		pack_warn(p, "skipped '%s': not a file, folder or symlink", rel);
 		return 0;
@@ -245,7 +245,7 @@ static int pack_child(struct pack *p, DIR *d, const char *name, const char *root
 			      PACK_DEPTH_MAX);
 	int cfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (cfd < 0)
-		return sr_err(err, -errno, "pack '%s': %s", path, strerror(errno));
+		return sr_err_errno(err, errno, "pack '%s'", path);
 	if (write) {
 		struct tarw_entry e = pack_entry(rel, TARW_DIR, &st);
 		int r = pack_header(p, &e, path, err);
@@ -270,7 +270,7 @@ static int pack_dir(struct pack *p, int dfd, const char *root, const char *rel, 
 	if (!d) {
 		int r = -errno;
 		close(dfd);
-		return sr_err(err, r, "pack '%s/%s': %s", root, rel, strerror(-r));
+		return sr_err_errno(err, -r, "pack '%s/%s'", root, rel);
 	}
 	errno = 0;
 	while ((de = readdir(d))) {
@@ -279,7 +279,7 @@ static int pack_dir(struct pack *p, int dfd, const char *root, const char *rel, 
 		errno = 0;
 	}
 	if (errno)
-		return sr_err(err, -errno, "pack '%s/%s': %s", root, rel, strerror(errno));
+		return sr_err_errno(err, errno, "pack '%s/%s'", root, rel);
 	if (names.n)
 		qsort(names.v, names.n, sizeof(char *), cmp_names);
 	for (size_t i = 0; i < names.n; i++) {
@@ -301,7 +301,7 @@ static int pack_root(struct pack *p, const char *root, struct sr_error *err)
 		return sr_err(err, -ENOTDIR, "pack '%s': not a folder (symlinks are not followed)",
 			      root);
 	if (fd < 0)
-		return sr_err(err, -errno, "pack '%s': %s", root, strerror(errno));
+		return sr_err_errno(err, errno, "pack '%s'", root);
 	return pack_dir(p, fd, root, "", 0, err);
 }
 
@@ -338,14 +338,14 @@ int artifacts_pack(const char *const *roots, size_t n, const char *dest, struct 
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
-		sr_err(err, r, "write '%s': %s", dest, strerror(-r));
+		sr_err_errno(err, -r, "write '%s'", dest);
 		if (r == -ENOENT)
 			sr_err_hint(err, "create the folder '%s' first", dir);
 		return r;
 	}
 	/* mkostemp makes 0600; a tarball is as readable as any file we write. */
 	if (fchmod(fd, 0644) < 0) {
-		r = sr_err(err, -errno, "write '%s': %s", tmp, strerror(errno));
+		r = sr_err_errno(err, errno, "write '%s'", tmp);
 		goto fail;
 	}
 	p.buf = xmalloc(COPY_BUF_SIZE);
@@ -353,11 +353,11 @@ int artifacts_pack(const char *const *roots, size_t n, const char *dest, struct 
 	if (r < 0)
 		goto fail;
 	if (fsync(fd) < 0) {
-		r = sr_err(err, -errno, "write '%s': %s", tmp, strerror(errno));
+		r = sr_err_errno(err, errno, "write '%s'", tmp);
 		goto fail;
 	}
 	if (rename(tmp, dest) < 0) {
-		r = sr_err(err, -errno, "rename '%s' to '%s': %s", tmp, dest, strerror(errno));
+		r = sr_err_errno(err, errno, "rename '%s' to '%s'", tmp, dest);
 		goto fail;
 	}
 	/* Make the rename itself durable; a failure here loses nothing already written. */
@@ -536,7 +536,7 @@ int artifacts_unpack(const char *tarball, const char *dest, struct sr_error *err
 	 * resolve dest's own symlinks (/tmp -> /private/tmp and the like) first. */
 	root = realpath(dest, NULL);
 	if (!root)
-		return sr_err(err, -errno, "unpack into '%s': %s", dest, strerror(errno));
+		return sr_err_errno(err, errno, "unpack into '%s'", dest);
 
 	in = archive_read_new();
 	out = archive_write_disk_new();

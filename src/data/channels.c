@@ -31,7 +31,7 @@ static int chan_link(const char *target, const char *link, struct sr_error *err)
 	if (symlink(target, link) == 0)
 		return 0;
 	if (errno != EEXIST)
-		return sr_err(err, -errno, "link '%s': %s", link, strerror(errno));
+		return sr_err_errno(err, errno, "link '%s'", link);
 
 	n = readlink(link, cur, sizeof(cur) - 1);
 	if (n >= 0) {
@@ -40,16 +40,15 @@ static int chan_link(const char *target, const char *link, struct sr_error *err)
 			return 0;
 	}
 	if (lstat(link, &st) < 0)
-		return sr_err(err, -errno, "link '%s': %s", link, strerror(errno));
+		return sr_err_errno(err, errno, "link '%s'", link);
 	if (S_ISDIR(st.st_mode)) {
 		if (rmdir(link) < 0) {
-			int r = sr_err(err, -errno, "link '%s': a folder is in the way: %s", link,
-				       strerror(errno));
+			int r = sr_err_errno(err, errno, "link '%s': a folder is in the way", link);
 			sr_err_hint(err, "remove '%s' if its content is not needed", link);
 			return r;
 		}
 		if (symlink(target, link) < 0)
-			return sr_err(err, -errno, "link '%s': %s", link, strerror(errno));
+			return sr_err_errno(err, errno, "link '%s'", link);
 		return 0;
 	}
 	/* Replace through a temp name and rename(): the link is never missing, so a host that
@@ -57,11 +56,11 @@ static int chan_link(const char *target, const char *link, struct sr_error *err)
 	_cleanup_free_ char *tmp = xasprintf("%s.sagerun-tmp.%d", link, (int)getpid());
 	(void)unlink(tmp);
 	if (symlink(target, tmp) < 0)
-		return sr_err(err, -errno, "link '%s': %s", tmp, strerror(errno));
+		return sr_err_errno(err, errno, "link '%s'", tmp);
 	if (rename(tmp, link) < 0) {
 		int r = -errno;
 		(void)unlink(tmp);
-		return sr_err(err, r, "link '%s': %s", link, strerror(-r));
+		return sr_err_errno(err, -r, "link '%s'", link);
 	}
 	return 0;
 }
@@ -83,8 +82,7 @@ static int chan_stage_one(const struct job_channel *c, const char *data_dir, str
 		return sr_err(err, -EIO, "channel '%s': %s has no local folder (not downloaded)",
 			      c->name, c->uri ? c->uri : "no URI");
 	if (stat(c->local_path, &st) < 0)
-		return sr_err(err, -errno, "channel '%s': '%s': %s", c->name, c->local_path,
-			      strerror(errno));
+		return sr_err_errno(err, errno, "channel '%s': '%s'", c->name, c->local_path);
 	link = xasprintf("%s/%s", data_dir, c->name);
 	if (S_ISDIR(st.st_mode))
 		return chan_link(c->local_path, link, err);
@@ -98,11 +96,9 @@ static int chan_stage_one(const struct job_channel *c, const char *data_dir, str
 	const char *base = slash ? slash + 1 : c->local_path;
 	_cleanup_free_ char *file_link = xasprintf("%s/%s", link, base);
 	if (lstat(link, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(link) < 0)
-		return sr_err(err, -errno, "channel '%s': remove '%s': %s", c->name, link,
-			      strerror(errno));
+		return sr_err_errno(err, errno, "channel '%s': remove '%s'", c->name, link);
 	if (mkdir(link, 0755) < 0 && errno != EEXIST)
-		return sr_err(err, -errno, "channel '%s': create folder '%s': %s", c->name, link,
-			      strerror(errno));
+		return sr_err_errno(err, errno, "channel '%s': create folder '%s'", c->name, link);
 	return chan_link(c->local_path, file_link, err);
 }
 
@@ -134,7 +130,7 @@ static int chan_dir_used(const char *dir, struct sr_error *err)
 	if (!d && errno == ENOENT)
 		return 0;
 	if (!d)
-		return sr_err(err, -errno, "code folder '%s': %s", dir, strerror(errno));
+		return sr_err_errno(err, errno, "code folder '%s'", dir);
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
 			used = 1;
@@ -202,8 +198,7 @@ static int chan_copy_code(const char *src, const struct stat *st, const char *co
 		size_t n = strlen(src);
 
 		if (!real_dst)
-			return sr_err(err, -errno, "code folder '%s': %s", code_dir,
-				      strerror(errno));
+			return sr_err_errno(err, errno, "code folder '%s'", code_dir);
 		if (!strcmp(real_dst, src))
 			return 0; /* the toolkit's copytree is a no-op when it is the code folder */
 		/* Copying a tree into its own subtree never ends (until the depth limit). */
@@ -225,7 +220,7 @@ static int chan_copy_code(const char *src, const struct stat *st, const char *co
 		return r;
 	/* open(2) applied the umask; the toolkit's copy2 keeps the mode as it was. */
 	if (chmod(dst, st->st_mode & 07777) < 0)
-		return sr_err(err, -errno, "copy to '%s': %s", dst, strerror(errno));
+		return sr_err_errno(err, errno, "copy to '%s'", dst);
 	return 0;
 }
 
@@ -262,7 +257,7 @@ int chan_stage_code(const char *submit_dir, const char *code_dir, struct sr_erro
 	src = realpath(path, NULL);
 	if (!src || stat(src, &st) < 0) {
 		r = -errno;
-		sr_err(err, r, "code '%s': %s", path, strerror(-r));
+		sr_err_errno(err, -r, "code '%s'", path);
 		if (r == -ENOENT)
 			sr_err_hint(err, "check the source folder or entry point path");
 		return r;

@@ -86,7 +86,7 @@ static int copy_changed(const char *src, const char *dst, size_t *copied, struct
 			(void)utimensat(AT_FDCWD, tmp, ts, 0);
 		}
 		if (r >= 0 && rename(tmp, to) < 0)
-			r = sr_err(err, -errno, "rename to '%s': %s", to, strerror(errno));
+			r = sr_err_errno(err, errno, "rename to '%s'", to);
 		if (r < 0)
 			(void)unlink(tmp);
 		else

@@ -53,7 +53,7 @@ int gunzip_file(const char *src, const char *dest, const char *label, struct sr_
 	}
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return sr_err(err, -errno, "%s: write '%s': %s", label, tmp, strerror(errno));
+		return sr_err_errno(err, errno, "%s: write '%s'", label, tmp);
 	for (;;) {
 		la_ssize_t n = archive_read_data(a, buf, sizeof(buf));
 
@@ -67,18 +67,18 @@ int gunzip_file(const char *src, const char *dest, const char *label, struct sr_
 		}
 		r = fs_write_all(fd, buf, (size_t)n);
 		if (r < 0) {
-			sr_err(err, r, "%s: write '%s': %s", label, tmp, strerror(-r));
+			sr_err_errno(err, -r, "%s: write '%s'", label, tmp);
 			goto fail;
 		}
 	}
 	if (fchmod(fd, 0444) < 0 || close(fd) < 0) {
 		fd = -1;
-		r = sr_err(err, -errno, "%s: write '%s': %s", label, tmp, strerror(errno));
+		r = sr_err_errno(err, errno, "%s: write '%s'", label, tmp);
 		goto fail;
 	}
 	fd = -1;
 	if (rename(tmp, dest) < 0) {
-		r = sr_err(err, -errno, "%s: rename to '%s': %s", label, dest, strerror(errno));
+		r = sr_err_errno(err, errno, "%s: rename to '%s'", label, dest);
 		goto fail;
 	}
 	return 0;

@@ -73,9 +73,8 @@ int s3_sourcedir_upload(const char *output_uri, const char *job_name, const char
 		dst = xasprintf("%s/%s", single, name);
 		r = fs_mkdir_p(single, 0755, err);
 		if (r >= 0)
-			r = stat(src, &st) < 0
-				? sr_err(err, -errno, "'%s': %s", src, strerror(errno))
-				: fs_copy_file(src, dst, st.st_mode & 07777, err);
+			r = stat(src, &st) < 0 ? sr_err_errno(err, errno, "'%s'", src)
+					       : fs_copy_file(src, dst, st.st_mode & 07777, err);
 		root = single;
 	}
 	if (r >= 0)

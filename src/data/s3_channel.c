@@ -57,7 +57,7 @@ static int place(const char *cached, const char *path, struct sr_error *err)
 	if (link(cached, path) == 0)
 		return 0;
 	if (errno != EXDEV && errno != EPERM && errno != EMLINK)
-		return sr_err(err, -errno, "link '%s' to '%s': %s", path, cached, strerror(errno));
+		return sr_err_errno(err, errno, "link '%s' to '%s'", path, cached);
 	return fs_copy_file(cached, path, 0444, err);
 }
 

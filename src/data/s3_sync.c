@@ -85,7 +85,7 @@ static int delete_local_extra(const char *dir, const char *prefix, const struct 
 		if (find_object(objs, n, key))
 			continue;
 		if (unlink(files[i].path) < 0 && errno != ENOENT)
-			r = sr_err(err, -errno, "remove '%s': %s", files[i].path, strerror(errno));
+			r = sr_err_errno(err, errno, "remove '%s'", files[i].path);
 		else
 			st->deleted++;
 	}

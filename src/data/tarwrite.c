@@ -54,7 +54,7 @@ static int flush_out(struct tarw *w, struct sr_error *err)
 	int r = fs_write_all(w->fd, w->out, OUT_SIZE - w->z.avail_out);
 
 	if (r < 0)
-		return sr_err(err, r, "write '%s': %s", w->label, strerror(-r));
+		return sr_err_errno(err, -r, "write '%s'", w->label);
 	w->z.next_out = w->out;
 	w->z.avail_out = OUT_SIZE;
 	return 0;

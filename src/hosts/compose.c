@@ -199,7 +199,7 @@ int host_compose_write(const struct host_group *g, const char *path, struct strv
 		return sr_err(err, -EINVAL, "compose file name with a line break: %s", path);
 	f = fopen(tmp, "wx");
 	if (!f)
-		return sr_err(err, -errno, "create '%s': %s", tmp, strerror(errno));
+		return sr_err_errno(err, errno, "create '%s'", tmp);
 	fprintf(f,
 		"# %s for SageMaker training job %s, %zu hosts: written by sagerun compose.\n"
 		"# Run: docker-compose -f %s up; remove: docker-compose -f %s down\n",
@@ -218,7 +218,7 @@ int host_compose_write(const struct host_group *g, const char *path, struct strv
 	if (fclose(f) != 0 && r >= 0)
 		r = sr_err(err, -EIO, "write '%s': %s", tmp, strerror(errno));
 	if (r >= 0 && rename(tmp, path) < 0)
-		r = sr_err(err, -errno, "rename '%s' to '%s': %s", tmp, path, strerror(errno));
+		r = sr_err_errno(err, errno, "rename '%s' to '%s'", tmp, path);
 	if (r < 0)
 		(void)unlink(tmp);
 	return r;

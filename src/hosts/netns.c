@@ -104,10 +104,10 @@ static int netns_new(int *ret_fd, struct sr_error *err)
 
 	orig = open(NS_SELF, O_RDONLY | O_CLOEXEC);
 	if (orig < 0)
-		return sr_err(err, -errno, "open %s: %s", NS_SELF, strerror(errno));
+		return sr_err_errno(err, errno, "open %s", NS_SELF);
 	if (unshare(CLONE_NEWNET) < 0) {
 		r = -errno;
-		sr_err(err, r, "create network namespace: %s", strerror(-r));
+		sr_err_errno(err, -r, "create network namespace");
 		if (r == -EPERM)
 			sr_err_hint(err, "private host networks need root (CAP_SYS_ADMIN)");
 		return r;
@@ -116,11 +116,10 @@ static int netns_new(int *ret_fd, struct sr_error *err)
 	open_errno = errno;
 	if (setns(orig, CLONE_NEWNET) < 0) {
 		r = -errno;
-		return sr_err(err, r, "return to sagerun's network namespace: %s", strerror(-r));
+		return sr_err_errno(err, -r, "return to sagerun's network namespace");
 	}
 	if (fd < 0)
-		return sr_err(err, -open_errno, "open new network namespace: %s",
-			      strerror(open_errno));
+		return sr_err_errno(err, open_errno, "open new network namespace");
 	*ret_fd = TAKE_FD(fd);
 	return 0;
 }

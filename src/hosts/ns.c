@@ -268,7 +268,7 @@ static int ns_group_prepare(struct host_group *g, struct sr_error *err)
 
 	f = open_memstream(&hosts, &len);
 	if (!f) {
-		r = sr_err(err, -errno, "/etc/hosts: %s", strerror(errno));
+		r = sr_err_errno(err, errno, "/etc/hosts");
 		goto fail;
 	}
 	fputs("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n", f);
@@ -278,7 +278,7 @@ static int ns_group_prepare(struct host_group *g, struct sr_error *err)
 		fprintf(f, "%s\t%s\n", addr, g->hosts[i].name);
 	}
 	if (fclose(f) != 0) {
-		r = sr_err(err, -ENOMEM, "/etc/hosts: %s", strerror(ENOMEM));
+		r = sr_err_errno(err, ENOMEM, "/etc/hosts");
 		goto fail;
 	}
 	for (size_t i = 0; i < g->n; i++) {
@@ -351,7 +351,7 @@ static int build_mounts(const struct host *h, struct ns_mount **ret, size_t *ret
 			int e = errno;
 
 			free(m);
-			return sr_err(err, -e, "%s: bind '%s': %s", h->name, b->src, strerror(e));
+			return sr_err_errno(err, e, "%s: bind '%s'", h->name, b->src);
 		}
 		/* Targets are made only inside the host's own tree, never on the real machine. */
 		if (!strncmp(b->dst, CONTRACT_BASE_DIR, base_len) && b->dst[base_len] == '/')
@@ -386,7 +386,7 @@ static int build_mounts(const struct host *h, struct ns_mount **ret, size_t *ret
 
 static int clone_error(const struct host *h, int e, struct sr_error *err)
 {
-	sr_err(err, -e, "%s: cannot create the host's namespaces: %s", h->name, strerror(e));
+	sr_err_errno(err, e, "%s: cannot create the host's namespaces", h->name);
 	if (e == EPERM)
 		sr_err_hint(err, "the ns backend needs root; try --backend process");
 	else if (e == ENOSPC || e == EUSERS)
@@ -443,13 +443,12 @@ static int read_report(const struct host *h, int fd, struct sr_error *err)
 		n = recv(fd, &rep, sizeof(rep), 0);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return sr_err(err, -errno, "%s: read the host's report: %s", h->name,
-			      strerror(errno));
+		return sr_err_errno(err, errno, "%s: read the host's report", h->name);
 	if (n == (ssize_t)sizeof(rep) && rep.err > 0) {
 		rep.what[sizeof(rep.what) - 1] = '\0';
 		if (rep.exec)
 			return spawn_exec_error(h, rep.err, err);
-		return sr_err(err, -rep.err, "%s: %s: %s", h->name, rep.what, strerror(rep.err));
+		return sr_err_errno(err, rep.err, "%s: %s", h->name, rep.what);
 	}
 	if (n == (ssize_t)sizeof(rep) && rep.err == 0)
 		return 0;
@@ -460,12 +459,9 @@ static void ns_teardown(struct host *h);
 
 static void priv_close_pending(struct ns_priv *p)
 {
-	sr_closep(&p->report_fd);
-	p->report_fd = -1;
-	sr_closep(&p->out_r);
-	p->out_r = -1;
-	sr_closep(&p->err_r);
-	p->err_r = -1;
+	p->report_fd = sr_close(p->report_fd);
+	p->out_r = sr_close(p->out_r);
+	p->err_r = sr_close(p->err_r);
 }
 
 /* The first half of a start: clone the host into its network namespace (made beforehand,
@@ -506,13 +502,13 @@ static int ns_launch(struct host *h, struct sr_error *err)
 	if (r < 0)
 		goto out_strs;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		r = sr_err(err, -errno, "%s: create socket pair: %s", h->name, strerror(errno));
+		r = sr_err_errno(err, errno, "%s: create socket pair", h->name);
 		goto out_io;
 	}
 	sock_p = sv[0];
 	sock_c = sv[1];
 	if (pipe2(sv, O_CLOEXEC | O_NONBLOCK) < 0) {
-		r = sr_err(err, -errno, "%s: create pipe: %s", h->name, strerror(errno));
+		r = sr_err_errno(err, errno, "%s: create pipe", h->name);
 		goto out_io;
 	}
 	status_r = sv[0];
@@ -524,8 +520,7 @@ static int ns_launch(struct host *h, struct sr_error *err)
 	if (h->agent_port > 0 || h->run_self) {
 		agent_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 		if (agent_fd < 0) {
-			r = sr_err(err, -errno, "%s: open /proc/self/exe: %s", h->name,
-				   strerror(errno));
+			r = sr_err_errno(err, errno, "%s: open /proc/self/exe", h->name);
 			goto out_io;
 		}
 	}
@@ -575,10 +570,8 @@ static int ns_launch(struct host *h, struct sr_error *err)
 	r = pid < 0 ? -errno : 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	spawn_stdio_close_child(&io);
-	sr_closep(&sock_c);
-	sock_c = -1;
-	sr_closep(&status_w);
-	status_w = -1;
+	sock_c = sr_close(sock_c);
+	status_w = sr_close(status_w);
 	if (r < 0) {
 		r = clone_error(h, -r, err);
 		goto out_io;
@@ -645,8 +638,7 @@ static int ns_launch_wait(struct host *h, struct sr_error *err)
 		h->exited = false;
 		return r;
 	}
-	sr_closep(&p->report_fd);
-	p->report_fd = -1;
+	p->report_fd = sr_close(p->report_fd);
 	h->out_fd = TAKE_FD(p->out_r);
 	h->err_fd = TAKE_FD(p->err_r);
 	return 0;
@@ -671,8 +663,7 @@ static int ns_signal(struct host *h, int sig, struct sr_error *err)
 	if (pidfd_send_signal(h->pidfd, sig, NULL, 0) < 0 && errno != ESRCH) {
 		int e = errno;
 
-		return sr_err(err, -e, "%s: send %s: %s", h->name, sr_signame(sig, sb),
-			      strerror(e));
+		return sr_err_errno(err, e, "%s: send %s", h->name, sr_signame(sig, sb));
 	}
 	return 0;
 }
@@ -690,7 +681,7 @@ static int ns_collect(struct host *h, int *ret_status, struct sr_error *err)
 	/* Init exits only after every other process of its namespace is gone. */
 	r = spawn_wait(h->pidfd, &si, 0);
 	if (r < 0)
-		return sr_err(err, r, "%s: wait: %s", h->name, strerror(-r));
+		return sr_err_errno(err, -r, "%s: wait", h->name);
 	p->reaped = true;
 	/* Init wrote the user process's own wait status before exiting; without it (init was
 	 * killed) the host's status is init's. */
@@ -714,12 +705,9 @@ static void ns_teardown(struct host *h)
 		sr_closep(&p->status_fd);
 		priv_close_pending(p);
 	}
-	sr_closep(&h->pidfd);
-	h->pidfd = -1;
-	sr_closep(&h->out_fd);
-	h->out_fd = -1;
-	sr_closep(&h->err_fd);
-	h->err_fd = -1;
+	h->pidfd = sr_close(h->pidfd);
+	h->out_fd = sr_close(h->out_fd);
+	h->err_fd = sr_close(h->err_fd);
 	free(p);
 	h->priv = NULL;
 	h->pid = 0;

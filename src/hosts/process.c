@@ -121,17 +121,13 @@ static int report_error(const struct host *h, const struct child_report *rep, st
 	case STEP_EXEC:
 		return spawn_exec_error(h, e, err);
 	case STEP_CHDIR:
-		return sr_err(err, -e, "%s: cannot change to folder '%s': %s", h->name, h->cwd,
-			      strerror(e));
+		return sr_err_errno(err, e, "%s: cannot change to folder '%s'", h->name, h->cwd);
 	case STEP_SETPGID:
-		return sr_err(err, -e, "%s: cannot create a process group: %s", h->name,
-			      strerror(e));
+		return sr_err_errno(err, e, "%s: cannot create a process group", h->name);
 	case STEP_PDEATHSIG:
-		return sr_err(err, -e, "%s: cannot set the parent-death signal: %s", h->name,
-			      strerror(e));
+		return sr_err_errno(err, e, "%s: cannot set the parent-death signal", h->name);
 	default:
-		return sr_err(err, -e, "%s: cannot set up stdin/stdout/stderr: %s", h->name,
-			      strerror(e));
+		return sr_err_errno(err, e, "%s: cannot set up stdin/stdout/stderr", h->name);
 	}
 }
 
@@ -155,7 +151,7 @@ static int proc_start(struct host *h, struct sr_error *err)
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		r = -errno;
 		spawn_stdio_close(&io);
-		return sr_err(err, r, "%s: create pipe: %s", h->name, strerror(-r));
+		return sr_err_errno(err, -r, "%s: create pipe", h->name);
 	}
 	rep_r = p[0];
 	rep_w = p[1];
@@ -184,11 +180,10 @@ static int proc_start(struct host *h, struct sr_error *err)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	strv_release(&cand);
 	spawn_stdio_close_child(&io);
-	sr_closep(&rep_w);
-	rep_w = -1;
+	rep_w = sr_close(rep_w);
 	if (r < 0) {
 		spawn_stdio_close(&io);
-		return sr_err(err, r, "%s: cannot start a process: %s", h->name, strerror(-r));
+		return sr_err_errno(err, -r, "%s: cannot start a process", h->name);
 	}
 
 	/* Also set the group from this side, so it exists whatever the child has reached when
@@ -205,7 +200,7 @@ static int proc_start(struct host *h, struct sr_error *err)
 		(void)spawn_wait(pidfd, &si, 0);
 		spawn_stdio_close(&io);
 		if (n < 0)
-			return sr_err(err, -e, "%s: read child status: %s", h->name, strerror(e));
+			return sr_err_errno(err, e, "%s: read child status", h->name);
 		if (n != (ssize_t)sizeof(rep))
 			return sr_err(err, -EPROTO, "%s: child set-up failed", h->name);
 		return report_error(h, &rep, err);
@@ -232,15 +227,14 @@ static int proc_signal(struct host *h, int sig, struct sr_error *err)
 	if (pidfd_send_signal(h->pidfd, sig, NULL, 0) < 0 && errno != ESRCH) {
 		int e = errno;
 
-		return sr_err(err, -e, "%s: send %s: %s", h->name, sr_signame(sig, sb),
-			      strerror(e));
+		return sr_err_errno(err, e, "%s: send %s", h->name, sr_signame(sig, sb));
 	}
 	/* ESRCH: nothing is left of the group, which is what we wanted. */
 	if (kill(-p->pgid, sig) < 0 && errno != ESRCH) {
 		int e = errno;
 
-		return sr_err(err, -e, "%s: send %s to process group %d: %s", h->name,
-			      sr_signame(sig, sb), (int)p->pgid, strerror(e));
+		return sr_err_errno(err, e, "%s: send %s to process group %d", h->name,
+				    sr_signame(sig, sb), (int)p->pgid);
 	}
 	return 0;
 }
@@ -257,14 +251,14 @@ static int proc_collect(struct host *h, int *ret_status, struct sr_error *err)
 	 * kill below cannot hit a stranger's processes. */
 	r = spawn_wait(h->pidfd, &si, WNOWAIT);
 	if (r < 0)
-		return sr_err(err, r, "%s: wait: %s", h->name, strerror(-r));
+		return sr_err_errno(err, -r, "%s: wait", h->name);
 	/* The host ends with its first process, as a container ends with its PID 1.  Failure
 	 * (EPERM: a straggler changed its uid) cannot be helped here and must not stop the
 	 * reaping below. */
 	(void)kill(-p->pgid, SIGKILL);
 	r = spawn_wait(h->pidfd, &si, 0);
 	if (r < 0)
-		return sr_err(err, r, "%s: wait: %s", h->name, strerror(-r));
+		return sr_err_errno(err, -r, "%s: wait", h->name);
 	p->reaped = true;
 	*ret_status = spawn_status_from_siginfo(&si);
 	return 0;
@@ -282,12 +276,9 @@ static void proc_teardown(struct host *h)
 		p->reaped = true;
 		h->exited = true;
 	}
-	sr_closep(&h->pidfd);
-	h->pidfd = -1;
-	sr_closep(&h->out_fd);
-	h->out_fd = -1;
-	sr_closep(&h->err_fd);
-	h->err_fd = -1;
+	h->pidfd = sr_close(h->pidfd);
+	h->out_fd = sr_close(h->out_fd);
+	h->err_fd = sr_close(h->err_fd);
 	free(p);
 	h->priv = NULL;
 	h->pid = 0;

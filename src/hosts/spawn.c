@@ -48,14 +48,14 @@ int spawn_stdio_open(struct spawn_stdio *s, const char *name, struct sr_error *e
 		int e = errno;
 
 		spawn_stdio_close(s);
-		return sr_err(err, -e, "%s: set pipe non-blocking: %s", name, strerror(e));
+		return sr_err_errno(err, e, "%s: set pipe non-blocking", name);
 	}
 	s->null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (s->null_fd < 0) {
 		int e = errno;
 
 		spawn_stdio_close(s);
-		return sr_err(err, -e, "%s: open '/dev/null': %s", name, strerror(e));
+		return sr_err_errno(err, e, "%s: open '/dev/null'", name);
 	}
 	return 0;
 
@@ -64,7 +64,7 @@ fail_pipe:;
 	const char *which = s->out_r < 0 ? "stdout" : "stderr";
 
 	spawn_stdio_close(s);
-	return sr_err(err, -e, "%s: create %s pipe: %s", name, which, strerror(e));
+	return sr_err_errno(err, e, "%s: create %s pipe", name, which);
 }
 
 static void close_fd(int *fd)
@@ -177,7 +177,7 @@ int spawn_exec_error(const struct host *h, int e, struct sr_error *err)
 {
 	const char *path = strv_env_get(&h->env, "PATH");
 
-	sr_err(err, -e, "%s: cannot run '%s': %s", h->name, h->argv.v[0], strerror(e));
+	sr_err_errno(err, e, "%s: cannot run '%s'", h->name, h->argv.v[0]);
 	if (e == ENOENT && !strchr(h->argv.v[0], '/'))
 		sr_err_hint(err, "'%s' is not in the host's PATH (%s)", h->argv.v[0],
 			    path ? path : SPAWN_DEFAULT_PATH);

@@ -41,7 +41,7 @@ static int random_bytes(void *buf, size_t len, struct sr_error *err)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return sr_err(err, -errno, "get random bytes: %s", strerror(errno));
+			return sr_err_errno(err, errno, "get random bytes");
 		}
 		p += n;
 		len -= (size_t)n;
@@ -523,7 +523,7 @@ static int agent_listen(const char *host, int port, struct sr_error *err)
 	if (fd < 0) {
 		e = errno;
 		freeaddrinfo(ai);
-		return sr_err(err, -e, "create socket: %s", strerror(e));
+		return sr_err_errno(err, e, "create socket");
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
@@ -532,7 +532,7 @@ static int agent_listen(const char *host, int port, struct sr_error *err)
 			    NI_NUMERICHOST);
 		freeaddrinfo(ai);
 		close(fd);
-		sr_err(err, -e, "listen on %s (%s) port %d: %s", where, host, port, strerror(e));
+		sr_err_errno(err, e, "listen on %s (%s) port %d", where, host, port);
 		return sr_err_hint(err, e == EADDRINUSE ? "another agent or program uses the port"
 							: "check the host's network");
 	}
@@ -549,7 +549,7 @@ static int agent_adopt(int fd, struct sr_error *err)
 	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) < 0 || !on)
 		return sr_err(err, -ENOTSOCK, "fd %d is not a listening socket", fd);
 	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
-		return sr_err(err, -errno, "fd %d: %s", fd, strerror(errno));
+		return sr_err_errno(err, errno, "fd %d", fd);
 	return fd;
 }
 
@@ -610,7 +610,7 @@ int rt_agent_serve(const struct rt_agent_opts *o, struct sr_error *err)
 	sigprocmask(SIG_BLOCK, &set, &old);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
-		r = sr_err(err, -errno, "create a signalfd: %s", strerror(errno));
+		r = sr_err_errno(err, errno, "create a signalfd");
 		goto out;
 	}
 	if (o->ready_fd >= 0) {
@@ -626,7 +626,7 @@ int rt_agent_serve(const struct rt_agent_opts *o, struct sr_error *err)
 		if (poll(pf, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			r = sr_err(err, -errno, "poll: %s", strerror(errno));
+			r = sr_err_errno(err, errno, "poll");
 			break;
 		}
 		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))

@@ -114,14 +114,14 @@ static pid_t start_one(struct rt_proc *p, const char *cwd, const sigset_t *old,
 	int pfd[2];
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return sr_err(err, -errno, "pipe: %s", strerror(errno));
+		return sr_err_errno(err, errno, "pipe");
 	pid = fork();
 	if (pid < 0) {
 		int e = errno;
 
 		close(pfd[0]);
 		close(pfd[1]);
-		return sr_err(err, -e, "fork: %s", strerror(e));
+		return sr_err_errno(err, e, "fork");
 	}
 	if (pid == 0) {
 		/* Its own group, as the toolkit's subprocess under a job-control shell: a stop
@@ -183,7 +183,7 @@ int rt_procs_run(struct rt_proc *p, size_t n, const char *cwd, int err_fd, size_
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0) {
-		r = sr_err(err, -errno, "signalfd: %s", strerror(errno));
+		r = sr_err_errno(err, errno, "signalfd");
 		goto out;
 	}
 	/* A stop caught before (rt_child_catch_stops) holds: nothing more starts. */

@@ -275,14 +275,14 @@ static pid_t agent_start(int err_fd, struct sr_error *err)
 	if (getenv(RT_AGENT_SERVED_ENV))
 		return 0;
 	if (pipe2(p, O_CLOEXEC) < 0)
-		return sr_err(err, -errno, "agent: pipe: %s", strerror(errno));
+		return sr_err_errno(err, errno, "agent: pipe");
 	pid = fork();
 	if (pid < 0) {
 		int e = errno;
 
 		close(p[0]);
 		close(p[1]);
-		return sr_err(err, -e, "agent: fork: %s", strerror(e));
+		return sr_err_errno(err, e, "agent: fork");
 	}
 	if (pid == 0) {
 		struct rt_agent_opts o = {.ready_fd = p[1], .log_fd = err_fd, .listen_fd = -1};

@@ -64,7 +64,7 @@ static int rsh_connect(const char *host, int port, int budget_ms, char *where, s
 	}
 	freeaddrinfo(ai);
 	if (fd < 0) {
-		sr_err(err, -e, "cannot reach the agent of %s at %s: %s", host, where, strerror(e));
+		sr_err_errno(err, e, "cannot reach the agent of %s at %s", host, where);
 		return sr_err_hint(err, "is the job's host running?");
 	}
 	return fd;
@@ -79,7 +79,7 @@ static int rsh_auth(int fd, const unsigned char secret[WIRE_SECRET_LEN], const c
 
 	r = wire_read_exact(fd, ns, sizeof(ns), WIRE_HANDSHAKE_MS);
 	if (r < 0)
-		return sr_err(err, r, "%s: agent handshake: %s", host, strerror(-r));
+		return sr_err_errno(err, -r, "%s: agent handshake", host);
 	if (getrandom(msg + WIRE_MAC_LEN, WIRE_NONCE_LEN, 0) != WIRE_NONCE_LEN)
 		return sr_err(err, -EIO, "get random bytes: %s", strerror(errno));
 	wire_mac(secret, WIRE_CLIENT, ns, msg + WIRE_MAC_LEN, msg);
@@ -92,7 +92,7 @@ static int rsh_auth(int fd, const unsigned char secret[WIRE_SECRET_LEN], const c
 				   RT_AGENT_CONFIG_NAME);
 	}
 	if (r < 0)
-		return sr_err(err, r, "%s: agent handshake: %s", host, strerror(-r));
+		return sr_err_errno(err, -r, "%s: agent handshake", host);
 	wire_mac(secret, WIRE_SERVER, msg + WIRE_MAC_LEN, ns, want);
 	if (!sr_memeq_ct(want, got, sizeof(want)))
 		return sr_err(err, -EACCES,
@@ -129,7 +129,7 @@ static int rsh_request(int fd, char *const *argv, size_t argc, const char *host,
 	}
 	r = wire_write_exact(fd, buf, pos, WIRE_HANDSHAKE_MS);
 	if (r < 0)
-		return sr_err(err, r, "%s: send the command: %s", host, strerror(-r));
+		return sr_err_errno(err, -r, "%s: send the command", host);
 	return 0;
 }
 
@@ -169,7 +169,7 @@ static int rsh_relay(int sock, const struct rt_rsh_opts *o, const char *host, in
 		if (poll(pf, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			r = sr_err(err, -errno, "poll: %s", strerror(errno));
+			r = sr_err_errno(err, errno, "poll");
 			break;
 		}
 		if (pf[1].revents) {

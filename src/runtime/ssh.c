@@ -72,7 +72,7 @@ pid_t rt_sshd_start(const char *sshd_path, int wait_ms, int log_fd, struct sr_er
 	}
 	pid = fork();
 	if (pid < 0)
-		return sr_err(err, -errno, "sshd: fork: %s", strerror(errno));
+		return sr_err_errno(err, errno, "sshd: fork");
 	if (pid == 0) {
 		char *argv[] = {(char *)path, "-D", "-e", NULL};
 
@@ -217,7 +217,7 @@ int rt_ssh_write_environment(const char *path, const struct strv *env, struct sr
 
 	r = fs_read_file(path, 1 << 20, &old, &old_len, NULL);
 	if (r < 0 && r != -ENOENT)
-		return sr_err(err, r, "read '%s': %s", path, strerror(-r));
+		return sr_err_errno(err, -r, "read '%s'", path);
 	if (r >= 0) {
 		membuf_add(&b, old, old_len);
 		if (old_len && old[old_len - 1] != '\n')

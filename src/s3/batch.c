@@ -83,8 +83,8 @@ static struct xfer *batch_next(void *ctx)
 		 * waited on) of the listed size. */
 		s->fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 		if (s->fd < 0 || fstat(s->fd, &st) < 0) {
-			b->error = sr_err(b->err, -errno, "put s3://%s/%s: '%s': %s", b->bucket,
-					  f->key, f->path, strerror(errno));
+			b->error = sr_err_errno(b->err, errno, "put s3://%s/%s: '%s'", b->bucket,
+						f->key, f->path);
 			slot_release(s);
 			return NULL;
 		}
@@ -102,8 +102,8 @@ static struct xfer *batch_next(void *ctx)
 		s->tmp = xasprintf("%s.sagerun-part.%d", f->path, (int)getpid());
 		s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 		if (s->fd < 0) {
-			b->error = sr_err(b->err, -errno, "get s3://%s/%s: create '%s': %s",
-					  b->bucket, f->key, s->tmp, strerror(errno));
+			b->error = sr_err_errno(b->err, errno, "get s3://%s/%s: create '%s'",
+						b->bucket, f->key, s->tmp);
 			free(s->tmp);
 			s->tmp = NULL;
 			slot_release(s);
@@ -129,14 +129,13 @@ static int get_finish(struct batch *b, struct slot *s, struct sr_error *err)
 			      "then %s)",
 			      b->bucket, f->key, f->etag, s->x.etag);
 	if (f->mtime > 0 && s3_set_mtime(s->fd, f->mtime) < 0)
-		return sr_err(err, -errno, "get s3://%s/%s: set the time of '%s': %s", b->bucket,
-			      f->key, s->tmp, strerror(errno));
+		return sr_err_errno(err, errno, "get s3://%s/%s: set the time of '%s'", b->bucket,
+				    f->key, s->tmp);
 	if (f->durable && fdatasync(s->fd) < 0)
-		return sr_err(err, -errno, "get s3://%s/%s: '%s': %s", b->bucket, f->key, s->tmp,
-			      strerror(errno));
+		return sr_err_errno(err, errno, "get s3://%s/%s: '%s'", b->bucket, f->key, s->tmp);
 	if (rename(s->tmp, f->path) < 0)
-		return sr_err(err, -errno, "get s3://%s/%s: rename to '%s': %s", b->bucket, f->key,
-			      f->path, strerror(errno));
+		return sr_err_errno(err, errno, "get s3://%s/%s: rename to '%s'", b->bucket, f->key,
+				    f->path);
 	free(s->tmp);
 	s->tmp = NULL;
 	return 0;

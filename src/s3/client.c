@@ -760,8 +760,7 @@ int s3_get_one(struct s3_client *c, const char *bucket, const struct s3_file *f,
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
-		r = sr_err(err, -errno, "get s3://%s/%s: create '%s': %s", bucket, key, tmp,
-			   strerror(errno));
+		r = sr_err_errno(err, errno, "get s3://%s/%s: create '%s'", bucket, key, tmp);
 		goto out;
 	}
 	if (head.size < 0)
@@ -799,18 +798,15 @@ int s3_get_one(struct s3_client *c, const char *bucket, const struct s3_file *f,
 		struct stat st;
 
 		if ((f->durable && fsync(fd) < 0) || fstat(fd, &st) < 0)
-			r = sr_err(err, -errno, "get s3://%s/%s: '%s': %s", bucket, key, tmp,
-				   strerror(errno));
+			r = sr_err_errno(err, errno, "get s3://%s/%s: '%s'", bucket, key, tmp);
 		else if (st.st_size != head.size)
 			r = sr_err(err, -EIO, "get s3://%s/%s: got %lld bytes of %lld", bucket, key,
 				   (long long)st.st_size, (long long)head.size);
 	}
 	if (r >= 0 && f->mtime > 0 && (r = s3_set_mtime(fd, f->mtime)) < 0)
-		sr_err(err, r, "get s3://%s/%s: set the time of '%s': %s", bucket, key, tmp,
-		       strerror(-r));
+		sr_err_errno(err, -r, "get s3://%s/%s: set the time of '%s'", bucket, key, tmp);
 	if (r >= 0 && rename(tmp, path) < 0)
-		r = sr_err(err, -errno, "get s3://%s/%s: rename to '%s': %s", bucket, key, path,
-			   strerror(errno));
+		r = sr_err_errno(err, errno, "get s3://%s/%s: rename to '%s'", bucket, key, path);
 out:
 	if (r < 0 && fd >= 0)
 		unlink(tmp); /* never a partial file under the real name, nor a temp one left */
@@ -970,8 +966,7 @@ int s3_put_one(struct s3_client *c, const char *bucket, const char *key, const c
 	int r;
 
 	if (fd < 0 || fstat(fd, &st) < 0)
-		return sr_err(err, -errno, "put s3://%s/%s: '%s': %s", bucket, key, path,
-			      strerror(errno));
+		return sr_err_errno(err, errno, "put s3://%s/%s: '%s'", bucket, key, path);
 	if (!S_ISREG(st.st_mode))
 		return sr_err(err, -EINVAL, "put s3://%s/%s: '%s' is not a regular file", bucket,
 			      key, path);

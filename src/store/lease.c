@@ -34,17 +34,17 @@ int store_lease_take(const char *folder, int *ret_fd, struct sr_error *err)
 	int n;
 
 	if (fd < 0)
-		return sr_err(err, -errno, "create '%s': %s", path, strerror(errno));
+		return sr_err_errno(err, errno, "create '%s'", path);
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 
 		if (e == EWOULDBLOCK)
 			return sr_err(err, -EBUSY, "'%s' is held by another sagerun", path);
-		return sr_err(err, -e, "lock '%s': %s", path, strerror(e));
+		return sr_err_errno(err, e, "lock '%s'", path);
 	}
 	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
-		return sr_err(err, -errno, "write '%s': %s", path, strerror(errno));
+		return sr_err_errno(err, errno, "write '%s'", path);
 	*ret_fd = TAKE_FD(fd);
 	return 0;
 }
@@ -122,8 +122,7 @@ int store_lease_signal(const char *folder, int sig, struct sr_error *err)
 	if (pidfd < 0 || !holds_write_flock((pid_t)pid, sb.st_ino))
 		return sr_err(err, -ESRCH, "the supervisor of '%s' is gone", folder);
 	if (pidfd_send_signal(pidfd, sig, NULL, 0) < 0)
-		return sr_err(err, -errno, "signal the supervisor (pid %ld): %s", pid,
-			      strerror(errno));
+		return sr_err_errno(err, errno, "signal the supervisor (pid %ld)", pid);
 	return 0;
 }
 
@@ -134,14 +133,12 @@ int store_lease_wait(const char *folder, struct sr_error *err)
 	int r;
 
 	if (fd < 0)
-		return errno == ENOENT
-			   ? 0
-			   : sr_err(err, -errno, "open '%s': %s", path, strerror(errno));
+		return errno == ENOENT ? 0 : sr_err_errno(err, errno, "open '%s'", path);
 	/* Shared: many waiters at once, and none of them keeps the others waiting. */
 	do
 		r = flock(fd, LOCK_SH);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
-		return sr_err(err, -errno, "wait for '%s': %s", path, strerror(errno));
+		return sr_err_errno(err, errno, "wait for '%s'", path);
 	return 0; /* closing the fd drops it */
 }

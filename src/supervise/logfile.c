@@ -63,7 +63,7 @@ int logfile_reader_open(struct logfile_reader *r, const char *path, struct sr_er
 	r->ts_fd = -1;
 	r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (r->fd < 0)
-		return sr_err(err, -errno, "open log '%s': %s", path, strerror(errno));
+		return sr_err_errno(err, errno, "open log '%s'", path);
 	r->ts_fd = open(ts, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	r->ts_path = TAKE_PTR(ts);
 	return 0;

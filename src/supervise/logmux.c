@@ -135,8 +135,7 @@ void sup_sink_init(struct sup_sink *s, int out_fd, int err_fd, const char *log_d
 	 * stdout line that was written in part.  One queue keeps them whole and in order. */
 	if (ok[SUP_STDOUT] && ok[SUP_STDERR] && s->out[SUP_STDOUT].queued &&
 	    s->out[SUP_STDERR].queued && same_file(&sb[SUP_STDOUT], &sb[SUP_STDERR])) {
-		sr_closep(&s->out[SUP_STDERR].own_fd);
-		s->out[SUP_STDERR].own_fd = -1;
+		s->out[SUP_STDERR].own_fd = sr_close(s->out[SUP_STDERR].own_fd);
 		s->out[SUP_STDERR].fd = -1;
 		s->route[SUP_STDERR] = SUP_STDOUT;
 	}
@@ -146,8 +145,7 @@ static void out_release(struct sup_sink *s, struct sup_out *o)
 {
 	if (s->loop)
 		sup_watch_remove(s->loop, &o->w);
-	sr_closep(&o->own_fd);
-	o->own_fd = -1;
+	o->own_fd = sr_close(o->own_fd);
 	o->fd = -1;
 	free(o->q);
 	o->q = NULL;
@@ -395,18 +393,15 @@ int sup_log_open(struct sup_log *lg, struct sup_sink *sink, const char *name, si
 	lg->file_fd =
 	    open(lg->file_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (lg->file_fd < 0)
-		return sr_err(err, -errno, "open log file '%s': %s", lg->file_path,
-			      strerror(errno));
+		return sr_err_errno(err, errno, "open log file '%s'", lg->file_path);
 	lg->ts_fd = logfile_ts_open(lg->file_path, lg->file_fd);
 	return 0;
 }
 
 void sup_log_close(struct sup_log *lg)
 {
-	sr_closep(&lg->file_fd);
-	lg->file_fd = -1;
-	sr_closep(&lg->ts_fd);
-	lg->ts_fd = -1;
+	lg->file_fd = sr_close(lg->file_fd);
+	lg->ts_fd = sr_close(lg->ts_fd);
 	free(lg->file_path);
 	lg->file_path = NULL;
 	for (size_t i = 0; i < SUP_TAIL_LINES; i++) {
@@ -450,8 +445,7 @@ void sup_log_line(struct sup_log *lg, enum sup_stream_kind k, const char *line, 
 	if (lg->file_fd >= 0) {
 		/* The line's time first: a reader holding the whole line always finds it. */
 		if (lg->ts_fd >= 0 && logfile_ts_append(lg->ts_fd, clock_wall_ms()) < 0) {
-			sr_closep(&lg->ts_fd);
-			lg->ts_fd = -1;
+			lg->ts_fd = sr_close(lg->ts_fd);
 		}
 		r = write_full(lg->file_fd, body, body_len);
 		if (r < 0) {
@@ -460,10 +454,8 @@ void sup_log_line(struct sup_log *lg, enum sup_stream_kind k, const char *line, 
 				      "%s: cannot write '%s': %s; the rest of its output is not "
 				      "logged there",
 				      lg->name, lg->file_path, strerror(-r));
-			sr_closep(&lg->file_fd);
-			lg->file_fd = -1;
-			sr_closep(&lg->ts_fd);
-			lg->ts_fd = -1;
+			lg->file_fd = sr_close(lg->file_fd);
+			lg->ts_fd = sr_close(lg->ts_fd);
 		}
 	}
 	tail_push(lg, line, len);

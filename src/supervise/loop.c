@@ -22,14 +22,13 @@ int sup_loop_init(struct sup_loop *l, struct sr_error *err)
 	l->quit = false;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0)
-		return sr_err(err, -errno, "create epoll instance: %s", strerror(errno));
+		return sr_err_errno(err, errno, "create epoll instance");
 	return 0;
 }
 
 void sup_loop_release(struct sup_loop *l)
 {
-	sr_closep(&l->epfd);
-	l->epfd = -1;
+	l->epfd = sr_close(l->epfd);
 }
 
 int sup_watch_add(struct sup_loop *l, struct sup_watch *w, int fd, uint32_t events,
@@ -44,7 +43,7 @@ int sup_watch_add(struct sup_loop *l, struct sup_watch *w, int fd, uint32_t even
 	w->owner = owner;
 	w->active = false;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-		return sr_err(err, -errno, "watch fd %d: %s", fd, strerror(errno));
+		return sr_err_errno(err, errno, "watch fd %d", fd);
 	w->active = true;
 	return 0;
 }
@@ -69,7 +68,7 @@ int sup_loop_run(struct sup_loop *l, struct sr_error *err)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return sr_err(err, -errno, "wait for events: %s", strerror(errno));
+			return sr_err_errno(err, errno, "wait for events");
 		for (int i = 0; i < n && !l->quit; i++) {
 			struct sup_watch *w = ev[i].data.ptr;
 			int r;
@@ -90,7 +89,7 @@ int sup_timer_open(int *ret_fd, struct sr_error *err)
 	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 
 	if (fd < 0)
-		return sr_err(err, -errno, "create timer: %s", strerror(errno));
+		return sr_err_errno(err, errno, "create timer");
 	*ret_fd = fd;
 	return 0;
 }
@@ -105,7 +104,7 @@ int sup_timer_arm(int fd, int64_t ms, struct sr_error *err)
 		its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
 	}
 	if (timerfd_settime(fd, 0, &its, NULL) < 0)
-		return sr_err(err, -errno, "arm timer: %s", strerror(errno));
+		return sr_err_errno(err, errno, "arm timer");
 	return 0;
 }
 

@@ -211,8 +211,7 @@ static int host_finish(struct sup_host *sh, struct sr_error *err)
 	sh->finished = true;
 	s->n_finished++;
 	sup_watch_remove(&s->loop, &sh->drain_w);
-	sr_closep(&sh->drain_fd);
-	sh->drain_fd = -1;
+	sh->drain_fd = sr_close(sh->drain_fd);
 	/* The first failure decides; exits caused by our own stop (143, SIGKILL) do not. */
 	if (!ok && s->outcome == SUP_COMPLETED) {
 		_cleanup_free_ char *reason = reason_clean(failure_reason(sh));
@@ -497,7 +496,7 @@ static int run(struct sup_state *s, struct sr_error *err)
 	sigaddset(&set, SIGTERM);
 	s->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (s->sig_fd < 0)
-		return sr_err(err, -errno, "create signalfd: %s", strerror(errno));
+		return sr_err_errno(err, errno, "create signalfd");
 	r = sup_timer_open(&s->max_fd, err);
 	if (r == 0)
 		r = sup_timer_open(&s->grace_fd, err);

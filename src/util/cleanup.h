@@ -2,6 +2,7 @@
  *
  *   _cleanup_free_ char *p = NULL;      freed on every return
  *   _cleanup_close_ int fd = -1;        closed on every return
+ *   h->fd = sr_close(h->fd);            closed now, and marked closed
  *   return TAKE_PTR(p);                 hands ownership out
  */
 #ifndef SR_UTIL_CLEANUP_H
@@ -24,6 +25,14 @@ static inline void sr_closep(int *fd)
 		close(*fd);
 		errno = saved;
 	}
+}
+
+/* Close and return -1, so a field is closed and reset in one statement:
+ * `h->fd = sr_close(h->fd);` */
+static inline int sr_close(int fd)
+{
+	sr_closep(&fd);
+	return -1;
 }
 
 static inline void sr_fclosep(FILE **f)

@@ -21,6 +21,25 @@ int sr_err(struct sr_error *err, int code, const char *fmt, ...)
 	return code;
 }
 
+int sr_err_errno(struct sr_error *err, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	if (errnum <= 0)
+		errnum = EIO; /* a caller's bug: still an error, never a success */
+	if (!err)
+		return -errnum;
+	err->code = -errnum;
+	err->hint[0] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	n = strlen(err->msg);
+	snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", strerror(errnum));
+	return -errnum;
+}
+
 int sr_err_wrap(struct sr_error *err, const char *fmt, ...)
 {
 	char prefix[SR_ERR_MSG_MAX];

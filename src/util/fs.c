@@ -19,7 +19,7 @@
 static int mkdir_one(char *p, mode_t mode, struct sr_error *err)
 {
 	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		return sr_err(err, -errno, "create folder '%s': %s", p, strerror(errno));
+		return sr_err_errno(err, errno, "create folder '%s'", p);
 	return 0;
 }
 
@@ -34,7 +34,7 @@ int fs_mkdir_p(const char *path, mode_t mode, struct sr_error *err)
 	if (mkdir(p, mode) == 0 || errno == EEXIST)
 		goto check;
 	if (errno != ENOENT)
-		return sr_err(err, -errno, "create folder '%s': %s", p, strerror(errno));
+		return sr_err_errno(err, errno, "create folder '%s'", p);
 	for (s = p + 1; *s; s++) {
 		if (*s != '/')
 			continue;
@@ -82,18 +82,18 @@ static int write_replace(const char *path, const void *data, size_t len, mode_t 
 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
-		return sr_err(err, -errno, "write '%s': %s", path, strerror(errno));
+		return sr_err_errno(err, errno, "write '%s'", path);
 	r = fs_write_all(fd, data, len);
 	if (r == 0 && durable && fsync(fd) < 0)
 		r = -errno;
 	if (r < 0) {
 		unlink(tmp);
-		return sr_err(err, r, "write '%s': %s", path, strerror(-r));
+		return sr_err_errno(err, -r, "write '%s'", path);
 	}
 	if (rename(tmp, path) < 0) {
 		r = -errno;
 		unlink(tmp);
-		return sr_err(err, r, "rename '%s' to '%s': %s", tmp, path, strerror(-r));
+		return sr_err_errno(err, -r, "rename '%s' to '%s'", tmp, path);
 	}
 	return 0;
 }
@@ -118,11 +118,11 @@ int fs_write_fresh(const char *path, const void *data, size_t len, mode_t mode,
 	int r;
 
 	if (fd < 0)
-		return sr_err(err, -errno, "write '%s': %s", path, strerror(errno));
+		return sr_err_errno(err, errno, "write '%s'", path);
 	r = fs_write_all(fd, data, len);
 	if (r < 0) {
 		unlink(path);
-		return sr_err(err, r, "write '%s': %s", path, strerror(-r));
+		return sr_err_errno(err, -r, "write '%s'", path);
 	}
 	return 0;
 }
@@ -135,7 +135,7 @@ int fs_read_file(const char *path, size_t max, char **ret_data, size_t *ret_len,
 	size_t len = 0, cap = 0;
 
 	if (fd < 0)
-		return sr_err(err, -errno, "read '%s': %s", path, strerror(errno));
+		return sr_err_errno(err, errno, "read '%s'", path);
 	for (;;) {
 		ssize_t n;
 
@@ -144,7 +144,7 @@ int fs_read_file(const char *path, size_t max, char **ret_data, size_t *ret_len,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return sr_err(err, -errno, "read '%s': %s", path, strerror(errno));
+			return sr_err_errno(err, errno, "read '%s'", path);
 		if (n == 0)
 			break;
 		len += (size_t)n;
@@ -174,16 +174,14 @@ int fs_rm_rf(const char *path, struct sr_error *err)
 	struct stat st;
 
 	if (lstat(path, &st) < 0)
-		return errno == ENOENT
-			   ? 0
-			   : sr_err(err, -errno, "remove '%s': %s", path, strerror(errno));
+		return errno == ENOENT ? 0 : sr_err_errno(err, errno, "remove '%s'", path);
 	if (!S_ISDIR(st.st_mode)) {
 		if (unlink(path) < 0)
-			return sr_err(err, -errno, "remove '%s': %s", path, strerror(errno));
+			return sr_err_errno(err, errno, "remove '%s'", path);
 		return 0;
 	}
 	if (nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0)
-		return sr_err(err, -errno, "remove '%s': %s", path, strerror(errno));
+		return sr_err_errno(err, errno, "remove '%s'", path);
 	return 0;
 }
 
@@ -195,14 +193,14 @@ int fs_copy_file(const char *src, const char *dst, mode_t mode, struct sr_error 
 	int r;
 
 	if (in < 0)
-		return sr_err(err, -errno, "copy '%s': %s", src, strerror(errno));
+		return sr_err_errno(err, errno, "copy '%s'", src);
 	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (out < 0)
-		return sr_err(err, -errno, "copy to '%s': %s", dst, strerror(errno));
+		return sr_err_errno(err, errno, "copy to '%s'", dst);
 	r = fs_copy_fd(in, out, &writing);
 	if (r < 0)
-		return writing ? sr_err(err, r, "copy to '%s': %s", dst, strerror(-r))
-			       : sr_err(err, r, "copy '%s': %s", src, strerror(-r));
+		return writing ? sr_err_errno(err, -r, "copy to '%s'", dst)
+			       : sr_err_errno(err, -r, "copy '%s'", src);
 	return 0;
 }
 
@@ -235,16 +233,16 @@ static int copy_tree_at(const char *src, const char *dst, int depth, struct sr_e
 	if (depth > 256)
 		return sr_err(err, -ELOOP, "copy '%s': folders nested deeper than 256", src);
 	if (lstat(src, &st) < 0)
-		return sr_err(err, -errno, "copy '%s': %s", src, strerror(errno));
+		return sr_err_errno(err, errno, "copy '%s'", src);
 	if (S_ISLNK(st.st_mode)) {
 		char target[PATH_MAX];
 		ssize_t n = readlink(src, target, sizeof(target) - 1);
 
 		if (n < 0)
-			return sr_err(err, -errno, "copy '%s': %s", src, strerror(errno));
+			return sr_err_errno(err, errno, "copy '%s'", src);
 		target[n] = '\0';
 		if (symlink(target, dst) < 0)
-			return sr_err(err, -errno, "copy to '%s': %s", dst, strerror(errno));
+			return sr_err_errno(err, errno, "copy to '%s'", dst);
 		return 0;
 	}
 	if (S_ISREG(st.st_mode))
@@ -252,11 +250,11 @@ static int copy_tree_at(const char *src, const char *dst, int depth, struct sr_e
 	if (!S_ISDIR(st.st_mode))
 		return 0; /* sockets, fifos, devices: nothing a code folder needs */
 	if (mkdir(dst, st.st_mode & 07777) < 0 && errno != EEXIST)
-		return sr_err(err, -errno, "create folder '%s': %s", dst, strerror(errno));
+		return sr_err_errno(err, errno, "create folder '%s'", dst);
 
 	DIR *d = opendir(src);
 	if (!d)
-		return sr_err(err, -errno, "copy '%s': %s", src, strerror(errno));
+		return sr_err_errno(err, errno, "copy '%s'", src);
 	int r = 0;
 	for (struct dirent *e; r == 0 && (e = readdir(d));) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
@@ -336,14 +334,14 @@ int fs_need_open_files(unsigned long need, struct sr_error *err)
 	bool enough;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return sr_err(err, -errno, "open files limit: %s", strerror(errno));
+		return sr_err_errno(err, errno, "open files limit");
 	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
 		return 0;
 	enough = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need;
 	rl.rlim_cur = enough ? need : rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return sr_err(err, -errno, "raise the open files limit to %llu: %s",
-			      (unsigned long long)rl.rlim_cur, strerror(errno));
+		return sr_err_errno(err, errno, "raise the open files limit to %llu",
+				    (unsigned long long)rl.rlim_cur);
 	if (enough)
 		return 0;
 	sr_err(err, -EMFILE, "%lu open files may be needed, and at most %llu may be open", need,

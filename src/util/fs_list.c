@@ -45,7 +45,7 @@ static int walk(struct listing *l, int dfd, const char *rel, int depth)
 	if (!d) {
 		r = -errno;
 		close(dfd);
-		return sr_err(l->err, r, "read folder '%s/%s': %s", l->root, rel, strerror(-r));
+		return sr_err_errno(l->err, -r, "read folder '%s/%s'", l->root, rel);
 	}
 	while (r >= 0 && (de = readdir(d))) {
 		_cleanup_free_ char *child = NULL;

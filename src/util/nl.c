@@ -37,13 +37,13 @@ int nl_open(struct nl **ret, struct sr_error *err)
 	int r;
 
 	if (fd < 0)
-		return sr_err(err, -errno, "open netlink socket: %s", strerror(errno));
+		return sr_err_errno(err, errno, "open netlink socket");
 	/* Port id 0: the kernel picks one; read it back to recognise our replies. */
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&addr, &alen) < 0) {
 		r = -errno;
 		close(fd);
-		return sr_err(err, r, "bind netlink socket: %s", strerror(-r));
+		return sr_err_errno(err, -r, "bind netlink socket");
 	}
 	/* Best effort: the kernel's own words for a refusal ("Unknown device type"), and acks
 	 * without a copy of our request.  Old kernels lack them; errnos still arrive. */
@@ -66,10 +66,10 @@ int nl_open_in(int ns_fd, struct nl **ret, struct sr_error *err)
 
 	orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (orig < 0)
-		return sr_err(err, -errno, "open /proc/thread-self/ns/net: %s", strerror(errno));
+		return sr_err_errno(err, errno, "open /proc/thread-self/ns/net");
 	if (setns(ns_fd, CLONE_NEWNET) < 0) {
 		r = -errno;
-		return sr_err(err, r, "enter network namespace (fd %d): %s", ns_fd, strerror(-r));
+		return sr_err_errno(err, -r, "enter network namespace (fd %d)", ns_fd);
 	}
 	r = nl_open(&nl, err);
 	/* Back home before anything else, error or not: everything after this call (sockets,
@@ -77,7 +77,7 @@ int nl_open_in(int ns_fd, struct nl **ret, struct sr_error *err)
 	if (setns(orig, CLONE_NEWNET) < 0) {
 		int e = -errno;
 		nl_close(nl);
-		return sr_err(err, e, "return to sagerun's network namespace: %s", strerror(-e));
+		return sr_err_errno(err, -e, "return to sagerun's network namespace");
 	}
 	if (r < 0)
 		return r;
@@ -195,7 +195,7 @@ int nl_call(struct nl *nl, struct nl_msg *m, int (*cb)(const struct nlmsghdr *nl
 
 		if (sendto(nl->fd, m->nlh, m->nlh->nlmsg_len, 0, (struct sockaddr *)&kernel,
 			   sizeof(kernel)) < 0)
-			return sr_err(err, -errno, "netlink send: %s", strerror(errno));
+			return sr_err_errno(err, errno, "netlink send");
 	}
 
 	for (;;) {
@@ -210,7 +210,7 @@ int nl_call(struct nl *nl, struct nl_msg *m, int (*cb)(const struct nlmsghdr *nl
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return sr_err(err, -errno, "netlink receive: %s", strerror(errno));
+			return sr_err_errno(err, errno, "netlink receive");
 		}
 		if (mh.msg_flags & MSG_TRUNC)
 			return sr_err(err, -ENOSPC, "netlink receive: a reply larger than %d bytes",
