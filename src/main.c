@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "util/error.h"
 
 enum cmd_flags {
 	CMD_HIDDEN = 1 << 0, /* not listed in help */
@@ -131,7 +132,10 @@ int main(int argc, char **argv)
 	r = c->fn(argc - 1, argv + 1, &ctx);
 	/* A full disk or closed pipe on stdout is an error, not silence (git: run_builtin). */
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "sagerun: error: cannot write to stdout: %s\n", strerror(errno));
+		struct sr_error err = {0};
+
+		sr_err_errno(&err, errno ? errno : EIO, "cannot write to stdout");
+		cli_print_error(&err);
 		return r ? r : EXIT_FAILED;
 	}
 	return r;

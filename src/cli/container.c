@@ -1,14 +1,15 @@
 /* container.c - `sagerun container`: the in-container side (train, agent, rsh). */
 #include "cli/cli.h"
+#include "cli/options.h"
 
 #include <errno.h>
-#include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "hosts/hosts.h"
+#include "hosts/docker.h"
 #include "runtime/agent.h"
 #include "runtime/rsh.h"
 #include "runtime/train.h"
@@ -44,40 +45,27 @@ static const char container_help[] =
 
 static int cmd_agent(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"listen-fd", required_argument, NULL, 'l'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct rt_agent_opts o = {.ready_fd = -1, .log_fd = STDERR_FILENO, .listen_fd = -1};
-	char *end;
+	int64_t listen_fd = -1;
+	const struct cli_option opts[] = {
+	    CLI_STRING(0, "config", &o.config_path, "FILE",
+		       "the agent config (default $SAGERUN_AGENT_CONFIG or\n"
+		       "/opt/ml/input/config/sagerun-agent.json)"),
+	    CLI_INT(0, "listen-fd", &listen_fd, "N", 0, INT_MAX,
+		    "serve on this inherited listening socket"),
+	    CLI_END(),
+	};
+	const struct cli_command cmd = {
+	    .usage = container_usage, .summary = container_help, .options = opts};
 	struct sr_error err = {0};
-	int c;
+	struct cli_args args;
+	int code;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			o.config_path = optarg;
-			break;
-		case 'l':
-			errno = 0;
-			o.listen_fd = (int)strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || o.listen_fd < 0)
-				return cli_usage_error(
-				    container_usage, "--listen-fd needs a file descriptor number");
-			break;
-		case 'h':
-			printf("usage: %s\n\n%s", container_usage, container_help);
-			return 0;
-		default:
-			return cli_usage_error(container_usage, "unknown option for agent");
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(container_usage, "unexpected argument '%s'", argv[optind]);
+	if (!cli_parse(argc, argv, &cmd, &args, &code))
+		return code;
+	o.listen_fd = (int)listen_fd;
 	if (rt_agent_serve(&o, &err) < 0) {
+		/* In a host, where its lines are the host's log: named as the agent's. */
 		fprintf(stderr, "sagerun agent: %s\n", err.msg);
 		if (err.hint[0])
 			fprintf(stderr, "hint: %s\n", err.hint);
@@ -160,22 +148,27 @@ static int cmd_rsh(int argc, char **argv)
 static int cmd_attach(int argc, char **argv)
 {
 	const char *engine = NULL, *api = "1.41", *host = "container";
-	int i = 1;
+	const struct cli_option opts[] = {
+	    CLI_STRING(0, "engine", &engine, "SOCKET", "the Docker engine's Unix socket"),
+	    CLI_STRING(0, "api", &api, "VERSION", "the Engine API version (default 1.41)"),
+	    CLI_STRING(0, "host", &host, "NAME", "the host, for messages"),
+	    CLI_END(),
+	};
+	const struct cli_command cmd = {.usage = container_usage,
+					.summary = container_help,
+					.options = opts,
+					.min_args = 1,
+					.max_args = 1,
+					.what = "container"};
+	struct cli_args args;
+	int code;
 
-	for (; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--engine"))
-			engine = argv[i + 1];
-		else if (!strcmp(argv[i], "--api"))
-			api = argv[i + 1];
-		else if (!strcmp(argv[i], "--host"))
-			host = argv[i + 1];
-		else
-			break;
-	}
-	if (!engine || i != argc - 1)
+	if (!cli_parse(argc, argv, &cmd, &args, &code))
+		return code;
+	if (!engine)
 		return cli_usage_error(container_usage,
 				       "attach needs --engine SOCKET and CONTAINER");
-	return host_docker_attach(engine, api, host, argv[i]);
+	return host_docker_attach(engine, api, host, args.v[0]);
 }
 
 int cmd_container(int argc, char **argv, struct sr_ctx *ctx)

@@ -1,31 +1,46 @@
-/* describe.c - `sagerun describe JOB`: the DescribeTrainingJob JSON of a recorded job. */
+/* describe.c - `sagerun describe JOB`: the job's Describe*Job response, from its engine. */
 #include "cli/cli.h"
+#include "cli/options.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "engines/engine.h"
 #include "store/store.h"
 #include "util/error.h"
 
-static const char describe_usage[] = "sagerun describe JOB";
-
 int cmd_describe(int argc, char **argv, struct sr_ctx *ctx)
 {
+	const struct cli_option opts[] = {CLI_END()};
+	const struct cli_command cmd = {
+	    .usage = "sagerun describe JOB",
+	    .summary = "Print a job's DescribeTrainingJob response (JSON), with each host's state, "
+		       "exit code or\nsignal, and times under \"Hosts\".",
+	    .options = opts,
+	    .min_args = 1,
+	    .max_args = 1,
+	    .what = "job",
+	};
+	struct job_report rep = cli_report(ctx);
+	struct store_job_row row = {0};
+	struct sr_error err = {0};
+	const struct engine *e;
 	char *text = NULL;
+	struct cli_args args;
+	int r;
 
-	(void)ctx;
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("usage: %s\n\nPrint a job's DescribeTrainingJob response (JSON), with "
-		       "each host's state, exit code or signal, and times under \"Hosts\".\n",
-		       describe_usage);
-		return 0;
+	if (!cli_parse(argc, argv, &cmd, &args, &r))
+		return r;
+	r = engine_job_open(args.v[0], &row, &e, &rep, &err);
+	if (r >= 0) {
+		r = e->status(&row, &rep, &text, &err);
+		store_job_row_release(&row);
 	}
-	if (argc != 2 || argv[1][0] == '-')
-		return cli_usage_error(describe_usage,
-				       argc < 2 ? "which job?" : "expected one job name");
-	if (cli_job_get(argv[1], NULL, &text) < 0)
+	if (r < 0) {
+		cli_print_error(&err);
 		return EXIT_FAILED;
+	}
 	printf("%s\n", text);
 	free(text);
 	return 0;

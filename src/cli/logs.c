@@ -1,254 +1,68 @@
-/* logs.c - `sagerun logs JOB`: the hosts' output from the job folder, merged in time order;
- * -f follows a running job from any terminal and ends when the job ends. */
+/* logs.c - `sagerun logs JOB`: the hosts' output, merged in time order; -f follows a running
+ * job from any terminal and ends when the job ends.  The job's engine reads it. */
 #include "cli/cli.h"
+#include "cli/options.h"
 
 #include <errno.h>
-#include <getopt.h>
-#include <limits.h>
-#include <poll.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/inotify.h>
-#include <unistd.h>
 
+#include "engines/engine.h"
 #include "store/store.h"
-#include "supervise/logfile.h"
-#include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/error.h"
-#include "util/xalloc.h"
 
-static const char logs_usage[] = "sagerun logs JOB [-f] [--host algo-N] [--tail N] "
-				 "[--since DURATION] [--timestamps]";
-
-static const char logs_help[] =
-    "Print the output of a job's hosts, merged in time order, each line prefixed with its host.\n"
-    "\n"
-    "  -f, --follow             keep printing new lines until the job ends\n"
-    "  --host algo-N            only this host (lines without the prefix)\n"
-    "  --tail N                 only the last N lines of each host\n"
-    "  --since DURATION         only lines from the last DURATION (30s, 5m, 2h, 1d)\n"
-    "  -t, --timestamps         start each line with the time it was read\n";
-
-/* Follow mode wakes at least this often to see whether the job ended. */
-#define FOLLOW_TICK_MS 200
-
-struct src {
-	char name[16];
-	char *path;
-	struct logfile_reader r;
-	bool open;
-	bool late; /* not there when logs started: --tail does not apply */
-	/* the next line, read ahead for the merge */
-	bool pending;
-	const char *line;
-	size_t len;
-	int64_t t;
-};
-
-struct logs {
-	struct src *src;
-	size_t n;
-	int width;
-	bool prefix, timestamps;
-	int64_t since_ms; /* 0: everything */
-	int64_t tail;	  /* -1: everything */
-};
-
-static void src_try_open(struct logs *lg, struct src *s)
+static const char *set_since(const struct cli_option *opt, const char *arg, char *buf, size_t len)
 {
-	if (s->open)
-		return;
-	if (logfile_reader_open(&s->r, s->path, NULL) < 0)
-		return; /* not written yet: the host has not started */
-	s->open = true;
-	if (lg->tail >= 0 && !s->late)
-		(void)logfile_reader_tail(&s->r, (uint64_t)lg->tail);
-}
+	int64_t ms;
 
-/* Read ahead one line that passes --since; false when none is there now. */
-static bool src_peek(struct logs *lg, struct src *s)
-{
-	while (!s->pending && s->open) {
-		int r = logfile_reader_next(&s->r, &s->line, &s->len, &s->t);
-
-		if (r <= 0)
-			return false;
-		if (lg->since_ms && s->t && s->t < lg->since_ms)
-			continue;
-		s->pending = true;
+	if (clock_parse_duration(arg, &ms) < 0) {
+		snprintf(buf, len, "expected a duration such as 30s, 5m, 2h or 1d, got '%s'", arg);
+		return buf;
 	}
-	return s->pending;
-}
-
-static void print_line(const struct logs *lg, const struct src *s)
-{
-	if (lg->timestamps) {
-		char ts[48];
-
-		fputs(s->t ? clock_iso8601(s->t, ts, sizeof(ts)) : "-", stdout);
-		fputc(' ', stdout);
-	}
-	if (lg->prefix)
-		printf("%-*s | ", lg->width, s->name);
-	fwrite(s->line, 1, s->len, stdout);
-	fputc('\n', stdout);
-}
-
-/* How long a line's time may run ahead of its being in the file: the supervisor stamps a line
- * just before it writes it. */
-#define FOLLOW_SETTLE_MS 50
-
-/* Print every whole line there is now, oldest first across hosts.  `cutoff` (follow mode):
- * only lines stamped before it, since a host's file read a moment ago may still get a line
- * older than one found since in another's; the rest waits for the next drain. */
-static void drain(struct logs *lg, int64_t cutoff)
-{
-	for (size_t i = 0; i < lg->n; i++)
-		src_try_open(lg, &lg->src[i]);
-	for (;;) {
-		struct src *best = NULL;
-
-		for (size_t i = 0; i < lg->n; i++) {
-			if (src_peek(lg, &lg->src[i]) && (!best || lg->src[i].t < best->t))
-				best = &lg->src[i];
-		}
-		if (!best || (cutoff && best->t >= cutoff))
-			break;
-		print_line(lg, best);
-		best->pending = false;
-	}
-	fflush(stdout);
-}
-
-static int follow(struct logs *lg, const char *folder, const char *log_dir)
-{
-	_cleanup_close_ int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	bool watching = false;
-
-	for (;;) {
-		bool running = store_lease_held(folder);
-		struct pollfd p = {.fd = in, .events = POLLIN};
-		char buf[4096];
-
-		/* logs/ appears when the hosts start, after Downloading. */
-		if (!watching && in >= 0)
-			watching = inotify_add_watch(in, log_dir, IN_MODIFY | IN_CREATE) >= 0;
-		drain(lg, clock_wall_ms() - FOLLOW_SETTLE_MS);
-		if (!running) {
-			drain(lg, 0); /* everything, now that the supervisor let go */
-			return 0;
-		}
-		if (ferror(stdout))
-			return -EPIPE;
-		/* inotify wakes us at once for new lines; the tick notices the job's end. */
-		if (poll(&p, watching ? 1 : 0, FOLLOW_TICK_MS) > 0)
-			while (read(in, buf, sizeof(buf)) > 0)
-				;
-	}
+	*(int64_t *)opt->value = clock_wall_ms() - ms;
+	return NULL;
 }
 
 int cmd_logs(int argc, char **argv, struct sr_ctx *ctx)
 {
-	enum { OPT_HOST = 256, OPT_TAIL, OPT_SINCE };
-	static const struct option opts[] = {
-	    {"follow", no_argument, NULL, 'f'},
-	    {"host", required_argument, NULL, OPT_HOST},
-	    {"tail", required_argument, NULL, OPT_TAIL},
-	    {"since", required_argument, NULL, OPT_SINCE},
-	    {"timestamps", no_argument, NULL, 't'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+	struct engine_logs_options lo = {.tail = -1};
+	const struct cli_option opts[] = {
+	    CLI_BOOL('f', "follow", &lo.follow, "keep printing new lines until the job ends"),
+	    CLI_STRING(0, "host", &lo.host, "algo-N", "only this host (lines without the prefix)"),
+	    CLI_INT(0, "tail", &lo.tail, "N", 0, INT64_MAX, "only the last N lines of each host"),
+	    CLI_CALLBACK(0, "since", &lo.since_ms, "DURATION", set_since,
+			 "only lines from the last DURATION (30s, 5m, 2h, 1d)"),
+	    CLI_BOOL('t', "timestamps", &lo.timestamps,
+		     "start each line with the time it was read"),
+	    CLI_END(),
 	};
-	struct logs lg = {.tail = -1, .prefix = true};
+	const struct cli_command cmd = {
+	    .usage = "sagerun logs JOB [-f] [--host algo-N] [--tail N] [--since DURATION] "
+		     "[--timestamps]",
+	    .summary = "Print the output of a job's hosts, merged in time order, each line "
+		       "prefixed with its host.",
+	    .options = opts,
+	    .min_args = 1,
+	    .max_args = 1,
+	    .what = "job",
+	};
+	struct job_report rep = cli_report(ctx);
 	struct store_job_row row = {0};
-	const char *host = NULL;
-	bool follow_mode = false;
-	_cleanup_free_ char *log_dir = NULL;
-	int c, code = 0;
+	struct sr_error err = {0};
+	const struct engine *e;
+	struct cli_args args;
+	int r;
 
-	(void)ctx;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+fth", opts, NULL)) != -1) {
-		char *end;
-		int64_t ms;
-
-		switch (c) {
-		case 'f':
-			follow_mode = true;
-			break;
-		case 't':
-			lg.timestamps = true;
-			break;
-		case OPT_HOST:
-			host = optarg;
-			break;
-		case OPT_TAIL:
-			errno = 0;
-			lg.tail = strtoll(optarg, &end, 10);
-			if (errno || *end || end == optarg || lg.tail < 0)
-				return cli_usage_error(
-				    logs_usage, "--tail: expected a number of lines, got '%s'",
-				    optarg);
-			break;
-		case OPT_SINCE:
-			if (clock_parse_duration(optarg, &ms) < 0)
-				return cli_usage_error(logs_usage,
-						       "--since: expected a duration such as 30s, "
-						       "5m, 2h or 1d, got '%s'",
-						       optarg);
-			lg.since_ms = clock_wall_ms() - ms;
-			break;
-		case 'h':
-			printf("usage: %s\n\n%s", logs_usage, logs_help);
-			return 0;
-		default:
-			return cli_usage_error(logs_usage, "unknown option");
-		}
+	if (!cli_parse(argc, argv, &cmd, &args, &r))
+		return r;
+	r = engine_job_open(args.v[0], &row, &e, &rep, &err);
+	if (r >= 0) {
+		r = e->logs(&row, &lo, &err);
+		store_job_row_release(&row);
 	}
-	if (argc - optind != 1)
-		return cli_usage_error(logs_usage,
-				       argc == optind ? "which job?" : "expected one job name");
-	if (cli_job_get(argv[optind], &row, NULL) < 0)
-		return EXIT_FAILED;
-
-	log_dir = xasprintf("%s/logs", row.folder);
-	lg.src = xcalloc((size_t)row.hosts, sizeof(*lg.src));
-	for (int i = 0; i < row.hosts; i++) {
-		struct src *src = &lg.src[lg.n];
-
-		snprintf(src->name, sizeof(src->name), "algo-%d", i + 1);
-		if (host && strcmp(host, src->name))
-			continue;
-		src->path = xasprintf("%s/%s.log", log_dir, src->name);
-		if ((int)strlen(src->name) > lg.width)
-			lg.width = (int)strlen(src->name);
-		lg.n++;
+	if (r < 0) {
+		cli_print_error(&err);
+		return r == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
 	}
-	if (host && !lg.n) {
-		fprintf(stderr,
-			"sagerun: error: --host: job '%s' has no host '%s' (algo-1 to algo-%d)\n",
-			row.name, host, row.hosts);
-		code = EXIT_USAGE;
-		goto out;
-	}
-	lg.prefix = !host;
-	for (size_t i = 0; i < lg.n; i++) {
-		src_try_open(&lg, &lg.src[i]);
-		lg.src[i].late = !lg.src[i].open;
-	}
-	if (follow_mode)
-		code = follow(&lg, row.folder, log_dir) < 0 ? EXIT_FAILED : 0;
-	else
-		drain(&lg, 0);
-out:
-	for (size_t i = 0; i < lg.n; i++) {
-		if (lg.src[i].open)
-			logfile_reader_close(&lg.src[i].r);
-		free(lg.src[i].path);
-	}
-	free(lg.src);
-	store_job_row_release(&row);
-	return code;
+	return 0;
 }

@@ -1,26 +1,19 @@
 /* ps.c - `sagerun ps`: the recorded jobs as a table (running ones unless -a), or JSON. */
 #include "cli/cli.h"
+#include "cli/options.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engines/engine.h"
 #include "store/store.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/strv.h"
-
-static const char ps_usage[] = "sagerun ps [-a|--all] [--output table|json]";
-
-static const char ps_help[] =
-    "List jobs: running ones, or every recorded job with -a.\n"
-    "\n"
-    "  -a, --all                every job, newest first\n"
-    "  --output table|json      a table (default) or a JSON array for scripts\n";
 
 /* "1h02m", "3m05s", "12.3s": a duration as people read it. */
 static void fmt_duration(int64_t ms, char *buf, size_t len)
@@ -96,6 +89,8 @@ static int print_json(const struct store_job_row *rows, size_t n)
 				      clock_iso8601(rows[i].created_ms, created, sizeof(created)),
 				      "DurationMs", (json_int_t)duration_ms(&rows[i], now));
 
+		json_object_set_new(o, "Engine",
+				    json_string(rows[i].engine ? rows[i].engine : "local"));
 		if (rows[i].failure_reason)
 			json_object_set_new(o, "FailureReason",
 					    json_string(rows[i].failure_reason));
@@ -110,51 +105,36 @@ static int print_json(const struct store_job_row *rows, size_t n)
 
 int cmd_ps(int argc, char **argv, struct sr_ctx *ctx)
 {
-	static const struct option opts[] = {
-	    {"all", no_argument, NULL, 'a'},
-	    {"output", required_argument, NULL, 'o'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+	static const char *const formats[] = {"table", "json", NULL};
+	bool all = false;
+	const char *format = "table";
+	const struct cli_option opts[] = {
+	    CLI_BOOL('a', "all", &all, "every job, newest first"),
+	    CLI_CHOICE(0, "output", &format, "table|json", formats,
+		       "a table (default) or a JSON array for scripts"),
+	    CLI_END(),
 	};
+	const struct cli_command cmd = {
+	    .usage = "sagerun ps [-a|--all] [--output table|json]",
+	    .summary = "List jobs: running ones, or every recorded job with -a.",
+	    .options = opts,
+	};
+	struct job_report rep = cli_report(ctx);
 	struct store *s = NULL;
 	struct store_job_row *rows = NULL;
 	struct sr_error err = {0};
-	bool all = false, json = false;
+	struct cli_args args;
 	size_t n = 0;
-	int c, code;
+	int code;
 
-	(void)ctx;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+aho:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			all = true;
-			break;
-		case 'o':
-			if (!strcmp(optarg, "json"))
-				json = true;
-			else if (strcmp(optarg, "table"))
-				return cli_usage_error(
-				    ps_usage, "--output: expected table or json, got '%s'", optarg);
-			break;
-		case 'h':
-			printf("usage: %s\n\n%s", ps_usage, ps_help);
-			return 0;
-		default:
-			return cli_usage_error(ps_usage, "unknown option");
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(ps_usage, "unexpected argument '%s'", argv[optind]);
-	if (cli_store_open(&s) < 0)
-		return EXIT_FAILED;
-	if (store_job_list(s, all, &rows, &n, &err) < 0) {
+	if (!cli_parse(argc, argv, &cmd, &args, &code))
+		return code;
+	if (engine_store_open(&s, &rep, &err) < 0 || store_job_list(s, all, &rows, &n, &err) < 0) {
 		cli_print_error(&err);
 		store_close(s);
 		return EXIT_FAILED;
 	}
-	code = 0;
-	if (json)
+	if (!strcmp(format, "json"))
 		code = print_json(rows, n);
 	else
 		print_table(rows, n);

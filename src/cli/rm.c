@@ -1,51 +1,66 @@
-/* rm.c - `sagerun rm JOB...`: remove ended jobs' records and folders (not their outputs). */
+/* rm.c - `sagerun rm JOB...`: forget ended jobs here (their records and folders); their outputs
+ * (model.tar.gz) stay where they were written. */
 #include "cli/cli.h"
+#include "cli/options.h"
 
+#include <errno.h>
 #include <stdio.h>
-#include <string.h>
 
-#include "cli/run.h"
-#include "hosts/hosts.h"
+#include "engines/engine.h"
 #include "store/store.h"
-#include "util/cleanup.h"
 #include "util/error.h"
 #include "util/xalloc.h"
 
-static const char rm_usage[] = "sagerun rm JOB...";
+/* Remove one job through its engine; 0 or < 0 (printed). */
+static int remove_one(struct store *s, const char *name, const struct job_report *rep)
+{
+	struct store_job_row row = {0};
+	struct sr_error err = {0};
+	const struct engine *e;
+	int r;
+
+	/* Without a record (a folder a lost supervisor left before recording it), the local
+	 * engine's, whose folders those are. */
+	if (store_job_get(s, name, &row, NULL, NULL) < 0)
+		row.name = xstrdup(name);
+	e = engine_of(&row, &err);
+	r = e ? e->remove(s, &row, rep, &err) : -ENOSYS;
+	store_job_row_release(&row);
+	if (r < 0)
+		cli_print_error(&err);
+	return r;
+}
 
 int cmd_rm(int argc, char **argv, struct sr_ctx *ctx)
 {
+	const struct cli_option opts[] = {CLI_END()};
+	const struct cli_command cmd = {
+	    .usage = "sagerun rm JOB...",
+	    .summary = "Remove jobs that have ended: their record and their job folder (hosts' "
+		       "trees, logs).\nOutputs (model.tar.gz) stay where they were written.  A "
+		       "running job is refused.",
+	    .options = opts,
+	    .min_args = 1,
+	    .max_args = -1,
+	    .what = "job",
+	};
+	struct job_report rep = cli_report(ctx);
+	struct sr_error err = {0};
 	struct store *s = NULL;
-	int code = 0;
+	struct cli_args args;
+	int code;
 
-	(void)ctx;
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("usage: %s\n\nRemove jobs that have ended: their record and their job "
-		       "folder (hosts' trees, logs).  Outputs (model.tar.gz) stay where they "
-		       "were written.  A running job is refused.\n",
-		       rm_usage);
-		return 0;
-	}
-	if (argc < 2)
-		return cli_usage_error(rm_usage, "which job?");
-	if (cli_store_open(&s) < 0)
+	if (!cli_parse(argc, argv, &cmd, &args, &code))
+		return code;
+	if (engine_store_open(&s, &rep, &err) < 0) {
+		cli_print_error(&err);
 		return EXIT_FAILED;
-	for (int i = 1; i < argc; i++) {
-		struct sr_error err = {0};
-
-		if (store_job_remove(s, argv[i], &err) < 0) {
-			cli_print_error(&err);
+	}
+	for (int i = 0; i < args.n; i++) {
+		if (remove_one(s, args.v[i], &rep) < 0)
 			code = EXIT_FAILED;
-			continue;
-		}
-		/* A docker job whose leftovers an engine that was down kept until now. */
-		{
-			_cleanup_free_ char *home = run_home_dir();
-			_cleanup_free_ char *dir = xasprintf("%s/jobs/%s", home, argv[i]);
-
-			host_docker_cleanup(dir);
-		}
-		printf("%s\n", argv[i]);
+		else
+			printf("%s\n", args.v[i]);
 	}
 	store_close(s);
 	return code;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/options.h"
 #include "cli/progress.h"
 #include "data/s3_sync.h"
 #include "s3/client.h"
@@ -41,7 +42,7 @@ static const char s3_help[] =
     "and time left (on standard error).\n"
     "\n"
     "Endpoint: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL (path-style); credentials: the\n"
-    "environment, AWS_PROFILE in ~/.aws, container or instance credentials.\n";
+    "environment, AWS_PROFILE in ~/.aws, container or instance credentials.";
 
 static bool is_s3(const char *s)
 {
@@ -201,17 +202,13 @@ static int s3_copy(struct s3_client *c, struct copy *cp)
 	bool std = !strcmp(cp->src, "-") || !strcmp(cp->dst, "-");
 	int r;
 
-	if (is_s3(cp->src) == is_s3(cp->dst)) {
-		fprintf(stderr,
-			"sagerun: error: s3 %s: one of SRC and DST must be an s3:// URI, the other "
-			"a local path\n",
-			what);
-		return EXIT_USAGE;
-	}
-	if ((cp->recursive || cp->sync) && std) {
-		fprintf(stderr, "sagerun: error: s3 %s: copies folders, not '-'\n", what);
-		return EXIT_USAGE;
-	}
+	if (is_s3(cp->src) == is_s3(cp->dst))
+		return cli_usage_error(s3_usage,
+				       "s3 %s: one of SRC and DST must be an s3:// URI, the other "
+				       "a local path",
+				       what);
+	if ((cp->recursive || cp->sync) && std)
+		return cli_usage_error(s3_usage, "s3 %s: copies folders, not '-'", what);
 	r = s3_uri_parse(is_s3(cp->src) ? cp->src : cp->dst, &bucket, &key, &err);
 	if (r >= 0 && std)
 		r = cp_std(c, bucket, key, !strcmp(cp->src, "-"), &err);
@@ -226,65 +223,83 @@ static int s3_copy(struct s3_client *c, struct copy *cp)
 	return 0;
 }
 
-int cmd_s3(int argc, char **argv, struct sr_ctx *ctx)
+/* The sub-commands, each with its options and how many operands it takes. */
+struct s3_cmd {
+	const char *name;
+	int operands;
+	const struct cli_option *options;
+};
+
+static int s3_run(const struct s3_cmd *sc, char **operands, struct copy *cp, struct sr_ctx *ctx)
 {
+	_cleanup_free_ char *bucket = NULL, *key = NULL;
 	struct s3_client *c = NULL;
 	struct sr_error err = {0};
-	struct copy cp = {0};
-	const char *cmd;
-	char *args[3];
-	int n = 0, code;
+	int code = 0;
 
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		if (argc < 2)
-			return cli_usage_error(s3_usage, "which s3 command?");
-		printf("usage: %s\n\n%s", s3_usage, s3_help);
-		return 0;
-	}
-	cmd = argv[1];
-	for (int i = 2; i < argc; i++) {
-		if (!strcmp(cmd, "cp") &&
-		    (!strcmp(argv[i], "--recursive") || !strcmp(argv[i], "-r")))
-			cp.recursive = true;
-		else if (!strcmp(cmd, "sync") && !strcmp(argv[i], "--delete"))
-			cp.delete_extra = true;
-		else if (argv[i][0] == '-' && argv[i][1] == '-')
-			return cli_usage_error(s3_usage, "s3 %s: unknown option '%s'", cmd,
-					       argv[i]);
-		else if (n < 3)
-			args[n++] = argv[i];
-		else
-			return cli_usage_error(s3_usage, "unexpected argument '%s'", argv[i]);
-	}
-	if (!strcmp(cmd, "ls")	   ? n != 1
-	    : !strcmp(cmd, "cp")   ? n != 2
-	    : !strcmp(cmd, "sync") ? n != 2
-	    : !strcmp(cmd, "rm")   ? n != 1
-				   : true)
-		return cli_usage_error(s3_usage, "s3 %s: wrong arguments", cmd);
 	if (s3_client_new(&c, &err) < 0) {
 		cli_print_error(&err);
 		return EXIT_FAILED;
 	}
-	if (!strcmp(cmd, "ls")) {
-		code = s3_ls(c, args[0]);
-	} else if (!strcmp(cmd, "cp") || !strcmp(cmd, "sync")) {
-		cp.src = args[0];
-		cp.dst = args[1];
-		cp.sync = !strcmp(cmd, "sync");
-		progress_init(&cp.bar, STDERR_FILENO, ctx->stderr_tty);
-		s3_client_set_progress(c, progress_update, &cp.bar);
-		code = s3_copy(c, &cp);
-	} else {
-		_cleanup_free_ char *bucket = NULL, *key = NULL;
-
-		code = 0;
-		if (s3_uri_parse(args[0], &bucket, &key, &err) < 0 ||
+	if (!strcmp(sc->name, "ls")) {
+		code = s3_ls(c, operands[0]);
+	} else if (!strcmp(sc->name, "rm")) {
+		if (s3_uri_parse(operands[0], &bucket, &key, &err) < 0 ||
 		    s3_delete(c, bucket, key, &err) < 0) {
 			cli_print_error(&err);
 			code = EXIT_FAILED;
 		}
+	} else {
+		cp->src = operands[0];
+		cp->dst = operands[1];
+		cp->sync = !strcmp(sc->name, "sync");
+		progress_init(&cp->bar, STDERR_FILENO, ctx->stderr_tty);
+		s3_client_set_progress(c, progress_update, &cp->bar);
+		code = s3_copy(c, cp);
 	}
 	s3_client_free(c);
 	return code;
+}
+
+int cmd_s3(int argc, char **argv, struct sr_ctx *ctx)
+{
+	struct copy cp = {0};
+	const struct cli_option none[] = {CLI_END()};
+	const struct cli_option cp_opts[] = {
+	    CLI_BOOL('r', "recursive", &cp.recursive, "a folder and a prefix: every file"),
+	    CLI_END(),
+	};
+	const struct cli_option sync_opts[] = {
+	    CLI_BOOL(0, "delete", &cp.delete_extra, "also remove from DST what SRC does not have"),
+	    CLI_END(),
+	};
+	const struct s3_cmd cmds[] = {
+	    {"ls", 1, none}, {"cp", 2, cp_opts}, {"sync", 2, sync_opts}, {"rm", 1, none}};
+	struct cli_command cmd = {
+	    .usage = s3_usage, .summary = s3_help, .options = none, .max_args = -1, .rest = true};
+	const struct s3_cmd *sc = NULL;
+	char *operands[2];
+	struct cli_args args;
+	int code;
+
+	if (argc < 2)
+		return cli_usage_error(s3_usage, "which s3 command?");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			sc = &cmds[i];
+	if (!sc) {
+		if (!cli_parse(argc, argv, &cmd, &args, &code)) /* -h, --help, or a bad option */
+			return code;
+		return cli_usage_error(s3_usage, "unknown s3 command '%s'", argv[1]);
+	}
+	cmd.options = sc->options;
+	cmd.max_args = sc->operands;
+	if (!cli_parse(argc - 1, argv + 1, &cmd, &args, &code))
+		return code;
+	/* Operands after "--" too: a key may start with '-'. */
+	if (args.n + args.n_rest != sc->operands)
+		return cli_usage_error(s3_usage, "s3 %s: wrong arguments", sc->name);
+	for (int i = 0; i < sc->operands; i++)
+		operands[i] = i < args.n ? args.v[i] : args.rest[i - args.n];
+	return s3_run(sc, operands, &cp, ctx);
 }

@@ -1,7 +1,7 @@
 /* config.c - the three files the service writes into /opt/ml/input/config, and the host tree.
  *
  * The launcher builds them from a struct job (contract_config_from_job) and writes them with the
- * folders every host gets (contract_layout); the runtime inside the host reads them back
+ * folders every host gets (contract_training_layout); the runtime inside the host reads them back
  * (contract_config_read).  Reference §1.2-1.5.
  */
 #include "contract/contract.h"
@@ -131,8 +131,8 @@ static int hyperparameters_from_job(const struct job *job, json_t **ret, struct 
 {
 	_cleanup_json_ json_t *hps = json_object();
 
-	for (size_t i = 0; i < job->hyperparameters.n; i++) {
-		const struct job_kv *kv = &job->hyperparameters.items[i];
+	for (size_t i = 0; i < job->train.hyperparameters.n; i++) {
+		const struct job_kv *kv = &job->train.hyperparameters.items[i];
 		_cleanup_free_ char *what = xasprintf("hyperparameter '%s'", kv->key);
 		int r = set_str(hps, kv->key, kv->value ? kv->value : "", what, err);
 
@@ -147,12 +147,12 @@ static int input_data_from_job(const struct job *job, json_t **ret, struct sr_er
 {
 	_cleanup_json_ json_t *input = json_object();
 
-	for (size_t i = 0; i < job->n_channels; i++) {
-		const struct job_channel *ch = &job->channels[i];
+	for (size_t i = 0; i < job->train.n_channels; i++) {
+		const struct job_channel *ch = &job->train.channels[i];
 		_cleanup_free_ char *what = xasprintf("channel '%s'", ch->name);
-		const char *mode = ch->input_mode    ? ch->input_mode
-				   : job->input_mode ? job->input_mode
-						     : "File";
+		const char *mode = ch->input_mode	   ? ch->input_mode
+				   : job->train.input_mode ? job->train.input_mode
+							   : "File";
 		json_t *o = json_object();
 		int r = 0;
 
@@ -272,9 +272,8 @@ int contract_config_read(const char *base_dir, struct contract_config *ret, stru
 
 /* Written as the SDK's local mode writes them, json.dump(obj, f): ", " and ": " separators, key
  * order kept, ASCII only, no final newline.  The service's own whitespace is not documented. */
-static int write_json(const char *base_dir, const char *name, const json_t *v, struct sr_error *err)
+static int write_json(const char *base_dir, const char *rel, const json_t *v, struct sr_error *err)
 {
-	_cleanup_free_ char *rel = xasprintf(CONFIG_DIR "/%s", name);
 	_cleanup_free_ char *path = contract_path(base_dir, rel);
 	struct contract_buf b = {0};
 	_cleanup_free_ char *text = NULL;
@@ -286,25 +285,39 @@ static int write_json(const char *base_dir, const char *name, const json_t *v, s
 	return fs_write_fresh(path, text, strlen(text), 0644, err);
 }
 
-int contract_layout(const char *base_dir, const struct contract_config *cfg, struct sr_error *err)
+int contract_tree_write(const char *base_dir, const char *const *dirs, size_t n_dirs,
+			const struct contract_file *files, size_t n_files, struct sr_error *err)
 {
-	static const char *const dirs[] = {
-	    CONFIG_DIR, "input/data",  "model", "output/data", "output/intermediate",
-	    "code",	"checkpoints",
-	};
 	int r;
 
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+	for (size_t i = 0; i < n_dirs; i++) {
 		_cleanup_free_ char *path = contract_path(base_dir, dirs[i]);
 
 		r = fs_mkdir_p(path, 0755, err);
 		if (r < 0)
 			return r;
 	}
-	r = write_json(base_dir, "resourceconfig.json", cfg->resource, err);
-	if (r >= 0)
-		r = write_json(base_dir, "hyperparameters.json", cfg->hyperparameters, err);
-	if (r >= 0)
-		r = write_json(base_dir, "inputdataconfig.json", cfg->input_data, err);
-	return r;
+	for (size_t i = 0; i < n_files; i++) {
+		r = write_json(base_dir, files[i].path, files[i].json, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int contract_training_layout(const char *base_dir, const struct contract_config *cfg,
+			     struct sr_error *err)
+{
+	static const char *const dirs[] = {
+	    CONFIG_DIR, "input/data",  "model", "output/data", "output/intermediate",
+	    "code",	"checkpoints",
+	};
+	const struct contract_file files[] = {
+	    {CONFIG_DIR "/resourceconfig.json", cfg->resource},
+	    {CONFIG_DIR "/hyperparameters.json", cfg->hyperparameters},
+	    {CONFIG_DIR "/inputdataconfig.json", cfg->input_data},
+	};
+
+	return contract_tree_write(base_dir, dirs, sizeof(dirs) / sizeof(dirs[0]), files,
+				   sizeof(files) / sizeof(files[0]), err);
 }

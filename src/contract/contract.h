@@ -4,8 +4,9 @@
  * hyperparameters.json, inputdataconfig.json; reference §1.2-1.5) and what
  * sagemaker-training-toolkit computes from it (SM_* environment, SM_TRAINING_ENV, command-line
  * arguments; reference §2.2-2.5), byte for byte.  The launcher builds the config from a
- * struct job; the in-container runtime (a later issue) reads it back from the files; both then
- * compute the environment with the same functions.
+ * struct job; the in-container runtime (runtime/) reads it back from the files; both then
+ * compute the environment with the same functions.  Each kind of job has its own files
+ * (contract_tree_write); the toolkit's environment is the training kind's.
  */
 #ifndef SR_CONTRACT_CONTRACT_H
 #define SR_CONTRACT_CONTRACT_H
@@ -22,6 +23,16 @@ struct json_t;
 #define CONTRACT_BASE_DIR      "/opt/ml"
 #define CONTRACT_GROUP_NAME    "homogeneousCluster"
 #define CONTRACT_IFACE_DEFAULT "eth0"
+
+/* What a host backend tells sagerun's runtime in a host about the host itself (through its
+ * host_env hook), beside the contract's own variables: */
+/* Set (to anything) in a host whose rsh agent something else serves already: the ns
+ * backend's init listens on the port before the user's process starts.  Unset, the MPI
+ * runner of `sagerun container train` serves it itself while the job runs (a container). */
+#define CONTRACT_AGENT_SERVED_ENV "SAGERUN_AGENT_SERVED"
+/* "host": the host is one process group that the supervisor signals whole (the process
+ * backend), so the runtime stays in it (runtime/child.h). */
+#define CONTRACT_HOST_GROUP_ENV "SAGERUN_RUNTIME_GROUP"
 
 /* The three config files of one host, as jansson values (owned). */
 struct contract_config {
@@ -45,10 +56,21 @@ int contract_config_from_job(const struct job *job, const char *host_name,
 /* Read the three files from <base_dir>/input/config (the runtime's side). */
 int contract_config_read(const char *base_dir, struct contract_config *ret, struct sr_error *err);
 
-/* Create the host tree under base_dir (input/config, input/data, model, output/data,
- * output/intermediate, code, checkpoints) and write the three files atomically, formatted as
- * the service writes them. */
-int contract_layout(const char *base_dir, const struct contract_config *cfg, struct sr_error *err);
+/* One file the service writes into every host: its path under /opt/ml and its content. */
+struct contract_file {
+	const char *path;
+	const struct json_t *json;
+};
+
+/* A kind's tree under base_dir: the folders made, then each file written atomically, JSON
+ * formatted as the service writes it.  Each kind names its folders and files. */
+int contract_tree_write(const char *base_dir, const char *const *dirs, size_t n_dirs,
+			const struct contract_file *files, size_t n_files, struct sr_error *err);
+
+/* A training host's tree under base_dir (input/config, input/data, model, output/data,
+ * output/intermediate, code, checkpoints) with its three config files. */
+int contract_training_layout(const char *base_dir, const struct contract_config *cfg,
+			     struct sr_error *err);
 
 /* Everything the toolkit's Environment needs beyond the config files. */
 struct contract_env_opts {

@@ -102,7 +102,8 @@ static int chan_stage_one(const struct job_channel *c, const char *data_dir, str
 	return chan_link(c->local_path, file_link, err);
 }
 
-int chan_stage_local(const struct job *job, const char *opt_ml, struct sr_error *err)
+int chan_stage_local(const struct job_channel *channels, size_t n, const char *opt_ml,
+		     struct sr_error *err)
 {
 	_cleanup_free_ char *data_dir = xasprintf("%s/input/data", opt_ml);
 	int r;
@@ -110,8 +111,8 @@ int chan_stage_local(const struct job *job, const char *opt_ml, struct sr_error 
 	r = fs_mkdir_p(data_dir, 0755, err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < job->n_channels; i++) {
-		r = chan_stage_one(&job->channels[i], data_dir, err);
+	for (size_t i = 0; i < n; i++) {
+		r = chan_stage_one(&channels[i], data_dir, err);
 		if (r < 0)
 			return r;
 	}

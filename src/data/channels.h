@@ -7,11 +7,14 @@
 #ifndef SR_DATA_CHANNELS_H
 #define SR_DATA_CHANNELS_H
 
-struct job;
+#include <stddef.h>
+
+struct job_channel;
 struct sr_error;
 
-/* Link every channel of `job` into <opt_ml>/input/data/<channel>. */
-int chan_stage_local(const struct job *job, const char *opt_ml, struct sr_error *err);
+/* Link every one of the n channels into <opt_ml>/input/data/<channel>. */
+int chan_stage_local(const struct job_channel *channels, size_t n, const char *opt_ml,
+		     struct sr_error *err);
 
 /* Put the user's code (sagemaker_submit_directory: a folder, or a single file) into
  * <opt_ml>/code as the toolkit does: copy a folder's tree, copy a single file, extract a

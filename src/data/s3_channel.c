@@ -289,15 +289,15 @@ int s3_channel_stage(struct s3_client *cl, const struct job_channel *c, const ch
 	return 0;
 }
 
-int s3_channels_stage(const struct job *job, const char *job_dir, const char *cache_dir,
-		      size_t n_hosts, bool (*cancelled)(void *ctx), void *ctx, struct strv *report,
-		      struct sr_error *err)
+int s3_channels_stage(const struct job_channel *channels, size_t n, const char *job_dir,
+		      const char *cache_dir, size_t n_hosts, bool (*cancelled)(void *ctx),
+		      void *ctx, struct strv *report, struct sr_error *err)
 {
 	struct s3_client *cl = NULL;
 	int r = 0;
 
-	for (size_t i = 0; r >= 0 && i < job->n_channels; i++) {
-		const struct job_channel *c = &job->channels[i];
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		const struct job_channel *c = &channels[i];
 		_cleanup_free_ char *dest = NULL;
 		struct s3_channel_stats st;
 

@@ -7,6 +7,7 @@
  * ("- AWS_SECRET_ACCESS_KEY"), which compose fills from the caller's environment at `up`.
  * The file is written to a temporary name beside its target and renamed.
  */
+#include "hosts/docker.h"
 #include "hosts/hosts.h"
 
 #include <errno.h>

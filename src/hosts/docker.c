@@ -5,7 +5,7 @@
  * and nothing else, as with the ns backend); per host a container named <prefix>-algo-N with
  * hostname and network alias algo-N, made by container.c's spec.  Everything carries the
  * labels sagerun.job and sagerun.dir (the job's folder), by which the leftovers of a job
- * whose supervisor died are found and removed (host_docker_cleanup).
+ * whose supervisor died are found and removed (dk_cleanup_leftovers).
  *
  * The supervisor wants a process per host: a pidfd that says "exited", and pipes with its
  * stdout and stderr.  That process is `sagerun container attach` (docker_attach.c), started
@@ -29,6 +29,7 @@
 #include "hosts/docker_api.h"
 #include "hosts/internal.h"
 #include "hosts/spawn.h"
+#include "job/report.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/signame.h"
@@ -153,19 +154,19 @@ static int cleanup_job(const struct dk_engine *e, const char *job_dir, struct sr
 	return r;
 }
 
-void host_docker_cleanup(const char *job_dir)
+/* The containers and network of a job whose supervisor died, found by label; quiet when
+ * there is no engine (nothing of the job can be left in one). */
+static void dk_cleanup_leftovers(const char *job_dir, struct strv *warnings)
 {
 	struct sr_error err = {0};
 	_cleanup_free_ char *socket = dk_socket_path(&err);
 	struct dk_engine e = {0};
 	struct stat st;
 
-	/* No engine here: nothing of the job can be left in one. */
 	if (!socket || stat(socket, &st) < 0 || !S_ISSOCK(st.st_mode))
 		return;
 	if (dk_engine_open(&e, socket, &err) < 0 || cleanup_job(&e, job_dir, &err) < 0)
-		fprintf(stderr, "sagerun: warning: removing the containers of %s: %s\n", job_dir,
-			err.msg);
+		strv_pushf(warnings, "removing the containers of %s: %s", job_dir, err.msg);
 	dk_engine_release(&e);
 }
 
@@ -471,9 +472,52 @@ static void dk_teardown(struct host *h)
 	h->priv = NULL;
 }
 
+static int dk_check_options(const struct host_options *o, size_t n_hosts,
+			    const struct job_report *rep, struct sr_error *err)
+{
+	(void)n_hosts;
+	if (!o->image) {
+		sr_err(err, -EINVAL, "--backend docker needs an image");
+		return sr_err_hint(err,
+				   "add --image IMAGE (or AlgorithmSpecification.TrainingImage "
+				   "in the spec)");
+	}
+	if (o->subnet)
+		job_say(rep, JOB_SAY_WARNING, NULL,
+			"--subnet %s: the Docker engine picks the job network's subnet", o->subnet);
+	if (o->network_host)
+		job_say(rep, JOB_SAY_NOTE, NULL,
+			"--network host: the containers' network is not internal (they reach this "
+			"machine's networks through the engine's bridge)");
+	if (o->network_host && o->network_isolation)
+		job_say(rep, JOB_SAY_WARNING, NULL,
+			"EnableNetworkIsolation: with --network host the containers reach this "
+			"machine's networks");
+	return 0;
+}
+
+/* What the hand-written compose files of SageMaker users set (GraphStorm's generator:
+ * seed-systems.md), so their programs run unchanged; a runner sets its own. */
+static void dk_host_env(const struct host *h, struct strv *env)
+{
+	char n[24];
+
+	snprintf(n, sizeof(n), "%zu", h->group ? h->group->n : 1);
+	if (!strv_env_get(env, "MASTER_ADDR") && h->group)
+		strv_env_set(env, "MASTER_ADDR", h->group->hosts[0].name);
+	if (!strv_env_get(env, "WORLD_SIZE"))
+		strv_env_set(env, "WORLD_SIZE", n);
+}
+
 const struct host_backend host_backend_docker = {
     .name = "docker",
-    .flags = HOST_BACKEND_F_OPT_ML | HOST_BACKEND_F_BINDS | HOST_BACKEND_F_CONTAINER,
+    .summary = "a container of the job's image per host, on\n"
+	       "the local Docker engine",
+    .flags = HOST_BACKEND_F_OPT_ML | HOST_BACKEND_F_OWN_ADDRESS | HOST_BACKEND_F_BINDS |
+	     HOST_BACKEND_F_CONTAINER,
+    .check_options = dk_check_options,
+    .cleanup_leftovers = dk_cleanup_leftovers,
+    .host_env = dk_host_env,
     .group_prepare = dk_group_prepare,
     .group_teardown = dk_group_teardown,
     .start = dk_start,

@@ -10,6 +10,7 @@
  *     frame: stream 1 or 2, then the length, big-endian) and copied to our fd 1 and 2.
  * The wait and the logs run side by side in one curl multi handle.
  */
+#include "hosts/docker.h"
 #include "hosts/hosts.h"
 
 #include <curl/curl.h>

@@ -12,7 +12,11 @@
 
 #include "contract/contract.h"
 #include "hosts/internal.h"
+#include "job/report.h"
+#include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
 
 static const struct host_backend *const backends[] = {
     &host_backend_ns,
@@ -26,6 +30,113 @@ const struct host_backend *host_backend_find(const char *name)
 		if (name && !strcmp(backends[i]->name, name))
 			return backends[i];
 	return NULL;
+}
+
+const struct host_backend *host_backend_at(size_t i)
+{
+	return i < sizeof(backends) / sizeof(backends[0]) ? backends[i] : NULL;
+}
+
+int host_check_not_container(const char *backend, const struct host_options *o,
+			     const struct job_report *rep, struct sr_error *err)
+{
+	const char *flag = o->image_given	? "--image"
+			   : o->toolkit_builtin ? "--toolkit"
+			   : o->gpus		? "--gpus-per-host"
+			   : o->shm_bytes	? "--shm-size"
+						: NULL;
+
+	if (flag) {
+		sr_err(err, -EINVAL,
+		       "%s: the %s backend runs this machine's programs, not an image", flag,
+		       backend);
+		return sr_err_hint(err,
+				   "%s is for container hosts: add --backend docker --image "
+				   "IMAGE",
+				   flag);
+	}
+	if (o->image)
+		job_say(rep, JOB_SAY_WARNING, NULL,
+			"the job's image '%s' does not run here: the %s backend's hosts run this "
+			"machine's programs (--backend docker runs it)",
+			o->image, backend);
+	return 0;
+}
+
+bool host_group_probe(struct host_group *g, const char **ret_why)
+{
+	if (!g->backend)
+		return false;
+	return !g->backend->probe || g->backend->probe(g, ret_why);
+}
+
+int host_options_check(const struct host_backend *b, const struct host_options *o, size_t n_hosts,
+		       const struct job_report *rep, struct sr_error *err)
+{
+	return b->check_options ? b->check_options(o, n_hosts, rep, err) : 0;
+}
+
+void host_leftovers_cleanup(const char *backend, const char *job_dir, struct strv *warnings)
+{
+	const struct host_backend *b = host_backend_find(backend);
+
+	if (b && b->cleanup_leftovers && job_dir)
+		b->cleanup_leftovers(job_dir, warnings);
+}
+
+void host_env_base(const struct host *h, struct strv *env)
+{
+	extern char **environ;
+
+	/* A container starts from its image's environment, not this machine's. */
+	if (h->backend && (h->backend->flags & HOST_BACKEND_F_CONTAINER))
+		return;
+	for (char **e = environ; *e; e++)
+		strv_push(env, *e);
+	/* What a backend gave an outer job's host (sagerun run from inside one) is not this
+	 * host's: its own backend sets them anew. */
+	strv_env_unset_prefix(env, PROC_HOST_ENV "=");
+	strv_env_unset_prefix(env, CONTRACT_AGENT_SERVED_ENV "=");
+	strv_env_unset_prefix(env, CONTRACT_HOST_GROUP_ENV "=");
+}
+
+void host_env_finish(const struct host *h, struct strv *env)
+{
+	if (h->backend && h->backend->host_env)
+		h->backend->host_env(h, env);
+}
+
+const char *host_opt_ml_seen(const struct host *h)
+{
+	return h->backend && (h->backend->flags & HOST_BACKEND_F_OPT_ML) ? CONTRACT_BASE_DIR
+									 : h->opt_ml;
+}
+
+bool host_mounts_folders(const struct host *h)
+{
+	return h->backend && (h->backend->flags & HOST_BACKEND_F_BINDS);
+}
+
+int host_bind_folder(struct host *h, const char *src, const char *rel, bool readonly,
+		     struct sr_error *err)
+{
+	_cleanup_free_ char *at = xasprintf("%s/%s", h->opt_ml, rel);
+	int r;
+
+	if (!host_mounts_folders(h))
+		return sr_err(err, -EOPNOTSUPP, "%s: the %s backend mounts no folders", h->name,
+			      h->backend ? h->backend->name : "(none)");
+	/* The mount point, so that the tree on disk shows where the folder goes. */
+	r = fs_mkdir_p(at, 0755, err);
+	if (r < 0)
+		return r;
+	xgrow(&h->binds, &h->cap_binds, h->n_binds + 1, sizeof(*h->binds));
+	h->binds[h->n_binds++] = (struct host_bind){
+	    .src = xstrdup(src),
+	    .dst = xasprintf("%s/%s", CONTRACT_BASE_DIR, rel),
+	    .readonly = readonly,
+	};
+	return 0;
 }
 
 void host_init(struct host *h, size_t index, const struct host_backend *b)

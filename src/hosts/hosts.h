@@ -17,6 +17,7 @@
 
 struct sr_error;
 struct host_backend;
+struct job_report;
 struct host_group;
 
 /* A folder bind-mounted into a host (backends with HOST_BACKEND_F_BINDS), e.g. a channel. */
@@ -36,7 +37,7 @@ struct host {
 	char *root;	  /* the host's own folder: <job>/hosts/algo-N (owned); its etc/ holds
 			   * the hosts and hostname files a namespace backend mounts */
 	struct host_bind *binds; /* extra mounts (owned), n_binds of them */
-	size_t n_binds;
+	size_t n_binds, cap_binds;
 	struct host_group *group; /* the job's hosts, shared (borrowed) */
 	/* > 0: the host runs sagerun's rsh agent (runtime/agent.h) on this port of its own
 	 * address; its config is in the host's input/config.  0: no agent. */
@@ -85,18 +86,50 @@ struct host_group {
 enum host_backend_flags {
 	/* Hosts see their tree at /opt/ml (not at h->opt_ml). */
 	HOST_BACKEND_F_OPT_ML = 1 << 0,
-	/* Hosts share this machine's network: MASTER_ADDR is 127.0.0.1. */
-	HOST_BACKEND_F_SHARED_NETWORK = 1 << 1,
-	/* Channels are bind-mounted (h->binds), not linked into the tree. */
+	/* Each host has an address of its own where algo-N resolves, so every host can serve
+	 * sagerun's rsh agent on the same port.  Without it hosts share this machine's. */
+	HOST_BACKEND_F_OWN_ADDRESS = 1 << 1,
+	/* Folders are bind-mounted into hosts (h->binds), not linked into their trees. */
 	HOST_BACKEND_F_BINDS = 1 << 2,
 	/* Hosts are containers of an image: they get the job's environment and the contract's,
 	 * never this machine's (its PATH, HOME... would break the image). */
 	HOST_BACKEND_F_CONTAINER = 1 << 3,
 };
 
+/* What the user asked of a job's hosts (the Hosts flags of `sagerun train`).  Each backend
+ * checks the ones it honours (check_options): one it cannot honour is an error, one it
+ * ignores a note, never silence. */
+struct host_options {
+	bool network_host;  /* --network host */
+	const char *subnet; /* --subnet CIDR; NULL: the default */
+	/* The job asks for no network beyond its hosts (EnableNetworkIsolation). */
+	bool network_isolation;
+	/* Container hosts. */
+	const char *image;    /* --image, else the spec's; NULL: none */
+	bool image_given;     /* the image came from --image, not from the spec */
+	bool toolkit_builtin; /* --toolkit builtin */
+	int gpus;	      /* --gpus-per-host: 0 none, -1 all */
+	long long shm_bytes;  /* --shm-size; 0: the engine's default */
+};
+
 struct host_backend {
 	const char *name;
-	unsigned flags; /* enum host_backend_flags */
+	const char *summary; /* what a host is, for --backend's help (lines of <= 50) */
+	unsigned flags;	     /* enum host_backend_flags */
+	/* Optional: whether hosts can be made here; false with *ret_why (static, one line).
+	 * Whatever the probe leaves to clean (a child to reap) is the group's, undone by
+	 * group_teardown.  Without it the backend is always available. */
+	bool (*probe)(struct host_group *g, const char **ret_why);
+	/* Optional: refuse the options this backend cannot honour for n_hosts hosts (an error
+	 * that names the flag) and say a note or warning through `rep` for each it ignores. */
+	int (*check_options)(const struct host_options *o, size_t n_hosts,
+			     const struct job_report *rep, struct sr_error *err);
+	/* Optional: remove what the hosts of the job in `job_dir` left when their supervisor
+	 * died (processes, containers); what could not be removed goes to `warnings`. */
+	void (*cleanup_leftovers)(const char *job_dir, struct strv *warnings);
+	/* Optional: what the backend itself adds to a prepared host's environment (how its
+	 * hosts reach each other, who serves the rsh agent). */
+	void (*host_env)(const struct host *h, struct strv *env);
 	/* Optional: start making, in the background, what the job's hosts share and needs only
 	 * the group's shape (the number of hosts, the network options): called as early as the
 	 * job is known, before its hosts' trees are laid out.  Never fails: an error waits for
@@ -105,7 +138,7 @@ struct host_backend {
 	/* Optional: make what the job's hosts share (the private network, /etc/hosts of each
 	 * host) before any host starts.  Called once per job (after group_begin, if called). */
 	int (*group_prepare)(struct host_group *g, struct sr_error *err);
-	/* Optional, idempotent: undo group_prepare. */
+	/* Optional, idempotent: undo probe, group_begin and group_prepare. */
 	void (*group_teardown)(struct host_group *g);
 	/* Start the host's first process.  On success pid, pidfd, out_fd, err_fd are set. */
 	int (*start)(struct host *h, struct sr_error *err);
@@ -123,37 +156,35 @@ struct host_backend {
 	void (*teardown)(struct host *h);
 };
 
-/* NULL when unknown.  Known: "process", "ns", "docker". */
+/* NULL when unknown. */
 const struct host_backend *host_backend_find(const char *name);
+/* The table, in the order `--backend auto` tries them: the i-th backend, NULL past the end. */
+const struct host_backend *host_backend_at(size_t i);
 
-/* Whether namespaces can be made here (root, or unprivileged user namespaces); when not,
- * *ret_why says why in one line (static string).  The answer comes from a child that tries,
- * and comes before the child is gone (its namespaces' teardown takes a while nothing needs
- * to wait for): with ret_probe, the caller reaps it later with host_ns_probe_reap; NULL
- * reaps it before returning. */
-bool host_ns_available(const char **ret_why, pid_t *ret_probe);
-/* Reap the probe's child if *pid > 0 (waiting for it if `block`); *pid becomes 0 once it is
- * reaped. */
-void host_ns_probe_reap(pid_t *pid, bool block);
+/* Whether the group's backend can make hosts here (its probe); false with *ret_why. */
+bool host_group_probe(struct host_group *g, const char **ret_why);
+/* The backend's check_options (0 without one). */
+int host_options_check(const struct host_backend *b, const struct host_options *o, size_t n_hosts,
+		       const struct job_report *rep, struct sr_error *err);
+/* What the hosts of a job whose supervisor died left behind, removed by the backend named
+ * `backend` (the store's record of it); nothing for an unknown name. */
+void host_leftovers_cleanup(const char *backend, const char *job_dir, struct strv *warnings);
 
-/* Remove whatever the docker backend made for the job in `job_dir` (its containers and
- * network, found by label), when an engine answers; for a job whose supervisor died.  Quiet
- * when there is no engine; warnings go to stderr. */
-void host_docker_cleanup(const char *job_dir);
-
-/* Write a docker-compose.yml at `path` (atomically) running the group's hosts as the docker
- * backend would (g->container set, hosts prepared).  Names of credentials, written by name
- * only, are added to `by_name`. */
-int host_compose_write(const struct host_group *g, const char *path, struct strv *by_name,
-		       struct sr_error *err);
-
-/* `sagerun container attach`, the process the docker backend runs per host: wait for the
- * container `id` (registered before its start) through the engine at `socket`, API version
- * `api`, start it (unless SIGTERM or SIGINT came first), copy its output to stdout and
- * stderr, and end as it ended.  Returns the exit code for main() when the container exited
- * (after raising its signal on itself when it was killed by one); 125 when the engine failed,
- * after saying why on stderr, as `docker run` does. */
-int host_docker_attach(const char *socket, const char *api, const char *host, const char *id);
+/* Whether the backend mounts folders into its hosts; elsewhere a folder is linked into the
+ * host's tree (data/channels.h). */
+bool host_mounts_folders(const struct host *h);
+/* Bind-mount the folder `src` (absolute, on this machine) at <the host's /opt/ml>/`rel`; never
+ * a copy.  -EOPNOTSUPP on a backend that mounts nothing. */
+int host_bind_folder(struct host *h, const char *src, const char *rel, bool readonly,
+		     struct sr_error *err);
+/* The environment a host starts from, into `env`: this machine's (less what a backend gave the
+ * host of an outer job), or nothing for a container, which starts from its image's. */
+void host_env_base(const struct host *h, struct strv *env);
+/* What the backend itself adds once the host's environment and argv are made (host_env). */
+void host_env_finish(const struct host *h, struct strv *env);
+/* The host's /opt/ml as its own processes see it: /opt/ml, or h->opt_ml on a backend whose
+ * hosts share this machine's file system. */
+const char *host_opt_ml_seen(const struct host *h);
 
 void host_group_begin(struct host_group *g);
 int host_group_prepare(struct host_group *g, struct sr_error *err);

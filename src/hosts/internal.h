@@ -14,6 +14,20 @@ extern const struct host_backend host_backend_process;
 extern const struct host_backend host_backend_ns;
 extern const struct host_backend host_backend_docker;
 
+/* check_options of the backends that run this machine's programs (ns, process): the
+ * container settings are errors, a spec's image (which such hosts do not run) a warning. */
+struct host_options;
+struct job_report;
+int host_check_not_container(const char *backend, const struct host_options *o,
+			     const struct job_report *rep, struct sr_error *err);
+
+/* ---- the process backend: process.c, process_leftovers.c ---- */
+
+/* In the environment of every process of a process-backend host: the host's folder
+ * (<job>/hosts/algo-N), by which the leftovers of a lost supervisor are found. */
+#define PROC_HOST_ENV "SAGERUN_PROCESS_HOST"
+void proc_cleanup_leftovers(const char *job_dir, struct strv *warnings);
+
 /* ---- container hosts: container.c (what docker.c creates and compose.c writes) ---------- */
 
 /* Where --toolkit builtin mounts the static sagerun inside each container. */

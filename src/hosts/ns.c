@@ -34,6 +34,7 @@
 #include "hosts/internal.h"
 #include "hosts/netns.h"
 #include "hosts/spawn.h"
+#include "job/report.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -52,6 +53,10 @@
  * their logs.  Each launch waits only for its own host's network, so the clones of the first
  * hosts overlap with the network of the last. */
 struct ns_group {
+	/* The probe's child (ns_probe), reaped once it is surely gone: at group_prepare if it
+	 * is by then, at teardown in any case.  0: none. */
+	pid_t probe;
+	bool begun;	     /* group_begin ran */
 	struct netns_job nj; /* its subnet is planned at once; the rest is the thread's */
 	int begin_r;	     /* group_begin's own error, for group_prepare */
 	struct sr_error begin_err;
@@ -177,12 +182,28 @@ static void net_join(struct ns_group *ng)
 	}
 }
 
+/* The group's state, made by whichever of probe and group_begin comes first. */
+static struct ns_group *ns_group_get(struct host_group *g)
+{
+	struct ns_group *ng = g->priv;
+
+	if (!ng) {
+		ng = xcalloc(1, sizeof(*ng));
+		ng->nj.ns_fd = -1;
+		g->priv = ng;
+	}
+	return ng;
+}
+
+static void probe_reap(pid_t *pid, bool block);
+
 static void ns_group_teardown(struct host_group *g)
 {
 	struct ns_group *ng = g->priv;
 
 	if (!ng)
 		return;
+	probe_reap(&ng->probe, true); /* long gone by now */
 	if (ng->net) {
 		atomic_store(&ng->cancel, true); /* a stop while Downloading need not wait for it */
 		net_join(ng);
@@ -199,13 +220,11 @@ static void ns_group_teardown(struct host_group *g)
 
 static void ns_group_begin(struct host_group *g)
 {
-	struct ns_group *ng;
+	struct ns_group *ng = ns_group_get(g);
 
-	if (g->priv)
+	if (ng->begun)
 		return;
-	ng = xcalloc(1, sizeof(*ng));
-	ng->nj.ns_fd = -1;
-	g->priv = ng;
+	ng->begun = true;
 	if (g->network_host) {
 		if (g->n > NS_LOOPBACK_HOSTS_MAX)
 			ng->begin_r = sr_err(&ng->begin_err, -E2BIG,
@@ -292,6 +311,9 @@ static int ns_group_prepare(struct host_group *g, struct sr_error *err)
 	}
 	free(hosts);
 	ng->prepared = true;
+	/* The probe's child is gone by now, most likely: no zombie of ours for the job's
+	 * length (else it is reaped at teardown). */
+	probe_reap(&ng->probe, false);
 	return 0;
 
 fail:
@@ -715,7 +737,7 @@ static void ns_teardown(struct host *h)
 
 /* ---- availability ---- */
 
-void host_ns_probe_reap(pid_t *pid, bool block)
+static void probe_reap(pid_t *pid, bool block)
 {
 	pid_t r;
 
@@ -735,7 +757,11 @@ static int probe_main(void *arg)
 	return 0;
 }
 
-bool host_ns_available(const char **ret_why, pid_t *ret_probe)
+/* Whether namespaces can be made here (root, or unprivileged user namespaces); when not,
+ * *ret_why says why in one line.  The answer comes from a child that tries, and comes before
+ * the child is gone (its namespaces' teardown takes a while nothing needs to wait for): the
+ * group reaps it later. */
+static bool ns_probe(struct host_group *g, const char **ret_why)
 {
 	static const char *const reasons[] = {
 	    [EPERM] = "cannot create namespaces here: Operation not permitted",
@@ -759,8 +785,7 @@ bool host_ns_available(const char **ret_why, pid_t *ret_probe)
 	 * posix_spawn): no page tables to copy, and we resume as soon as it is out of our
 	 * memory, which is before its exit tears its new namespaces down; the mount namespace's
 	 * teardown waits for an RCU grace period (0.5 to 3 ms here) that nothing of ours needs.
-	 * The child is reaped later (host_ns_probe_reap), long after it is gone, when the
-	 * caller takes it.
+	 * The child is reaped later (probe_reap), long after it is gone.
 	 *
 	 * Without CLONE_NEWNET: a network namespace costs a millisecond to make and more to
 	 * destroy, on every job; where the others can be made it can too, and if not, the
@@ -775,10 +800,7 @@ bool host_ns_available(const char **ret_why, pid_t *ret_probe)
 		why = "cannot create namespaces here: cannot start a probe process";
 		goto out;
 	}
-	if (ret_probe)
-		*ret_probe = pid;
-	else
-		host_ns_probe_reap(&pid, true);
+	ns_group_get(g)->probe = pid;
 	if (e != 0)
 		why = e > 0 && (size_t)e < sizeof(reasons) / sizeof(reasons[0]) && reasons[e]
 			  ? reasons[e]
@@ -789,9 +811,53 @@ out:
 	return !why;
 }
 
+/* --subnet is checked here, before the job is recorded, as the network will plan it. */
+static int ns_check_options(const struct host_options *o, size_t n_hosts,
+			    const struct job_report *rep, struct sr_error *err)
+{
+	struct netns_job nj;
+	int r = host_check_not_container("ns", o, rep, err);
+
+	if (r < 0)
+		return r;
+	if (o->network_host) {
+		if (o->subnet)
+			job_say(rep, JOB_SAY_WARNING, NULL,
+				"--subnet %s: with --network host the hosts share this machine's "
+				"network; no subnet is made",
+				o->subnet);
+		if (o->network_isolation)
+			job_say(rep, JOB_SAY_WARNING, NULL,
+				"EnableNetworkIsolation: with --network host the hosts reach "
+				"whatever this machine reaches");
+		if (n_hosts > NS_LOOPBACK_HOSTS_MAX)
+			return sr_err(err, -E2BIG,
+				      "too many hosts for --network host: %zu (at most %d)",
+				      n_hosts, NS_LOOPBACK_HOSTS_MAX);
+		return 0;
+	}
+	r = netns_job_plan(&nj, o->subnet, n_hosts, err);
+	netns_job_destroy(&nj);
+	if (r < 0 && o->subnet && err && strncmp(err->msg, "--subnet", 8))
+		return sr_err_wrap(err, "--subnet");
+	return r;
+}
+
+/* The host's init serves its rsh agent (ns_init.c): the runtime must not serve another. */
+static void ns_host_env(const struct host *h, struct strv *env)
+{
+	if (h->agent_port > 0)
+		strv_env_set(env, CONTRACT_AGENT_SERVED_ENV, "init");
+}
+
 const struct host_backend host_backend_ns = {
     .name = "ns",
-    .flags = HOST_BACKEND_F_OPT_ML | HOST_BACKEND_F_BINDS,
+    .summary = "Linux namespaces: a hostname, /opt/ml, network\n"
+	       "and processes of its own per host",
+    .flags = HOST_BACKEND_F_OPT_ML | HOST_BACKEND_F_OWN_ADDRESS | HOST_BACKEND_F_BINDS,
+    .probe = ns_probe,
+    .check_options = ns_check_options,
+    .host_env = ns_host_env,
     .group_begin = ns_group_begin,
     .group_prepare = ns_group_prepare,
     .group_teardown = ns_group_teardown,

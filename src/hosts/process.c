@@ -29,8 +29,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "contract/contract.h"
 #include "hosts/internal.h"
 #include "hosts/spawn.h"
+#include "job/report.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/signame.h"
@@ -284,9 +286,54 @@ static void proc_teardown(struct host *h)
 	h->pid = 0;
 }
 
+/* Plain processes share this machine's network: there is no subnet and no isolation to
+ * give them. */
+static int proc_check_options(const struct host_options *o, size_t n_hosts,
+			      const struct job_report *rep, struct sr_error *err)
+{
+	int r = host_check_not_container("process", o, rep, err);
+
+	(void)n_hosts;
+	if (r < 0)
+		return r;
+	if (o->subnet) {
+		sr_err(err, -EINVAL,
+		       "--subnet %s: the process backend's hosts share this machine's network; "
+		       "there is no subnet to choose",
+		       o->subnet);
+		return sr_err_hint(err, "leave out --subnet, or use --backend ns (a private "
+					"network per job)");
+	}
+	if (o->network_host)
+		job_say(rep, JOB_SAY_NOTE, NULL,
+			"--network host: the process backend always shares this machine's network");
+	if (o->network_isolation)
+		job_say(rep, JOB_SAY_WARNING, NULL,
+			"EnableNetworkIsolation: the process backend's hosts reach whatever this "
+			"machine reaches (--backend ns isolates them)");
+	return 0;
+}
+
+/* algo-N does not resolve here: peers meet at this machine's loopback.  The host is one
+ * process group that the supervisor signals whole; the runtime must stay in it.  And every
+ * process of the host carries its folder, so a lost supervisor's leftovers can be found. */
+static void proc_host_env(const struct host *h, struct strv *env)
+{
+	strv_env_set(env, "MASTER_ADDR", "127.0.0.1");
+	if (h->run_self)
+		strv_env_set(env, CONTRACT_HOST_GROUP_ENV, "host");
+	if (h->root)
+		strv_env_set(env, PROC_HOST_ENV, h->root);
+}
+
 const struct host_backend host_backend_process = {
     .name = "process",
-    .flags = HOST_BACKEND_F_SHARED_NETWORK,
+    .summary = "plain process groups: no hostnames, this\n"
+	       "machine's network and files",
+    .flags = 0,
+    .check_options = proc_check_options,
+    .cleanup_leftovers = proc_cleanup_leftovers,
+    .host_env = proc_host_env,
     .start = proc_start,
     .signal = proc_signal,
     .collect = proc_collect,

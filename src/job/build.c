@@ -115,8 +115,8 @@ static int load_spec(struct build *b, char **ret_text)
 	b->text = text;
 	b->len = len;
 	b->job->spec_path = xstrdup(path);
-	r = job_spec_parse(text, len, path, b->job, b->warnings, b->err);
-	for (size_t i = 0; i < b->job->n_channels && i < JOB_CHANNELS_MAX; i++)
+	r = job_spec_parse(&job_kind_training, text, len, path, b->job, b->warnings, b->err);
+	for (size_t i = 0; i < b->job->train.n_channels && i < JOB_CHANNELS_MAX; i++)
 		b->spec_index[i] = (int)i;
 	return r;
 }
@@ -139,7 +139,7 @@ static int split_kv(struct build *b, const char *flag, const char *arg, const ch
 
 static int apply_hps(struct build *b)
 {
-	struct job_map *hps = &b->job->hyperparameters;
+	struct job_map *hps = &b->job->train.hyperparameters;
 
 	for (size_t i = 0; i < b->flags->hps.n; i++) {
 		const char *arg = b->flags->hps.v[i], *value;
@@ -166,7 +166,7 @@ static int apply_hps(struct build *b)
 static int apply_distribution(struct build *b)
 {
 	const struct job_flags *f = b->flags;
-	struct job_map *hps = &b->job->hyperparameters;
+	struct job_map *hps = &b->job->train.hyperparameters;
 
 	if (f->distribution && !strcmp(f->distribution, "torch"))
 		job_map_set(hps, "sagemaker_torch_distributed_enabled", "true");
@@ -318,30 +318,31 @@ static int apply_channels(struct build *b)
 			return flag_fail(b, "--channel", arg, "NAME %s", msg);
 		if ((msg = job_check_string(path, 1, JOB_URI_MAX, job_rule_uri)))
 			return flag_fail(b, "--channel", arg, "PATH %s", msg);
-		for (k = 0; k < job->n_channels; k++)
-			if (!strcmp(job->channels[k].name, name))
+		for (k = 0; k < job->train.n_channels; k++)
+			if (!strcmp(job->train.channels[k].name, name))
 				break;
-		if (k < job->n_channels && b->spec_index[k] < 0)
+		if (k < job->train.n_channels && b->spec_index[k] < 0)
 			return flag_fail(b, "--channel", arg, "channel '%s' is given twice", name);
-		if (k == job->n_channels) {
-			if (job->n_channels >= JOB_CHANNELS_MAX)
+		if (k == job->train.n_channels) {
+			if (job->train.n_channels >= JOB_CHANNELS_MAX)
 				return flag_fail(b, "--channel", arg, "more than %d channels",
 						 JOB_CHANNELS_MAX);
-			job->channels =
-			    xrealloc(job->channels, (job->n_channels + 1) * sizeof(*job->channels));
-			job->n_channels++;
+			job->train.channels =
+			    xrealloc(job->train.channels,
+				     (job->train.n_channels + 1) * sizeof(*job->train.channels));
+			job->train.n_channels++;
 		} else {
-			job_channel_release(&job->channels[k]);
+			job_channel_release(&job->train.channels[k]);
 		}
-		memset(&job->channels[k], 0, sizeof(job->channels[k]));
-		job->channels[k].name = TAKE_PTR(name);
-		job->channels[k].uri = xstrdup(path);
+		memset(&job->train.channels[k], 0, sizeof(job->train.channels[k]));
+		job->train.channels[k].name = TAKE_PTR(name);
+		job->train.channels[k].uri = xstrdup(path);
 		if (o.distribution)
-			job->channels[k].distribution = xstrdup(o.distribution);
+			job->train.channels[k].distribution = xstrdup(o.distribution);
 		if (o.compression)
-			job->channels[k].compression = xstrdup(o.compression);
+			job->train.channels[k].compression = xstrdup(o.compression);
 		if (o.type)
-			job->channels[k].s3_data_type = xstrdup(o.type);
+			job->train.channels[k].s3_data_type = xstrdup(o.type);
 		b->spec_index[k] = -1;
 		b->flag_arg[k] = arg;
 	}
@@ -445,8 +446,8 @@ static int apply_entry_point(struct build *b)
 			   job->spec_path);
 	strv_release(&job->entrypoint);
 	strv_release(&job->arguments);
-	job_map_set(&job->hyperparameters, "sagemaker_program", q_program);
-	job_map_set(&job->hyperparameters, "sagemaker_submit_directory", q_submit);
+	job_map_set(&job->train.hyperparameters, "sagemaker_program", q_program);
+	job_map_set(&job->train.hyperparameters, "sagemaker_submit_directory", q_submit);
 	return 0;
 }
 
@@ -506,14 +507,14 @@ static int apply_scalars(struct build *b)
 	if (f->output) {
 		if ((msg = job_check_string(f->output, 1, JOB_URI_MAX, job_rule_uri)))
 			return flag_fail(b, "--output", NULL, "%s", msg);
-		free(job->output_path);
-		job->output_path = xstrdup(f->output);
+		free(job->train.output_path);
+		job->train.output_path = xstrdup(f->output);
 	}
 	if (f->checkpoints) {
 		if ((msg = job_check_string(f->checkpoints, 1, JOB_URI_MAX, job_rule_uri)))
 			return flag_fail(b, "--checkpoints", NULL, "%s", msg);
-		free(job->checkpoint_s3_uri);
-		job->checkpoint_s3_uri = xstrdup(f->checkpoints);
+		free(job->train.checkpoint_s3_uri);
+		job->train.checkpoint_s3_uri = xstrdup(f->checkpoints);
 	}
 	if (f->max_run_s != -1) {
 		if (f->max_run_s < 1 || f->max_run_s > JOB_MAX_RUN_LIMIT_S)
@@ -585,15 +586,15 @@ static void apply_defaults(struct build *b)
 	if (job->instance_count == 0)
 		job->instance_count = 1;
 	set_default(&job->instance_type, JOB_DEFAULT_INSTANCE_TYPE);
-	set_default(&job->input_mode, "File");
-	set_default(&job->output_path, JOB_DEFAULT_OUTPUT);
-	set_default(&job->output_compression, "GZIP");
+	set_default(&job->train.input_mode, "File");
+	set_default(&job->train.output_path, JOB_DEFAULT_OUTPUT);
+	set_default(&job->train.output_compression, "GZIP");
 	if (job->volume_size_gb == 0)
 		job->volume_size_gb = JOB_DEFAULT_VOLUME_GB;
 	if (job->max_run_s == 0)
 		job->max_run_s = JOB_DEFAULT_MAX_RUN_S;
-	for (size_t i = 0; i < job->n_channels; i++) {
-		struct job_channel *c = &job->channels[i];
+	for (size_t i = 0; i < job->train.n_channels; i++) {
+		struct job_channel *c = &job->train.channels[i];
 
 		set_default(&c->s3_data_type, "S3Prefix");
 		set_default(&c->distribution, "FullyReplicated");
@@ -601,7 +602,7 @@ static void apply_defaults(struct build *b)
 		set_default(&c->record_wrapper, "None");
 		if (!c->input_mode_set) {
 			free(c->input_mode);
-			c->input_mode = xstrdup(job->input_mode);
+			c->input_mode = xstrdup(job->train.input_mode);
 		}
 	}
 	free(job->arn);
@@ -628,8 +629,8 @@ static int check_s3_channels(struct build *b)
 {
 	struct job *job = b->job;
 
-	for (size_t i = 0; i < job->n_channels; i++) {
-		const struct job_channel *c = &job->channels[i];
+	for (size_t i = 0; i < job->train.n_channels; i++) {
+		const struct job_channel *c = &job->train.channels[i];
 		const char *what = NULL;
 
 		if (!job_uri_is_s3(c->uri))
@@ -653,7 +654,7 @@ static int check_s3_channels(struct build *b)
 /* Resolve a channel's local folder and check it is one; errors point at where it came from. */
 static int resolve_channel(struct build *b, size_t i)
 {
-	struct job_channel *c = &b->job->channels[i];
+	struct job_channel *c = &b->job->train.channels[i];
 	const char *problem;
 
 	free(c->local_path);
@@ -685,11 +686,12 @@ static int resolve_channel(struct build *b, size_t i)
 static void resolve_checkpoints(struct build *b)
 {
 	struct job *job = b->job;
-	char *local = job->checkpoint_s3_uri ? job_uri_local_path(job->checkpoint_s3_uri) : NULL;
+	char *local =
+	    job->train.checkpoint_s3_uri ? job_uri_local_path(job->train.checkpoint_s3_uri) : NULL;
 
 	if (local) {
-		free(job->checkpoint_s3_uri);
-		job->checkpoint_s3_uri = local;
+		free(job->train.checkpoint_s3_uri);
+		job->train.checkpoint_s3_uri = local;
 	}
 }
 
@@ -699,45 +701,43 @@ static int resolve_output(struct build *b)
 	struct jsonpos_path path = {.n = 0};
 	int line, col;
 
-	free(job->output_local);
-	job->output_local = job_uri_local_path(job->output_path);
-	if (!job->output_local || !fs_exists(job->output_local) || fs_is_dir(job->output_local))
+	free(job->train.output_local);
+	job->train.output_local = job_uri_local_path(job->train.output_path);
+	if (!job->train.output_local || !fs_exists(job->train.output_local) ||
+	    fs_is_dir(job->train.output_local))
 		return 0;
 	jsonpos_push_key(&path, "OutputDataConfig");
 	jsonpos_push_key(&path, "S3OutputPath");
 	if (b->flags->output)
-		return flag_fail(b, "--output", NULL, "'%s' is not a folder", job->output_local);
+		return flag_fail(b, "--output", NULL, "'%s' is not a folder",
+				 job->train.output_local);
 	if (b->text && jsonpos_find(b->text, b->len, &path, JSONPOS_VALUE, &line, &col) == 0)
 		return path_fail(b, &path, JSONPOS_VALUE, "'%s' is not a folder",
-				 job->output_local);
+				 job->train.output_local);
 	flag_fail(b, "output", NULL, "'%s' (the default output folder) is not a folder",
-		  job->output_local);
+		  job->train.output_local);
 	return sr_err_hint(b->err, "give another folder with --output DIR");
 }
 
-/* A spec alone must name something to run: there is no container backend (yet) to run an
- * image's own entry point. */
+/* A spec alone must name something to run: a command, a program, or an image whose own
+ * entry point runs (bring-your-own container: which backend can run it is launch/'s to say). */
 static int check_runnable(struct build *b)
 {
 	struct job *job = b->job;
 	struct jsonpos_path path = {.n = 0};
 	int line, col;
 
-	if (job->entrypoint.n || job_map_get(&job->hyperparameters, "sagemaker_program"))
+	if (job->entrypoint.n || job_map_get(&job->train.hyperparameters, "sagemaker_program") ||
+	    job->image)
 		return 0;
 	if (!b->text) /* unreachable: without a spec there is an entry point or a command */
 		return sr_err(b->err, -EINVAL, "nothing to run");
 	jsonpos_push_key(&path, "AlgorithmSpecification");
 	if (jsonpos_find(b->text, b->len, &path, JSONPOS_KEY, &line, &col) < 0)
 		jsonpos_pop(&path);
-	if (job->image)
-		path_fail(b, &path, JSONPOS_KEY,
-			  "nothing to run: a TrainingImage alone needs a container backend, which "
-			  "this sagerun does not have yet");
-	else
-		path_fail(b, &path, JSONPOS_KEY,
-			  "nothing to run: no ContainerEntrypoint and no sagemaker_program "
-			  "hyperparameter");
+	path_fail(b, &path, JSONPOS_KEY,
+		  "nothing to run: no ContainerEntrypoint and no sagemaker_program hyperparameter, "
+		  "and no TrainingImage whose own entry point could run");
 	return sr_err_hint(b->err, "add \"ContainerEntrypoint\": [\"python3\", \"train.py\"] to "
 				   "AlgorithmSpecification, or run with --entry-point FILE or "
 				   "-- COMMAND [ARGS...]");
@@ -751,6 +751,7 @@ int job_build(const struct job_flags *flags, struct job *ret, struct strv *warni
 	struct build b = {.flags = flags, .job = &job, .warnings = warnings, .err = err};
 	int r;
 
+	job.kind = &job_kind_training; /* the flags of `sagerun train` make a training job */
 	if (!flags->spec_path && !flags->entry_point && !flags->command)
 		return sr_err(err, -EINVAL,
 			      "nothing to run: give --spec FILE, --entry-point FILE "
@@ -784,7 +785,7 @@ int job_build(const struct job_flags *flags, struct job *ret, struct strv *warni
 	if (r < 0)
 		return r;
 	apply_defaults(&b);
-	for (size_t i = 0; i < job.n_channels; i++) {
+	for (size_t i = 0; i < job.train.n_channels; i++) {
 		r = resolve_channel(&b, i);
 		if (r < 0)
 			return r;

@@ -1,10 +1,24 @@
-/* job.c - freeing a job: the one place that knows every allocation struct job owns. */
+/* job.c - freeing a job (its common part here, its kind's part by its kind), the kind table,
+ * and what every kind's job answers through its kind. */
 #include "job/job.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "job/kind.h"
 #include "job/rules.h"
+
+static const struct job_kind *const kinds[] = {
+    &job_kind_training,
+};
+
+const struct job_kind *job_kind_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (name && !strcmp(kinds[i]->name, name))
+			return kinds[i];
+	return NULL;
+}
 
 void job_channel_release(struct job_channel *c)
 {
@@ -20,28 +34,27 @@ void job_channel_release(struct job_channel *c)
 	memset(c, 0, sizeof(*c));
 }
 
+struct json_t *job_request_json(const struct job *job)
+{
+	return job->kind->request_json(job);
+}
+
 void job_release(struct job *job)
 {
 	if (!job)
 		return;
+	/* Every kind's part: each is zeroed unless the job is of that kind, so a job whose kind
+	 * was never set (a spec that failed early) frees whatever it got. */
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		kinds[i]->release(job);
 	free(job->name);
 	free(job->arn);
 	free(job->role_arn);
 	free(job->image);
-	free(job->input_mode);
 	strv_release(&job->entrypoint);
 	strv_release(&job->arguments);
-	job_map_release(&job->hyperparameters);
 	job_map_release(&job->environment);
-	for (size_t i = 0; i < job->n_channels; i++)
-		job_channel_release(&job->channels[i]);
-	free(job->channels);
-	free(job->output_path);
-	free(job->output_local);
-	free(job->output_compression);
 	free(job->instance_type);
-	free(job->checkpoint_s3_uri);
-	free(job->checkpoint_local_path);
 	free(job->spec_path);
 	memset(job, 0, sizeof(*job));
 }

@@ -1,9 +1,11 @@
-/* job.h - struct job: one SageMaker training job as plain data (no I/O).
+/* job.h - struct job: one SageMaker job as plain data (no I/O): what every kind of job has
+ * and its kind's own part (kind.h says what a kind brings).
  *
- * Built from a CreateTrainingJob request JSON (spec.c) and/or command-line flags (build.c),
- * validated as the service validates (validate.c), and turned back into the request JSON that
- * describe output echoes (request.c).  Every layer below reads it; none changes it after
- * job_build() returns.
+ * A training job is built from a CreateTrainingJob request JSON (spec.c with the training
+ * kind's field table, training_spec.c) and/or command-line flags (build.c), validated as the
+ * service validates (validate.c, training_validate.c), and turned back into the request JSON
+ * that describe output echoes (training_request.c).  Every layer below reads it; none
+ * changes it after job_build() returns.
  */
 #ifndef SR_JOB_JOB_H
 #define SR_JOB_JOB_H
@@ -12,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "job/kind.h"
 #include "util/strv.h"
 
 struct sr_error;
@@ -72,32 +75,39 @@ struct job_channel {
 	char *distribution;   /* S3DataDistributionType: "FullyReplicated" | "ShardedByS3Key" */
 };
 
-struct job {
-	char *name;		/* TrainingJobName */
-	char *arn;		/* arn:aws:sagemaker:<region>:<account>:training-job/<name> */
-	char *role_arn;		/* RoleArn, NULL when absent (not needed locally) */
-	char *image;		/* AlgorithmSpecification.TrainingImage, NULL when absent */
-	char *input_mode;	/* AlgorithmSpecification.TrainingInputMode, default "File" */
-	struct strv entrypoint; /* ContainerEntrypoint (empty when unset) */
-	struct strv arguments;	/* ContainerArguments (empty when unset) */
+/* What only a training job has (CreateTrainingJob beyond what every job has). */
+struct job_training {
+	char *input_mode; /* AlgorithmSpecification.TrainingInputMode, default "File" */
 	struct job_map hyperparameters; /* as sent to the service: string -> string */
-	struct job_map environment;	/* Environment */
-	struct job_channel *channels;
+	struct job_channel *channels;	/* InputDataConfig */
 	size_t n_channels;
-	char *output_path;	  /* OutputDataConfig.S3OutputPath as given */
-	char *output_local;	  /* absolute local folder for a local output, else NULL */
-	char *output_compression; /* "GZIP" | "NONE" */
+	char *output_path;	     /* OutputDataConfig.S3OutputPath as given */
+	char *output_local;	     /* absolute local folder for a local output, else NULL */
+	char *output_compression;    /* "GZIP" | "NONE" */
+	char *checkpoint_s3_uri;     /* CheckpointConfig.S3Uri, NULL when absent */
+	char *checkpoint_local_path; /* CheckpointConfig.LocalPath */
+	int max_retry_attempts;	     /* RetryStrategy.MaximumRetryAttempts, 0 when absent */
+};
+
+/* One SageMaker job: what every kind of job has, then its kind's own part. */
+struct job {
+	const struct job_kind *kind; /* job/kind.h: training, ... */
+	char *name;		     /* <Kind>JobName */
+	char *arn;		     /* arn:aws:sagemaker:<region>:<account>:<kind>-job/<name> */
+	char *role_arn;		     /* RoleArn, NULL when absent (not needed locally) */
+	char *image;		     /* the image (TrainingImage), NULL when absent */
+	struct strv entrypoint;	     /* ContainerEntrypoint (empty when unset) */
+	struct strv arguments;	     /* ContainerArguments (empty when unset) */
+	struct job_map environment;  /* Environment */
 	char *instance_type;
 	int instance_count;
 	int volume_size_gb;
-	int64_t max_run_s;	 /* StoppingCondition.MaxRuntimeInSeconds, 1..JOB_MAX_RUN_LIMIT_S */
-	int64_t stop_grace_s;	 /* SIGTERM -> SIGKILL window, 0..JOB_STOP_GRACE_LIMIT_S (ours; the
-				  * service's is 120 s) */
-	char *checkpoint_s3_uri; /* CheckpointConfig.S3Uri, NULL when absent */
-	char *checkpoint_local_path; /* CheckpointConfig.LocalPath */
-	int max_retry_attempts;	     /* RetryStrategy.MaximumRetryAttempts, 0 when absent */
-	bool network_isolation;	     /* EnableNetworkIsolation */
-	char *spec_path;	     /* the --spec file, NULL when none (for messages) */
+	int64_t max_run_s;	/* StoppingCondition.MaxRuntimeInSeconds, 1..JOB_MAX_RUN_LIMIT_S */
+	int64_t stop_grace_s;	/* SIGTERM -> SIGKILL window, 0..JOB_STOP_GRACE_LIMIT_S (ours; the
+				 * service's is 120 s) */
+	bool network_isolation; /* EnableNetworkIsolation */
+	char *spec_path;	/* the --spec file, NULL when none (for messages) */
+	struct job_training train; /* kind == &job_kind_training */
 };
 
 /* Command-line flags of `sagerun train`, as parsed by cli/train.c.  NULL / -1 / empty means
@@ -134,19 +144,20 @@ void job_flags_release(struct job_flags *f);
 int job_build(const struct job_flags *flags, struct job *ret, struct strv *warnings,
 	      struct sr_error *err);
 
-/* Parse a CreateTrainingJob request (text, at most 1 MiB) into `job`: fields present replace
- * those in `job` (start from a zeroed one); no defaults, no paths resolved.  Each value is
+/* Parse a Create<Kind>Job request of `kind` (text, at most 1 MiB) into `job`, whose kind it
+ * becomes: fields present replace those in `job` (start from a zeroed one); no defaults, no
+ * paths resolved.  Each value is
  * checked against the service's rules where it stands, so errors read
  * `ORIGIN:LINE:COL: Json.Path: what is expected`; unknown fields are errors, fields sagerun
  * cannot honour add one warning each.  `origin` names the file in messages.  On error `job`
  * may be partly filled: job_release() it. */
-int job_spec_parse(const char *text, size_t len, const char *origin, struct job *job,
-		   struct strv *warnings, struct sr_error *err);
+int job_spec_parse(const struct job_kind *kind, const char *text, size_t len, const char *origin,
+		   struct job *job, struct strv *warnings, struct sr_error *err);
 
-/* Validate as CreateTrainingJob does. */
+/* Validate as Create<Kind>Job does: what every job has, then the kind's own rules. */
 int job_validate(const struct job *job, struct sr_error *err);
 
-/* The request JSON (CreateTrainingJob shape, API field names) for describe output.
+/* The request JSON (Create<Kind>Job shape, API field names) for describe output.
  * Returns a new reference. */
 struct json_t *job_request_json(const struct job *job);
 

@@ -70,4 +70,16 @@ char *job_uri_local_path(const char *uri);
 
 void job_channel_release(struct job_channel *c);
 
+/* A field's value against `rule` (job_check_string), a list of container arguments, a string
+ * map (HyperParameters, Environment): 0, or -EINVAL with "<where>: <what is wrong>". */
+struct job_map;
+struct sr_error;
+struct strv;
+int job_check(struct sr_error *err, const char *where, const char *s, size_t min, size_t max,
+	      const char *(*rule)(const char *));
+int job_check_list(struct sr_error *err, const char *where, const struct strv *sv);
+int job_check_map(struct sr_error *err, const char *where, const struct job_map *m, size_t max_keys,
+		  size_t key_min, size_t key_max, size_t value_max,
+		  const char *(*key_rule)(const char *));
+
 #endif

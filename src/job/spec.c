@@ -15,6 +15,7 @@
  * This file holds the machinery and job_spec_parse(); spec_fields.c the tables.
  */
 #include "job/job.h"
+#include "job/kind.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -274,7 +275,9 @@ static int unknown_field(struct spec *s, const char *key, const struct spec_fiel
 	}
 	/* A field of a nested object written at the top ("InstanceCount"): say where it goes. */
 	if (s->path.n == 1) {
-		const char *field, *home = spec_nested_home(key, &field);
+		const struct job_kind *k = s->job->kind;
+		const char *field = NULL;
+		const char *home = k->spec_nested_home ? k->spec_nested_home(key, &field) : NULL;
 
 		if (home) {
 			r = spec_fail_key(s, "unknown field (did you mean %s.%s?)", home, field);
@@ -290,8 +293,11 @@ static int unknown_field(struct spec *s, const char *key, const struct spec_fiel
 	for (const struct spec_field *k = fields; k->name; k++)
 		fprintf(f, "%s%s", k == fields ? "" : ", ", k->name);
 	fclose(f);
-	sr_err_hint(s->err, "%s takes: %s", *parent ? parent : "a CreateTrainingJob request",
-		    list ? list : "");
+	if (*parent)
+		sr_err_hint(s->err, "%s takes: %s", parent, list ? list : "");
+	else
+		sr_err_hint(s->err, "a Create%s request takes: %s", s->job->kind->api,
+			    list ? list : "");
 	free(list);
 	return r;
 }
@@ -342,8 +348,8 @@ static void strip_token(char *text)
 		*near = '\0';
 }
 
-int job_spec_parse(const char *text, size_t len, const char *origin, struct job *job,
-		   struct strv *warnings, struct sr_error *err)
+int job_spec_parse(const struct job_kind *kind, const char *text, size_t len, const char *origin,
+		   struct job *job, struct strv *warnings, struct sr_error *err)
 {
 	struct spec s = {.text = text,
 			 .len = len,
@@ -355,6 +361,7 @@ int job_spec_parse(const char *text, size_t len, const char *origin, struct job 
 	json_error_t jerr;
 	size_t i;
 
+	job->kind = kind;
 	if (!origin)
 		s.origin = origin = "spec";
 	if (len > JOB_SPEC_MAX_BYTES)
@@ -362,12 +369,12 @@ int job_spec_parse(const char *text, size_t len, const char *origin, struct job 
 	for (i = 0; i < len && text[i] && strchr(" \t\r\n", text[i]); i++)
 		;
 	if (i == len) {
-		sr_err(err, -EINVAL,
-		       "%s: empty file: expected a CreateTrainingJob request (a JSON "
-		       "object)",
-		       origin);
-		return sr_err_hint(err, "start from `aws sagemaker create-training-job "
-					"--generate-cli-skeleton input`");
+		sr_err(err, -EINVAL, "%s: empty file: expected a Create%s request (a JSON object)",
+		       origin, kind->api);
+		return sr_err_hint(err,
+				   "start from `aws sagemaker create-%s --generate-cli-skeleton "
+				   "input`",
+				   kind->arn_type);
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!root) {
@@ -379,12 +386,13 @@ int job_spec_parse(const char *text, size_t len, const char *origin, struct job 
 		else
 			sr_err(err, -EINVAL, "%s: invalid JSON: %s", origin, jerr.text);
 		return sr_err_hint(err,
-				   "the file must hold one CreateTrainingJob request, the JSON "
-				   "`aws sagemaker create-training-job --cli-input-json` "
-				   "takes; fix the syntax near that position");
+				   "the file must hold one Create%s request, the JSON "
+				   "`aws sagemaker create-%s --cli-input-json` takes; fix the "
+				   "syntax near that position",
+				   kind->api, kind->arn_type);
 	}
 	if (!json_is_object(root))
-		return spec_fail(&s, "expected an object (a CreateTrainingJob request), got %s",
+		return spec_fail(&s, "expected an object (a Create%s request), got %s", kind->api,
 				 spec_type_phrase(root));
-	return spec_object(&s, root, spec_top_fields);
+	return spec_object(&s, root, kind->spec_fields);
 }

@@ -1,6 +1,6 @@
 /* spec_internal.h - the spec parser's machinery, shared by spec.c (context, type checks,
- * unknown fields, job_spec_parse) and spec_fields.c (one table per API object).  Private to
- * job/: never include it from outside.
+ * unknown fields, job_spec_parse) and training_spec.c (one table per API object).  Private to
+ * job/: never include it from outside.  Each kind's field tables are in <kind>_spec.c.
  *
  * Every helper works on the value at s->path: push the key or index before calling, pop after.
  * Errors come out as `ORIGIN:LINE:COL: Json.Path: message` and return a negative errno.
@@ -40,8 +40,9 @@ struct spec_field {
 	const char *ignored; /* why it is not honoured, for the warning */
 };
 
-/* The request's own fields (spec_fields.c), NULL-terminated. */
-extern const struct spec_field spec_top_fields[];
+/* The training kind's request fields (training_spec.c), NULL-terminated, for
+ * job_kind_training. */
+extern const struct spec_field training_spec_fields[];
 
 /* An error about the value at s->path / about its key. */
 int spec_fail(struct spec *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -69,7 +70,8 @@ bool spec_is_empty(const json_t *v);
 int spec_object(struct spec *s, json_t *obj, const struct spec_field *fields);
 /* Error at the object unless it has `field`; `what` is appended to the message. */
 int spec_require(struct spec *s, const json_t *obj, const char *field, const char *what);
-/* The object (e.g. "ResourceConfig") a misplaced top-level key belongs in, or NULL. */
-const char *spec_nested_home(const char *key, const char **ret_field);
+/* The object (e.g. "ResourceConfig") a misplaced top-level key of a CreateTrainingJob request
+ * belongs in, or NULL. */
+const char *training_spec_nested_home(const char *key, const char **ret_field);
 
 #endif

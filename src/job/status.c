@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "job/job.h"
+#include "job/kind.h"
 #include "util/clock.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -21,30 +22,18 @@ static const char *const state_names[JOB_STATE_MAX] = {
     [JOB_STOPPING] = "Stopping",      [JOB_STOPPED] = "Stopped",
 };
 
-static const char *const secondary_names[SEC_MAX] = {
-    [SEC_STARTING] = "Starting",
-    [SEC_DOWNLOADING] = "Downloading",
-    [SEC_TRAINING] = "Training",
-    [SEC_UPLOADING] = "Uploading",
-    [SEC_STOPPING] = "Stopping",
-    [SEC_STOPPED] = "Stopped",
-    [SEC_MAX_RUNTIME_EXCEEDED] = "MaxRuntimeExceeded",
-    [SEC_COMPLETED] = "Completed",
-    [SEC_FAILED] = "Failed",
-    [SEC_RESTARTING] = "Restarting",
-};
-
 const char *job_state_name(enum job_state s)
 {
 	return s < JOB_STATE_MAX ? state_names[s] : "Unknown";
 }
 
-const char *job_secondary_name(enum job_secondary s)
+const char *job_secondary_name(const struct job_kind *k, enum job_secondary s)
 {
-	return s < SEC_MAX ? secondary_names[s] : "Unknown";
+	return s < SEC_MAX && k->secondary_names[s] ? k->secondary_names[s] : "Unknown";
 }
 
-void job_status_init(struct job_status *st, size_t n_hosts, int64_t now_ms)
+void job_status_init(struct job_status *st, const struct job_kind *k, size_t n_hosts,
+		     int64_t now_ms)
 {
 	memset(st, 0, sizeof(*st));
 	st->state = JOB_IN_PROGRESS;
@@ -55,7 +44,7 @@ void job_status_init(struct job_status *st, size_t n_hosts, int64_t now_ms)
 	for (size_t i = 0; i < n_hosts; i++)
 		snprintf(st->hosts[i].name, sizeof(st->hosts[i].name), "algo-%u",
 			 (unsigned)(i + 1) % 1000000u);
-	job_status_set(st, JOB_IN_PROGRESS, SEC_STARTING, "Starting the training job", now_ms);
+	job_status_to(st, k, JOB_IN_PROGRESS, SEC_STARTING, now_ms);
 }
 
 void job_status_release(struct job_status *st)
@@ -89,12 +78,40 @@ void job_status_set(struct job_status *st, enum job_state state, enum job_second
 	    .message = xstrdup(message ? message : ""),
 	};
 	st->secondary = secondary;
-	if (secondary == SEC_TRAINING && !st->training_start_ms)
-		st->training_start_ms = now_ms;
+	if (secondary == SEC_RUNNING && !st->start_ms)
+		st->start_ms = now_ms;
 	if (state == JOB_COMPLETED || state == JOB_FAILED || state == JOB_STOPPED) {
-		st->training_end_ms = now_ms;
+		st->end_ms = now_ms;
 		/* A final status has no duration of its own: it ends where it starts. */
 		st->transitions[st->n_transitions - 1].end_ms = now_ms;
+	}
+}
+
+void job_status_to(struct job_status *st, const struct job_kind *k, enum job_state state,
+		   enum job_secondary secondary, int64_t now_ms)
+{
+	job_status_set(st, state, secondary, k->messages[secondary], now_ms);
+}
+
+void job_status_event(struct job_status *st, const struct job_kind *k, enum job_event ev,
+		      int64_t now_ms)
+{
+	switch (ev) {
+	case JOB_EV_HOSTS_STARTED:
+		job_status_to(st, k, JOB_IN_PROGRESS, SEC_RUNNING, now_ms);
+		break;
+	case JOB_EV_STOP_ASKED:
+		job_status_to(st, k, JOB_STOPPING, SEC_STOPPING, now_ms);
+		break;
+	case JOB_EV_MAX_RUNTIME:
+		/* Stopping, as for a stop request: MaxRuntimeExceeded comes once the artifacts
+		 * are saved, so a status appears once in the transitions. */
+		job_status_set(st, JOB_STOPPING, SEC_STOPPING, k->max_runtime_stopping, now_ms);
+		break;
+	case JOB_EV_HOSTS_ENDED:
+		job_status_to(st, k, st->state == JOB_STOPPING ? JOB_STOPPING : JOB_IN_PROGRESS,
+			      SEC_UPLOADING, now_ms);
+		break;
 	}
 }
 
@@ -105,14 +122,14 @@ void job_status_set_failure(struct job_status *st, const char *reason)
 	    utf8_clean(reason, FAILURE_REASON_MAX); /* characters, as the service */
 }
 
-static json_t *time_json(int64_t ms)
+json_t *job_time_json(int64_t ms)
 {
 	char buf[48];
 
 	return json_string(clock_iso8601(ms, buf, sizeof(buf)));
 }
 
-static json_t *hosts_json(const struct job_status *st)
+json_t *job_hosts_json(const struct job_status *st)
 {
 	json_t *arr = json_array();
 
@@ -129,9 +146,9 @@ static json_t *hosts_json(const struct job_status *st)
 			json_object_set_new(o, "ExitCode", json_integer(h->exit_code));
 		}
 		if (h->start_ms)
-			json_object_set_new(o, "StartTime", time_json(h->start_ms));
+			json_object_set_new(o, "StartTime", job_time_json(h->start_ms));
 		if (h->end_ms)
-			json_object_set_new(o, "EndTime", time_json(h->end_ms));
+			json_object_set_new(o, "EndTime", job_time_json(h->end_ms));
 		json_array_append_new(arr, o);
 	}
 	return arr;
@@ -139,44 +156,7 @@ static json_t *hosts_json(const struct job_status *st)
 
 json_t *job_describe_json(const struct job *job, const struct job_status *st)
 {
-	json_t *d = job_request_json(job);
-	json_t *transitions = json_array();
-
-	json_object_set_new(d, "TrainingJobArn", json_string(job->arn));
-	json_object_set_new(d, "TrainingJobStatus", json_string(job_state_name(st->state)));
-	json_object_set_new(d, "SecondaryStatus", json_string(job_secondary_name(st->secondary)));
-	if (st->failure_reason)
-		json_object_set_new(d, "FailureReason", json_string(st->failure_reason));
-	json_object_set_new(
-	    d, "ModelArtifacts",
-	    json_pack("{s:s}", "S3ModelArtifacts", st->model_artifacts ? st->model_artifacts : ""));
-	json_object_set_new(d, "CreationTime", time_json(st->creation_ms));
-	if (st->training_start_ms)
-		json_object_set_new(d, "TrainingStartTime", time_json(st->training_start_ms));
-	if (st->training_end_ms) {
-		json_object_set_new(d, "TrainingEndTime", time_json(st->training_end_ms));
-		if (st->training_start_ms) {
-			int64_t secs = (st->training_end_ms - st->training_start_ms + 999) / 1000;
-
-			json_object_set_new(d, "TrainingTimeInSeconds", json_integer(secs));
-			json_object_set_new(d, "BillableTimeInSeconds", json_integer(secs));
-		}
-	}
-	json_object_set_new(d, "LastModifiedTime", time_json(st->last_modified_ms));
-	for (size_t i = 0; i < st->n_transitions; i++) {
-		const struct job_transition *t = &st->transitions[i];
-		json_t *o = json_pack("{s:s, s:o}", "Status", job_secondary_name(t->status),
-				      "StartTime", time_json(t->start_ms));
-
-		if (t->end_ms)
-			json_object_set_new(o, "EndTime", time_json(t->end_ms));
-		if (t->message && *t->message)
-			json_object_set_new(o, "StatusMessage", json_string(t->message));
-		json_array_append_new(transitions, o);
-	}
-	json_object_set_new(d, "SecondaryStatusTransitions", transitions);
-	json_object_set_new(d, "Hosts", hosts_json(st));
-	return d;
+	return job->kind->describe_json(job, st);
 }
 
 int job_describe_write(const struct job *job, const struct job_status *st, const char *path,

@@ -1,7 +1,7 @@
-/* status.h - the service's status model (reference §5.3) and DescribeTrainingJob output.
- *
- * TrainingJobStatus + SecondaryStatus with its transitions, FailureReason and times.  The
- * supervisor moves it forward; cli/ prints each transition and writes describe.json.
+/* status.h - the service's status model (reference §5.3): <Kind>JobStatus + SecondaryStatus
+ * with its transitions, FailureReason and times, for every kind of job.  What a status is
+ * called and says is the kind's (kind.h); the supervisor reports neutral events
+ * (job_status_event) that the kind names; launch/ moves the rest and writes describe.json.
  */
 #ifndef SR_JOB_STATUS_H
 #define SR_JOB_STATUS_H
@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct job;
+struct job_kind;
 struct sr_error;
 
 enum job_state {
@@ -24,7 +25,7 @@ enum job_state {
 enum job_secondary {
 	SEC_STARTING,
 	SEC_DOWNLOADING,
-	SEC_TRAINING,
+	SEC_RUNNING, /* the hosts run the job's code: "Training" (the kind names it) */
 	SEC_UPLOADING,
 	SEC_STOPPING,
 	SEC_STOPPED,
@@ -61,15 +62,17 @@ struct job_status {
 	size_t cap_transitions;
 	char *failure_reason; /* <= 1024 chars, NULL unless Failed */
 	int64_t creation_ms;
-	int64_t training_start_ms; /* 0 until Training */
-	int64_t training_end_ms;   /* 0 until the job ends */
+	int64_t start_ms; /* 0 until SEC_RUNNING (TrainingStartTime) */
+	int64_t end_ms;	  /* 0 until the job ends */
 	int64_t last_modified_ms;
 	struct job_host_status *hosts; /* n = job->instance_count */
 	size_t n_hosts;
 	char *model_artifacts; /* S3ModelArtifacts (a path or s3:// URI), NULL until known */
 };
 
-void job_status_init(struct job_status *st, size_t n_hosts, int64_t now_ms);
+/* Starting, with the kind's message. */
+void job_status_init(struct job_status *st, const struct job_kind *k, size_t n_hosts,
+		     int64_t now_ms);
 void job_status_release(struct job_status *st);
 
 /* Move to (state, secondary) with a StatusMessage: closes the current transition and opens
@@ -77,16 +80,35 @@ void job_status_release(struct job_status *st);
 void job_status_set(struct job_status *st, enum job_state state, enum job_secondary secondary,
 		    const char *message, int64_t now_ms);
 
+/* Move to (state, secondary) with the kind's StatusMessage for it. */
+void job_status_to(struct job_status *st, const struct job_kind *k, enum job_state state,
+		   enum job_secondary secondary, int64_t now_ms);
+
+/* What the supervisor says of a job's hosts, kind-neutral; the kind names the status each
+ * one moves to. */
+enum job_event {
+	JOB_EV_HOSTS_STARTED, /* every host runs: the running status ("Training") */
+	JOB_EV_STOP_ASKED,    /* Ctrl-C, SIGTERM, sagerun stop: Stopping */
+	JOB_EV_MAX_RUNTIME,   /* MaxRuntimeInSeconds ran out: Stopping */
+	JOB_EV_HOSTS_ENDED,   /* every host is gone: Uploading (still Stopping after a stop) */
+};
+void job_status_event(struct job_status *st, const struct job_kind *k, enum job_event ev,
+		      int64_t now_ms);
+
 /* Record the failure reason, truncated to 1024 characters as the service does. */
 void job_status_set_failure(struct job_status *st, const char *reason);
 
-const char *job_state_name(enum job_state s);	      /* "InProgress", "Completed", ... */
-const char *job_secondary_name(enum job_secondary s); /* "Starting", "MaxRuntimeExceeded", ... */
+/* "InProgress", "Completed", ... */
+const char *job_state_name(enum job_state s);
+/* "Starting", "Training", "MaxRuntimeExceeded", ... as the kind calls it. */
+const char *job_secondary_name(const struct job_kind *k, enum job_secondary s);
 
-/* DescribeTrainingJob response JSON: the request's fields (job_request_json) plus status,
- * secondary status transitions, FailureReason, ModelArtifacts, times, and `Hosts`.
- * Returns a new reference. */
+/* The job's Describe<Kind>Job response (the kind's describe_json).  New reference. */
 struct json_t *job_describe_json(const struct job *job, const struct job_status *st);
+/* What every kind's describe output shares: an ISO 8601 time, and `Hosts` (each host's state,
+ * exit code or signal, times).  New references. */
+struct json_t *job_time_json(int64_t ms);
+struct json_t *job_hosts_json(const struct job_status *st);
 
 /* Write describe.json atomically into `path`. */
 int job_describe_write(const struct job *job, const struct job_status *st, const char *path,

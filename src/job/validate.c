@@ -264,8 +264,8 @@ char *job_uri_local_path(const char *uri)
 
 /* ---- job_validate ---- */
 
-static int check(struct sr_error *err, const char *where, const char *s, size_t min, size_t max,
-		 const char *(*rule)(const char *))
+int job_check(struct sr_error *err, const char *where, const char *s, size_t min, size_t max,
+	      const char *(*rule)(const char *))
 {
 	_cleanup_free_ char *msg = NULL;
 
@@ -275,14 +275,14 @@ static int check(struct sr_error *err, const char *where, const char *s, size_t 
 	return msg ? sr_err(err, -EINVAL, "%s: %s", where, msg) : 0;
 }
 
-static int check_list(struct sr_error *err, const char *where, const struct strv *sv)
+int job_check_list(struct sr_error *err, const char *where, const struct strv *sv)
 {
 	if (sv->n > JOB_CONTAINER_ARGS_MAX)
 		return sr_err(err, -EINVAL, "%s: more than %d items (got %zu)", where,
 			      JOB_CONTAINER_ARGS_MAX, sv->n);
 	for (size_t i = 0; i < sv->n; i++) {
 		_cleanup_free_ char *w = xasprintf("%s[%zu]", where, i);
-		int r = check(err, w, sv->v[i], 0, JOB_CONTAINER_ARG_MAX, NULL);
+		int r = job_check(err, w, sv->v[i], 0, JOB_CONTAINER_ARG_MAX, NULL);
 
 		if (r < 0)
 			return r;
@@ -290,9 +290,9 @@ static int check_list(struct sr_error *err, const char *where, const struct strv
 	return 0;
 }
 
-static int check_map(struct sr_error *err, const char *where, const struct job_map *m,
-		     size_t max_keys, size_t key_min, size_t key_max, size_t value_max,
-		     const char *(*key_rule)(const char *))
+int job_check_map(struct sr_error *err, const char *where, const struct job_map *m, size_t max_keys,
+		  size_t key_min, size_t key_max, size_t value_max,
+		  const char *(*key_rule)(const char *))
 {
 	if (m->n > max_keys)
 		return sr_err(err, -EINVAL, "%s: more than %zu entries (got %zu)", where, max_keys,
@@ -301,183 +301,19 @@ static int check_map(struct sr_error *err, const char *where, const struct job_m
 		_cleanup_free_ char *q = job_quote(m->items[i].key);
 		_cleanup_free_ char *wk = xasprintf("%s key %s", where, q);
 		_cleanup_free_ char *wv = xasprintf("%s[%s]", where, q);
-		int r = check(err, wk, m->items[i].key, key_min, key_max, key_rule);
+		int r = job_check(err, wk, m->items[i].key, key_min, key_max, key_rule);
 
 		if (r == 0)
-			r = check(err, wv, m->items[i].value, 0, value_max, NULL);
+			r = job_check(err, wv, m->items[i].value, 0, value_max, NULL);
 		if (r < 0)
 			return r;
 	}
 	return 0;
-}
-
-static int check_channel(const struct job *job, size_t i, struct sr_error *err)
-{
-	const struct job_channel *c = &job->channels[i];
-	_cleanup_free_ char *w = xasprintf("InputDataConfig[%zu]", i);
-	_cleanup_free_ char *wn = xasprintf("%s.ChannelName", w);
-	_cleanup_free_ char *ws = xasprintf("%s.DataSource.S3DataSource", w);
-	char where[256];
-	int r;
-
-	r = check(err, wn, c->name, 1, JOB_CHANNEL_NAME_MAX, job_rule_channel_name);
-	if (r < 0)
-		return r;
-	for (size_t j = 0; j < i; j++)
-		if (!strcmp(job->channels[j].name, c->name))
-			return sr_err(err, -EINVAL, "%s: duplicate channel name \"%s\"", wn,
-				      c->name);
-#define CHECK_FIELD(base, field, s, min, max, rule)                                                \
-	do {                                                                                       \
-		snprintf(where, sizeof(where), "%s.%s", base, field);                              \
-		r = check(err, where, s, min, max, rule);                                          \
-		if (r < 0)                                                                         \
-			return r;                                                                  \
-	} while (0)
-	CHECK_FIELD(ws, "S3Uri", c->uri, 1, JOB_URI_MAX, job_rule_uri);
-	CHECK_FIELD(ws, "S3DataType", c->s3_data_type, 1, 64, job_rule_s3_data_type);
-	CHECK_FIELD(ws, "S3DataDistributionType", c->distribution, 1, 64, job_rule_distribution);
-	CHECK_FIELD(w, "ContentType", c->content_type, 0, JOB_CONTENT_TYPE_MAX, NULL);
-	CHECK_FIELD(w, "CompressionType", c->compression, 1, 64, job_rule_channel_compression);
-	CHECK_FIELD(w, "RecordWrapperType", c->record_wrapper, 1, 64, job_rule_record_wrapper);
-	CHECK_FIELD(w, "InputMode", c->input_mode, 1, 64, job_rule_input_mode);
-#undef CHECK_FIELD
-	if (job_uri_is_s3(c->uri))
-		return 0;
-	if (strcmp(c->s3_data_type, "S3Prefix"))
-		return sr_err(err, -EINVAL,
-			      "%s.S3DataType: a local channel must be an S3Prefix folder (got %s)",
-			      ws, c->s3_data_type);
-	if (!c->local_path)
-		return sr_err(err, -EINVAL, "channel '%s': no local path for '%s'", c->name,
-			      c->uri);
-	if (!fs_exists(c->local_path))
-		return sr_err(err, -ENOENT, "channel '%s': folder '%s' does not exist", c->name,
-			      c->local_path);
-	if (!fs_is_dir(c->local_path))
-		return sr_err(err, -ENOTDIR, "channel '%s': '%s' is not a folder", c->name,
-			      c->local_path);
-	return 0;
-}
-
-/* Under /opt/ml/, without "." or ".." parts: the host's tree holds it; and apart from the
- * folders sagerun fills (channels link to shared data there, code and artifacts). */
-static bool checkpoint_path_ok(const char *p)
-{
-	static const char *const taken[] = {"input", "code", "model", "output"};
-
-	if (strncmp(p, "/opt/ml/", 8) || !p[8])
-		return false;
-	for (size_t i = 0; i < sizeof(taken) / sizeof(*taken); i++) {
-		size_t n = strlen(taken[i]);
-
-		if (!strncmp(p + 8, taken[i], n) && (!p[8 + n] || p[8 + n] == '/'))
-			return false;
-	}
-	for (const char *s = p + 8; *s;) {
-		const char *e = strchrnul(s, '/');
-		size_t n = (size_t)(e - s);
-
-		if ((n == 1 && s[0] == '.') || (n == 2 && !strncmp(s, "..", 2)))
-			return false;
-		s = *e ? e + 1 : e;
-	}
-	return true;
 }
 
 int job_validate(const struct job *job, struct sr_error *err)
 {
-	int r;
-
-	r = check(err, "TrainingJobName", job->name, 1, JOB_NAME_MAX, job_rule_name);
-	if (r == 0 && job->role_arn)
-		r = check(err, "RoleArn", job->role_arn, JOB_ROLE_ARN_MIN, JOB_ROLE_ARN_MAX,
-			  job_rule_role_arn);
-	if (r == 0 && job->image)
-		r = check(err, "AlgorithmSpecification.TrainingImage", job->image, 1, JOB_IMAGE_MAX,
-			  NULL);
-	if (r == 0)
-		r = check(err, "AlgorithmSpecification.TrainingInputMode", job->input_mode, 1, 64,
-			  job_rule_input_mode);
-	if (r == 0)
-		r = check_list(err, "AlgorithmSpecification.ContainerEntrypoint", &job->entrypoint);
-	if (r == 0)
-		r = check_list(err, "AlgorithmSpecification.ContainerArguments", &job->arguments);
-	if (r == 0)
-		r = check_map(err, "HyperParameters", &job->hyperparameters, JOB_HP_MAX_KEYS, 0,
-			      JOB_HP_KEY_MAX, JOB_HP_VALUE_MAX, NULL);
-	if (r == 0)
-		r = check_map(err, "Environment", &job->environment, JOB_ENV_MAX_KEYS, 1,
-			      JOB_ENV_KEY_MAX, JOB_ENV_VALUE_MAX, job_rule_env_key);
-	if (r < 0)
-		return r;
-	if (job->entrypoint.n == 0 && !job_map_get(&job->hyperparameters, "sagemaker_program"))
-		return sr_err(
-		    err, -EINVAL,
-		    "nothing to run: no AlgorithmSpecification.ContainerEntrypoint and no "
-		    "sagemaker_program hyperparameter");
-
-	if (job->n_channels > JOB_CHANNELS_MAX)
-		return sr_err(err, -EINVAL, "InputDataConfig: more than %d channels (got %zu)",
-			      JOB_CHANNELS_MAX, job->n_channels);
-	for (size_t i = 0; i < job->n_channels; i++) {
-		r = check_channel(job, i, err);
-		if (r < 0)
-			return r;
-	}
-
-	r = check(err, "OutputDataConfig.S3OutputPath", job->output_path, 1, JOB_URI_MAX,
-		  job_rule_uri);
-	if (r == 0)
-		r = check(err, "OutputDataConfig.CompressionType", job->output_compression, 1, 64,
-			  job_rule_output_compression);
-	if (r < 0)
-		return r;
-	if (job->output_local && fs_exists(job->output_local) && !fs_is_dir(job->output_local))
-		return sr_err(err, -ENOTDIR, "OutputDataConfig.S3OutputPath: '%s' is not a folder",
-			      job->output_local);
-
-	r = check(err, "ResourceConfig.InstanceType", job->instance_type, 1, JOB_INSTANCE_TYPE_MAX,
-		  job_rule_instance_type);
-	if (r < 0)
-		return r;
-	if (job->instance_count < 1 || job->instance_count > JOB_HOSTS_MAX)
-		return sr_err(err, -EINVAL,
-			      "ResourceConfig.InstanceCount: must be between 1 and %d (got %d)",
-			      JOB_HOSTS_MAX, job->instance_count);
-	if (job->volume_size_gb < 1 || job->volume_size_gb > JOB_VOLUME_GB_MAX)
-		return sr_err(err, -EINVAL,
-			      "ResourceConfig.VolumeSizeInGB: must be between 1 and %d (got %d)",
-			      JOB_VOLUME_GB_MAX, job->volume_size_gb);
-	/* the supervisor turns both into milliseconds: the limits keep that from overflowing */
-	if (job->max_run_s < 1 || job->max_run_s > JOB_MAX_RUN_LIMIT_S)
-		return sr_err(err, -EINVAL,
-			      "StoppingCondition.MaxRuntimeInSeconds: must be between 1 and %d "
-			      "seconds (28 days) (got %lld)",
-			      JOB_MAX_RUN_LIMIT_S, (long long)job->max_run_s);
-	if (job->stop_grace_s < 0 || job->stop_grace_s > JOB_STOP_GRACE_LIMIT_S)
-		return sr_err(err, -EINVAL,
-			      "stop grace: must be between 0 and %d seconds (1 day) (got %lld)",
-			      JOB_STOP_GRACE_LIMIT_S, (long long)job->stop_grace_s);
-	if (job->max_retry_attempts < 0 || job->max_retry_attempts > JOB_RETRY_MAX)
-		return sr_err(
-		    err, -EINVAL,
-		    "RetryStrategy.MaximumRetryAttempts: must be between 1 and %d (got %d)",
-		    JOB_RETRY_MAX, job->max_retry_attempts);
-	if (job->checkpoint_s3_uri)
-		r = check(err, "CheckpointConfig.S3Uri", job->checkpoint_s3_uri, 1, JOB_URI_MAX,
-			  job_rule_uri);
-	if (r == 0 && job->checkpoint_local_path)
-		r = check(err, "CheckpointConfig.LocalPath", job->checkpoint_local_path, 0,
-			  JOB_CHECKPOINT_PATH_MAX, NULL);
-	if (r == 0 && job->checkpoint_local_path &&
-	    !checkpoint_path_ok(job->checkpoint_local_path)) {
-		sr_err(err, -EINVAL,
-		       "CheckpointConfig.LocalPath: must be a folder under /opt/ml, outside "
-		       "input, code, model and output (got '%s')",
-		       job->checkpoint_local_path);
-		return sr_err_hint(err, "sagerun gives each host its own /opt/ml and nothing else; "
-					"the default is /opt/ml/checkpoints");
-	}
-	return r;
+	if (!job->kind)
+		return sr_err(err, -EINVAL, "a job of no kind (neither training nor another)");
+	return job->kind->validate(job, err);
 }

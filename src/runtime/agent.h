@@ -33,10 +33,6 @@ struct sr_error;
 /* A file path that overrides <config dir>/sagerun-agent.json (tests, odd images). */
 #define RT_AGENT_CONFIG_ENV "SAGERUN_AGENT_CONFIG"
 #define RT_AGENT_PORT	    7099
-/* Set (to anything) in a host whose agent something else serves already: the ns backend's
- * init listens on the port before the user's process starts.  Unset, the MPI runner of
- * `sagerun container train` serves it itself while the job runs (a container). */
-#define RT_AGENT_SERVED_ENV "SAGERUN_AGENT_SERVED"
 
 /* A fresh random secret as 64 lowercase hex digits (getrandom). */
 int rt_agent_secret_new(char hex[65], struct sr_error *err);

@@ -263,7 +263,7 @@ static int wait_for_master(const char *master, bool ssh, int log_fd)
 }
 
 /* Serve this host's agent from a child of ours for as long as the job runs, unless the host
- * already serves it (RT_AGENT_SERVED_ENV): in a container nothing else would.  Returns the
+ * already serves it (CONTRACT_AGENT_SERVED_ENV): in a container nothing else would.  Returns the
  * child's pid once it listens, 0 when not needed. */
 static pid_t agent_start(int err_fd, struct sr_error *err)
 {
@@ -272,7 +272,7 @@ static pid_t agent_start(int err_fd, struct sr_error *err)
 	char c;
 	ssize_t n;
 
-	if (getenv(RT_AGENT_SERVED_ENV))
+	if (getenv(CONTRACT_AGENT_SERVED_ENV))
 		return 0;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return sr_err_errno(err, errno, "agent: pipe");
@@ -326,7 +326,7 @@ static int choose_launcher(const char *agent_cfg, bool *ret_ssh, struct sr_error
 {
 	const char *v = getenv(RT_MPI_LAUNCHER_ENV);
 	/* The ns and process backends' hosts: this machine's sshd, /etc and /root/.ssh. */
-	bool shared = getenv(RT_AGENT_SERVED_ENV) || getenv(RT_TRAIN_GROUP_ENV);
+	bool shared = getenv(CONTRACT_AGENT_SERVED_ENV) || getenv(CONTRACT_HOST_GROUP_ENV);
 	bool agent = fs_exists(agent_cfg);
 
 	if (v && *v && strcmp(v, "ssh") && strcmp(v, "sagerun"))

@@ -24,8 +24,8 @@
  *     before it could tell them does not leave them waiting;
  *   - sshd stops with the runtime: nothing is left running.
  * The hosts must be containers: sshd, /etc and /root/.ssh must be the host's own.  The ns and
- * process backends share this machine's, so there the runner refuses (RT_AGENT_SERVED_ENV or
- * RT_TRAIN_GROUP_ENV set).
+ * process backends share this machine's, so there the runner refuses (CONTRACT_AGENT_SERVED_ENV or
+ * CONTRACT_HOST_GROUP_ENV set).
  */
 #ifndef SR_RUNTIME_SSH_H
 #define SR_RUNTIME_SSH_H

@@ -58,7 +58,7 @@ static int train_env(const struct contract_config *cfg, const char *base, struct
 
 	for (char **e = environ; *e; e++)
 		strv_push(env, *e);
-	strv_env_unset_prefix(env, RT_TRAIN_GROUP_ENV);
+	strv_env_unset_prefix(env, CONTRACT_HOST_GROUP_ENV);
 	return contract_env(cfg, &eo, env, err);
 }
 
@@ -140,7 +140,7 @@ int rt_train(const struct rt_train_opts *o, struct sr_error *err)
 	int status = 0, r;
 
 	{
-		const char *g = getenv(RT_TRAIN_GROUP_ENV);
+		const char *g = getenv(CONTRACT_HOST_GROUP_ENV);
 
 		rt_child_stay_in_group(g && !strcmp(g, "host"));
 	}

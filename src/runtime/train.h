@@ -28,9 +28,6 @@
 
 struct sr_error;
 
-/* "host" in the runtime's environment: stay in the host's process group (rt_child.h). */
-#define RT_TRAIN_GROUP_ENV "SAGERUN_RUNTIME_GROUP"
-
 struct rt_train_opts {
 	const char *base_dir; /* NULL: $SAGEMAKER_BASE_DIR, else /opt/ml */
 	int log_fd;	      /* sagerun's own lines */

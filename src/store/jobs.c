@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "job/job.h"
+#include "job/kind.h"
 #include "job/status.h"
 #include "store/internal.h"
 #include "store/store.h"
@@ -49,9 +50,10 @@ static int prepare(struct store *s, const char *sql, sqlite3_stmt **st, struct s
 }
 
 /* Hosts and transitions are few (<= 256, ~10): replaced whole at each update. */
-static int write_children(struct store *s, const char *name, const struct job_status *st,
+static int write_children(struct store *s, const struct job *job, const struct job_status *st,
 			  struct sr_error *err)
 {
+	const char *name = job->name;
 	sqlite3_stmt *q = NULL;
 	int r;
 
@@ -101,7 +103,7 @@ static int write_children(struct store *s, const char *name, const struct job_st
 			return r;
 		bind_text(q, 1, name);
 		sqlite3_bind_int64(q, 2, (sqlite3_int64)i);
-		bind_text(q, 3, job_secondary_name(t->status));
+		bind_text(q, 3, job_secondary_name(job->kind, t->status));
 		bind_text(q, 4, t->message);
 		sqlite3_bind_int64(q, 5, t->start_ms);
 		sqlite3_bind_int64(q, 6, t->end_ms);
@@ -125,23 +127,24 @@ int store_job_insert(struct store *s, const struct store_job_rec *rec, const str
 	r = prepare(
 	    s,
 	    "INSERT INTO jobs (name, type, status, secondary, failure_reason, hosts, backend, "
-	    "folder, created_ms, start_ms, end_ms, modified_ms, describe) VALUES (?1, ?2, ?3, "
-	    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	    "folder, created_ms, start_ms, end_ms, modified_ms, describe, engine) VALUES (?1, ?2, "
+	    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
 	    &q, err);
 	if (r >= 0) {
 		bind_text(q, 1, rec->name);
-		bind_text(q, 2, rec->type);
+		bind_text(q, 2, job->kind->name);
 		bind_text(q, 3, job_state_name(st->state));
-		bind_text(q, 4, job_secondary_name(st->secondary));
+		bind_text(q, 4, job_secondary_name(job->kind, st->secondary));
 		bind_text(q, 5, st->failure_reason);
 		sqlite3_bind_int64(q, 6, (sqlite3_int64)st->n_hosts);
 		bind_text(q, 7, rec->backend);
 		bind_text(q, 8, rec->folder);
 		sqlite3_bind_int64(q, 9, st->creation_ms);
-		sqlite3_bind_int64(q, 10, st->training_start_ms);
-		sqlite3_bind_int64(q, 11, st->training_end_ms);
+		sqlite3_bind_int64(q, 10, st->start_ms);
+		sqlite3_bind_int64(q, 11, st->end_ms);
 		sqlite3_bind_int64(q, 12, st->last_modified_ms);
 		bind_text(q, 13, describe);
+		bind_text(q, 14, rec->engine ? rec->engine : "local");
 		r = step_done(s, q, "record the job", err);
 		if (r == -EEXIST) {
 			sr_err_clear(err);
@@ -153,7 +156,7 @@ int store_job_insert(struct store *s, const struct store_job_rec *rec, const str
 		}
 	}
 	if (r >= 0)
-		r = write_children(s, rec->name, st, err);
+		r = write_children(s, job, st, err);
 	if (r >= 0)
 		r = store_commit(s, err);
 	if (r < 0)
@@ -181,10 +184,10 @@ int store_job_update(struct store *s, const struct job *job, const struct job_st
 	if (r >= 0) {
 		bind_text(q, 1, job->name);
 		bind_text(q, 2, job_state_name(st->state));
-		bind_text(q, 3, job_secondary_name(st->secondary));
+		bind_text(q, 3, job_secondary_name(job->kind, st->secondary));
 		bind_text(q, 4, st->failure_reason);
-		sqlite3_bind_int64(q, 5, st->training_start_ms);
-		sqlite3_bind_int64(q, 6, st->training_end_ms);
+		sqlite3_bind_int64(q, 5, st->start_ms);
+		sqlite3_bind_int64(q, 6, st->end_ms);
 		sqlite3_bind_int64(q, 7, st->last_modified_ms);
 		bind_text(q, 8, describe);
 		r = step_done(s, q, "update the job", err);
@@ -192,7 +195,7 @@ int store_job_update(struct store *s, const struct job *job, const struct job_st
 	if (r >= 0 && sqlite3_changes(s->db) == 0)
 		r = sr_err(err, -ENOENT, "job store: no job '%s' to update", job->name);
 	if (r >= 0)
-		r = write_children(s, job->name, st, err);
+		r = write_children(s, job, st, err);
 	if (r >= 0)
 		r = store_commit(s, err);
 	if (r < 0)
@@ -208,6 +211,7 @@ void store_job_row_release(struct store_job_row *r)
 	free(r->type);
 	free(r->status);
 	free(r->secondary);
+	free(r->engine);
 	free(r->backend);
 	free(r->folder);
 	free(r->failure_reason);
@@ -223,7 +227,7 @@ static char *col_str(sqlite3_stmt *q, int i)
 
 #define ROW_COLUMNS                                                                                \
 	"name, type, status, secondary, backend, folder, failure_reason, hosts, created_ms, "      \
-	"start_ms, end_ms"
+	"start_ms, end_ms, engine"
 
 static void row_read(sqlite3_stmt *q, struct store_job_row *r)
 {
@@ -238,6 +242,7 @@ static void row_read(sqlite3_stmt *q, struct store_job_row *r)
 	r->created_ms = sqlite3_column_int64(q, 8);
 	r->start_ms = sqlite3_column_int64(q, 9);
 	r->end_ms = sqlite3_column_int64(q, 10);
+	r->engine = col_str(q, 11);
 }
 
 int store_job_list(struct store *s, bool all, struct store_job_row **ret, size_t *ret_n,
@@ -289,7 +294,7 @@ int store_job_get(struct store *s, const char *name, struct store_job_row *row, 
 		if (row)
 			row_read(q, row);
 		if (ret_describe)
-			*ret_describe = col_str(q, 11);
+			*ret_describe = col_str(q, 12);
 		r = 0;
 	} else if (rc == SQLITE_DONE) {
 		sr_err(err, -ENOENT, "no job named '%s'", name);

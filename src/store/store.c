@@ -68,6 +68,8 @@ static const char *const migrations[] = {
     "  kind TEXT NOT NULL,"
     "  message TEXT NOT NULL"
     ");",
+    /* 2 -> 3: where each job runs (engines/engine.h): every job so far ran here. */
+    "ALTER TABLE jobs ADD COLUMN engine TEXT NOT NULL DEFAULT 'local';",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,

@@ -25,7 +25,7 @@ struct sr_error;
 struct strv;
 
 /* The schema this build writes; an older database is migrated up, a newer one refused. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_DB_NAME	     "sagerun.db"
 #define STORE_LEASE_NAME     "supervisor.lock"
 /* FailureReason of a job whose supervisor died (issue text and the service's error class). */
@@ -38,10 +38,12 @@ int store_open(const char *home, struct store **ret, struct sr_error *err);
 void store_close(struct store *s);
 
 /* Every job recorded as running whose supervisor's lease is free is marked Failed with
- * STORE_LOST_REASON, its describe.json rewritten and its leftover processes killed.  The
- * names of recovered jobs are appended to `recovered` (may be NULL).  Every command that
- * opens the store calls it; an error here should not keep the command from its own work. */
-int store_recover(struct store *s, struct strv *recovered, struct sr_error *err);
+ * STORE_LOST_REASON and its describe.json rewritten.  *ret gets the rows of the jobs
+ * recovered now (*ret_n of them; the caller releases each and frees the array), whose
+ * backends have their leftovers to remove.  Every command that opens the store calls it; an
+ * error here should not keep the command from its own work. */
+struct store_job_row;
+int store_recover(struct store *s, struct store_job_row **ret, size_t *ret_n, struct sr_error *err);
 
 /* Open and migrate only up to `version` (tests of migrations). */
 int store_open_at_version(const char *home, int version, struct store **ret, struct sr_error *err);
@@ -51,9 +53,10 @@ int store_schema_version(struct store *s);
 
 /* What a new job row holds.  Strings are borrowed. */
 struct store_job_rec {
-	const char *name;
-	const char *type;    /* "training" */
-	const char *backend; /* "ns", "process", ... */
+	const char *name; /* the job's (as in job->name): the record's key */
+	const char
+	    *engine; /* where it runs: "local" (engines/engine.h); its type is the job's kind */
+	const char *backend; /* the local engine's host backend: "ns", "process", ... */
 	const char *folder;  /* the job folder */
 };
 
@@ -72,6 +75,7 @@ struct store_job_row {
 	char *type;
 	char *status;
 	char *secondary;
+	char *engine;
 	char *backend;
 	char *folder;
 	char *failure_reason;

@@ -95,12 +95,11 @@ static int64_t clamp_ms(int64_t sec, int64_t max_sec)
 	return (sec < 0 ? 0 : sec < max_sec ? sec : max_sec) * 1000;
 }
 
-static void set_status(struct sup_state *s, enum job_state state, enum job_secondary sec,
-		       const char *message)
+/* What happened to the hosts, for the caller to name in the job's terms. */
+static void event(struct sup_state *s, enum job_event ev)
 {
-	job_status_set(s->st, state, sec, message, clock_wall_ms());
-	if (s->cfg->on_status)
-		s->cfg->on_status(s->cfg->ctx, s->st);
+	if (s->cfg->on_event)
+		s->cfg->on_event(s->cfg->ctx, ev);
 }
 
 /* ---- stopping ------------------------------------------------------------------------------ */
@@ -373,7 +372,7 @@ static int on_signal(struct sup_loop *loop, struct sup_watch *w, uint32_t events
 			r = si.ssi_signo == SIGINT ? kill_hosts(s, err) : 0;
 		} else {
 			s->outcome = SUP_STOPPED;
-			set_status(s, JOB_STOPPING, SEC_STOPPING, "Stopping the training job");
+			event(s, JOB_EV_STOP_ASKED);
 			r = stop_hosts(s, err);
 		}
 		if (r < 0)
@@ -391,10 +390,7 @@ static int on_max_runtime(struct sup_loop *loop, struct sup_watch *w, uint32_t e
 	if (!sup_timer_ack(s->max_fd) || s->stopping)
 		return 0;
 	s->outcome = SUP_MAX_RUNTIME;
-	/* Stopping, as for a stop request: the caller records the final MaxRuntimeExceeded
-	 * once the artifacts are saved, and a status appears once in the transitions. */
-	set_status(s, JOB_STOPPING, SEC_STOPPING,
-		   "Training job exceeded MaxRuntimeInSeconds; stopping");
+	event(s, JOB_EV_MAX_RUNTIME);
 	return stop_hosts(s, err);
 }
 
@@ -530,7 +526,7 @@ static int run(struct sup_state *s, struct sr_error *err)
 	if (r < 0)
 		return r;
 	if (s->n_started == cfg->n_hosts) {
-		set_status(s, JOB_IN_PROGRESS, SEC_TRAINING, "Training in progress.");
+		event(s, JOB_EV_HOSTS_STARTED);
 		if (cfg->max_run_s > 0) {
 			r = sup_timer_arm(s->max_fd, clamp_ms(cfg->max_run_s, SUP_MAX_RUN_S_MAX),
 					  err);
@@ -543,10 +539,7 @@ static int run(struct sup_state *s, struct sr_error *err)
 		if (r < 0)
 			return r;
 	}
-	set_status(s,
-		   s->outcome == SUP_STOPPED || s->outcome == SUP_MAX_RUNTIME ? JOB_STOPPING
-									      : JOB_IN_PROGRESS,
-		   SEC_UPLOADING, "Uploading generated training model");
+	event(s, JOB_EV_HOSTS_ENDED);
 	return 0;
 }
 

@@ -4,8 +4,10 @@
  * a signalfd (Ctrl-C, SIGTERM) and timerfds (MaxRuntimeInSeconds, the stop grace).  Policy as
  * the service: the first host to exit non-zero fails the job and the others get SIGTERM, then
  * SIGKILL after the stop grace; Ctrl-C/SIGTERM stops the job the same way (a second one kills
- * at once); MaxRuntimeInSeconds stops it the same way (secondary status Stopping; the caller
- * records the final MaxRuntimeExceeded).
+ * at once); MaxRuntimeInSeconds stops it the same way.  It knows no kind of job: it reports
+ * neutral events (job_event: hosts started, stop asked, ...) that the caller names in the
+ * job's terms (job_status_event), and keeps each host's state and the failure reason in the
+ * job's status.
  */
 #ifndef SR_SUPERVISE_SUPERVISE_H
 #define SR_SUPERVISE_SUPERVISE_H
@@ -17,7 +19,6 @@
 #include "job/status.h"
 
 struct host;
-struct job;
 struct sr_error;
 
 /* Log lines longer than this are split, each piece ending with SUP_SPLIT_MARKER. */
@@ -31,8 +32,7 @@ struct sr_error;
 #define SUP_STOP_GRACE_S_MAX 31536000
 
 struct sup_config {
-	const struct job *job; /* borrowed */
-	struct host *hosts;    /* borrowed, n_hosts of them, prepared but not started */
+	struct host *hosts; /* borrowed, n_hosts of them, prepared but not started */
 	size_t n_hosts;
 	const char *log_dir; /* each host's log goes to <log_dir>/<name>.log */
 	/* Prefixed stdout lines go to out_fd (usually 1), stderr lines to err_fd (usually 2).
@@ -41,12 +41,14 @@ struct sup_config {
 	 * it is full (the log files keep them all), so it never holds up the supervisor. */
 	int out_fd;
 	int err_fd;
-	bool color;		   /* colour the "algo-N | " prefixes */
-	int64_t max_run_s;	   /* 0 = no limit; at most SUP_MAX_RUN_S_MAX */
-	int64_t stop_grace_s;	   /* at most SUP_STOP_GRACE_S_MAX */
-	struct job_status *status; /* borrowed; moved to Training and on to the end state */
-	/* Called after every status change (print it, write describe.json); may be NULL. */
-	void (*on_status)(void *ctx, const struct job_status *st);
+	bool color;	      /* colour the "algo-N | " prefixes */
+	int64_t max_run_s;    /* 0 = no limit; at most SUP_MAX_RUN_S_MAX */
+	int64_t stop_grace_s; /* at most SUP_STOP_GRACE_S_MAX */
+	/* Borrowed: each host's start and exit, and the failure reason, are kept here. */
+	struct job_status *status;
+	/* Called at every event of the hosts (the caller moves the status on, prints it, writes
+	 * describe.json); may be NULL. */
+	void (*on_event)(void *ctx, enum job_event ev);
 	void *ctx;
 	/* Out, may be NULL: the negative errno of the first host that could not be started
 	 * (the job then fails), 0 when every host started. */
@@ -56,8 +58,9 @@ struct sup_config {
 enum sup_outcome { SUP_COMPLETED, SUP_FAILED, SUP_STOPPED, SUP_MAX_RUNTIME, SUP_OUTCOME_MAX };
 
 /* Start every host, supervise until all have exited, and return the outcome.  On return the
- * status is Uploading (the caller packages artifacts and sets the final state), the hosts'
- * exit details are in status->hosts, and a Failed outcome has status->failure_reason set:
+ * hosts have ended (JOB_EV_HOSTS_ENDED was the last event; the caller packages artifacts and
+ * sets the final state), the hosts' exit details are in status->hosts, and a Failed outcome
+ * has status->failure_reason set:
  * the first 1024 characters of the failing host's <opt_ml>/output/failure if present, else
  * "AlgorithmError: algo-N exited with code X" (or "was killed by signal SIGKILL") plus its
  * last log lines.  A host that cannot be started fails the job the same way.  Lines still

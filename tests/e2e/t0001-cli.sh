@@ -36,6 +36,41 @@ test_expect_success 'an unknown backend is refused' '
 	test_grep "unknown backend" err
 '
 
+test_expect_success 'the backends in --backend'"'"'s help and its error come from the table' '
+	sagerun train -h >help &&
+	for b in ns process docker; do
+		test_grep "^ *$b: " help || exit 1
+	done &&
+	test_expect_code 2 sagerun train --backend warp -- true 2>err &&
+	test_grep "expected auto, ns, process or docker" err
+'
+
+test_expect_success 'options come before or after operands, as in git and docker' '
+	sagerun train --backend process --name late -- true >/dev/null 2>&1 &&
+	sagerun logs late --tail 1 >/dev/null &&
+	sagerun logs --tail=1 late >/dev/null &&
+	test_expect_code 2 sagerun logs late --tail 2>err &&
+	test_grep -- "--tail needs a value" err
+'
+
+test_expect_success '--subnet on the process backend is refused before anything is recorded' '
+	test_expect_code 2 sagerun train --backend process --subnet 10.9.0.0/24 --name sub \
+		-- true 2>err &&
+	test_grep -- "--subnet 10.9.0.0/24: the process backend.s hosts share this machine.s network" err &&
+	test_grep "hint: leave out --subnet" err &&
+	! test -e "$SAGERUN_HOME/jobs/sub"
+'
+
+# Under ASan (make test-asan) LeakSanitizer ends a run that leaks with its own status, not 2.
+test_expect_success 'a refused flag after repeatable ones leaks nothing' '
+	test_expect_code 2 sagerun train --hp a=1 --channel c=. --env K=V --hp b=2 \
+		--processes-per-host 0 -- true 2>err &&
+	test_grep "from 1 to 1024" err &&
+	test_expect_code 2 sagerun train --hp a=1 --env K=V --name "bad name" -- true 2>err &&
+	test_expect_code 2 sagerun compose --hp a=1 --shm-size 12q -- true 2>err &&
+	test_grep "shm-size: expected bytes" err
+'
+
 test_expect_success 'version prints a version' '
 	sagerun version >out &&
 	test_grep "^sagerun [0-9]" out

@@ -43,7 +43,7 @@ test_expect_success 'fields not honoured locally give one warning line each' '
 	grep "warning:" stderr >warnings &&
 	test_grep "job.json:[0-9]*:[0-9]*: VpcConfig: accepted but not honoured" warnings &&
 	test_grep "EnableManagedSpotTraining" warnings &&
-	test_grep "AlgorithmSpecification.TrainingImage: accepted but not honoured" warnings &&
+	test_grep "image .img:latest. does not run here: the [a-z]* backend.s hosts run this machine.s programs" warnings &&
 	test $(wc -l <warnings) -eq 3
 '
 
@@ -91,6 +91,19 @@ test_expect_success 'nothing was left behind by refused specs' '
 	ls "$SAGERUN_HOME/jobs" >jobs &&
 	printf "%s\n" from-spec overridden >expect &&
 	test_cmp expect jobs
+'
+
+test_expect_success 'a spec that names only its image runs in containers only, and says so' '
+	cat >byoc.json <<-EOF &&
+	{"TrainingJobName": "byoc",
+	 "AlgorithmSpecification": {"TrainingImage": "my-image:1", "TrainingInputMode": "File"}}
+	EOF
+	test_expect_code 2 sagerun train --backend process --spec byoc.json 2>err &&
+	test_grep "nothing to run on the process backend: the job names only its image .my-image:1." err &&
+	test_grep "hint: use --backend docker" err &&
+	! test -e "$SAGERUN_HOME/jobs/byoc" &&
+	test_expect_code 2 sagerun train --backend docker --toolkit builtin --spec byoc.json 2>err &&
+	test_grep "toolkit builtin: the job names no program" err
 '
 
 test_done

@@ -83,6 +83,45 @@ test_expect_success '--toolkit builtin: the static sagerun is the entrypoint of 
 	test_grep "algo-2 | sagerun: Reporting training SUCCESS" log
 '
 
+BYOC=sagerun-test-byoc:$$
+# An image with an entry point of its own that knows the contract, as a user'"'"'s
+# bring-your-own container: `train` as its argument, its hyperparameters and hosts from the
+# config files, its model into /opt/ml/model.
+make_byoc_image() {
+	_root="$TRASH/image-byoc"
+	rm -rf "$_root" && mkdir -p "$_root/bin" "$_root/tmp" || return 1
+	cp /bin/busybox "$_root/bin/busybox" || return 1
+	for _a in $(/bin/busybox --list); do
+		[ "$_a" = busybox ] || ln -s busybox "$_root/bin/$_a"
+	done
+	cat >"$_root/entry.sh" <<-'EOF'
+	cfg=/opt/ml/input/config
+	echo "byoc $* on $(hostname): $(cat $cfg/hyperparameters.json) $(cat $cfg/resourceconfig.json | grep -o '"hosts": *\[[^]]*\]')"
+	echo "$(hostname)" >/opt/ml/model/byoc-$(hostname)
+	EOF
+	tar -C "$_root" -c . | docker import --change 'ENV PATH=/bin' \
+		--change 'ENTRYPOINT ["/bin/sh", "/entry.sh"]' - "$1" >/dev/null
+}
+
+test_expect_success 'bring-your-own container: a spec with a TrainingImage alone runs its entry point' '
+	make_byoc_image "$BYOC" &&
+	cat >byoc.json <<-EOF &&
+	{"TrainingJobName": "byoc", "HyperParameters": {"epochs": "3"},
+	 "AlgorithmSpecification": {"TrainingImage": "$BYOC", "TrainingInputMode": "File"},
+	 "ResourceConfig": {"InstanceCount": 2, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 30},
+	 "OutputDataConfig": {"S3OutputPath": "$PWD/out"}}
+	EOF
+	sagerun train --backend docker --spec byoc.json >log 2>&1 &&
+	test_grep "algo-1 | byoc train on algo-1: {\"epochs\": \"3\"} \"hosts\": *\[\"algo-1\", *\"algo-2\"\]" log &&
+	test_grep "algo-2 | byoc train on algo-2" log &&
+	tar -tzf out/byoc/output/model.tar.gz | sort >models &&
+	printf "byoc-algo-1\nbyoc-algo-2\n" >expect && test_cmp expect models &&
+	sagerun train --spec byoc.json --name byoc-auto >log 2>&1 &&
+	test_grep "algo-1 | byoc train on algo-1" log &&
+	sagerun ps -a --output json | grep -A6 "\"Name\": \"byoc-auto\"" | grep "\"Backend\": \"docker\"" &&
+	job_leftovers "$(jobdir byoc)" >left && test_cmp /dev/null left
+'
+
 test_expect_success 'a failing host fails the job with its exit code; the others are stopped' '
 	test_expect_code 1 sagerun train --backend docker --image "$IMG" --hosts 2 --name fail \
 		--stop-grace 2 -- sh -c "[ \$SM_CURRENT_HOST = algo-2 ] && exit 3; sleep 300" \
@@ -239,7 +278,7 @@ test_expect_success 'credentials reach the containers and no file sagerun wrote'
 	! grep -rqF -e "$SECRET" -e "AKIDEXAMPLE$$" -- "$SAGERUN_HOME" out c log err
 '
 
-docker rmi "$IMG" "$BARE" "$MPIIMG" >/dev/null 2>&1
+docker rmi "$IMG" "$BARE" "$MPIIMG" "$BYOC" >/dev/null 2>&1
 stop_engine # before test_done removes the trash folder it keeps its state in
 
 test_expect_success 'nothing of the engine or the jobs is left in this machine'"'"'s links and mounts' '

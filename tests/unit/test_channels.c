@@ -115,24 +115,24 @@ static struct job *job_with(size_t n, const char *const names[], const char *con
 {
 	struct job *job = xcalloc(1, sizeof(*job));
 
-	job->channels = xcalloc(n, sizeof(*job->channels));
-	job->n_channels = n;
+	job->train.channels = xcalloc(n, sizeof(*job->train.channels));
+	job->train.n_channels = n;
 	for (size_t i = 0; i < n; i++) {
-		job->channels[i].name = xstrdup(names[i]);
-		job->channels[i].uri = xstrdup(uris[i]);
-		job->channels[i].local_path = xstrdup_or_null(paths[i]);
+		job->train.channels[i].name = xstrdup(names[i]);
+		job->train.channels[i].uri = xstrdup(uris[i]);
+		job->train.channels[i].local_path = xstrdup_or_null(paths[i]);
 	}
 	return job;
 }
 
 static void job_free(struct job *job)
 {
-	for (size_t i = 0; i < job->n_channels; i++) {
-		free(job->channels[i].name);
-		free(job->channels[i].uri);
-		free(job->channels[i].local_path);
+	for (size_t i = 0; i < job->train.n_channels; i++) {
+		free(job->train.channels[i].name);
+		free(job->train.channels[i].uri);
+		free(job->train.channels[i].local_path);
 	}
-	free(job->channels);
+	free(job->train.channels);
 	free(job);
 }
 
@@ -154,7 +154,8 @@ static void test_stage_local_links(void **state)
 	const char *paths[] = {train, test};
 	struct job *job = job_with(2, names, uris, paths);
 
-	assert_int_equal(chan_stage_local(job, opt_ml, &err), 0);
+	assert_int_equal(chan_stage_local(job->train.channels, job->train.n_channels, opt_ml, &err),
+			 0);
 	_cleanup_free_ char *t1 = link_at(data_dir, "train");
 	_cleanup_free_ char *t2 = link_at(data_dir, "test");
 	assert_non_null(t1);
@@ -166,12 +167,14 @@ static void test_stage_local_links(void **state)
 	assert_string_equal(csv, "1,2\n");
 
 	/* Again: same targets are fine. */
-	assert_int_equal(chan_stage_local(job, opt_ml, &err), 0);
+	assert_int_equal(chan_stage_local(job->train.channels, job->train.n_channels, opt_ml, &err),
+			 0);
 
 	/* A new target replaces the old link. */
-	free(job->channels[1].local_path);
-	job->channels[1].local_path = xstrdup(train);
-	assert_int_equal(chan_stage_local(job, opt_ml, &err), 0);
+	free(job->train.channels[1].local_path);
+	job->train.channels[1].local_path = xstrdup(train);
+	assert_int_equal(chan_stage_local(job->train.channels, job->train.n_channels, opt_ml, &err),
+			 0);
 	_cleanup_free_ char *t3 = link_at(data_dir, "test");
 	assert_string_equal(t3, train);
 	assert_int_equal(count_entries(data_dir), 2); /* no temp link left behind */
@@ -193,12 +196,14 @@ static void test_stage_local_single_file(void **state)
 	struct job *job = job_with(1, names, uris, paths);
 
 	/* As for an S3Prefix naming one object: a channel folder holding that file. */
-	assert_int_equal(chan_stage_local(job, opt_ml, &err), 0);
+	assert_int_equal(chan_stage_local(job->train.channels, job->train.n_channels, opt_ml, &err),
+			 0);
 	assert_true(fs_is_dir(chan));
 	_cleanup_free_ char *t = link_at(chan, "train.csv");
 	assert_non_null(t);
 	assert_string_equal(t, csv);
-	assert_int_equal(chan_stage_local(job, opt_ml, &err), 0);
+	assert_int_equal(chan_stage_local(job->train.channels, job->train.n_channels, opt_ml, &err),
+			 0);
 	job_free(job);
 }
 
@@ -213,7 +218,8 @@ static void test_stage_local_s3_not_staged(void **state)
 	struct job *job = job_with(1, names, uris, paths);
 
 	/* S3 channels are downloaded (s3_channel.h) and given a folder before this. */
-	assert_int_equal(chan_stage_local(job, opt_ml, &err), -EIO);
+	assert_int_equal(chan_stage_local(job->train.channels, job->train.n_channels, opt_ml, &err),
+			 -EIO);
 	assert_string_equal(err.msg, "channel 'train': s3://bucket/prefix/train has no local "
 				     "folder (not downloaded)");
 	job_free(job);
@@ -230,7 +236,8 @@ static void test_stage_local_missing_folder(void **state)
 	const char *paths[] = {gone};
 	struct job *job = job_with(1, names, uris, paths);
 
-	assert_int_equal(chan_stage_local(job, opt_ml, &err), -ENOENT);
+	assert_int_equal(chan_stage_local(job->train.channels, job->train.n_channels, opt_ml, &err),
+			 -ENOENT);
 	assert_non_null(strstr(err.msg, gone));
 	assert_non_null(strstr(err.msg, "'train'"));
 	job_free(job);

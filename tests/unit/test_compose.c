@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "hosts/docker.h"
 #include "hosts/hosts.h"
 #include "util/error.h"
 #include "util/fs.h"

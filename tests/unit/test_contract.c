@@ -40,8 +40,9 @@ static void add_channel(struct job *job, const char *name, const char *content_t
 {
 	struct job_channel *ch;
 
-	job->channels = xrealloc(job->channels, (job->n_channels + 1) * sizeof(*job->channels));
-	ch = &job->channels[job->n_channels++];
+	job->train.channels = xrealloc(job->train.channels,
+				       (job->train.n_channels + 1) * sizeof(*job->train.channels));
+	ch = &job->train.channels[job->train.n_channels++];
 	memset(ch, 0, sizeof(*ch));
 	ch->name = xstrdup(name);
 	ch->content_type = xstrdup_or_null(content_type);
@@ -53,13 +54,13 @@ static void add_channel(struct job *job, const char *name, const char *content_t
 
 static void free_job(struct job *job)
 {
-	for (size_t i = 0; i < job->hyperparameters.n; i++) {
-		free(job->hyperparameters.items[i].key);
-		free(job->hyperparameters.items[i].value);
+	for (size_t i = 0; i < job->train.hyperparameters.n; i++) {
+		free(job->train.hyperparameters.items[i].key);
+		free(job->train.hyperparameters.items[i].value);
 	}
-	free(job->hyperparameters.items);
-	for (size_t i = 0; i < job->n_channels; i++) {
-		struct job_channel *ch = &job->channels[i];
+	free(job->train.hyperparameters.items);
+	for (size_t i = 0; i < job->train.n_channels; i++) {
+		struct job_channel *ch = &job->train.channels[i];
 
 		free(ch->name);
 		free(ch->content_type);
@@ -68,7 +69,7 @@ static void free_job(struct job *job)
 		free(ch->record_wrapper);
 		free(ch->compression);
 	}
-	free(job->channels);
+	free(job->train.channels);
 	free(job->instance_type);
 	free(job->name);
 	memset(job, 0, sizeof(*job));
@@ -81,21 +82,21 @@ static void make_job(struct job *job)
 	job->name = xstrdup("my-job");
 	job->instance_type = xstrdup("ml.p4d.24xlarge");
 	job->instance_count = 2;
-	map_set(&job->hyperparameters, "epochs", "2");
-	map_set(&job->hyperparameters, "batch-size", "32");
-	map_set(&job->hyperparameters, "learning-rate", "0.001");
-	map_set(&job->hyperparameters, "model_dir", "s3://bucket/model");
-	map_set(&job->hyperparameters, "bf16", "true");
-	map_set(&job->hyperparameters, "lr", "0.00001");
-	map_set(&job->hyperparameters, "sagemaker_program", "\"train.py\"");
-	map_set(&job->hyperparameters, "sagemaker_submit_directory",
+	map_set(&job->train.hyperparameters, "epochs", "2");
+	map_set(&job->train.hyperparameters, "batch-size", "32");
+	map_set(&job->train.hyperparameters, "learning-rate", "0.001");
+	map_set(&job->train.hyperparameters, "model_dir", "s3://bucket/model");
+	map_set(&job->train.hyperparameters, "bf16", "true");
+	map_set(&job->train.hyperparameters, "lr", "0.00001");
+	map_set(&job->train.hyperparameters, "sagemaker_program", "\"train.py\"");
+	map_set(&job->train.hyperparameters, "sagemaker_submit_directory",
 		"\"s3://bkt/src/sourcedir.tar.gz\"");
-	map_set(&job->hyperparameters, "sagemaker_container_log_level", "20");
-	map_set(&job->hyperparameters, "sagemaker_job_name", "\"my-job\"");
-	map_set(&job->hyperparameters, "sagemaker_region", "\"us-west-2\"");
-	map_set(&job->hyperparameters, "sagemaker_mpi_enabled", "true");
-	map_set(&job->hyperparameters, "_tuning_objective_metric", "\"loss\"");
-	map_set(&job->hyperparameters, "default_user_module_name", "x");
+	map_set(&job->train.hyperparameters, "sagemaker_container_log_level", "20");
+	map_set(&job->train.hyperparameters, "sagemaker_job_name", "\"my-job\"");
+	map_set(&job->train.hyperparameters, "sagemaker_region", "\"us-west-2\"");
+	map_set(&job->train.hyperparameters, "sagemaker_mpi_enabled", "true");
+	map_set(&job->train.hyperparameters, "_tuning_objective_metric", "\"loss\"");
+	map_set(&job->train.hyperparameters, "default_user_module_name", "x");
 	add_channel(job, "training", NULL);
 	add_channel(job, "validation", "text/csv");
 }
@@ -300,7 +301,7 @@ static void test_config_from_job(void **state)
 			    "\"None\"},\"validation\":{\"ContentType\":\"text/csv\","
 			    "\"TrainingInputMode\":\"File\",\"S3DistributionType\":"
 			    "\"FullyReplicated\",\"RecordWrapperType\":\"None\"}}");
-	assert_int_equal(json_object_size(cfg.hyperparameters), job.hyperparameters.n);
+	assert_int_equal(json_object_size(cfg.hyperparameters), job.train.hyperparameters.n);
 	assert_string_equal(json_string_value(json_object_get(cfg.hyperparameters, "lr")),
 			    "0.00001");
 	contract_config_release(&cfg);
@@ -323,7 +324,7 @@ static void test_layout_roundtrip(void **state)
 	base = xasprintf("%s/algo-1/", tmpl); /* a trailing slash must not double up */
 	make_job(&job);
 	assert_int_equal(contract_config_from_job(&job, "algo-1", &cfg, &err), 0);
-	assert_int_equal(contract_layout(base, &cfg, &err), 0);
+	assert_int_equal(contract_training_layout(base, &cfg, &err), 0);
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		_cleanup_free_ char *d = xasprintf("%s/algo-1/%s", tmpl, dirs[i]);
 
@@ -688,7 +689,7 @@ static void test_env_master(void **state)
 	contract_config_release(&cfg);
 
 	/* without a distribution flag there are no distribution hosts; master is hosts[0] */
-	job.hyperparameters.n -= 3; /* drop sagemaker_mpi_enabled and the two after it */
+	job.train.hyperparameters.n -= 3; /* drop sagemaker_mpi_enabled and the two after it */
 	assert_int_equal(contract_config_from_job(&job, "algo-2", &cfg, &err), 0);
 	te = contract_training_env(&cfg, &opts);
 	assert_int_equal(json_array_size(json_object_get(te, "distribution_hosts")), 0);
@@ -696,7 +697,7 @@ static void test_env_master(void **state)
 	assert_true(json_is_false(json_object_get(te, "is_master")));
 	json_decref(te);
 	contract_config_release(&cfg);
-	job.hyperparameters.n += 3;
+	job.train.hyperparameters.n += 3;
 	free_job(&job);
 
 	/* bad config is an error, not a crash */

@@ -7,7 +7,7 @@ static void test_request_json(void **state)
 {
 	struct fx *fx = *state;
 	struct job_flags flags;
-	struct job job = {0};
+	struct job job = {.kind = &job_kind_training};
 	struct sr_error err = {0};
 	_cleanup_free_ char *dump = NULL;
 	_cleanup_json_ json_t *req = NULL;
@@ -80,13 +80,14 @@ static void test_request_json(void **state)
 		_cleanup_free_ char *text = json_dumps(req, JSON_INDENT(2));
 		struct job back = {0};
 
-		assert_int_equal(job_spec_parse(text, strlen(text), "req.json", &back, NULL, &err),
+		assert_int_equal(job_spec_parse(&job_kind_training, text, strlen(text), "req.json",
+						&back, NULL, &err),
 				 0);
 		assert_string_equal(back.name, job.name);
 		assert_int_equal(back.instance_count, job.instance_count);
-		assert_string_equal(back.channels[0].uri, job.channels[0].uri);
+		assert_string_equal(back.train.channels[0].uri, job.train.channels[0].uri);
 		assert_string_equal(back.arguments.v[1], "--x");
-		assert_int_equal(back.max_retry_attempts, 3);
+		assert_int_equal(back.train.max_retry_attempts, 3);
 		job_release(&back);
 	}
 	job_release(&job);
@@ -96,7 +97,7 @@ static void test_request_json(void **state)
 static void test_validate(void **state)
 {
 	struct fx *fx = *state;
-	struct job job = {0};
+	struct job job = {.kind = &job_kind_training};
 	struct sr_error err = {0};
 
 	if (build_spec(
@@ -112,20 +113,20 @@ static void test_validate(void **state)
 	assert_string_equal(err.msg,
 			    "ResourceConfig.InstanceCount: must be between 1 and 256 (got 0)");
 	job.instance_count = 1;
-	free(job.channels[0].distribution);
-	job.channels[0].distribution = xstrdup("Sharded");
+	free(job.train.channels[0].distribution);
+	job.train.channels[0].distribution = xstrdup("Sharded");
 	assert_true(job_validate(&job, &err) < 0);
 	assert_string_equal(err.msg, "InputDataConfig[0].DataSource.S3DataSource."
 				     "S3DataDistributionType: must be FullyReplicated or "
 				     "ShardedByS3Key (got \"Sharded\")");
-	free(job.channels[0].distribution);
-	job.channels[0].distribution = xstrdup("ShardedByS3Key");
-	free(job.input_mode);
-	job.input_mode = xstrdup("Pipe");
+	free(job.train.channels[0].distribution);
+	job.train.channels[0].distribution = xstrdup("ShardedByS3Key");
+	free(job.train.input_mode);
+	job.train.input_mode = xstrdup("Pipe");
 	assert_true(job_validate(&job, &err) < 0);
 	assert_non_null(strstr(err.msg, "Pipe mode is not supported locally yet"));
-	free(job.input_mode);
-	job.input_mode = xstrdup("File");
+	free(job.train.input_mode);
+	job.train.input_mode = xstrdup("File");
 	job_map_set(&job.environment, "BAD-KEY", "x");
 	assert_true(job_validate(&job, &err) < 0);
 	assert_non_null(strstr(err.msg, "Environment key \"BAD-KEY\": must match"));
@@ -274,7 +275,7 @@ static void test_request_redacts_secrets(void **state)
 	static const char *const plain[] = {
 	    "PLAIN", "AWS_REGION", "API_URL", "KEY_ID", "PRIVATE", "PASS", "SECRE_T",
 	};
-	struct job job = {0};
+	struct job job = {.kind = &job_kind_training};
 	_cleanup_json_ json_t *req = NULL;
 	_cleanup_free_ char *dump = NULL;
 	json_t *env;
@@ -304,7 +305,7 @@ static void test_env_errors_hide_values(void **state)
 {
 	struct fx *fx = *state;
 	struct job_flags flags;
-	struct job job = {0};
+	struct job job = {.kind = &job_kind_training};
 	struct sr_error err = {0};
 	char long_value[600];
 
@@ -338,8 +339,9 @@ static void test_env_errors_hide_values(void **state)
 
 	/* job_validate()'s */
 	assert_null(job.name);
+	job.kind = &job_kind_training;
 	job.name = xstrdup("a");
-	job.input_mode = xstrdup("File");
+	job.train.input_mode = xstrdup("File");
 	job_map_set(&job.environment, "TOKEN", long_value);
 	assert_true(job_validate(&job, &err) < 0);
 	assert_string_equal(err.msg,

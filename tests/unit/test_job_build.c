@@ -51,28 +51,28 @@ static void test_flags_override_spec(void **state)
 	assert_string_equal(job.instance_type, "ml.g5.2xlarge");
 	assert_int_equal(job.max_run_s, 50);
 	assert_int_equal(job.stop_grace_s, 0);
-	assert_string_equal(job.output_path, out);
-	assert_string_equal(job.output_local, out_abs);
+	assert_string_equal(job.train.output_path, out);
+	assert_string_equal(job.train.output_local, out_abs);
 	/* hyperparameters: spec order kept, b replaced in place, c added */
-	assert_int_equal(job.hyperparameters.n, 3);
-	assert_string_equal(job.hyperparameters.items[1].key, "b");
-	assert_string_equal(job.hyperparameters.items[1].value, "3");
-	assert_string_equal(job_map_get(&job.hyperparameters, "c"), "x=y");
+	assert_int_equal(job.train.hyperparameters.n, 3);
+	assert_string_equal(job.train.hyperparameters.items[1].key, "b");
+	assert_string_equal(job.train.hyperparameters.items[1].value, "3");
+	assert_string_equal(job_map_get(&job.train.hyperparameters, "c"), "x=y");
 	assert_string_equal(job_map_get(&job.environment, "E1"), "x");
 	assert_string_equal(job_map_get(&job.environment, "E2"), "a=b");
 	/* train replaced whole (its ContentType is gone), test kept, extra added */
-	assert_int_equal(job.n_channels, 3);
-	assert_string_equal(job.channels[0].name, "train");
-	assert_string_equal(job.channels[0].local_path, data2_abs);
-	assert_null(job.channels[0].content_type);
-	assert_string_equal(job.channels[1].name, "test");
-	assert_string_equal(job.channels[1].input_mode, "FastFile");
-	assert_string_equal(job.channels[2].name, "extra");
-	assert_string_equal(job.channels[2].uri, extra + strlen("extra="));
-	assert_string_equal(job.channels[2].local_path, data_abs);
-	assert_string_equal(job.channels[2].input_mode, "File");
-	assert_false(job.channels[2].input_mode_set);
-	assert_string_equal(job.channels[2].s3_data_type, "S3Prefix");
+	assert_int_equal(job.train.n_channels, 3);
+	assert_string_equal(job.train.channels[0].name, "train");
+	assert_string_equal(job.train.channels[0].local_path, data2_abs);
+	assert_null(job.train.channels[0].content_type);
+	assert_string_equal(job.train.channels[1].name, "test");
+	assert_string_equal(job.train.channels[1].input_mode, "FastFile");
+	assert_string_equal(job.train.channels[2].name, "extra");
+	assert_string_equal(job.train.channels[2].uri, extra + strlen("extra="));
+	assert_string_equal(job.train.channels[2].local_path, data_abs);
+	assert_string_equal(job.train.channels[2].input_mode, "File");
+	assert_false(job.train.channels[2].input_mode_set);
+	assert_string_equal(job.train.channels[2].s3_data_type, "S3Prefix");
 	job_flags_release(&flags);
 	job_release(&job);
 	strv_release(&warnings);
@@ -103,20 +103,20 @@ static void test_defaults(void **state)
 			     "arn:aws:sagemaker:us-east-1:000000000000:training-job/sagerun-", 62));
 	assert_int_equal(job.instance_count, 1);
 	assert_string_equal(job.instance_type, "ml.m5.large");
-	assert_string_equal(job.output_path, "./sagerun-output");
+	assert_string_equal(job.train.output_path, "./sagerun-output");
 	out = xasprintf("%s/sagerun-output", fx->dir);
-	assert_string_equal(job.output_local, out);
-	assert_string_equal(job.input_mode, "File");
-	assert_string_equal(job.output_compression, "GZIP");
+	assert_string_equal(job.train.output_local, out);
+	assert_string_equal(job.train.input_mode, "File");
+	assert_string_equal(job.train.output_compression, "GZIP");
 	assert_int_equal(job.stop_grace_s, 120);
 	assert_int_equal(job.max_run_s, 86400);
 	assert_int_equal(job.volume_size_gb, 30);
-	assert_string_equal(job.channels[0].s3_data_type, "S3Prefix");
-	assert_string_equal(job.channels[0].distribution, "FullyReplicated");
-	assert_string_equal(job.channels[0].compression, "None");
-	assert_string_equal(job.channels[0].record_wrapper, "None");
-	assert_string_equal(job.channels[0].input_mode, "File");
-	assert_string_equal(job.channels[0].local_path, data);
+	assert_string_equal(job.train.channels[0].s3_data_type, "S3Prefix");
+	assert_string_equal(job.train.channels[0].distribution, "FullyReplicated");
+	assert_string_equal(job.train.channels[0].compression, "None");
+	assert_string_equal(job.train.channels[0].record_wrapper, "None");
+	assert_string_equal(job.train.channels[0].input_mode, "File");
+	assert_string_equal(job.train.channels[0].local_path, data);
 	job_release(&job);
 }
 
@@ -163,8 +163,8 @@ static void test_relative_paths_against_cwd(void **state)
 	assert_int_equal(chdir(fx->dir), 0);
 	if (build_spec(fx, spec, NULL, &job, NULL, &err) < 0)
 		fail_msg("%s", err.msg);
-	assert_string_equal(job.channels[0].local_path, want);
-	assert_string_equal(job.channels[1].local_path, want);
+	assert_string_equal(job.train.channels[0].local_path, want);
+	assert_string_equal(job.train.channels[1].local_path, want);
 	job_release(&job);
 
 	/* and the message for a missing one says so */
@@ -196,7 +196,8 @@ static void test_script_mode(void **state)
 	if (job_build(&flags, &job, NULL, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_string_equal(job_map_get(&job.environment, "SAGERUN_MPI_LAUNCHER"), "ssh");
-	assert_string_equal(job_map_get(&job.hyperparameters, "sagemaker_mpi_enabled"), "true");
+	assert_string_equal(job_map_get(&job.train.hyperparameters, "sagemaker_mpi_enabled"),
+			    "true");
 	job_release(&job);
 	job_flags_release(&flags);
 	memset(&job, 0, sizeof(job));
@@ -206,8 +207,9 @@ static void test_script_mode(void **state)
 	flags.entry_point = ep;
 	if (job_build(&flags, &job, NULL, &err) < 0)
 		fail_msg("%s", err.msg);
-	assert_string_equal(job_map_get(&job.hyperparameters, "sagemaker_program"), "\"train.py\"");
-	assert_string_equal(job_map_get(&job.hyperparameters, "sagemaker_submit_directory"),
+	assert_string_equal(job_map_get(&job.train.hyperparameters, "sagemaker_program"),
+			    "\"train.py\"");
+	assert_string_equal(job_map_get(&job.train.hyperparameters, "sagemaker_submit_directory"),
 			    want_file);
 	assert_int_equal(job.entrypoint.n, 0);
 	assert_int_equal(regcomp(&re, "^train-[0-9]{8}-[0-9]{6}-[a-z0-9]{4}$", REG_EXTENDED), 0);
@@ -221,8 +223,9 @@ static void test_script_mode(void **state)
 	flags.entry_point = "./train.py";
 	if (job_build(&flags, &job, NULL, &err) < 0)
 		fail_msg("%s", err.msg);
-	assert_string_equal(job_map_get(&job.hyperparameters, "sagemaker_program"), "\"train.py\"");
-	assert_string_equal(job_map_get(&job.hyperparameters, "sagemaker_submit_directory"),
+	assert_string_equal(job_map_get(&job.train.hyperparameters, "sagemaker_program"),
+			    "\"train.py\"");
+	assert_string_equal(job_map_get(&job.train.hyperparameters, "sagemaker_submit_directory"),
 			    want_dir);
 	job_release(&job);
 
@@ -231,9 +234,9 @@ static void test_script_mode(void **state)
 	strv_push(&flags.hps, "epochs=3");
 	if (job_build(&flags, &job, NULL, &err) < 0)
 		fail_msg("%s", err.msg);
-	assert_string_equal(job_map_get(&job.hyperparameters, "sagemaker_program"),
+	assert_string_equal(job_map_get(&job.train.hyperparameters, "sagemaker_program"),
 			    "\"sub/run.py\"");
-	assert_string_equal(job_map_get(&job.hyperparameters, "epochs"), "3");
+	assert_string_equal(job_map_get(&job.train.hyperparameters, "epochs"), "3");
 	job_release(&job);
 
 	/* the classic mistake: the entry point given relative to the current folder */
@@ -270,7 +273,8 @@ static void test_entry_point_over_spec(void **state)
 	assert_int_equal(warnings.n, 1);
 	assert_non_null(strstr(warnings.v[0], "--entry-point: replaces AlgorithmSpecification."
 					      "ContainerEntrypoint from "));
-	assert_string_equal(job_map_get(&job.hyperparameters, "sagemaker_program"), "\"train.py\"");
+	assert_string_equal(job_map_get(&job.train.hyperparameters, "sagemaker_program"),
+			    "\"train.py\"");
 	job_release(&job);
 	strv_release(&warnings);
 	job_flags_release(&flags);
@@ -633,8 +637,8 @@ static void test_s3_locations(void **state)
 	/* S3 channels and outputs are staged and uploaded by the run: nothing local to check */
 	if (build_spec(fx, spec, NULL, &job, NULL, &err) < 0)
 		fail_msg("%s", err.msg);
-	assert_null(job.channels[0].local_path);
-	assert_string_equal(job.channels[0].uri, "s3://b/t");
+	assert_null(job.train.channels[0].local_path);
+	assert_string_equal(job.train.channels[0].uri, "s3://b/t");
 	job_release(&job);
 
 	/* the channel replaced by a flag: an S3 output is fine, uploaded after the job */
@@ -642,15 +646,15 @@ static void test_s3_locations(void **state)
 	strv_push(&flags.channels, local);
 	if (build_spec(fx, spec, &flags, &job, NULL, &err) < 0)
 		fail_msg("%s", err.msg);
-	assert_string_equal(job.output_path, "s3://b/o");
-	assert_null(job.output_local);
+	assert_string_equal(job.train.output_path, "s3://b/o");
+	assert_null(job.train.output_local);
 	job_release(&job);
 
 	/* both replaced: fine */
 	flags.output = out;
 	if (build_spec(fx, spec, &flags, &job, NULL, &err) < 0)
 		fail_msg("%s", err.msg);
-	assert_string_equal(job.output_local, out);
+	assert_string_equal(job.train.output_local, out);
 	job_release(&job);
 	job_flags_release(&flags);
 
@@ -661,7 +665,7 @@ static void test_s3_locations(void **state)
 	flags.output = "s3://b/p";
 	if (job_build(&flags, &job, NULL, &err) < 0)
 		fail_msg("%s", err.msg);
-	assert_null(job.output_local);
+	assert_null(job.train.output_local);
 	assert_false(fs_exists("sagerun-output"));
 	assert_false(fs_exists("s3:"));
 	job_release(&job);

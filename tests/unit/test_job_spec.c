@@ -206,11 +206,6 @@ static const struct bad_spec bad_specs[] = {
      "{\"S3DataSource\": {\"S3Uri\": \"@DIR@/code/train.py\"}}}]}",
      "job.json:2:88: InputDataConfig[0].DataSource.S3DataSource.S3Uri: channel 'train': "
      "'@DIR@/code/train.py' is not a folder"},
-    {"nothing runnable: image only",
-     "{\"TrainingJobName\": \"a\",\n \"AlgorithmSpecification\": {\"TrainingImage\": \"img:1\", "
-     "\"TrainingInputMode\": \"File\"}}",
-     "job.json:2:2: AlgorithmSpecification: nothing to run: a TrainingImage alone needs a "
-     "container backend"},
     {"nothing runnable: no algorithm", "{\"TrainingJobName\": \"a\"}",
      "job.json:1:1: nothing to run: no ContainerEntrypoint and no sagemaker_program "
      "hyperparameter"},
@@ -335,7 +330,8 @@ static void test_spec_too_big(void **state)
 	big[1024 * 1024 + 1] = '\0';
 	assert_true(build_spec(fx, big, NULL, &job, NULL, &err) < 0);
 	assert_non_null(strstr(err.msg, "larger than 1 MiB"));
-	assert_true(job_spec_parse(big, strlen(big), "x.json", &job, NULL, &err) == -EFBIG);
+	assert_true(job_spec_parse(&job_kind_training, big, strlen(big), "x.json", &job, NULL,
+				   &err) == -EFBIG);
 	free(big);
 	job_release(&job);
 }
@@ -408,44 +404,41 @@ static void test_full_example(void **state)
 
 	if (r < 0)
 		fail_msg("%s", err.msg);
-	/* read, but not what runs here: one line each, pointing at the key */
-	/* RetryStrategy and CheckpointConfig are honoured: no warning */
-	assert_int_equal(warnings.n, 1);
-	assert_non_null(strstr(warnings.v[0],
-			       "job.json:4:30: AlgorithmSpecification.TrainingImage: "
-			       "accepted but not honoured locally (the process "
-			       "backend runs local code, not the image)"));
+	/* RetryStrategy and CheckpointConfig are honoured; whether the TrainingImage runs is
+	 * the backend's to say (launch/): no warning */
+	assert_int_equal(warnings.n, 0);
 	assert_string_equal(job.name, "my-job-2024-01-01-00-00-00-000");
 	assert_string_equal(job.arn + strlen(job.arn) -
 				strlen("training-job/my-job-2024-01-01-00-00-00-000"),
 			    "training-job/my-job-2024-01-01-00-00-00-000");
 	assert_string_equal(job.role_arn, "arn:aws:iam::111122223333:role/SageMakerRole");
 	assert_string_equal(job.image, "111122223333.dkr.ecr.us-west-2.amazonaws.com/img:latest");
-	assert_string_equal(job.input_mode, "File");
+	assert_string_equal(job.train.input_mode, "File");
 	assert_int_equal(job.entrypoint.n, 0);
-	assert_int_equal(job.hyperparameters.n, 3);
-	assert_string_equal(job_map_get(&job.hyperparameters, "epochs"), "10");
-	assert_string_equal(job_map_get(&job.hyperparameters, "sagemaker_program"), "\"train.py\"");
-	assert_int_equal(job.n_channels, 1);
-	assert_string_equal(job.channels[0].name, "training");
-	assert_string_equal(job.channels[0].local_path, data);
-	assert_string_equal(job.channels[0].content_type, "text/csv");
-	assert_string_equal(job.channels[0].compression, "None");
-	assert_string_equal(job.channels[0].record_wrapper, "None");
-	assert_string_equal(job.channels[0].distribution, "FullyReplicated");
-	assert_true(job.channels[0].input_mode_set);
-	assert_string_equal(job.output_path, out);
-	assert_string_equal(job.output_local, out + strlen("file://"));
-	assert_string_equal(job.output_compression, "GZIP");
+	assert_int_equal(job.train.hyperparameters.n, 3);
+	assert_string_equal(job_map_get(&job.train.hyperparameters, "epochs"), "10");
+	assert_string_equal(job_map_get(&job.train.hyperparameters, "sagemaker_program"),
+			    "\"train.py\"");
+	assert_int_equal(job.train.n_channels, 1);
+	assert_string_equal(job.train.channels[0].name, "training");
+	assert_string_equal(job.train.channels[0].local_path, data);
+	assert_string_equal(job.train.channels[0].content_type, "text/csv");
+	assert_string_equal(job.train.channels[0].compression, "None");
+	assert_string_equal(job.train.channels[0].record_wrapper, "None");
+	assert_string_equal(job.train.channels[0].distribution, "FullyReplicated");
+	assert_true(job.train.channels[0].input_mode_set);
+	assert_string_equal(job.train.output_path, out);
+	assert_string_equal(job.train.output_local, out + strlen("file://"));
+	assert_string_equal(job.train.output_compression, "GZIP");
 	assert_string_equal(job.instance_type, "ml.m5.xlarge");
 	assert_int_equal(job.instance_count, 2);
 	assert_int_equal(job.volume_size_gb, 30);
 	assert_int_equal(job.max_run_s, 86400);
 	assert_int_equal(job.stop_grace_s, JOB_DEFAULT_STOP_GRACE_S);
 	assert_string_equal(job_map_get(&job.environment, "MY_FLAG"), "1");
-	assert_string_equal(job.checkpoint_s3_uri, "s3://bkt/ckpt/");
-	assert_string_equal(job.checkpoint_local_path, "/opt/ml/checkpoints");
-	assert_int_equal(job.max_retry_attempts, 2);
+	assert_string_equal(job.train.checkpoint_s3_uri, "s3://bkt/ckpt/");
+	assert_string_equal(job.train.checkpoint_local_path, "/opt/ml/checkpoints");
+	assert_int_equal(job.train.max_retry_attempts, 2);
 	assert_false(job.network_isolation);
 	assert_string_equal(job.spec_path, fx->spec);
 	assert_int_equal(job_validate(&job, &err), 0);
@@ -473,8 +466,9 @@ static void test_ignored_fields_warn_once_each(void **state)
 
 	if (r < 0)
 		fail_msg("%s", err.msg);
-	/* false and [] ask for nothing: no warning for them */
-	assert_int_equal(warnings.n, 4);
+	/* false and [] ask for nothing: no warning for them; EnableNetworkIsolation is the
+	 * backend's to honour or warn about (launch/) */
+	assert_int_equal(warnings.n, 3);
 	assert_non_null(strstr(warnings.v[0],
 			       "job.json:2:30: AlgorithmSpecification."
 			       "TrainingInputMode: FastFile behaves as File locally"));
@@ -482,11 +476,8 @@ static void test_ignored_fields_warn_once_each(void **state)
 					      "honoured locally (jobs run on this machine)"));
 	assert_non_null(strstr(warnings.v[2], "job.json:5:3: EnableManagedSpotTraining: "
 					      "accepted but not honoured locally"));
-	assert_non_null(strstr(warnings.v[3], "job.json:8:3: EnableNetworkIsolation: accepted but "
-					      "not honoured locally (the process backend has no "
-					      "network isolation)"));
 	assert_true(job.network_isolation);
-	assert_string_equal(job.input_mode, "FastFile");
+	assert_string_equal(job.train.input_mode, "FastFile");
 	job_release(&job);
 	strv_release(&warnings);
 }
@@ -520,15 +511,11 @@ static void test_unhonoured_fields_warn(void **state)
 	    "  \"EnableNetworkIsolation\": false\n"
 	    "}\n";
 	static const char *const expect[] = {
-	    "job.json:3:5: AlgorithmSpecification.TrainingImage: accepted but not honoured locally "
-	    "(the process backend runs local code, not the image)",
 	    "job.json:4:24: OutputDataConfig.CompressionType: accepted but not honoured locally "
 	    "(artifacts are still gzip tarballs)",
 	    "job.json:5:22: ResourceConfig.VolumeSizeInGB: accepted but not honoured locally "
 	    "(hosts "
 	    "share this machine's disk, with no volume limit)",
-	    "job.json:6:3: EnableNetworkIsolation: accepted but not honoured locally (the process "
-	    "backend has no network isolation)",
 	    /* CheckpointConfig (line 7) and RetryStrategy (line 8) are honoured: no warning */
 	};
 
@@ -540,7 +527,7 @@ static void test_unhonoured_fields_warn(void **state)
 		if (!strstr(warnings.v[i], expect[i]))
 			fail_msg("warning %zu:\n  expected: %s\n  got: %s", i, expect[i],
 				 warnings.v[i]);
-	assert_string_equal(job.checkpoint_s3_uri, "s3://b/ck");
+	assert_string_equal(job.train.checkpoint_s3_uri, "s3://b/ck");
 	assert_int_equal(job.volume_size_gb, 100);
 	job_release(&job);
 	strv_release(&warnings);
@@ -553,6 +540,28 @@ static void test_unhonoured_fields_warn(void **state)
 }
 
 /* 28 days is the service's own maximum, and a valid value. */
+/* Bring-your-own container: a TrainingImage and nothing else to run is a job; its image's own
+ * entry point runs on container hosts (launch/ refuses it on the others). */
+static void test_image_only_builds(void **state)
+{
+	struct fx *fx = *state;
+	struct job job = {0};
+	struct strv warnings = STRV_INIT;
+	struct sr_error err = {0};
+
+	if (build_spec(fx,
+		       "{\"TrainingJobName\": \"byoc\",\n \"AlgorithmSpecification\": "
+		       "{\"TrainingImage\": \"img:1\", \"TrainingInputMode\": \"File\"}}",
+		       NULL, &job, &warnings, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_string_equal(job.image, "img:1");
+	assert_int_equal(job.entrypoint.n, 0);
+	assert_null(job_map_get(&job.train.hyperparameters, "sagemaker_program"));
+	assert_int_equal(warnings.n, 0);
+	job_release(&job);
+	strv_release(&warnings);
+}
+
 static void test_max_runtime_limit(void **state)
 {
 	struct fx *fx = *state;
@@ -614,6 +623,7 @@ int main(int argc, char **argv)
 	    FX_TEST(test_full_example),
 	    FX_TEST(test_ignored_fields_warn_once_each),
 	    FX_TEST(test_unhonoured_fields_warn),
+	    FX_TEST(test_image_only_builds),
 	    FX_TEST(test_max_runtime_limit),
 	};
 

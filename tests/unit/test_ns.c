@@ -240,32 +240,43 @@ static void dump(const struct tjob *j)
 		}                                                                                  \
 	} while (0)
 
+/* The ns backend's probe, on a group of its own as launch/ makes it. */
+static bool ns_available(const char **why)
+{
+	struct host_group g = {.backend = host_backend_find("ns")};
+	bool ok = host_group_probe(&g, why);
+
+	host_group_teardown(&g);
+	return ok;
+}
+
 static void test_available(void **state)
 {
 	const char *why = NULL;
 
 	(void)state;
-	assert_true(host_ns_available(&why, NULL));
+	assert_true(ns_available(&why));
 	assert_null(why);
 	assert_non_null(host_backend_find("ns"));
 	assert_true(host_backend_find("ns")->flags & HOST_BACKEND_F_OPT_ML);
 	assert_true(host_backend_find("ns")->flags & HOST_BACKEND_F_BINDS);
 }
 
-/* The probe's child is the caller's to reap: a zombie until then, gone after. */
+/* The probe's child is the group's to reap: a child of ours until the group is torn down,
+ * gone after (a second teardown is a no-op). */
 static void test_probe_child_reaped(void **state)
 {
+	struct host_group g = {.backend = host_backend_find("ns")};
 	const char *why = NULL;
-	pid_t pid = 0;
 
 	(void)state;
-	assert_true(host_ns_available(&why, &pid));
-	assert_true(pid > 0);
-	host_ns_probe_reap(&pid, true);
-	assert_int_equal(pid, 0);
+	assert_true(host_group_probe(&g, &why));
+	assert_non_null(g.priv);
+	host_group_teardown(&g);
+	assert_null(g.priv);
 	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1); /* no child of ours is left */
 	assert_int_equal(errno, ECHILD);
-	host_ns_probe_reap(&pid, true); /* nothing to reap: a no-op */
+	host_group_teardown(&g);
 }
 
 static int count_fds(void)
@@ -713,7 +724,7 @@ static int setup_all(void **state)
 	const char *why = NULL;
 
 	(void)state;
-	if (!host_ns_available(&why, NULL)) {
+	if (!ns_available(&why)) {
 		print_message("[  SKIPPED ] test_ns: %s\n", why ? why : "needs root");
 		return 0;
 	}

@@ -53,7 +53,7 @@ static int fx_setup(void **state)
 		return -1;
 	}
 	job_flags_release(&f);
-	job_status_init(&fx->st, 2, clock_wall_ms());
+	job_status_init(&fx->st, fx->job.kind, 2, clock_wall_ms());
 	*state = fx;
 	return 0;
 }
@@ -81,7 +81,7 @@ static int insert(struct fx *fx, struct store *s, const char *name, const char *
 		  struct sr_error *err)
 {
 	struct store_job_rec rec = {
-	    .name = name, .type = "training", .backend = "process", .folder = folder};
+	    .name = name, .engine = "local", .backend = "process", .folder = folder};
 	char *saved = fx->job.name;
 	int r;
 
@@ -190,7 +190,7 @@ static void test_insert_update_list(void **state)
 	store_job_row_release(&rows[0]);
 	free(rows);
 
-	job_status_set(&fx->st, JOB_IN_PROGRESS, SEC_TRAINING, "Training", clock_wall_ms());
+	job_status_set(&fx->st, JOB_IN_PROGRESS, SEC_RUNNING, "Training", clock_wall_ms());
 	fx->st.hosts[1].started = 1;
 	fx->st.hosts[1].exited = 1;
 	fx->st.hosts[1].exit_code = 3;
@@ -241,7 +241,8 @@ static void test_recovery(void **state)
 	struct fx *fx = *state;
 	_cleanup_free_ char *alive = folder_of(fx, "alive"), *lost = folder_of(fx, "lost");
 	_cleanup_free_ char *describe = NULL, *describe_json = NULL;
-	struct strv recovered = STRV_INIT;
+	struct store_job_row *recovered = NULL;
+	size_t n_recovered = 0;
 	struct store *s = NULL;
 	struct sr_error err = {0};
 	struct store_job_row row = {0};
@@ -274,17 +275,20 @@ static void test_recovery(void **state)
 
 	/* Both supervisors alive: nothing recovered. */
 	assert_int_equal(store_open(fx->home, &s, &err), 0);
-	assert_int_equal(store_recover(s, &recovered, &err), 0);
-	assert_int_equal(recovered.n, 0);
+	assert_int_equal(store_recover(s, &recovered, &n_recovered, &err), 0);
+	assert_int_equal(n_recovered, 0);
 	store_close(s);
 
 	kill(pid, SIGKILL);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 
 	assert_int_equal(store_open(fx->home, &s, &err), 0);
-	assert_int_equal(store_recover(s, &recovered, &err), 0);
-	assert_int_equal(recovered.n, 1);
-	assert_string_equal(recovered.v[0], "lost");
+	assert_int_equal(store_recover(s, &recovered, &n_recovered, &err), 0);
+	assert_int_equal(n_recovered, 1);
+	assert_string_equal(recovered[0].name, "lost");
+	assert_string_equal(recovered[0].folder, lost); /* for its backend's leftovers */
+	store_job_row_release(&recovered[0]);
+	free(recovered);
 	assert_int_equal(store_job_get(s, "lost", &row, &describe, &err), 0);
 	assert_string_equal(row.status, "Failed");
 	assert_string_equal(row.failure_reason, STORE_LOST_REASON);
@@ -306,12 +310,11 @@ static void test_recovery(void **state)
 	}
 
 	/* Recovered once only. */
-	strv_release(&recovered);
 	assert_int_equal(store_open(fx->home, &s, &err), 0);
-	assert_int_equal(store_recover(s, &recovered, &err), 0);
-	assert_int_equal(recovered.n, 0);
+	assert_int_equal(store_recover(s, &recovered, &n_recovered, &err), 0);
+	assert_int_equal(n_recovered, 0);
+	assert_null(recovered);
 	store_close(s);
-	strv_release(&recovered);
 	close(lease);
 }
 

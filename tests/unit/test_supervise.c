@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "hosts/hosts.h"
+#include "job/kind.h"
 #include "job/status.h"
 #include "supervise/internal.h"
 #include "supervise/supervise.h"
@@ -65,14 +66,16 @@ static int count_fds(void)
 	return n;
 }
 
-static void on_status(void *ctx, const struct job_status *st)
+/* The supervisor's events, named as launch/ names them for a training job. */
+static void on_event(void *ctx, enum job_event ev)
 {
 	struct fixture *fx = ctx;
+	const struct job_status *st = &fx->st;
 
-	assert_ptr_equal(st, &fx->st);
+	job_status_event(&fx->st, &job_kind_training, ev, clock_wall_ms());
 	fx->status_calls++;
 	/* Every host was started by now: remember the groups to check none is left. */
-	if (st->secondary == SEC_TRAINING)
+	if (st->secondary == SEC_RUNNING)
 		for (size_t i = 0; i < fx->n; i++)
 			fx->pgids[i] = fx->hosts[i].pid;
 }
@@ -107,7 +110,7 @@ static void fx_init(struct fixture *fx, size_t n)
 		strv_env_set(&h->env, "DIR", fx->dir);
 		strv_env_set(&h->env, "NAME", h->name);
 	}
-	job_status_init(&fx->st, n, clock_wall_ms());
+	job_status_init(&fx->st, &job_kind_training, n, clock_wall_ms());
 	fx->cfg = (struct sup_config){
 	    .hosts = fx->hosts,
 	    .n_hosts = n,
@@ -118,7 +121,7 @@ static void fx_init(struct fixture *fx, size_t n)
 	    .max_run_s = 0,
 	    .stop_grace_s = 30,
 	    .status = &fx->st,
-	    .on_status = on_status,
+	    .on_event = on_event,
 	    .ctx = fx,
 	};
 }
@@ -219,8 +222,9 @@ static void assert_transitions(const struct job_status *st, size_t n, ...)
 	for (size_t i = 0; i < n; i++) {
 		enum job_secondary want = va_arg(ap, enum job_secondary);
 
-		assert_string_equal(job_secondary_name(st->transitions[i].status),
-				    job_secondary_name(want));
+		assert_string_equal(
+		    job_secondary_name(&job_kind_training, st->transitions[i].status),
+		    job_secondary_name(&job_kind_training, want));
 	}
 	va_end(ap);
 }
@@ -266,13 +270,13 @@ static void test_complete(void **state)
 	for (size_t i = 0; i < 3; i++)
 		fx_sh(&fx, i, "echo \"hello from $NAME\"; exit 0");
 	assert_int_equal(fx_run(&fx), SUP_COMPLETED);
-	assert_transitions(&fx.st, 3, SEC_STARTING, SEC_TRAINING, SEC_UPLOADING);
+	assert_transitions(&fx.st, 3, SEC_STARTING, SEC_RUNNING, SEC_UPLOADING);
 	assert_string_equal(fx.st.transitions[1].message, "Training in progress.");
 	assert_string_equal(fx.st.transitions[2].message, "Uploading generated training model");
 	assert_int_equal(fx.st.state, JOB_IN_PROGRESS);
 	assert_int_equal(fx.status_calls, 2);
 	assert_null(fx.st.failure_reason);
-	assert_true(fx.st.training_start_ms > 0);
+	assert_true(fx.st.start_ms > 0);
 	for (size_t i = 0; i < 3; i++) {
 		assert_int_equal(fx.st.hosts[i].started, 1);
 		assert_int_equal(fx.st.hosts[i].exited, 1);
@@ -306,7 +310,7 @@ static void test_failure_file(void **state)
 	assert_int_equal(fx_run(&fx), SUP_FAILED);
 	assert_string_equal(fx.st.failure_reason, "ValueError: the data is wrong\nsee line 3");
 	/* The secondary status stays Training until the end; no Stopping for a failure. */
-	assert_transitions(&fx.st, 3, SEC_STARTING, SEC_TRAINING, SEC_UPLOADING);
+	assert_transitions(&fx.st, 3, SEC_STARTING, SEC_RUNNING, SEC_UPLOADING);
 	assert_int_equal(fx.st.state, JOB_IN_PROGRESS);
 	assert_int_equal(fx.st.hosts[1].exit_code, 3);
 	/* SIGTERM reached the sleepers: their trap made them exit 0, long before 30 s. */
@@ -454,7 +458,7 @@ static void test_max_runtime(void **state)
 	fx_sh(&fx, 1, "sleep 30");
 	assert_int_equal(fx_run(&fx), SUP_MAX_RUNTIME);
 	/* Stopping: the caller records the final MaxRuntimeExceeded, once. */
-	assert_transitions(&fx.st, 4, SEC_STARTING, SEC_TRAINING, SEC_STOPPING, SEC_UPLOADING);
+	assert_transitions(&fx.st, 4, SEC_STARTING, SEC_RUNNING, SEC_STOPPING, SEC_UPLOADING);
 	assert_string_equal(fx.st.transitions[2].message,
 			    "Training job exceeded MaxRuntimeInSeconds; stopping");
 	assert_int_equal(fx.st.state, JOB_STOPPING);
@@ -476,7 +480,7 @@ static void test_huge_limits(void **state)
 	fx.cfg.max_run_s = 18446744073709552LL;
 	fx_sh(&fx, 0, "sleep 1; exit 0");
 	assert_int_equal(fx_run(&fx), SUP_COMPLETED);
-	assert_transitions(&fx.st, 3, SEC_STARTING, SEC_TRAINING, SEC_UPLOADING);
+	assert_transitions(&fx.st, 3, SEC_STARTING, SEC_RUNNING, SEC_UPLOADING);
 	fx_release(&fx);
 
 	/* The stop grace: the host ignores SIGTERM and ends by itself, long before a year. */
@@ -540,7 +544,7 @@ static void test_stop_by_signal(void **state)
 	assert_int_equal(fx_run(&fx), SUP_STOPPED);
 	reap_helper(helper);
 	free(ready);
-	assert_transitions(&fx.st, 4, SEC_STARTING, SEC_TRAINING, SEC_STOPPING, SEC_UPLOADING);
+	assert_transitions(&fx.st, 4, SEC_STARTING, SEC_RUNNING, SEC_STOPPING, SEC_UPLOADING);
 	assert_string_equal(fx.st.transitions[2].message, "Stopping the training job");
 	assert_int_equal(fx.st.state, JOB_STOPPING);
 	assert_null(fx.st.failure_reason);

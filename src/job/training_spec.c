@@ -1,4 +1,4 @@
-/* spec_fields.c - one table per object of the CreateTrainingJob request (botocore model,
+/* training_spec.c - one table per object of the CreateTrainingJob request (botocore model,
  * reference §5.1), with a parser per honoured field and, for the others, why they are not
  * honoured locally.  The machinery is in spec.c. */
 #include "job/job.h"
@@ -25,21 +25,19 @@ static void warn_fastfile(struct spec *s, const char *mode)
 
 /* ---- AlgorithmSpecification ---- */
 
+/* Whether the image runs depends on the backend, which says so itself (hosts.h:
+ * check_options). */
 static int parse_image(struct spec *s, json_t *v)
 {
-	int r = spec_get_string(s, v, 1, JOB_IMAGE_MAX, NULL, &s->job->image);
-
-	if (r == 0)
-		spec_warn_unhonoured(s, "the process backend runs local code, not the image");
-	return r;
+	return spec_get_string(s, v, 1, JOB_IMAGE_MAX, NULL, &s->job->image);
 }
 
 static int parse_input_mode(struct spec *s, json_t *v)
 {
-	int r = spec_get_string(s, v, 1, 64, job_rule_input_mode, &s->job->input_mode);
+	int r = spec_get_string(s, v, 1, 64, job_rule_input_mode, &s->job->train.input_mode);
 
 	if (r == 0)
-		warn_fastfile(s, s->job->input_mode);
+		warn_fastfile(s, s->job->train.input_mode);
 	return r;
 }
 
@@ -119,8 +117,8 @@ static int parse_string_map(struct spec *s, json_t *v, struct job_map *map, size
 
 static int parse_hps(struct spec *s, json_t *v)
 {
-	return parse_string_map(s, v, &s->job->hyperparameters, JOB_HP_MAX_KEYS, JOB_HP_KEY_MAX,
-				JOB_HP_VALUE_MAX, NULL, true);
+	return parse_string_map(s, v, &s->job->train.hyperparameters, JOB_HP_MAX_KEYS,
+				JOB_HP_KEY_MAX, JOB_HP_VALUE_MAX, NULL, true);
 }
 
 static int parse_env(struct spec *s, json_t *v)
@@ -251,7 +249,7 @@ static int parse_one_channel(struct spec *s, json_t *v, size_t i)
 	if (r < 0)
 		return r;
 	for (size_t j = 0; j < i; j++) {
-		if (strcmp(job->channels[j].name, s->chan->name))
+		if (strcmp(job->train.channels[j].name, s->chan->name))
 			continue;
 		jsonpos_push_key(&s->path, "ChannelName");
 		r = spec_fail(s, "duplicate channel name \"%s\" (InputDataConfig[%zu] has it too)",
@@ -276,14 +274,14 @@ static int parse_channels(struct spec *s, json_t *v)
 		return spec_fail(s, "must list 1 to %d channels (got none)", JOB_CHANNELS_MAX);
 	if (n > JOB_CHANNELS_MAX)
 		return spec_fail(s, "more than %d channels (got %zu)", JOB_CHANNELS_MAX, n);
-	for (i = 0; i < job->n_channels; i++)
-		job_channel_release(&job->channels[i]);
-	free(job->channels);
-	job->channels = xcalloc(n, sizeof(*job->channels));
-	job->n_channels = 0;
+	for (i = 0; i < job->train.n_channels; i++)
+		job_channel_release(&job->train.channels[i]);
+	free(job->train.channels);
+	job->train.channels = xcalloc(n, sizeof(*job->train.channels));
+	job->train.n_channels = 0;
 	json_array_foreach (v, i, item) {
-		s->chan = &job->channels[i];
-		job->n_channels = i + 1; /* so job_release() frees a half-parsed channel */
+		s->chan = &job->train.channels[i];
+		job->train.n_channels = i + 1; /* so job_release() frees a half-parsed channel */
 		jsonpos_push_index(&s->path, i);
 		r = parse_one_channel(s, item, i);
 		jsonpos_pop(&s->path);
@@ -298,15 +296,15 @@ static int parse_channels(struct spec *s, json_t *v)
 
 static int parse_output_path(struct spec *s, json_t *v)
 {
-	return spec_get_string(s, v, 1, JOB_URI_MAX, job_rule_uri, &s->job->output_path);
+	return spec_get_string(s, v, 1, JOB_URI_MAX, job_rule_uri, &s->job->train.output_path);
 }
 
 static int parse_output_compression(struct spec *s, json_t *v)
 {
-	int r =
-	    spec_get_string(s, v, 1, 64, job_rule_output_compression, &s->job->output_compression);
+	int r = spec_get_string(s, v, 1, 64, job_rule_output_compression,
+				&s->job->train.output_compression);
 
-	if (r == 0 && !strcmp(s->job->output_compression, "NONE"))
+	if (r == 0 && !strcmp(s->job->train.output_compression, "NONE"))
 		spec_warn_unhonoured(s, "artifacts are still gzip tarballs");
 	return r;
 }
@@ -405,13 +403,14 @@ static int parse_stopping(struct spec *s, json_t *v)
 
 static int parse_checkpoint_uri(struct spec *s, json_t *v)
 {
-	return spec_get_string(s, v, 1, JOB_URI_MAX, job_rule_uri, &s->job->checkpoint_s3_uri);
+	return spec_get_string(s, v, 1, JOB_URI_MAX, job_rule_uri,
+			       &s->job->train.checkpoint_s3_uri);
 }
 
 static int parse_checkpoint_path(struct spec *s, json_t *v)
 {
 	return spec_get_string(s, v, 1, JOB_CHECKPOINT_PATH_MAX, NULL,
-			       &s->job->checkpoint_local_path);
+			       &s->job->train.checkpoint_local_path);
 }
 
 static const struct spec_field checkpoint_fields[] = {
@@ -435,7 +434,7 @@ static int parse_retry_attempts(struct spec *s, json_t *v)
 	int r = spec_get_int(s, v, 1, JOB_RETRY_MAX, "", &x);
 
 	if (r == 0)
-		s->job->max_retry_attempts = (int)x;
+		s->job->train.max_retry_attempts = (int)x;
 	return r;
 }
 
@@ -469,18 +468,17 @@ static int parse_role(struct spec *s, json_t *v)
 	return r;
 }
 
+/* Honoured by the backends that isolate their hosts; the others say so (check_options). */
 static int parse_isolation(struct spec *s, json_t *v)
 {
 	if (!json_is_boolean(v))
 		return spec_fail(s, "expected a boolean, got %s", spec_type_phrase(v));
 	s->job->network_isolation = json_is_true(v);
-	if (s->job->network_isolation)
-		spec_warn_unhonoured(s, "the process backend has no network isolation");
 	return 0;
 }
 
 /* In the botocore model's order, so the hint listing them reads like the API reference. */
-const struct spec_field spec_top_fields[] = {
+const struct spec_field training_spec_fields[] = {
     {"TrainingJobName", parse_name, NULL},
     {"HyperParameters", parse_hps, NULL},
     {"AlgorithmSpecification", parse_algo, NULL},
@@ -514,7 +512,7 @@ const struct spec_field spec_top_fields[] = {
 
 /* The object a top-level key belongs in when it is one of its fields but for case
  * ("InstanceCount" -> ResourceConfig); *ret_field gets the field's proper spelling. */
-const char *spec_nested_home(const char *key, const char **ret_field)
+const char *training_spec_nested_home(const char *key, const char **ret_field)
 {
 	static const struct {
 		const char *name;

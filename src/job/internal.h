@@ -1,0 +1,29 @@
+/* job/internal.h - what the files of one kind of job share with the kind's table.  job/ only.
+ *
+ *   training.c           the training kind's table (job_kind_training), describe, release
+ *   training_spec.c      its CreateTrainingJob field tables (spec_internal.h)
+ *   training_validate.c  its rules
+ *   training_request.c   its request JSON
+ */
+#ifndef SR_JOB_INTERNAL_H
+#define SR_JOB_INTERNAL_H
+
+#include <stdbool.h>
+
+struct job;
+struct json_t;
+struct sr_error;
+
+int training_validate(const struct job *job, struct sr_error *err);
+struct json_t *training_request_json(const struct job *job);
+
+/* json.c: a string (job_validate() guarantees UTF-8, so json_string() only fails on a job
+ * that skipped it; describe output must still come out whole), a list of strings, a map with
+ * credentials' values redacted when `redact`.  New references. */
+struct job_map;
+struct strv;
+struct json_t *job_json_str(const char *s);
+struct json_t *job_json_strv(const struct strv *sv);
+struct json_t *job_json_map(const struct job_map *m, bool redact);
+
+#endif
