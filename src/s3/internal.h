@@ -1,6 +1,7 @@
-/* internal.h - what client.c and batch.c share: the client, one HTTP request (`struct xfer`),
- * and the runner that keeps up to S3_PARALLEL requests in flight on the client's curl multi
- * handle. */
+/* internal.h - what the files of s3/ share: the client, one HTTP request (`struct xfer`,
+ * xfer.c), the runner that keeps up to S3_PARALLEL requests in flight on the client's curl
+ * multi handle (transport.c), and the single-object transfers batch.c falls back on (ops.c,
+ * multipart.c). */
 #ifndef SR_S3_INTERNAL_H
 #define SR_S3_INTERNAL_H
 
@@ -68,8 +69,25 @@ struct xfer {
 	char *auth;
 };
 
+/* ---- xfer.c: one request ---- */
+
 void s3_xfer_init(struct xfer *x, const char *method, const char *bucket, const char *key);
 void s3_xfer_release(struct xfer *x);
+
+/* Before each attempt (transport.c): sign it anew, give it a fresh easy handle, and reset
+ * its answer. */
+int s3_xfer_prepare(struct s3_client *c, struct xfer *x, struct sr_error *err);
+/* Free what one attempt held (easy handle, headers, URL, signature), keeping the answer. */
+void s3_xfer_attempt_done(struct xfer *x);
+
+bool s3_xfer_ok(const struct xfer *x);
+/* A finished attempt whose failure another attempt may cure: a connection error (not an
+ * untrusted certificate), HTTP 5xx, 429 or SlowDown. */
+bool s3_xfer_retryable(const struct xfer *x);
+/* The error of a finished request, named by operation `op` and its URI, with S3's code. */
+int s3_xfer_error(struct s3_client *c, const struct xfer *x, const char *op, struct sr_error *err);
+
+/* ---- transport.c: running requests ---- */
 
 /* A source of requests for s3_run_feed: next() hands the next request to start (NULL: none
  * left), done() takes each one back once it has its final answer (after the retries), or
@@ -87,18 +105,24 @@ int s3_run_feed(struct s3_client *c, const struct s3_feed *f, struct sr_error *e
 
 /* `n` requests; 0 when every one got an answer (any HTTP status: the caller judges). */
 int s3_run(struct s3_client *c, struct xfer **xs, size_t n, struct sr_error *err);
+int s3_run_one(struct s3_client *c, struct xfer *x, struct sr_error *err);
+/* A request a stop must not cut: starting, completing or aborting a multipart upload (cut
+ * there, an upload would be left unknown to us, or an object made while we report failure). */
+int s3_run_one_uncancellable(struct s3_client *c, struct xfer *x, struct sr_error *err);
+
+/* ---- ops.c, multipart.c: one object ---- */
 
 /* One download, in parts when large; s3_get_file with what a listing told. */
 int s3_get_one(struct s3_client *c, const char *bucket, const struct s3_file *f,
 	       struct sr_error *err);
+/* Set the modification time of `fd`; 0 or -errno. */
 int s3_set_mtime(int fd, int64_t mtime);
 /* s3_put_file with extra open(2) flags (batches: O_NOFOLLOW | O_NONBLOCK, so that a listed
  * file turned into a symlink or a FIFO is refused, never followed or waited on). */
 int s3_put_one(struct s3_client *c, const char *bucket, const char *key, const char *path,
 	       int oflags, struct sr_error *err);
-
-bool s3_xfer_ok(const struct xfer *x);
-/* The error of a finished request, named by operation `op` and its URI, with S3's code. */
-int s3_xfer_error(struct s3_client *c, const struct xfer *x, const char *op, struct sr_error *err);
+/* Upload `size` bytes of the open file `fd` in parts; aborted after any failure. */
+int s3_put_multipart(struct s3_client *c, const char *bucket, const char *key, int fd, int64_t size,
+		     struct sr_error *err);
 
 #endif
