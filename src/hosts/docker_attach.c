@@ -8,7 +8,9 @@
  *  3. GET /containers/ID/logs?follow=1: everything the container wrote since its start,
  *     then what it writes, until it ends; the stream is multiplexed (an 8-byte header per
  *     frame: stream 1 or 2, then the length, big-endian) and copied to our fd 1 and 2.
- * The wait and the logs run side by side in one curl multi handle.
+ * The wait and the logs run side by side in one curl multi handle.  The process sleeps only in
+ * curl_multi_poll, which also watches a signalfd of SIGTERM and SIGINT: an answer, output or
+ * a stop wakes it at once.
  */
 #include "hosts/docker.h"
 #include "hosts/hosts.h"
@@ -16,12 +18,14 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "hosts/docker_api.h"
@@ -162,180 +166,293 @@ static int exit_like(long code)
 	return code >= 0 && code < 256 ? (int)code : 125;
 }
 
-/* A stop that comes before the container was started (the supervisor's /kill found it not
- * running): give up without starting it. */
-static volatile sig_atomic_t stop_before_start;
+/* One `sagerun container attach`: both streams in one multi handle, and the stop signals. */
+struct attach {
+	const char *host; /* borrowed */
+	struct dk_engine engine;
+	char *start_path;
+	CURLM *multi;
+	CURL *wait_h; /* in the multi from the beginning */
+	CURL *logs_h; /* in the multi once the container is started */
+	struct waiter wait;
+	struct demux demux;
+	int stop_fd;  /* signalfd of SIGTERM and SIGINT */
+	bool stopped; /* one of them came before the start: the container never runs */
+	bool started; /* its start was asked for: from here a stop goes through the engine */
+	bool wait_done, logs_done;
+	int64_t drain_until; /* 0 until the container exited */
+};
 
-static void on_stop(int sig)
+/* A stop that comes before the container was started (the supervisor's /kill found it not
+ * running) must wake the loop at once, so it is read from a signalfd that curl_multi_poll
+ * watches.  Blocked before libcurl loads, so any thread of libcurl's blocks them too. */
+static int stop_signals_open(struct sr_error *err)
 {
-	(void)sig;
-	stop_before_start = 1;
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return sr_err_errno(err, errno, "block SIGTERM and SIGINT");
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		return sr_err_errno(err, errno, "watch SIGTERM and SIGINT");
+	return fd;
 }
 
-static int fail(const char *host, const char *what)
+/* Take every pending stop: one after the start is the engine's business, so it is dropped. */
+static void stop_signals_read(struct attach *a)
 {
-	fprintf(stderr, "sagerun: %s: %s\n", host, what);
-	return 125;
+	struct signalfd_siginfo si;
+
+	while (read(a->stop_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		if (!a->started)
+			a->stopped = true;
+}
+
+static char *container_url(const struct dk_engine *e, const char *id, const char *what)
+{
+	_cleanup_free_ char *path = xasprintf("/containers/%s/%s", id, what);
+
+	return dk_url(e, path);
+}
+
+/* The wait and the logs as two streams of one multi handle; the wait goes out at once (step
+ * 1), the logs once the container runs. */
+static int streams_open(struct attach *a, const char *socket, const char *id, struct sr_error *err)
+{
+	_cleanup_free_ char *wait_url = container_url(&a->engine, id, "wait?condition=next-exit");
+	_cleanup_free_ char *logs_url =
+	    container_url(&a->engine, id, "logs?follow=1&stdout=1&stderr=1");
+
+	a->multi = curl_multi_init();
+	a->wait_h = stream_handle(socket, wait_url, true);
+	a->logs_h = stream_handle(socket, logs_url, false);
+	if (!a->multi || !a->wait_h || !a->logs_h)
+		return sr_err(err, -ENOMEM, "cannot start requests to the Docker engine");
+	curl_easy_setopt(a->wait_h, CURLOPT_HEADERFUNCTION, on_wait_header);
+	curl_easy_setopt(a->wait_h, CURLOPT_HEADERDATA, &a->wait);
+	curl_easy_setopt(a->wait_h, CURLOPT_WRITEFUNCTION, on_wait_data);
+	curl_easy_setopt(a->wait_h, CURLOPT_WRITEDATA, &a->wait);
+	curl_easy_setopt(a->logs_h, CURLOPT_WRITEFUNCTION, on_logs);
+	curl_easy_setopt(a->logs_h, CURLOPT_WRITEDATA, &a->demux);
+	if (curl_multi_add_handle(a->multi, a->wait_h) != CURLM_OK)
+		return sr_err(err, -EIO, "cannot start requests to the Docker engine");
+	return 0;
+}
+
+static int attach_open(struct attach *a, const char *socket, const char *api, const char *id,
+		       struct sr_error *err)
+{
+	int r;
+
+	/* A supervisor that stopped reading: its writes fail (EPIPE), the status still counts. */
+	signal(SIGPIPE, SIG_IGN);
+	r = stop_signals_open(err);
+	if (r < 0)
+		return r;
+	a->stop_fd = r;
+	r = lazylib_curl_load(err);
+	if (r < 0)
+		return r;
+	dk_engine_init(&a->engine, socket, api);
+	a->start_path = xasprintf("/containers/%s/start", id);
+	return streams_open(a, socket, id, err);
+}
+
+/* The one cleanup path, whichever step failed; never calls libcurl when it did not load. */
+static void attach_close(struct attach *a)
+{
+	if (a->multi) {
+		if (a->wait_h)
+			curl_multi_remove_handle(a->multi, a->wait_h);
+		if (a->logs_h)
+			curl_multi_remove_handle(a->multi, a->logs_h);
+	}
+	if (a->wait_h)
+		curl_easy_cleanup(a->wait_h);
+	if (a->logs_h)
+		curl_easy_cleanup(a->logs_h);
+	if (a->multi)
+		curl_multi_cleanup(a->multi);
+	free(a->wait.body.data);
+	free(a->start_path);
+	dk_engine_release(&a->engine);
+	a->stop_fd = sr_close(a->stop_fd);
+}
+
+static int wait_finished(struct attach *a, CURLcode result, long status, struct sr_error *err)
+{
+	_cleanup_json_ json_t *ans = NULL;
+	const char *why;
+
+	a->wait_done = true;
+	if (result == CURLE_OK && status == 200)
+		return 0;
+	ans = a->wait.body.data ? json_loads(a->wait.body.data, 0, NULL) : NULL;
+	why = result != CURLE_OK ? curl_easy_strerror(result)
+				 : json_string_value(json_object_get(ans, "message"))
+				       ?: "unexpected answer";
+	return sr_err(err, -EIO, "Docker engine: wait for the container: %s", why);
+}
+
+/* Output lost, not the status: say so once and carry on. */
+static void logs_finished(struct attach *a, CURLcode result, long status)
+{
+	a->logs_done = true;
+	if (result == CURLE_OK && status == 200)
+		return;
+	fprintf(stderr,
+		"sagerun: %s: the container's output cannot be read back (%s); its log driver "
+		"must be json-file, local or journald\n",
+		a->host,
+		result != CURLE_OK ? curl_easy_strerror(result) : "the engine refused its logs");
+}
+
+static int transfers_reap(struct attach *a, struct sr_error *err)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(a->multi, &left))) {
+		long status = 0;
+		int r;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+		if (msg->easy_handle != a->wait_h) {
+			logs_finished(a, msg->data.result, status);
+			continue;
+		}
+		r = wait_finished(a, msg->data.result, status, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Steps 2 and 3, once the wait is registered: start the container unless a stop came first
+ * (read here too, as late as can be), then follow its output. */
+static int container_start(struct attach *a, struct sr_error *err)
+{
+	_cleanup_json_ json_t *ans = NULL;
+	long status = 0;
+	char b[32];
+	int r;
+
+	if (a->wait.status != 200)
+		return sr_err(err, -EIO, "Docker engine: the wait for the container was refused");
+	stop_signals_read(a);
+	if (a->stopped)
+		return sr_err(err, -ECANCELED, "stopped before the container started");
+	a->started = true;
+	r = dk_request(&a->engine, "POST", a->start_path, NULL, &status, &ans, err);
+	if (r < 0)
+		return r;
+	if (status != 204 && status != 304)
+		return sr_err(err, -EIO, "start container: %s",
+			      dk_message(ans, status, b, sizeof(b)));
+	if (curl_multi_add_handle(a->multi, a->logs_h) != CURLM_OK)
+		return sr_err(err, -EIO, "Docker engine: cannot follow the container's output");
+	return 0;
+}
+
+/* How long the loop may sleep: while the container runs, until something happens
+ * (curl_multi_poll takes no -1; it shortens the sleep to its own timers); once it exited,
+ * what is left of LOGS_DRAIN_MS for its last lines, -1 when that is over. */
+static int sleep_ms(struct attach *a)
+{
+	int64_t now;
+
+	if (!a->wait_done)
+		return INT_MAX;
+	now = clock_mono_ms();
+	if (!a->drain_until)
+		a->drain_until = now + LOGS_DRAIN_MS;
+	return a->drain_until > now ? (int)(a->drain_until - now) : -1;
+}
+
+/* Sleep until a stream moves, a stop comes or `ms` are over. */
+static int events_wait(struct attach *a, int ms, struct sr_error *err)
+{
+	struct curl_waitfd stop = {.fd = a->stop_fd, .events = CURL_WAIT_POLLIN};
+
+	if (curl_multi_poll(a->multi, &stop, 1, ms, NULL) != CURLM_OK)
+		return sr_err(err, -EIO, "Docker engine: wait for its answers failed");
+	if (stop.revents & CURL_WAIT_POLLIN)
+		stop_signals_read(a);
+	if (a->stopped)
+		return sr_err(err, -ECANCELED, "stopped before the container started");
+	return 0;
+}
+
+/* Run both streams until the wait answered and the logs ended (or their drain is over). */
+static int attach_follow(struct attach *a, struct sr_error *err)
+{
+	for (;;) {
+		int running, ms, r;
+
+		if (curl_multi_perform(a->multi, &running) != CURLM_OK)
+			return sr_err(err, -EIO, "Docker engine: request failed");
+		r = transfers_reap(a, err);
+		if (r < 0)
+			return r;
+		if (a->wait_done && a->logs_done)
+			return 0;
+		if (!a->started && a->wait.headers_done) {
+			r = container_start(a, err);
+			if (r < 0)
+				return r;
+			continue; /* the logs request goes out now, not after a sleep */
+		}
+		ms = sleep_ms(a);
+		if (ms < 0)
+			return 0; /* its last lines are lost, not its status */
+		r = events_wait(a, ms, err);
+		if (r < 0)
+			return r;
+	}
+}
+
+/* The wait's answer: {"StatusCode": N, "Error": {"Message": "..."}}. */
+static int exit_status_read(const struct attach *a, long *ret_code, struct sr_error *err)
+{
+	_cleanup_json_ json_t *ans = json_loads(a->wait.body.data ?: "", 0, NULL);
+	json_t *code = json_object_get(ans, "StatusCode");
+	const char *e =
+	    json_string_value(json_object_get(json_object_get(ans, "Error"), "Message"));
+
+	if (e && *e)
+		fprintf(stderr, "sagerun: %s: the engine says: %s\n", a->host, e);
+	if (!json_is_integer(code))
+		return sr_err(err, -EPROTO, "Docker engine: the wait answered no exit status");
+	*ret_code = json_integer_value(code);
+	return 0;
 }
 
 int host_docker_attach(const char *socket, const char *api, const char *host, const char *id)
 {
-	struct dk_engine engine;
-	struct sigaction sa = {.sa_handler = on_stop};
-	int64_t drain_until = 0;
+	struct attach a = {
+	    .host = host, .stop_fd = -1, .wait.body.max = 65536, .demux.fd = STDOUT_FILENO};
 	struct sr_error err = {0};
-	struct waiter w = {.body.max = 65536};
-	struct demux dm = {.fd = STDOUT_FILENO};
-	_cleanup_free_ char *wait_url = NULL, *logs_url = NULL, *start_path = NULL;
-	_cleanup_json_ json_t *ans = NULL, *result = NULL;
-	CURL *wh = NULL, *lh = NULL;
-	CURLM *m = NULL;
-	bool wait_done = false, logs_done = false, started = false, exited = false;
 	long code = -1;
-	int running = 0, rc = 125;
+	int r;
 
-	/* A supervisor that stopped reading: its writes fail (EPIPE), the status still counts. */
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	if (lazylib_curl_load(&err) < 0)
-		return fail(host, err.msg);
-	dk_engine_init(&engine, socket, api);
-	{
-		_cleanup_free_ char *wp = xasprintf("/containers/%s/wait?condition=next-exit", id);
-		_cleanup_free_ char *lp =
-		    xasprintf("/containers/%s/logs?follow=1&stdout=1&stderr=1", id);
-
-		wait_url = dk_url(&engine, wp);
-		logs_url = dk_url(&engine, lp);
+	r = attach_open(&a, socket, api, id, &err);
+	if (r >= 0)
+		r = attach_follow(&a, &err);
+	if (r >= 0)
+		r = exit_status_read(&a, &code, &err);
+	attach_close(&a);
+	if (a.stopped)
+		return 128 + SIGTERM; /* stopped before it ran: as a SIGTERM would end it */
+	if (r < 0) {
+		fprintf(stderr, "sagerun: %s: %s\n", host, err.msg);
+		return 125;
 	}
-	start_path = xasprintf("/containers/%s/start", id);
-	m = curl_multi_init();
-	wh = stream_handle(socket, wait_url, true);
-	lh = stream_handle(socket, logs_url, false);
-	if (!m || !wh || !lh) {
-		rc = fail(host, "cannot start requests to the Docker engine");
-		goto out;
-	}
-	curl_easy_setopt(wh, CURLOPT_HEADERFUNCTION, on_wait_header);
-	curl_easy_setopt(wh, CURLOPT_HEADERDATA, &w);
-	curl_easy_setopt(wh, CURLOPT_WRITEFUNCTION, on_wait_data);
-	curl_easy_setopt(wh, CURLOPT_WRITEDATA, &w);
-	curl_easy_setopt(lh, CURLOPT_WRITEFUNCTION, on_logs);
-	curl_easy_setopt(lh, CURLOPT_WRITEDATA, &dm);
-	curl_multi_add_handle(m, wh);
-
-	while (!wait_done || !logs_done) {
-		CURLMsg *msg;
-		int left;
-
-		if (curl_multi_perform(m, &running) != CURLM_OK) {
-			rc = fail(host, "Docker engine: request failed");
-			goto out;
-		}
-		while ((msg = curl_multi_info_read(m, &left))) {
-			long st = 0;
-
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &st);
-			if (msg->easy_handle == wh) {
-				wait_done = true;
-				if (msg->data.result != CURLE_OK || st != 200) {
-					char b[512];
-
-					ans = w.body.data ? json_loads(w.body.data, 0, NULL) : NULL;
-					snprintf(b, sizeof(b), "Docker engine: wait for the container: %s",
-						 msg->data.result != CURLE_OK
-						     ? curl_easy_strerror(msg->data.result)
-						     : json_string_value(json_object_get(ans, "message"))
-							 ?: "unexpected answer");
-					rc = fail(host, b);
-					goto out;
-				}
-			} else {
-				logs_done = true;
-				/* Output lost, not the status: say so once. */
-				if (msg->data.result != CURLE_OK || st != 200)
-					fprintf(stderr,
-						"sagerun: %s: the container's output cannot be "
-						"read back (%s); its log driver must be json-file, "
-						"local or journald\n",
-						host,
-						msg->data.result != CURLE_OK
-						    ? curl_easy_strerror(msg->data.result)
-						    : "the engine refused its logs");
-			}
-		}
-		if (!started && w.headers_done) {
-			long ss = 0;
-
-			started = true;
-			if (w.status != 200) {
-				rc = fail(host,
-					  "Docker engine: the wait for the container was refused");
-				goto out;
-			}
-			if (stop_before_start) {
-				rc = 128 +
-				     SIGTERM; /* stopped before it ran: as a SIGTERM would end it */
-				goto out;
-			}
-			if (dk_request(&engine, "POST", start_path, NULL, &ss, &ans, &err) < 0) {
-				rc = fail(host, err.msg);
-				goto out;
-			}
-			if (ss != 204 && ss != 304) {
-				char b[32], msgb[1024];
-
-				snprintf(msgb, sizeof(msgb), "start container: %s",
-					 dk_message(ans, ss, b, sizeof(b)));
-				rc = fail(host, msgb);
-				goto out;
-			}
-			curl_multi_add_handle(m, lh);
-			continue;
-		}
-		if (wait_done && !logs_done) {
-			if (!drain_until)
-				drain_until = clock_mono_ms() + LOGS_DRAIN_MS;
-			else if (clock_mono_ms() >= drain_until)
-				break;
-		}
-		if (!wait_done || !logs_done)
-			curl_multi_poll(m, NULL, 0, 100, NULL);
-	}
-
-	result = json_loads(w.body.data ? w.body.data : "", 0, NULL);
-	code = json_integer_value(json_object_get(result, "StatusCode"));
-	{
-		const char *e =
-		    json_string_value(json_object_get(json_object_get(result, "Error"), "Message"));
-
-		if (e && *e)
-			fprintf(stderr, "sagerun: %s: the engine says: %s\n", host, e);
-	}
-	if (!json_is_integer(json_object_get(result, "StatusCode"))) {
-		rc = fail(host, "Docker engine: the wait answered no exit status");
-		goto out;
-	}
-	exited = true;
-out:
-	if (m) {
-		if (wh)
-			curl_multi_remove_handle(m, wh);
-		if (lh)
-			curl_multi_remove_handle(m, lh);
-	}
-	if (wh)
-		curl_easy_cleanup(wh);
-	if (lh)
-		curl_easy_cleanup(lh);
-	if (m)
-		curl_multi_cleanup(m);
-	free(w.body.data);
-	dk_engine_release(&engine);
 	/* Last: it may raise the container's signal on this process. */
-	return exited ? exit_like(code) : rc;
+	return exit_like(code);
 }
