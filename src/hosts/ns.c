@@ -486,138 +486,215 @@ static void priv_close_pending(struct ns_priv *p)
 	p->err_r = sr_close(p->err_r);
 }
 
-/* The first half of a start: clone the host into its network namespace (made beforehand,
- * with its interface).  Its init then sets itself up while the parent launches the next
- * host; ns_launch_wait reads the verdict.  From here on h->pid and h->pidfd are set, so a
- * teardown kills a half-started host like any other. */
-static int ns_launch(struct host *h, struct sr_error *err)
+/* What a launch makes before the clone, and what the plan points into.  The clone copies it
+ * into init; the parent keeps only what hand_over() moves into the host record. */
+struct launch_kit {
+	struct ns_plan plan;
+	struct ns_mount *mounts;
+	size_t n_mounts;
+	struct strv strs; /* the mount table's strings */
+	struct strv candidates;
+	struct spawn_stdio io;
+	int report_p, report_c; /* the report socket: our end, init's */
+	int status_r, status_w; /* init's status pipe */
+	int agent_fd;
+	int netns_fd;
+	struct sockaddr_in agent_addr;
+	int pidfd;
+};
+
+#define LAUNCH_KIT_INIT                                                                            \
+	{                                                                                          \
+		.strs = STRV_INIT, .candidates = STRV_INIT, .io = {-1, -1, -1, -1, -1},            \
+		.report_p = -1, .report_c = -1, .status_r = -1, .status_w = -1, .agent_fd = -1,    \
+		.netns_fd = -1, .pidfd = -1                                                        \
+	}
+
+/* Also after a clone: init has copies of its own, and what the parent keeps hand_over() has
+ * taken out. */
+static void launch_kit_release(struct launch_kit *k)
+{
+	spawn_stdio_close(&k->io);
+	k->report_p = sr_close(k->report_p);
+	k->report_c = sr_close(k->report_c);
+	k->status_r = sr_close(k->status_r);
+	k->status_w = sr_close(k->status_w);
+	k->agent_fd = sr_close(k->agent_fd);
+	k->netns_fd = sr_close(k->netns_fd);
+	k->pidfd = sr_close(k->pidfd);
+	strv_release(&k->candidates);
+	strv_release(&k->strs);
+	free(k->mounts);
+	k->mounts = NULL;
+}
+
+/* Between us and init: its stdio, the report socket (its verdict one way, our "go" the
+ * other) and the pipe that brings back the user process's wait status. */
+static int channels_open(const struct host *h, struct launch_kit *k, struct sr_error *err)
+{
+	int sv[2];
+	int r = spawn_stdio_open(&k->io, h->name, err);
+
+	if (r < 0)
+		return r;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return sr_err_errno(err, errno, "%s: create socket pair", h->name);
+	k->report_p = sv[0];
+	k->report_c = sv[1];
+	if (pipe2(sv, O_CLOEXEC | O_NONBLOCK) < 0)
+		return sr_err_errno(err, errno, "%s: create pipe", h->name);
+	k->status_r = sv[0];
+	k->status_w = sv[1];
+	return 0;
+}
+
+/* The host runs an rsh agent (runtime/agent.h) or sagerun's own runtime: init starts it from
+ * our own binary, which the host's mount namespace may not reach by path (/tmp is a fresh
+ * tmpfs there).  execveat(AT_EMPTY_PATH) on an O_PATH fd works for an ELF even when the fd is
+ * CLOEXEC. */
+static int agent_prepare(const struct host *h, struct launch_kit *k, struct sr_error *err)
+{
+	_cleanup_free_ char *addr = NULL;
+
+	if (h->agent_port > 0 || h->run_self) {
+		k->agent_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+		if (k->agent_fd < 0)
+			return sr_err_errno(err, errno, "%s: open /proc/self/exe", h->name);
+	}
+	if (h->agent_port <= 0)
+		return 0;
+	addr = host_addr(h->group, h->index);
+	k->agent_addr.sin_family = AF_INET;
+	k->agent_addr.sin_port = htons((uint16_t)h->agent_port);
+	if (inet_pton(AF_INET, addr, &k->agent_addr.sin_addr) != 1)
+		return sr_err(err, -EINVAL, "%s: bad host address %s", h->name, addr);
+	return 0;
+}
+
+static void plan_fill(const struct host *h, struct launch_kit *k)
 {
 	static char *const empty_env[] = {NULL};
-	_cleanup_close_ int sock_p = -1, sock_c = -1, status_r = -1, status_w = -1, pidfd = -1;
-	_cleanup_close_ int agent_fd = -1, netns_fd = -1;
-	struct ns_group *ng = h->group ? h->group->priv : NULL;
-	struct strv cand = STRV_INIT, strs = STRV_INIT;
-	struct ns_mount *mounts = NULL;
-	struct spawn_stdio io;
-	struct ns_plan plan;
-	struct sockaddr_in agent_addr = {0};
-	struct ns_priv *priv;
+	const struct ns_group *ng = h->group->priv;
+
+	spawn_exec_candidates(h, &k->candidates);
+	k->plan = (struct ns_plan){
+	    .hostname = h->name,
+	    .mounts = k->mounts,
+	    .n_mounts = k->n_mounts,
+	    .cwd = h->cwd,
+	    .argv = h->argv.v,
+	    .envp = h->env.v ? h->env.v : empty_env,
+	    .candidates = k->candidates.v,
+	    .null_fd = k->io.null_fd,
+	    .out_fd = k->io.out_w,
+	    .err_fd = k->io.err_w,
+	    .report_fd = k->report_c,
+	    .status_fd = k->status_w,
+	    .agent_exe_fd = k->agent_fd,
+	    .run_self = h->run_self,
+	    .agent = h->agent_port > 0,
+	    .agent_addr = k->agent_addr,
+	    .netns_fd = k->netns_fd,
+	};
+	if (!h->group->network_host) {
+		k->plan.ifname = CONTRACT_IFACE_DEFAULT;
+		k->plan.net_addr = netns_host_addr(&ng->nj, h->index);
+		k->plan.net_prefix = ng->nj.prefix;
+	}
+}
+
+/* Everything init needs, made (and allocated) here: after the clone it may only carry the
+ * plan out, with async-signal-safe calls (internal.h). */
+static int plan_prepare(struct host *h, struct launch_kit *k, struct sr_error *err)
+{
+	int r;
+
+	if (!h->group->network_host) {
+		r = take_netns(h, &k->netns_fd, err);
+		if (r < 0)
+			return r;
+	}
+	r = build_mounts(h, &k->mounts, &k->n_mounts, &k->strs, err);
+	if (r < 0)
+		return r;
+	r = channels_open(h, k, err);
+	if (r < 0)
+		return r;
+	r = agent_prepare(h, k, err);
+	if (r < 0)
+		return r;
+	plan_fill(h, k);
+	return 0;
+}
+
+/* Everything blocked around the clone: init keeps it so (it reads a signalfd), and no
+ * handler of ours may run in the child.  The pid, or -1 with errno set. */
+static pid_t init_clone(const struct ns_plan *plan, int *ret_pidfd)
+{
 	sigset_t all, old;
-	uint64_t flags = NS_CLONE_FLAGS;
-	size_t n_mounts = 0;
-	int sv[2], r;
 	pid_t pid;
+	int e;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = spawn_clone(NS_CLONE_FLAGS, ret_pidfd);
+	if (pid == 0)
+		ns_child_main(plan);
+	e = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return pid;
+}
+
+/* Init's ends are init's alone now, so that its death reads as EOF on ours. */
+static void child_ends_close(struct launch_kit *k)
+{
+	spawn_stdio_close_child(&k->io);
+	k->report_c = sr_close(k->report_c);
+	k->status_w = sr_close(k->status_w);
+}
+
+/* The host record owns init from here: h->pid and h->pidfd are set, so a teardown kills a
+ * half-started host like any other, and ns_launch_wait finds the report socket and pipes. */
+static void hand_over(struct host *h, struct launch_kit *k, pid_t pid)
+{
+	struct ns_priv *priv;
+
+	(void)setpgid(pid, pid); /* see ns_child_main */
+	priv = xcalloc(1, sizeof(*priv));
+	*priv = (struct ns_priv){.status_fd = TAKE_FD(k->status_r),
+				 .report_fd = TAKE_FD(k->report_p),
+				 .out_r = TAKE_FD(k->io.out_r),
+				 .err_r = TAKE_FD(k->io.err_r)};
+	h->priv = priv;
+	h->pid = pid;
+	h->pidfd = TAKE_FD(k->pidfd);
+}
+
+/* The first half of a start: clone the host into its network namespace (made beforehand,
+ * with its interface).  Its init then sets itself up while the parent launches the next
+ * host; ns_launch_wait reads the verdict. */
+static int ns_launch(struct host *h, struct sr_error *err)
+{
+	_cleanup_(launch_kit_release) struct launch_kit k = LAUNCH_KIT_INIT;
+	struct ns_group *ng = h->group ? h->group->priv : NULL;
+	pid_t pid;
+	int r;
 
 	if (!ng || !ng->prepared)
 		return sr_err(err, -EINVAL, "%s: host group not prepared", h->name);
 	if (!h->root)
 		return sr_err(err, -EINVAL, "%s: no host folder", h->name);
-	if (!h->group->network_host) {
-		r = take_netns(h, &netns_fd, err);
-		if (r < 0)
-			return r;
-	}
-	r = build_mounts(h, &mounts, &n_mounts, &strs, err);
+	r = plan_prepare(h, &k, err);
 	if (r < 0)
-		goto out_strs;
-	r = spawn_stdio_open(&io, h->name, err);
-	if (r < 0)
-		goto out_strs;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		r = sr_err_errno(err, errno, "%s: create socket pair", h->name);
-		goto out_io;
-	}
-	sock_p = sv[0];
-	sock_c = sv[1];
-	if (pipe2(sv, O_CLOEXEC | O_NONBLOCK) < 0) {
-		r = sr_err_errno(err, errno, "%s: create pipe", h->name);
-		goto out_io;
-	}
-	status_r = sv[0];
-	status_w = sv[1];
-
-	/* The host runs an rsh agent (runtime/agent.h): init starts it from our own binary,
-	 * which the host's mount namespace may not reach by path (/tmp is a fresh tmpfs there).
-	 * execveat(AT_EMPTY_PATH) on an O_PATH fd works for an ELF even when the fd is CLOEXEC. */
-	if (h->agent_port > 0 || h->run_self) {
-		agent_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
-		if (agent_fd < 0) {
-			r = sr_err_errno(err, errno, "%s: open /proc/self/exe", h->name);
-			goto out_io;
-		}
-	}
-	if (h->agent_port > 0) {
-		_cleanup_free_ char *addr = host_addr(h->group, h->index);
-
-		agent_addr.sin_family = AF_INET;
-		agent_addr.sin_port = htons((uint16_t)h->agent_port);
-		if (inet_pton(AF_INET, addr, &agent_addr.sin_addr) != 1) {
-			r = sr_err(err, -EINVAL, "%s: bad host address %s", h->name, addr);
-			goto out_io;
-		}
-	}
-	spawn_exec_candidates(h, &cand);
-	plan = (struct ns_plan){
-	    .hostname = h->name,
-	    .mounts = mounts,
-	    .n_mounts = n_mounts,
-	    .cwd = h->cwd,
-	    .argv = h->argv.v,
-	    .envp = h->env.v ? h->env.v : empty_env,
-	    .candidates = cand.v,
-	    .null_fd = io.null_fd,
-	    .out_fd = io.out_w,
-	    .err_fd = io.err_w,
-	    .report_fd = sock_c,
-	    .status_fd = status_w,
-	    .agent_exe_fd = agent_fd,
-	    .run_self = h->run_self,
-	    .agent = h->agent_port > 0,
-	    .agent_addr = agent_addr,
-	};
-	plan.netns_fd = netns_fd;
-	if (!h->group->network_host) {
-		plan.ifname = CONTRACT_IFACE_DEFAULT;
-		plan.net_addr = netns_host_addr(&ng->nj, h->index);
-		plan.net_prefix = ng->nj.prefix;
-	}
-
-	/* Everything blocked around the clone: init keeps it so (it reads a signalfd), and no
-	 * handler of ours may run in the child. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid = spawn_clone(flags, &pidfd);
-	if (pid == 0)
-		ns_child_main(&plan);
+		return r;
+	pid = init_clone(&k.plan, &k.pidfd);
 	r = pid < 0 ? -errno : 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	spawn_stdio_close_child(&io);
-	sock_c = sr_close(sock_c);
-	status_w = sr_close(status_w);
-	if (r < 0) {
-		r = clone_error(h, -r, err);
-		goto out_io;
-	}
-
-	(void)setpgid(pid, pid); /* see ns_child_main */
-	priv = xcalloc(1, sizeof(*priv));
-	*priv = (struct ns_priv){.status_fd = TAKE_FD(status_r),
-				 .report_fd = -1,
-				 .out_r = TAKE_FD(io.out_r),
-				 .err_r = TAKE_FD(io.err_r)};
-	h->priv = priv;
-	h->pid = pid;
-	h->pidfd = TAKE_FD(pidfd);
-
-	priv->report_fd = TAKE_FD(sock_p);
-	r = 0;
-out_io:
-	spawn_stdio_close(&io);
-out_strs:
-	strv_release(&cand);
-	strv_release(&strs);
-	free(mounts);
-	return r;
+	child_ends_close(&k);
+	if (r < 0)
+		return clone_error(h, -r, err);
+	hand_over(h, &k, pid);
+	return 0;
 }
 
 /* The second half: the host's verdict.  On success it runs and out_fd/err_fd are set; on
