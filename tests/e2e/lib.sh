@@ -132,6 +132,31 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# test_wait_lines COUNT PATTERN COMMAND...: block until COUNT lines of what COMMAND prints
+# match the grep pattern, then end COMMAND (by its pid) and print those lines.  COMMAND
+# follows a job as it runs: "$SAGERUN" logs -f JOB for its hosts' output, tail -n +1 -f FILE
+# --pid=PID for a file sagerun writes as it goes (a detached job's sagerun.log, the stderr of
+# a run in the background; the file must exist when tail opens it).  It waits for the event
+# itself, where a loop that sleeps and reads ps or a log again guesses how long; it fails
+# when COMMAND ends before COUNT lines matched (logs -f ends with the job, tail --pid with
+# that process).  Give "$SAGERUN", not the sagerun function: $! must name COMMAND.
+test_wait_lines() {
+	_wl_count=$1 _wl_pattern=$2
+	shift 2
+	_wl_fifo=$(mktemp -u "$TRASH/.wait.XXXXXX") && mkfifo "$_wl_fifo" || return 1
+	"$@" >"$_wl_fifo" &
+	_wl_pid=$!
+	grep -m "$_wl_count" -e "$_wl_pattern" <"$_wl_fifo" >"$_wl_fifo.lines"
+	kill "$_wl_pid" 2>/dev/null
+	wait "$_wl_pid" 2>/dev/null
+	cat "$_wl_fifo.lines"
+	_wl_got=$(wc -l <"$_wl_fifo.lines")
+	rm -f "$_wl_fifo" "$_wl_fifo.lines"
+	[ "$_wl_got" -eq "$_wl_count" ] && return 0
+	echo "test_wait_lines: '$*' ended after $_wl_got of $_wl_count lines matching: $_wl_pattern" >&2
+	return 1
+}
+
 # Other tests run beside this one, and their processes (orted, sshd in their containers) are
 # visible here: these list only the pids pgrep finds (same arguments) that are this test's.
 # test_procs: those whose environment has this test's SAGERUN_HOME (every host process of

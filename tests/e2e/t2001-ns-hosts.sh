@@ -89,12 +89,11 @@ test_expect_success 'nothing is left behind by failed and stopped jobs either' '
 '
 
 test_expect_success 'a SIGKILLed sagerun takes its hosts with it' '
+	: >stderr || exit 1
 	"$SAGERUN" train --backend ns --name killed --hosts 3 --output out -- sleep 319 >stdout 2>stderr &
 	pid=$!
-	for _ in $(seq 1 200); do
-		grep "\"SecondaryStatus\": \"Training\"" "$SAGERUN_HOME/jobs/killed/describe.json" >/dev/null 2>&1 && break
-		sleep 0.05
-	done &&
+	# Training: each host runs sleep by now (an ns host reports after its exec)
+	test_wait_lines 1 "killed: Training" tail -n +1 -f stderr --pid=$pid &&
 	pgrep -f "sleep 319" >/dev/null &&
 	kill -9 $pid && wait $pid;
 	for _ in $(seq 1 100); do pgrep -f "sleep 319" >/dev/null || break; sleep 0.05; done &&

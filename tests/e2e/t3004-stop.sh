@@ -4,33 +4,20 @@
 
 cat >host.sh <<'SH'
 trap 'echo "$SM_CURRENT_HOST saving"; echo saved >"$SM_MODEL_DIR/$SM_CURRENT_HOST.ckpt"; exit 0' TERM
-touch "$JOB_TAG.$SM_CURRENT_HOST.ready"
+echo "$SM_CURRENT_HOST ready"
 sleep 314 &
 wait
 SH
 
-# Wait (bounded) until the job's describe.json says Training and, when asked, until its hosts
-# are ready for SIGTERM (their trap is set).
-wait_training() {
-	for _ in $(seq 1 400); do
-		if grep '"SecondaryStatus": "Training"' "$SAGERUN_HOME/jobs/$1/describe.json" \
-			>/dev/null 2>&1; then
-			[ -z "${2:-}" ] && return 0
-			[ -e "$1.algo-1.ready" ] && [ -e "$1.algo-$2.ready" ] && return 0
-		fi
-		sleep 0.05
-	done
-	echo "job $1 never reached Training" >&2
-	return 1
-}
-
 for sig in INT TERM; do
 	test_expect_success "SIG$sig stops the job with exit 130" '
-		"$SAGERUN" train --backend process --name stop-$sig --hosts 2 --output out --env JOB_TAG=stop-$sig \
+		: >stdout-$sig || exit 1
+		"$SAGERUN" train --backend process --name stop-$sig --hosts 2 --output out \
 			-- /bin/sh "$PWD/host.sh" \
 			>stdout-$sig 2>stderr-$sig &
 		pid=$! &&
-		wait_training stop-$sig 2 &&
+		# Training, and both hosts are ready for SIGTERM (their trap is set)
+		test_wait_lines 2 "^algo-[12] | algo-[12] ready$" tail -n +1 -f stdout-$sig --pid=$pid &&
 		kill -$sig $pid &&
 		test_expect_code 130 wait $pid &&
 		test_grep "stop-$sig: Stopping" stderr-$sig &&
@@ -47,12 +34,13 @@ for sig in INT TERM; do
 done
 
 test_expect_success 'a second Ctrl-C kills at once' '
+	: >stdout && : >stderr || exit 1
 	"$SAGERUN" train --backend process --name stop-twice --hosts 1 --stop-grace 300 --output out \
-		-- /bin/sh -c "trap \"\" TERM; sleep 314" >stdout 2>stderr &
+		-- /bin/sh -c "trap \"\" TERM; echo ready; sleep 314" >stdout 2>stderr &
 	pid=$! &&
-	wait_training stop-twice &&
+	test_wait_lines 1 "^algo-1 | ready$" tail -n +1 -f stdout --pid=$pid &&
 	kill -INT $pid &&
-	for _ in $(seq 1 200); do grep "stop-twice: Stopping" stderr >/dev/null && break; sleep 0.05; done &&
+	test_wait_lines 1 "stop-twice: Stopping" tail -n +1 -f stderr --pid=$pid &&
 	kill -INT $pid &&
 	test_expect_code 130 wait $pid
 '
@@ -60,13 +48,12 @@ test_expect_success 'a second Ctrl-C kills at once' '
 test_expect_success 'Ctrl-C while Downloading stops the job before any host runs' '
 	# Setup first, on lines of its own: "a && b &" would put the whole list in the
 	# background and $! would name a subshell.
-	mkdir -p big && head -c 100000000 /dev/zero >big/blob && echo "touch ran" >big/run.sh
+	mkdir -p big && head -c 100000000 /dev/zero >big/blob && echo "touch ran" >big/run.sh &&
+	: >stderr
 	"$SAGERUN" train --backend process --name stop-early --hosts 4 --source-dir big --entry-point run.sh \
 		--output out >stdout 2>stderr &
 	pid=$! &&
-	for _ in $(seq 1 400); do
-		grep "stop-early: Downloading" stderr >/dev/null && break; sleep 0.02
-	done &&
+	test_wait_lines 1 "stop-early: Downloading" tail -n +1 -f stderr --pid=$pid &&
 	kill -INT $pid &&
 	test_expect_code 130 wait $pid &&
 	test_grep "stop-early: Stopped" stderr &&

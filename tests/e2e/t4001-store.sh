@@ -113,10 +113,9 @@ test_expect_success 'logs --host, --tail, --since and --timestamps' '
 
 test_expect_success 'stop while Training: Stopping, the grace, Stopped; wait says 130' '
 	sagerun train -d --name stopme --hosts 3 --stop-grace 5 --output out \
-		-- sh -c "trap \"echo got-term; exit 0\" TERM; while :; do sleep 0.1; done" >/dev/null &&
-	for _ in $(seq 1 100); do
-		sagerun ps | grep -q "^stopme .*Training" && break; sleep 0.05
-	done &&
+		-- sh -c "trap \"echo got-term; exit 0\" TERM; echo trap-set; while :; do sleep 0.1; done" >/dev/null &&
+	# Training, and every host has its trap set: each said so.
+	test_wait_lines 3 "| trap-set$" "$SAGERUN" logs -f stopme &&
 	sagerun stop stopme 2>err &&
 	test_grep "stopme: Stopping" err &&
 	test_grep "stopme: Stopped" err &&
@@ -130,9 +129,9 @@ test_expect_success 'stop while Downloading: no host runs user code' '
 	mkdir -p big && for d in $(seq 1 40); do mkdir -p big/d$d; for f in $(seq 1 100); do echo x >big/d$d/f$f; done; done &&
 	echo "echo RAN-USER-CODE" >big/run.sh &&
 	sagerun train -d --name dl --hosts 8 --source-dir big --entry-point run.sh --output out >/dev/null &&
-	for _ in $(seq 1 200); do
-		sagerun ps | grep -q "^dl .*Downloading" && break; sleep 0.01
-	done &&
+	# the supervisor writes its pid into its lease: tail ends with it
+	test_wait_lines 1 "^sagerun: dl: Downloading" tail -n +1 -f "$SAGERUN_HOME/jobs/dl/sagerun.log" \
+		--pid="$(cat "$SAGERUN_HOME/jobs/dl/supervisor.lock")" &&
 	sagerun ps | grep -q "^dl .*Downloading" &&
 	sagerun stop dl 2>err &&
 	test_grep "dl: Stopped" err &&

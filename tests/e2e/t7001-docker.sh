@@ -156,7 +156,7 @@ test_expect_success 'stop: SIGTERM reaches the containers, the job is Stopped, n
 	sagerun train -d --backend docker --image "$IMG" --hosts 2 --name stopme --stop-grace 10 \
 		-- sh -c "trap \"echo got TERM; exit 143\" TERM; echo up; while :; do sleep 0.2; done" \
 		>name &&
-	until_true 600 eval "[ \"\$(sagerun logs stopme 2>/dev/null | grep -c \"| up\")\" = 2 ]" &&
+	test_wait_lines 2 "^algo-[12] | up$" "$SAGERUN" logs -f stopme &&
 	net=$(docker network ls -q --filter "label=sagerun.dir=$(jobdir stopme)") &&
 	test "$(docker network inspect -f "{{.Internal}}" $net)" = true &&
 	sagerun stop stopme &&
