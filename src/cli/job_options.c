@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hosts/hosts.h"
 #include "job/job.h"
 #include "job/report.h"
 #include "util/error.h"
@@ -104,15 +103,15 @@ static const char *set_backend(const struct cli_option *opt, const char *arg, ch
 {
 	size_t at;
 
-	if (!strcmp(arg, "auto") || host_backend_find(arg)) {
+	if (launch_backend_known(arg)) {
 		*(const char **)opt->value = arg;
 		return NULL;
 	}
 	at = (size_t)snprintf(buf, len, "unknown backend '%s' (expected auto", arg);
-	for (size_t i = 0; host_backend_at(i) && at < len; i++)
+	for (size_t i = 0; launch_backend_name(i, NULL) && at < len; i++)
 		at += (size_t)snprintf(buf + at, len - at, "%s%s",
-				       host_backend_at(i + 1) ? ", " : " or ",
-				       host_backend_at(i)->name);
+				       launch_backend_name(i + 1, NULL) ? ", " : " or ",
+				       launch_backend_name(i, NULL));
 	if (at < len)
 		snprintf(buf + at, len - at, ")");
 	return buf;
@@ -166,12 +165,15 @@ static const char *set_image(const struct cli_option *opt, const char *arg, char
 	return NULL;
 }
 
-/* "\nname: summary", the summary's later lines indented under its first. */
-static size_t help_add_backend(char *buf, size_t len, size_t at, const struct host_backend *b)
+/* "\nname: summary" of backend i, the summary's later lines indented under its first. */
+static size_t help_add_backend(char *buf, size_t len, size_t at, size_t i)
 {
+	const char *summary = "";
+	const char *name = launch_backend_name(i, &summary);
+
 	if (at < len)
-		at += (size_t)snprintf(buf + at, len - at, "\n%s: ", b->name);
-	for (const char *p = b->summary; *p && at + 5 < len; p++) {
+		at += (size_t)snprintf(buf + at, len - at, "\n%s: ", name);
+	for (const char *p = summary; *p && at + 5 < len; p++) {
 		buf[at++] = *p;
 		if (*p == '\n')
 			at += (size_t)snprintf(buf + at, len - at, "    ");
@@ -198,9 +200,8 @@ size_t cli_host_options(struct cli_host_vars *v, struct cli_option *o, bool comp
 		size_t at = (size_t)snprintf(v->backend_help, sizeof(v->backend_help),
 					     "auto (default): the first of these that can run\n"
 					     "here; docker when --image is given");
-		for (size_t i = 0; host_backend_at(i); i++)
-			at = help_add_backend(v->backend_help, sizeof(v->backend_help), at,
-					      host_backend_at(i));
+		for (size_t i = 0; launch_backend_name(i, NULL); i++)
+			at = help_add_backend(v->backend_help, sizeof(v->backend_help), at, i);
 		o[n++] = (struct cli_option)CLI_GROUP("Hosts:");
 		o[n++] = (struct cli_option)CLI_CALLBACK(0, "backend", &v->lo.backend, "NAME",
 							 set_backend, v->backend_help);

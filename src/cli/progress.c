@@ -7,7 +7,7 @@
 #include "util/clock.h"
 #include "util/fs.h"
 
-void progress_init(struct progress *p, int fd, bool tty)
+void progress_init(struct progress_bar *p, int fd, bool tty)
 {
 	memset(p, 0, sizeof(*p));
 	p->fd = fd;
@@ -15,7 +15,7 @@ void progress_init(struct progress *p, int fd, bool tty)
 	p->total = -1;
 }
 
-void progress_begin(struct progress *p, int64_t moved_now, int64_t total)
+void progress_begin(struct progress_bar *p, int64_t moved_now, int64_t total)
 {
 	p->base = moved_now;
 	p->last = moved_now;
@@ -46,7 +46,7 @@ char *progress_bytes(int64_t n, char *buf, size_t len)
 
 void progress_update(void *ctx, int64_t moved)
 {
-	struct progress *p = ctx;
+	struct progress_bar *p = ctx;
 	char line[192], done[32], all[32], rate[32];
 	int64_t n = moved - p->base, ms = clock_mono_ms() - p->start_ms;
 	double bps = ms > 0 ? (double)n * 1000.0 / (double)ms : 0;
@@ -71,7 +71,7 @@ void progress_update(void *ctx, int64_t moved)
 		p->drawn = true;
 }
 
-void progress_end(struct progress *p)
+void progress_end(struct progress_bar *p)
 {
 	if (p->on && p->drawn) {
 		progress_update(p, p->last); /* the final count stays on the screen */

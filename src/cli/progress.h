@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct progress {
+struct progress_bar {
 	int fd;
 	bool on;
 	bool drawn;
@@ -21,13 +21,13 @@ struct progress {
 	int64_t start_ms;
 };
 
-void progress_init(struct progress *p, int fd, bool tty);
+void progress_init(struct progress_bar *p, int fd, bool tty);
 /* What is about to move: the counter's value now, and the bytes expected (-1: unknown). */
-void progress_begin(struct progress *p, int64_t moved_now, int64_t total);
+void progress_begin(struct progress_bar *p, int64_t moved_now, int64_t total);
 /* An s3_progress_fn. */
 void progress_update(void *ctx, int64_t moved);
 /* The final count drawn and the line ended, so that what follows starts on a line of its own. */
-void progress_end(struct progress *p);
+void progress_end(struct progress_bar *p);
 
 /* "1.00 GiB", "37.5 MiB", "512 B" into buf (32 bytes). */
 char *progress_bytes(int64_t n, char *buf, size_t len);

@@ -119,12 +119,12 @@ static int cp_std(struct s3_client *c, const char *bucket, const char *key, bool
 struct copy {
 	const char *src, *dst;
 	bool recursive, sync, delete_extra;
-	struct progress bar;
+	struct progress_bar bar;
 };
 
 static void plan_bar(void *ctx, size_t files, int64_t bytes)
 {
-	struct progress *p = ctx;
+	struct progress_bar *p = ctx;
 
 	(void)files;
 	progress_begin(p, p->last, bytes);

@@ -33,7 +33,7 @@ bool launch_stop_asked(void *ctx)
 	return launch_stop_requested();
 }
 
-void launch_say_report(struct launch *L, struct strv *report)
+void launch_say_report(struct local_job *L, struct strv *report)
 {
 	for (size_t i = 0; i < report->n; i++)
 		job_say(L->rep, JOB_SAY_INFO, L->job->name, "%s", report->v[i]);
@@ -52,7 +52,7 @@ static int stop_is_no_error(int r, bool *stopped)
 /* Downloading: the kind's inputs, what the hosts share (the ns backend made its private
  * network meanwhile, in a thread; docker checks the image before any tree is made), each
  * host's tree, and what the kind restores into them. */
-static int stage(struct launch *L, bool *stopped, struct sr_error *err)
+static int stage(struct local_job *L, bool *stopped, struct sr_error *err)
 {
 	const struct launch_kind *k = L->kind;
 	int r = k->upload ? k->upload(L, err) : 0;
@@ -75,7 +75,7 @@ static int stage(struct launch *L, bool *stopped, struct sr_error *err)
 	return r;
 }
 
-int launch_attempt(struct launch *L, enum sup_outcome *outcome, bool *stopped, int *start_error,
+int launch_attempt(struct local_job *L, enum sup_outcome *outcome, bool *stopped, int *start_error,
 		   struct sr_error *err)
 {
 	int r = stage(L, stopped, err);
@@ -107,7 +107,7 @@ int launch_attempt(struct launch *L, enum sup_outcome *outcome, bool *stopped, i
 	return sup_run(&sc, outcome, err);
 }
 
-void launch_host_paths(struct launch *L, struct host *h)
+void launch_host_paths(struct local_job *L, struct host *h)
 {
 	if (!h->root)
 		h->root = xasprintf("%s/hosts/%s", L->job_dir, h->name);
@@ -116,7 +116,7 @@ void launch_host_paths(struct launch *L, struct host *h)
 	h->group = &L->group;
 }
 
-int launch_hosts_reset(struct launch *L, struct sr_error *err)
+int launch_hosts_reset(struct local_job *L, struct sr_error *err)
 {
 	_cleanup_free_ char *trees = xasprintf("%s/hosts", L->job_dir);
 

@@ -59,7 +59,7 @@ static char *find_static_sagerun(struct sr_error *err)
  * has nothing else to run.  (A spec's image beside local code does not: real specs name ECR
  * images that are not on this machine.)  Else the first backend of the table whose probe says
  * it can make hosts here; the one line why each that could not is passed over. */
-static int pick_auto(struct launch *L, struct sr_error *err)
+static int pick_auto(struct local_job *L, struct sr_error *err)
 {
 	bool containers = L->host_opts.image_given || L->kind->image_only(L->job);
 	const char *why = NULL, *passed = NULL;
@@ -91,7 +91,7 @@ static int pick_auto(struct launch *L, struct sr_error *err)
 	return 0;
 }
 
-static int pick_named(struct launch *L, const char *name, struct sr_error *err)
+static int pick_named(struct local_job *L, const char *name, struct sr_error *err)
 {
 	const char *why = NULL;
 
@@ -110,7 +110,7 @@ static int pick_named(struct launch *L, const char *name, struct sr_error *err)
 
 /* What the job asks of its hosts beyond the options: its image's own entry point needs
  * containers, and so does the ssh way of MPI (sshd, /etc and /root/.ssh of the host's own). */
-static int check_job(struct launch *L, struct sr_error *err)
+static int check_job(struct local_job *L, struct sr_error *err)
 {
 	const char *launcher = job_map_get(&L->job->environment, JOB_MPI_LAUNCHER_ENV);
 
@@ -145,7 +145,7 @@ static int check_job(struct launch *L, struct sr_error *err)
 }
 
 /* Container hosts: the image, and the toolkit it runs with. */
-static int container_settings(struct launch *L, struct sr_error *err)
+static int container_settings(struct local_job *L, struct sr_error *err)
 {
 	if (!(L->backend->flags & HOST_BACKEND_F_CONTAINER))
 		return 0;
@@ -158,7 +158,7 @@ static int container_settings(struct launch *L, struct sr_error *err)
 	return 0;
 }
 
-int launch_backend_pick(struct launch *L, struct sr_error *err)
+int launch_backend_pick(struct local_job *L, struct sr_error *err)
 {
 	const char *name = L->opts->backend;
 	int r;
@@ -185,7 +185,21 @@ int launch_backend_pick(struct launch *L, struct sr_error *err)
 	return r;
 }
 
-void launch_container_bind(struct launch *L)
+const char *launch_backend_name(size_t i, const char **ret_summary)
+{
+	const struct host_backend *b = host_backend_at(i);
+
+	if (b && ret_summary)
+		*ret_summary = b->summary;
+	return b ? b->name : NULL;
+}
+
+bool launch_backend_known(const char *name)
+{
+	return !strcmp(name, "auto") || host_backend_find(name);
+}
+
+void launch_container_bind(struct local_job *L)
 {
 	L->container.job_name = L->job->name;
 	L->container.job_dir = L->job_dir;

@@ -19,7 +19,7 @@
 
 /* The job folder of `sagerun compose`: <folder of the compose file>/sagerun-<job>, made here
  * (mkdir: a second compose of the same name cannot take it over). */
-static int compose_job_dir(struct launch *L, const char *path, struct sr_error *err)
+static int compose_job_dir(struct local_job *L, const char *path, struct sr_error *err)
 {
 	_cleanup_free_ char *dir = xstrdup(path);
 	char *slash = strrchr(dir, '/');
@@ -45,7 +45,7 @@ static int compose_job_dir(struct launch *L, const char *path, struct sr_error *
 	return sr_err_hint(err, "choose another --name, or remove it (after docker-compose down)");
 }
 
-static int compose_layout(struct launch *L, const char *out, struct strv *by_name,
+static int compose_layout(struct local_job *L, const char *out, struct strv *by_name,
 			  struct sr_error *err)
 {
 	int r = compose_job_dir(L, out, err);
@@ -75,7 +75,7 @@ int launch_compose(struct job *job, const struct launch_options *o, const char *
 		   struct sr_error *err)
 {
 	struct launch_options co = *o;
-	struct launch L;
+	struct local_job L;
 	int r;
 
 	memset(res, 0, sizeof(*res));

@@ -46,7 +46,7 @@ static ssize_t read_all(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
-int launch_detach(struct launch *L, struct sr_error *err)
+int launch_detach(struct local_job *L, struct sr_error *err)
 {
 	struct {
 		char tag;
@@ -92,7 +92,7 @@ int launch_detach(struct launch *L, struct sr_error *err)
 		      WIFSIGNALED(status) ? "killed by a signal" : "no word from it");
 }
 
-int launch_detach_stdio(struct launch *L, struct sr_error *err)
+int launch_detach_stdio(struct local_job *L, struct sr_error *err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/sagerun.log", L->job_dir);
 	_cleanup_close_ int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -110,7 +110,7 @@ int launch_detach_stdio(struct launch *L, struct sr_error *err)
 	return 0;
 }
 
-void launch_detach_release(struct launch *L, const struct sr_error *err)
+void launch_detach_release(struct local_job *L, const struct sr_error *err)
 {
 	if (L->detach_fd < 0)
 		return;

@@ -28,7 +28,7 @@ char *launch_home_dir(void)
 	return xasprintf("%s/.local/share/sagerun", home && *home ? home : "/root");
 }
 
-int launch_job_dir_make(struct launch *L, struct sr_error *err)
+int launch_job_dir_make(struct local_job *L, struct sr_error *err)
 {
 	_cleanup_free_ char *jobs_dir = xasprintf("%s/jobs", L->home);
 	char *dir = xasprintf("%s/%s", jobs_dir, L->job->name);

@@ -31,7 +31,7 @@ struct strv;
 /* What a kind of job (job/kind.h) does on this machine: how its inputs are staged, what each
  * host gets, how its outputs are exported.  One table per kind (training.c); run.c, attempt.c
  * and compose.c know no kind. */
-struct launch;
+struct local_job;
 
 struct launch_kind {
 	const struct job_kind *job_kind;
@@ -40,23 +40,23 @@ struct launch_kind {
 	bool (*image_only)(const struct job *job);
 	/* Optional, before Downloading: what goes up first (script mode's code, to an S3
 	 * output, as the SDK sends it). */
-	int (*upload)(struct launch *L, struct sr_error *err);
+	int (*upload)(struct local_job *L, struct sr_error *err);
 	/* Downloading, before any host is laid out: what the hosts' inputs need (S3 data into
 	 * the cache); -ECANCELED when a stop came between two objects. */
-	int (*stage_inputs)(struct launch *L, struct sr_error *err);
+	int (*stage_inputs)(struct local_job *L, struct sr_error *err);
 	/* Lay out one host: its tree and the kind's files in it, its inputs, its environment
 	 * and argv (what only its backend adds is hosts/'s). */
-	int (*host_prepare)(struct launch *L, struct host *h, struct sr_error *err);
+	int (*host_prepare)(struct local_job *L, struct host *h, struct sr_error *err);
 	/* Optional, once every host is laid out and before any runs (checkpoints restored);
 	 * -ECANCELED on a stop. */
-	int (*before_run)(struct launch *L, struct sr_error *err);
+	int (*before_run)(struct local_job *L, struct sr_error *err);
 	/* How many more attempts a failure of sagerun's own gets (RetryStrategy). */
 	int (*retries)(const struct job *job);
 	/* Optional, before a retry: what the next attempt resumes from (checkpoints saved). */
-	int (*save_progress)(struct launch *L, struct sr_error *err);
+	int (*save_progress)(struct local_job *L, struct sr_error *err);
 	/* After the hosts, whatever the outcome: the outputs exported (artifacts, checkpoints).
 	 * Every part is tried; the first error is returned, the others said. */
-	int (*export)(struct launch *L, struct sr_error *err);
+	int (*export)(struct local_job *L, struct sr_error *err);
 	/* Optional: what of the job a compose file cannot do (it has no step before or after
 	 * the containers), as a warning; NULL when nothing. */
 	const char *(*compose_lacks)(const struct job *job);
@@ -64,7 +64,7 @@ struct launch_kind {
 
 extern const struct launch_kind launch_kind_training;
 
-struct launch {
+struct local_job {
 	struct job *job; /* the caller's; launch changes only what the hosts are to see */
 	const struct launch_kind *kind; /* the job's */
 	const struct launch_options *opts;
@@ -92,28 +92,28 @@ struct launch {
 };
 
 /* Zero `L` for `job`; launch_release undoes everything whatever step was reached. */
-void launch_init(struct launch *L, struct job *job, const struct launch_options *o,
+void launch_init(struct local_job *L, struct job *job, const struct launch_options *o,
 		 const struct job_report *rep);
-void launch_release(struct launch *L);
+void launch_release(struct local_job *L);
 /* The hosts and their group for the chosen backend, the job's status with them. */
-void launch_hosts_init(struct launch *L);
+void launch_hosts_init(struct local_job *L);
 
 /* home.c: <home>/jobs/<name>, made with mkdir so two runs of one name cannot both win. */
-int launch_job_dir_make(struct launch *L, struct sr_error *err);
+int launch_job_dir_make(struct local_job *L, struct sr_error *err);
 
 /* backend.c: the backend (--backend auto takes the first of the table that can make hosts
  * here, docker when --image is given), checked against the options and the job.  Errors are
  * usage errors (L->usage). */
-int launch_backend_pick(struct launch *L, struct sr_error *err);
+int launch_backend_pick(struct local_job *L, struct sr_error *err);
 /* Point the group at the container settings, filled for this job (its folder known). */
-void launch_container_bind(struct launch *L);
+void launch_container_bind(struct local_job *L);
 
 /* record.c: take the job folder's lease and insert the job in the store. */
-int launch_record(struct launch *L, struct sr_error *err);
+int launch_record(struct local_job *L, struct sr_error *err);
 /* Move the job's status and report it: the user's line, the store, describe.json; with the
  * kind's message for it, or with `msg`. */
-void launch_status_to(struct launch *L, enum job_state state, enum job_secondary sec);
-void launch_set_status(struct launch *L, enum job_state state, enum job_secondary sec,
+void launch_status_to(struct local_job *L, enum job_state state, enum job_secondary sec);
+void launch_set_status(struct local_job *L, enum job_state state, enum job_secondary sec,
 		       const char *msg);
 /* The status moved on: report it, record it, rewrite describe.json. */
 void launch_status_changed(void *ctx, const struct job_status *st);
@@ -122,35 +122,35 @@ void launch_hosts_event(void *ctx, enum job_event ev);
 
 /* detach.c: -d.  In the launcher, 1 once the detached supervisor recorded the job, or its
  * error; in the supervisor, 0 (L->detach_fd set). */
-int launch_detach(struct launch *L, struct sr_error *err);
+int launch_detach(struct local_job *L, struct sr_error *err);
 /* In the detached supervisor: stdio to the job folder, before the job is recorded. */
-int launch_detach_stdio(struct launch *L, struct sr_error *err);
+int launch_detach_stdio(struct local_job *L, struct sr_error *err);
 /* In the detached supervisor: tell the launcher the job is recorded, or why it failed. */
-void launch_detach_release(struct launch *L, const struct sr_error *err);
+void launch_detach_release(struct local_job *L, const struct sr_error *err);
 
 /* attempt.c: one attempt, from staging to the supervisor's outcome; < 0 for a failure before
  * or around the hosts (the caller decides about retries); *start_error is a host that could
  * not be started. */
 enum sup_outcome;
-int launch_attempt(struct launch *L, enum sup_outcome *outcome, bool *stopped, int *start_error,
+int launch_attempt(struct local_job *L, enum sup_outcome *outcome, bool *stopped, int *start_error,
 		   struct sr_error *err);
 /* Before a retry: every host gone, its tree laid out anew. */
-int launch_hosts_reset(struct launch *L, struct sr_error *err);
+int launch_hosts_reset(struct local_job *L, struct sr_error *err);
 /* A Ctrl-C or SIGTERM that arrived while the stop signals are held (before the hosts
  * start). */
 bool launch_stop_requested(void);
 /* For a data/ function's `cancelled`: a stop was asked (launch_stop_requested). */
 bool launch_stop_asked(void *ctx);
 /* Where host `h`'s tree goes (<job>/hosts/algo-N; nothing is made yet). */
-void launch_host_paths(struct launch *L, struct host *h);
+void launch_host_paths(struct local_job *L, struct host *h);
 /* Each line of a data/ report said as the job's; the report is released. */
-void launch_say_report(struct launch *L, struct strv *report);
+void launch_say_report(struct local_job *L, struct strv *report);
 
 /* The training kind's parts (training.c): each host's tree (training_host.c), the
  * tarballs (training_package.c: model.tar.gz and output.tar.gz under <output>/<job>/output/
  * from every host, uploaded when the output is on S3; the status's model_artifacts says
  * where). */
-int training_host_prepare(struct launch *L, struct host *h, struct sr_error *err);
-int training_package(struct launch *L, struct sr_error *err);
+int training_host_prepare(struct local_job *L, struct host *h, struct sr_error *err);
+int training_package(struct local_job *L, struct sr_error *err);
 
 #endif

@@ -16,6 +16,7 @@
 #define SR_LAUNCH_LAUNCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "hosts/hosts.h"
 #include "job/status.h"
@@ -65,6 +66,11 @@ int launch_store_open(struct store **ret, const struct job_report *rep, struct s
  * Docker engine that was down when its supervisor died). */
 int launch_job_remove(struct store *s, const char *name, const struct job_report *rep,
 		      struct sr_error *err);
+
+/* The host backends, in the order `--backend auto` tries them: the i-th's name (and its
+ * summary, for help), NULL past the end; and whether `name` is one ("auto" is). */
+const char *launch_backend_name(size_t i, const char **ret_summary);
+bool launch_backend_known(const char *name);
 
 /* $SAGERUN_HOME, else $XDG_DATA_HOME/sagerun, else ~/.local/share/sagerun (caller frees). */
 char *launch_home_dir(void);

@@ -13,7 +13,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 
-int launch_record(struct launch *L, struct sr_error *err)
+int launch_record(struct local_job *L, struct sr_error *err)
 {
 	struct store_job_rec rec = {
 	    .name = L->job->name,
@@ -44,7 +44,7 @@ static bool state_final(enum job_state s)
 
 void launch_status_changed(void *ctx, const struct job_status *st)
 {
-	struct launch *L = ctx;
+	struct local_job *L = ctx;
 	struct sr_error err = {0};
 	const struct job_transition *t;
 	bool final = state_final(st->state);
@@ -79,19 +79,19 @@ void launch_status_changed(void *ctx, const struct job_status *st)
 
 void launch_hosts_event(void *ctx, enum job_event ev)
 {
-	struct launch *L = ctx;
+	struct local_job *L = ctx;
 
 	job_status_event(&L->status, L->job->kind, ev, clock_wall_ms());
 	launch_status_changed(L, &L->status);
 }
 
-void launch_status_to(struct launch *L, enum job_state state, enum job_secondary sec)
+void launch_status_to(struct local_job *L, enum job_state state, enum job_secondary sec)
 {
 	job_status_to(&L->status, L->job->kind, state, sec, clock_wall_ms());
 	launch_status_changed(L, &L->status);
 }
 
-void launch_set_status(struct launch *L, enum job_state state, enum job_secondary sec,
+void launch_set_status(struct local_job *L, enum job_state state, enum job_secondary sec,
 		       const char *msg)
 {
 	job_status_set(&L->status, state, sec, msg, clock_wall_ms());

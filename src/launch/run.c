@@ -45,7 +45,7 @@ static const struct launch_kind *kind_of(const struct job *job)
 	return NULL;
 }
 
-void launch_init(struct launch *L, struct job *job, const struct launch_options *o,
+void launch_init(struct local_job *L, struct job *job, const struct launch_options *o,
 		 const struct job_report *rep)
 {
 	memset(L, 0, sizeof(*L));
@@ -58,7 +58,7 @@ void launch_init(struct launch *L, struct job *job, const struct launch_options 
 	L->detach_fd = -1;
 }
 
-void launch_hosts_init(struct launch *L)
+void launch_hosts_init(struct local_job *L)
 {
 	L->n_hosts = (size_t)L->job->instance_count;
 	job_status_init(&L->status, L->job->kind, L->n_hosts, clock_wall_ms());
@@ -73,7 +73,7 @@ void launch_hosts_init(struct launch *L)
 		launch_container_bind(L);
 }
 
-void launch_release(struct launch *L)
+void launch_release(struct local_job *L)
 {
 	host_group_teardown(&L->group);
 	for (size_t i = 0; L->hosts && i < L->n_hosts; i++)
@@ -113,7 +113,7 @@ static bool error_is_internal(int code)
 /* Everything before the first attempt: the folder, the hosts (what they share is started in
  * the background, the ns backend's network, while the job is recorded and laid out), the
  * record.  Nothing of the job is left when it fails. */
-static int job_start(struct launch *L, struct sr_error *err)
+static int job_start(struct local_job *L, struct sr_error *err)
 {
 	int r = launch_job_dir_make(L, err);
 
@@ -143,7 +143,7 @@ static int job_start(struct launch *L, struct sr_error *err)
 
 /* A failed attempt: the service's InternalServerError when the failure is sagerun's own,
  * which RetryStrategy retries.  True when another attempt follows (Restarting said). */
-static bool attempt_failed(struct launch *L, int attempt, int r, struct sr_error *aerr)
+static bool attempt_failed(struct local_job *L, int attempt, int r, struct sr_error *aerr)
 {
 	bool internal = error_is_internal(r);
 	_cleanup_free_ char *reason =
@@ -173,7 +173,7 @@ static bool attempt_failed(struct launch *L, int attempt, int r, struct sr_error
 
 /* Attempts until one ends (completed, failed by the user's code, stopped) or RetryStrategy
  * gives up; the supervisor's outcome. */
-static enum sup_outcome attempts(struct launch *L)
+static enum sup_outcome attempts(struct local_job *L)
 {
 	enum sup_outcome outcome = SUP_FAILED;
 	bool stopped = false;
@@ -200,7 +200,7 @@ static enum sup_outcome attempts(struct launch *L)
 
 /* The kind's outputs are exported whatever the outcome, as the service does; a failure to
  * export fails a job that completed. */
-static enum sup_outcome export(struct launch *L, enum sup_outcome outcome) {
+static enum sup_outcome export(struct local_job *L, enum sup_outcome outcome) {
 	struct sr_error err = {0};
 
 	if (L->kind->export(L, &err) >= 0) return outcome;
@@ -209,7 +209,7 @@ static enum sup_outcome export(struct launch *L, enum sup_outcome outcome) {
 return outcome;
 }
 
-static void finish(struct launch *L, enum sup_outcome outcome)
+static void finish(struct local_job *L, enum sup_outcome outcome)
 {
 	switch (outcome) {
 	case SUP_COMPLETED:
@@ -233,7 +233,7 @@ static void finish(struct launch *L, enum sup_outcome outcome)
 			L->status.model_artifacts);
 }
 
-static int run_job(struct launch *L, struct launch_result *res, struct sr_error *err)
+static int run_job(struct local_job *L, struct launch_result *res, struct sr_error *err)
 {
 	enum sup_outcome outcome;
 	int r = job_start(L, err);
@@ -250,7 +250,7 @@ static int run_job(struct launch *L, struct launch_result *res, struct sr_error 
 /* More open files than a big job needs, or a warning when the hard limit is lower: the job
  * may need fewer, and if it runs out, what could not be opened says so (an
  * InternalServerError, retried as the service retries it). */
-static void raise_fd_limit(struct launch *L)
+static void raise_fd_limit(struct local_job *L)
 {
 	struct sr_error err = {0};
 	size_t n = (size_t)L->job->instance_count;
@@ -264,7 +264,7 @@ static void raise_fd_limit(struct launch *L)
 int launch_run(struct job *job, const struct launch_options *o, const struct job_report *rep,
 	       struct launch_result *res, struct sr_error *err)
 {
-	struct launch L;
+	struct local_job L;
 	sigset_t stop_signals;
 	int r;
 

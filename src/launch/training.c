@@ -22,7 +22,7 @@
 
 /* S3 channels: every object into the cache (only what it lacks), and the channel's folder of
  * links under <job folder>/channels/<name>, before any host is laid out. */
-static int stage_s3_channels(struct launch *L, struct sr_error *err)
+static int stage_s3_channels(struct local_job *L, struct sr_error *err)
 {
 	_cleanup_free_ char *cache = xasprintf("%s/cache/s3", L->home);
 	struct strv report = STRV_INIT;
@@ -34,7 +34,7 @@ static int stage_s3_channels(struct launch *L, struct sr_error *err)
 }
 
 /* Point each S3 channel at the folder host `index` sees (ShardedByS3Key: its own). */
-static void set_s3_channel_paths(struct launch *L, size_t index)
+static void set_s3_channel_paths(struct local_job *L, size_t index)
 {
 	for (size_t i = 0; i < L->job->train.n_channels; i++) {
 		struct job_channel *c = &L->job->train.channels[i];
@@ -50,7 +50,7 @@ static void set_s3_channel_paths(struct launch *L, size_t index)
 
 /* Each prepared host's checkpoint folder (CheckpointConfig.LocalPath in its tree; validation
  * made sure it is under /opt/ml). */
-static void checkpoint_dirs(struct launch *L, struct strv *dirs)
+static void checkpoint_dirs(struct local_job *L, struct strv *dirs)
 {
 	for (size_t i = 0; i < L->n_hosts; i++) {
 		const struct host *h = &L->hosts[i];
@@ -70,7 +70,7 @@ static void checkpoint_dirs(struct launch *L, struct strv *dirs)
 }
 
 /* CheckpointConfig: restore before Training (save false), save after. */
-static int sync_checkpoints(struct launch *L, bool save, struct sr_error *err)
+static int sync_checkpoints(struct local_job *L, bool save, struct sr_error *err)
 {
 	struct strv report = STRV_INIT, dirs = STRV_INIT;
 	const char *uri = L->job->train.checkpoint_s3_uri;
@@ -91,7 +91,7 @@ static int sync_checkpoints(struct launch *L, bool save, struct sr_error *err)
 /* Script mode with an S3 output: the local code goes up as sourcedir.tar.gz next to the
  * output and sagemaker_submit_directory points at it, as the SageMaker SDK does it, so the
  * hosts fetch their code the way they would on the service. */
-static int upload_source(struct launch *L, struct sr_error *err)
+static int upload_source(struct local_job *L, struct sr_error *err)
 {
 	struct job *job = L->job;
 	const char *hp = job_map_get(&job->train.hyperparameters, "sagemaker_submit_directory");
@@ -121,17 +121,17 @@ static int upload_source(struct launch *L, struct sr_error *err)
 	return 0;
 }
 
-static int restore_checkpoints(struct launch *L, struct sr_error *err)
+static int restore_checkpoints(struct local_job *L, struct sr_error *err)
 {
 	return sync_checkpoints(L, false, err);
 }
 
-static int save_checkpoints(struct launch *L, struct sr_error *err)
+static int save_checkpoints(struct local_job *L, struct sr_error *err)
 {
 	return sync_checkpoints(L, true, err);
 }
 
-static int host_prepare(struct launch *L, struct host *h, struct sr_error *err)
+static int host_prepare(struct local_job *L, struct host *h, struct sr_error *err)
 {
 	set_s3_channel_paths(L, h->index);
 	return training_host_prepare(L, h, err);
@@ -144,7 +144,7 @@ static int retries(const struct job *job)
 
 /* Checkpoints and artifacts are exported whatever the outcome, as the service does: both,
  * even when one fails; the first failure is the one returned. */
-static int export(struct launch *L, struct sr_error *err)
+static int export(struct local_job *L, struct sr_error *err)
 {
 	struct sr_error perr = {0};
 	int rc = sync_checkpoints(L, true, err);

@@ -27,7 +27,7 @@
  * Environment (as the service passes it), the toolkit's SM_* variables computed from that, and
  * the platform's TRAINING_JOB_NAME / TRAINING_JOB_ARN.  What the backend adds itself (how
  * hosts reach each other) comes last, once the argv is known (host_env_finish). */
-static int host_env(const struct launch *L, const struct contract_config *cfg, struct host *h,
+static int host_env(const struct local_job *L, const struct contract_config *cfg, struct host *h,
 		    struct strv *env, struct sr_error *err)
 {
 	const struct job *job = L->job;
@@ -86,7 +86,7 @@ static int host_env(const struct launch *L, const struct contract_config *cfg, s
  * runtime finds its folder full (and a source folder under /tmp, which an ns host does not
  * see, still reaches it); the entry point is looked up here too, for an error before any
  * host starts. */
-static int host_argv(const struct launch *L, const struct contract_config *cfg, struct host *h,
+static int host_argv(const struct local_job *L, const struct contract_config *cfg, struct host *h,
 		     struct sr_error *err)
 {
 	const struct job *job = L->job;
@@ -148,7 +148,7 @@ static int host_argv(const struct launch *L, const struct contract_config *cfg, 
 
 /* Channels: bind-mounted read-only where the backend makes mounts, else linked into the
  * tree (data/channels.h).  Never copied. */
-static int stage_channels(const struct launch *L, struct host *h, struct sr_error *err)
+static int stage_channels(const struct local_job *L, struct host *h, struct sr_error *err)
 {
 	const struct job *job = L->job;
 
@@ -165,7 +165,7 @@ static int stage_channels(const struct launch *L, struct host *h, struct sr_erro
 	return 0;
 }
 
-int training_host_prepare(struct launch *L, struct host *h, struct sr_error *err)
+int training_host_prepare(struct local_job *L, struct host *h, struct sr_error *err)
 {
 	struct contract_config cfg = {0};
 	int r;

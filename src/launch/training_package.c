@@ -18,7 +18,7 @@
 #include "util/xalloc.h"
 
 /* Pack <opt_ml>/<sub> of every host that has a tree into `dest`. */
-static int pack_hosts(const struct launch *L, const char *sub, const char *dest,
+static int pack_hosts(const struct local_job *L, const char *sub, const char *dest,
 		      struct strv *warnings, struct sr_error *err)
 {
 	struct strv roots = STRV_INIT;
@@ -34,7 +34,7 @@ static int pack_hosts(const struct launch *L, const char *sub, const char *dest,
 }
 
 struct pack_task {
-	const struct launch *L;
+	const struct local_job *L;
 	const char *sub, *dest;
 	struct strv warnings;
 	struct sr_error err;
@@ -53,7 +53,7 @@ static void *pack_task_main(void *arg)
  * synced to disk on its own, so a big model and a big output take the time of the larger.  Warnings
  * come model's first, and so does the error when both fail; without a thread, one after the other.
  */
-static int pack_both(const struct launch *L, const char *model, const char *output,
+static int pack_both(const struct local_job *L, const char *model, const char *output,
 		     struct strv *warnings, struct sr_error *err)
 {
 	struct pack_task t = {.L = L, .sub = "model", .dest = model, .warnings = STRV_INIT};
@@ -85,7 +85,7 @@ static int pack_both(const struct launch *L, const char *model, const char *outp
 	return 0;
 }
 
-int training_package(struct launch *L, struct sr_error *err)
+int training_package(struct local_job *L, struct sr_error *err)
 {
 	const struct job *job = L->job;
 	_cleanup_free_ char *dir = NULL;
