@@ -21,6 +21,21 @@ static const char *const launchers[] = {"sagerun", "ssh", NULL};
 static const char *const networks[] = {"private", "host", NULL};
 static const char *const toolkits[] = {"image", "builtin", NULL};
 
+/* --env KEY=VALUE, then the VALUE blotted out where it stands: argv is what
+ * /proc/PID/cmdline shows every user of the machine for as long as the job runs (the
+ * supervisor's and, through fork and clone, its hosts' inits), and a value may be a secret. */
+static const char *add_env(const struct cli_option *opt, const char *arg, char *buf, size_t len)
+{
+	char *eq = strchr(arg, '=');
+
+	(void)buf;
+	(void)len;
+	strv_push(opt->value, arg);
+	if (eq)
+		memset(eq + 1, '*', strlen(eq + 1));
+	return NULL;
+}
+
 void cli_job_vars_init(struct cli_job_vars *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -58,7 +73,8 @@ size_t cli_job_options(struct cli_job_vars *v, struct cli_option *o)
 		       "CheckpointConfig.S3Uri: each host's /opt/ml/checkpoints\n"
 		       "restored from it before Training and saved to it after\n"
 		       "(s3:// or a local folder)"),
-	    CLI_STRV(0, "env", &f->envs, "KEY=VALUE", "an Environment variable (repeatable)"),
+	    CLI_CALLBACK(0, "env", &f->envs, "KEY=VALUE", add_env,
+			 "an Environment variable (repeatable)"),
 	    CLI_INT(0, "max-run", &v->max_run, "SECONDS", 0, SECONDS_MAX,
 		    "MaxRuntimeInSeconds (default 86400)"),
 	    CLI_INT(0, "stop-grace", &v->stop_grace, "SECONDS", 0, SECONDS_MAX,

@@ -172,6 +172,6 @@ int job_describe_write(const struct job *job, const struct job_status *st, const
 	/* Only the final record must survive a crash of the machine; the ones in between are
 	 * replaced within the second, and an fsync each is a good part of a short job. */
 	if (st->state == JOB_IN_PROGRESS || st->state == JOB_STOPPING)
-		return fs_write_replace(path, withnl, strlen(withnl), 0644, err);
-	return fs_write_atomic(path, withnl, strlen(withnl), 0644, err);
+		return fs_write_replace(path, withnl, strlen(withnl), 0600, err);
+	return fs_write_atomic(path, withnl, strlen(withnl), 0600, err);
 }

@@ -68,6 +68,10 @@ const char *job_rule_channel_name(const char *s)
 	for (const char *p = s; *p; p++)
 		if (!job_is_alnum(*p) && !strchr(".-_", *p))
 			return "must match [A-Za-z0-9.\\-_]+";
+	/* The service's pattern takes them, but a channel is a folder of its name under
+	 * /opt/ml/input/data, and these two name no folder of their own. */
+	if (!strcmp(s, ".") || !strcmp(s, ".."))
+		return "must name a folder of its own under /opt/ml/input/data, not . or ..";
 	return NULL;
 }
 

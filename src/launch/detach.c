@@ -96,7 +96,7 @@ int launch_detach_stdio(struct local_job *L, struct sr_error *err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/sagerun.log", L->job_dir);
 	_cleanup_close_ int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	_cleanup_close_ int log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	_cleanup_close_ int log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 
 	if (null < 0 || log < 0)
 		return sr_err_errno(err, errno, "detach: open '%s'", null < 0 ? "/dev/null" : path);

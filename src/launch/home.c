@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "job/job.h"
@@ -32,7 +33,11 @@ int launch_job_dir_make(struct local_job *L, struct sr_error *err)
 {
 	_cleanup_free_ char *jobs_dir = xasprintf("%s/jobs", L->home);
 	char *dir = xasprintf("%s/%s", jobs_dir, L->job->name);
-	int r = fs_mkdir_p(jobs_dir, 0755, err);
+	/* The home first, private (store.c says why), before anything is made in it. */
+	int r = fs_mkdir_private(L->home, err);
+
+	if (r >= 0)
+		r = fs_mkdir_p(jobs_dir, 0755, err);
 
 	if (r >= 0 && mkdir(dir, 0755) < 0) {
 		if (errno == EEXIST) {

@@ -21,6 +21,7 @@
 #include "hosts/hosts.h"
 #include "job/status.h"
 #include "launch/launch.h"
+#include "util/error.h"
 
 struct job;
 struct job_report;
@@ -38,6 +39,9 @@ struct launch_kind {
 	/* The job names nothing to run but its image, whose own entry point runs
 	 * (bring-your-own container): only container hosts can run it. */
 	bool (*image_only)(const struct job *job);
+	/* Optional, before the job is recorded: what the kind can tell cannot work here (an
+	 * output folder that cannot be made), a usage error. */
+	int (*check)(struct local_job *L, struct sr_error *err);
 	/* Optional, before Downloading: what goes up first (script mode's code, to an S3
 	 * output, as the SDK sends it). */
 	int (*upload)(struct local_job *L, struct sr_error *err);
@@ -89,6 +93,12 @@ struct local_job {
 	int detach_fd; /* -d, in the detached supervisor: its launcher's pipe until recorded */
 	bool source_uploaded;
 	bool usage; /* the error is the user's choice (launch_result.usage) */
+	/* Room kept aside for the final record: a file of the job folder, NULL once given
+	 * back (launch_reserve_take). */
+	char *reserve_path;
+	/* The final record did not reach the store: record_err says why. */
+	bool record_lost;
+	struct sr_error record_err;
 };
 
 /* Zero `L` for `job`; launch_release undoes everything whatever step was reached. */
@@ -108,7 +118,12 @@ int launch_backend_pick(struct local_job *L, struct sr_error *err);
 /* Point the group at the container settings, filled for this job (its folder known). */
 void launch_container_bind(struct local_job *L);
 
-/* record.c: take the job folder's lease and insert the job in the store. */
+/* record.c: a file of the job folder holding the room the final record will need (a full
+ * disk must not keep a job's end from the store), or an error naming the home when there is
+ * no room to start; given back just before the final record. */
+int launch_reserve_take(struct local_job *L, struct sr_error *err);
+void launch_reserve_give(struct local_job *L);
+/* Take the job folder's lease and insert the job in the store. */
 int launch_record(struct local_job *L, struct sr_error *err);
 /* Move the job's status and report it: the user's line, the store, describe.json; with the
  * kind's message for it, or with `msg`. */

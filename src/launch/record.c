@@ -4,14 +4,54 @@
 #include "launch/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "job/job.h"
 #include "job/report.h"
 #include "job/status.h"
 #include "store/store.h"
+#include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/xalloc.h"
+
+/* What the final record (and describe.json, and the last lines of sagerun.log) need at most:
+ * the store's pages for a 256-host job are well under this. */
+#define RESERVE_BYTES (2 << 20)
+
+int launch_reserve_take(struct local_job *L, struct sr_error *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/.reserve", L->job_dir);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int e;
+
+	if (fd < 0)
+		return sr_err_errno(err, errno, "create '%s'", path);
+	e = posix_fallocate(fd, 0, RESERVE_BYTES);
+	if (e == 0) {
+		L->reserve_path = TAKE_PTR(path);
+		return 0;
+	}
+	(void)unlink(path);
+	if (e == ENOSPC || e == EDQUOT) {
+		sr_err_errno(err, e, "no room to start a job in '%s' (its record needs %d MiB)",
+			     L->home, RESERVE_BYTES >> 20);
+		return sr_err_hint(err, "free some space there (sagerun prune removes ended jobs), "
+					"or set SAGERUN_HOME to a folder with room");
+	}
+	return sr_err_errno(err, e, "keep room for the job's record in '%s'", path);
+}
+
+void launch_reserve_give(struct local_job *L)
+{
+	if (L->reserve_path)
+		(void)unlink(L->reserve_path);
+	free(L->reserve_path);
+	L->reserve_path = NULL;
+}
 
 int launch_record(struct local_job *L, struct sr_error *err)
 {
@@ -54,14 +94,24 @@ void launch_status_changed(void *ctx, const struct job_status *st)
 	t = &st->transitions[st->n_transitions - 1];
 	/* The store first: whoever reads the line and asks `sagerun ps` finds it there. */
 	if (L->recorded) {
+		int r = -EIO;
+
 		/* The final record must land: without it the job would pass for one whose
-		 * supervisor was lost once our lease goes. */
-		for (int tries = final ? 3 : 1; tries > 0; tries--) {
-			if (store_job_update(L->store, L->job, st, &err) >= 0)
-				break;
-			job_say_error(L->rep, JOB_SAY_WARNING, NULL, &err);
+		 * supervisor was lost once our lease goes.  The room it needs was kept aside
+		 * when the job started (launch_reserve_take): given back now. */
+		if (final)
+			launch_reserve_give(L);
+		for (int tries = final ? 3 : 1; tries > 0 && r < 0; tries--) {
 			sr_err_clear(&err);
+			r = store_job_update(L->store, L->job, st, &err);
+			if (r < 0 && !final)
+				job_say_error(L->rep, JOB_SAY_WARNING, NULL, &err);
 		}
+		if (r < 0 && final) {
+			L->record_lost = true;
+			L->record_err = err;
+		}
+		sr_err_clear(&err);
 	}
 	if (t->start_ms != 0 && L->said != st->n_transitions) {
 		if (L->rep && L->rep->status)

@@ -84,6 +84,7 @@ void launch_release(struct local_job *L)
 	free(L->log_dir);
 	free(L->toolkit_binary);
 	free(L->describe_path);
+	launch_reserve_give(L);
 	store_close(L->store);
 	L->detach_fd = sr_close(L->detach_fd);
 	L->lease_fd = sr_close(L->lease_fd); /* last: the job is final in the store first */
@@ -120,6 +121,8 @@ static int job_start(struct local_job *L, struct sr_error *err)
 	if (r < 0)
 		return r;
 	r = rt_agent_secret_new(L->agent_secret, err);
+	if (r >= 0)
+		r = launch_reserve_take(L, err);
 	/* -d: stdio moves to the job folder before the job is recorded, so a job that is
 	 * recorded never fails for want of it. */
 	if (r >= 0 && L->detach_fd >= 0)
@@ -244,6 +247,16 @@ static int run_job(struct local_job *L, struct launch_result *res, struct sr_err
 	host_group_teardown(&L->group);
 	finish(L, export(L, outcome));
 	res->state = L->status.state;
+	if (L->record_lost) {
+		/* The command must not pass for a clean end while the store says otherwise. */
+		*err = L->record_err;
+		sr_err_wrap(err, "job '%s' ended %s, but the store could not record it",
+			    L->job->name, job_state_name(L->status.state));
+		return sr_err_hint(err,
+				   "free space in '%s'; the next sagerun command there records "
+				   "the end from the job's describe.json",
+				   L->home);
+	}
 	return 0;
 }
 
@@ -278,6 +291,8 @@ int launch_run(struct job *job, const struct launch_options *o, const struct job
 
 	launch_init(&L, job, o, rep);
 	r = launch_backend_pick(&L, err);
+	if (r >= 0 && L.kind->check && (r = L.kind->check(&L, err)) < 0)
+		L.usage = true;
 	if (r >= 0)
 		raise_fd_limit(&L);
 	if (r >= 0 && o->detach)

@@ -17,6 +17,7 @@
 #include "job/report.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
@@ -121,6 +122,31 @@ static int upload_source(struct local_job *L, struct sr_error *err)
 	return 0;
 }
 
+/* A local output must be a folder sagerun can make, checked before the job is recorded
+ * (not after the hosts ran): a folder is made and removed in the deepest part of its path that
+ * exists, so nothing of the check stays. */
+static int check_output(struct local_job *L, struct sr_error *err)
+{
+	const char *out = L->job->train.output_local;
+	_cleanup_free_ char *at = out ? xstrdup(out) : NULL;
+	_cleanup_free_ char *probe = NULL;
+	char *slash;
+
+	if (!out)
+		return 0; /* s3://: the upload says what is wrong with it */
+	while (!fs_exists(at) && (slash = strrchr(at, '/')) && slash != at)
+		*slash = '\0';
+	if (!fs_is_dir(at))
+		return sr_err(err, -ENOTDIR, "output '%s': '%s' is not a folder", out, at);
+	probe = xasprintf("%s/.sagerun-check-XXXXXX", at);
+	if (!mkdtemp(probe)) {
+		sr_err_errno(err, errno, "output '%s': cannot make a folder in '%s'", out, at);
+		return sr_err_hint(err, "give --output a folder you can write, or an s3:// URI");
+	}
+	(void)rmdir(probe);
+	return 0;
+}
+
 static int restore_checkpoints(struct local_job *L, struct sr_error *err)
 {
 	return sync_checkpoints(L, false, err);
@@ -173,6 +199,7 @@ static const char *compose_lacks(const struct job *job)
 const struct launch_kind launch_kind_training = {
     .job_kind = &job_kind_training,
     .image_only = image_only,
+    .check = check_output,
     .upload = upload_source,
     .stage_inputs = stage_s3_channels,
     .host_prepare = host_prepare,

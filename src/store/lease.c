@@ -29,7 +29,7 @@
 int store_lease_take(const char *folder, int *ret_fd, struct sr_error *err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/" STORE_LEASE_NAME, folder);
-	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	char pid[32];
 	int n;
 

@@ -37,7 +37,7 @@ static char *describe_failed(const struct job_kind *kind, const char *text, int6
 	return json_dumps(d, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
 }
 
-static int mark_lost(struct store *s, const struct store_job_row *row, struct sr_error *err)
+static int mark_lost(struct store *s, struct store_job_row *row, struct sr_error *err)
 {
 	const struct job_kind *kind = job_kind_find(row->type);
 	const char *name = row->name, *folder = row->folder;
@@ -124,8 +124,77 @@ static int mark_lost(struct store *s, const struct store_job_row *row, struct sr
 		_cleanup_free_ char *withnl = xasprintf("%s\n", describe);
 
 		if (fs_is_dir(folder))
-			(void)fs_write_atomic(path, withnl, strlen(withnl), 0644, NULL);
+			(void)fs_write_atomic(path, withnl, strlen(withnl), 0600, NULL);
 	}
+	free(row->status);
+	row->status = xstrdup("Failed");
+	free(row->failure_reason);
+	row->failure_reason = xstrdup(STORE_LOST_REASON);
+	return 1;
+}
+
+/* The job's own describe.json, when it says the job ended: its supervisor wrote the end there
+ * and failed to write it here (a full disk), then went.  New reference, or NULL. */
+static json_t *describe_final(const struct job_kind *kind, const char *folder)
+{
+	_cleanup_free_ char *path = folder ? xasprintf("%s/describe.json", folder) : NULL;
+	_cleanup_free_ char *field = kind ? xasprintf("%sStatus", kind->api) : NULL;
+	json_t *d = path && field ? json_load_file(path, 0, NULL) : NULL;
+	const char *status = json_string_value(json_object_get(d, field));
+
+	if (status && (!strcmp(status, "Completed") || !strcmp(status, "Failed") ||
+		       !strcmp(status, "Stopped")))
+		return d;
+	json_decref(d);
+	return NULL;
+}
+
+/* Record the end the job's describe.json says; 1 when recorded. */
+static int mark_ended(struct store *s, struct store_job_row *row, json_t *d, struct sr_error *err)
+{
+	const struct job_kind *kind = job_kind_find(row->type);
+	_cleanup_free_ char *field = xasprintf("%sStatus", kind->api);
+	_cleanup_free_ char *text = json_dumps(d, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+	const char *status = json_string_value(json_object_get(d, field));
+	const char *secondary = json_string_value(json_object_get(d, "SecondaryStatus"));
+	const char *reason = json_string_value(json_object_get(d, "FailureReason"));
+	int64_t now = clock_wall_ms();
+	sqlite3_stmt *q = NULL;
+	int rc, r = store_begin(s, err);
+
+	if (r < 0)
+		return r;
+	rc = sqlite3_prepare_v2(s->db,
+				"UPDATE jobs SET status = ?2, secondary = ?3, failure_reason = ?4, "
+				"end_ms = ?5, modified_ms = ?5, describe = COALESCE(?6, describe) "
+				"WHERE name = ?1 AND status IN ('InProgress', 'Stopping')",
+				-1, &q, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, row->name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(q, 2, status, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(q, 3, secondary ? secondary : status, -1, SQLITE_TRANSIENT);
+		reason ? sqlite3_bind_text(q, 4, reason, -1, SQLITE_TRANSIENT)
+		       : sqlite3_bind_null(q, 4);
+		sqlite3_bind_int64(q, 5, now);
+		text ? sqlite3_bind_text(q, 6, text, -1, SQLITE_TRANSIENT)
+		     : sqlite3_bind_null(q, 6);
+		rc = sqlite3_step(q);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		r = store_sql_error(s, rc, "record a job's end from its describe.json", err);
+		store_rollback(s);
+		return r;
+	}
+	r = store_commit(s, err);
+	if (r < 0) {
+		store_rollback(s);
+		return r;
+	}
+	free(row->status);
+	row->status = xstrdup(status);
+	free(row->failure_reason);
+	row->failure_reason = xstrdup_or_null(reason);
 	return 1;
 }
 
@@ -145,7 +214,10 @@ int store_recover(struct store *s, struct store_job_row **ret, size_t *ret_n, st
 		/* -EBUSY: its supervisor is alive.  Any error but a missing lock file (its
 		 * folder removed by hand) says nothing about the supervisor: leave it. */
 		if (r >= 0 && t != -EBUSY && (t >= 0 || t == -ENOENT)) {
-			r = mark_lost(s, &rows[i], err);
+			_cleanup_json_ json_t *d =
+			    describe_final(job_kind_find(rows[i].type), rows[i].folder);
+
+			r = d ? mark_ended(s, &rows[i], d, err) : mark_lost(s, &rows[i], err);
 			if (r > 0) {
 				rows[kept++] = rows[i]; /* recovered now: the caller's */
 				r = 0;

@@ -11,6 +11,8 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "store/internal.h"
 #include "util/cleanup.h"
@@ -171,12 +173,28 @@ static int migrate(struct store *s, int target, struct sr_error *err)
 	return 0;
 }
 
+/* The database and its companions owner-only; best effort: the home is private anyway. */
+static void files_private(const char *db)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm"};
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		_cleanup_free_ char *path = xasprintf("%s%s", db, suffixes[i]);
+		struct stat st;
+
+		if (stat(path, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 077))
+			(void)chmod(path, st.st_mode & 0600);
+	}
+}
+
 static int open_db(const char *home, int version, struct store **ret, struct sr_error *err)
 {
 	struct store *s;
 	int rc, r;
 
-	r = fs_mkdir_p(home, 0755, err);
+	/* Every job's requests, logs and outputs are under the home: its owner's alone, as the
+	 * AWS CLI keeps ~/.aws. */
+	r = fs_mkdir_private(home, err);
 	if (r < 0)
 		return sr_err_wrap(err, "job store");
 	s = xcalloc(1, sizeof(*s));
@@ -192,6 +210,9 @@ static int open_db(const char *home, int version, struct store **ret, struct sr_
 		store_close(s);
 		return -EIO;
 	}
+	/* SQLite makes the file with the umask's modes, and its WAL and shared memory with the
+	 * file's: 0600 before they exist (an older home's files too). */
+	files_private(s->path);
 	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
 	/* Every sagerun command is a short-lived connection.  By default the last one to close
 	 * checkpoints the WAL into the database and deletes it, two syncs that cost more than

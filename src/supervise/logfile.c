@@ -28,7 +28,7 @@ int logfile_ts_open(const char *path, int log_fd)
 	if (fstat(log_fd, &sb) < 0)
 		return -1;
 	if (sb.st_size == 0)
-		return open(ts, flags | O_TRUNC, 0644);
+		return open(ts, flags | O_TRUNC, 0600);
 	while ((n = pread(log_fd, buf, sizeof(buf), off)) > 0) {
 		for (char *p = buf; (p = memchr(p, '\n', (size_t)(buf + n - p))); p++)
 			lines++;

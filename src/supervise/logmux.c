@@ -391,7 +391,7 @@ int sup_log_open(struct sup_log *lg, struct sup_sink *sink, const char *name, si
 		return 0;
 	lg->file_path = xasprintf("%s/%s.log", log_dir, name);
 	lg->file_fd =
-	    open(lg->file_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+	    open(lg->file_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (lg->file_fd < 0)
 		return sr_err_errno(err, errno, "open log file '%s'", lg->file_path);
 	lg->ts_fd = logfile_ts_open(lg->file_path, lg->file_fd);

@@ -23,6 +23,33 @@ static int mkdir_one(char *p, mode_t mode, struct sr_error *err)
 	return 0;
 }
 
+int fs_mkdir_private(const char *path, struct sr_error *err)
+{
+	_cleanup_free_ char *parent = xstrdup(path);
+	char *slash = strrchr(parent, '/');
+	struct stat st;
+	int r = 0;
+
+	if (slash && slash != parent) {
+		*slash = '\0';
+		r = fs_mkdir_p(parent, 0755, err);
+	}
+	if (r < 0)
+		return r;
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return sr_err_errno(err, errno, "create folder '%s'", path);
+	if (stat(path, &st) < 0)
+		return sr_err_errno(err, errno, "'%s'", path);
+	if (!S_ISDIR(st.st_mode))
+		return sr_err(err, -ENOTDIR,
+			      "create folder '%s': a file of that name is in the way", path);
+	/* A folder an older sagerun made with the umask's modes, or the user with mkdir: ours
+	 * to close.  Someone else's is left alone (they chose its modes). */
+	if (st.st_uid == geteuid() && (st.st_mode & 077) && chmod(path, st.st_mode & 0700) < 0)
+		return sr_err_errno(err, errno, "make '%s' private (chmod 700)", path);
+	return 0;
+}
+
 int fs_mkdir_p(const char *path, mode_t mode, struct sr_error *err)
 {
 	_cleanup_free_ char *p = xstrdup(path);

@@ -15,6 +15,9 @@ int fs_write_all(int fd, const void *data, size_t len);
 
 /* mkdir -p; existing directories are fine. */
 int fs_mkdir_p(const char *path, mode_t mode, struct sr_error *err);
+/* `path` made (its parents as fs_mkdir_p) and private to its owner: mode 0700, also when it
+ * exists and is ours with wider modes. */
+int fs_mkdir_private(const char *path, struct sr_error *err);
 
 /* Write `len` bytes to `path` atomically: a temp file in the same folder, fsync, rename.
  * Readers see the old content or the new, never a partial file. */

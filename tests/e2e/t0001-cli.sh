@@ -71,6 +71,27 @@ test_expect_success 'a refused flag after repeatable ones leaks nothing' '
 	test_grep "shm-size: expected bytes" err
 '
 
+test_expect_success 'what cannot work is refused before anything is recorded (exit 2)' '
+	mkdir -p data &&
+	for c in .=data ..=data; do
+		test_expect_code 2 sagerun train --backend process --name refused --channel $c \
+			-- true 2>err &&
+		test_grep "not \. or \.\." err || exit 1
+	done &&
+	test_expect_code 2 sagerun train --backend process --name refused --output /proc/sys/kernel \
+		-- true 2>err &&
+	test_grep "output ./proc/sys/kernel.: cannot make a folder" err &&
+	if unshare --net --fork true 2>/dev/null; then
+		for s in 999.1.1.1/99 10.0.0.0/31; do
+			test_expect_code 2 sagerun train --backend ns --name refused --subnet $s \
+				-- true 2>err &&
+			test_grep -- "--subnet: invalid subnet" err || exit 1
+		done
+	fi &&
+	! test -e "$SAGERUN_HOME/jobs/refused" &&
+	{ ! test -e "$SAGERUN_HOME/sagerun.db" || ! sagerun ps -a | grep refused; }
+'
+
 test_expect_success 'version prints a version' '
 	sagerun version >out &&
 	test_grep "^sagerun [0-9]" out

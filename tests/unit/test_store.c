@@ -318,6 +318,41 @@ static void test_recovery(void **state)
 	close(lease);
 }
 
+/* A supervisor that wrote its end into describe.json but not into the store (a full disk),
+ * then went: the end recorded is the job's own, not "supervisor lost". */
+static void test_recovery_from_describe(void **state)
+{
+	struct fx *fx = *state;
+	_cleanup_free_ char *folder = folder_of(fx, "ended");
+	_cleanup_free_ char *path = xasprintf("%s/describe.json", folder);
+	_cleanup_free_ char *describe = NULL;
+	struct store_job_row *recovered = NULL;
+	struct store_job_row row = {0};
+	struct store *s = NULL;
+	struct sr_error err = {0};
+	size_t n = 0;
+	const char *json = "{\"TrainingJobName\": \"ended\", \"TrainingJobStatus\": \"Completed\", "
+			   "\"SecondaryStatus\": \"Completed\"}\n";
+
+	assert_int_equal(store_open(fx->home, &s, &err), 0);
+	assert_int_equal(insert(fx, s, "ended", folder, &err), 0);
+	assert_int_equal(fs_write_atomic(path, json, strlen(json), 0600, &err), 0);
+	assert_int_equal(store_recover(s, &recovered, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(recovered[0].status, "Completed");
+	assert_null(recovered[0].failure_reason);
+	store_job_row_release(&recovered[0]);
+	free(recovered);
+	assert_int_equal(store_job_get(s, "ended", &row, &describe, &err), 0);
+	assert_string_equal(row.status, "Completed");
+	assert_string_equal(row.secondary, "Completed");
+	assert_null(row.failure_reason);
+	assert_true(row.end_ms > 0);
+	assert_non_null(strstr(describe, "\"TrainingJobStatus\": \"Completed\""));
+	store_job_row_release(&row);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -327,6 +362,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_insert_update_list, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_lease, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_recovery_from_describe, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
