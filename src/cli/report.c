@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "job/job.h"
 #include "job/report.h"
@@ -20,9 +21,22 @@ static void print_hint(const char *hint)
 		fprintf(stderr, "hint: %s\n", hint);
 }
 
+/* Each line of the message its own error (a spec's problems come together, one a line), but
+ * a line that is a hint. */
 void cli_print_error(const struct sr_error *err)
 {
-	fprintf(stderr, "sagerun: error: %s\n", err->msg[0] ? err->msg : "unknown error");
+	const char *p = err->msg[0] ? err->msg : "unknown error";
+
+	while (*p) {
+		const char *nl = strchrnul(p, '\n');
+		int n = (int)(nl - p);
+
+		if (!strncmp(p, "hint: ", 6))
+			fprintf(stderr, "%.*s\n", n, p);
+		else
+			fprintf(stderr, "sagerun: error: %.*s\n", n, p);
+		p = *nl ? nl + 1 : nl;
+	}
 	print_hint(err->hint);
 }
 

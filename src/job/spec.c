@@ -35,6 +35,52 @@
 #include "util/strv.h"
 #include "util/xalloc.h"
 
+/* The problem being reported joins the list (its hint a line of its own). */
+static void problem_flush(struct spec *s)
+{
+	if (!s->err || !s->err->code)
+		return;
+	strv_push(&s->problems, s->err->msg);
+	if (s->err->hint[0])
+		strv_pushf(&s->problems, "hint: %s", s->err->hint);
+	s->n_problems++;
+	sr_err_clear(s->err);
+}
+
+bool spec_enough(const struct spec *s)
+{
+	return s->n_problems + (s->err && s->err->code ? 1 : 0) >= SPEC_PROBLEMS_MAX;
+}
+
+/* One problem: the spec's every problem in one message, each on its line, or the one alone
+ * as it was (its hint the error's own). */
+static int problems_report(struct spec *s, int r)
+{
+	char *at;
+	size_t room;
+
+	if (r >= 0 || !s->n_problems) {
+		strv_release(&s->problems);
+		return r;
+	}
+	problem_flush(s);
+	s->err->code = r;
+	at = s->err->msg;
+	room = sizeof(s->err->msg);
+	for (size_t i = 0; i < s->problems.n && room > 1; i++) {
+		int n = snprintf(at, room, "%s%s", i ? "\n" : "", s->problems.v[i]);
+
+		if (n < 0 || (size_t)n >= room)
+			break;
+		at += n;
+		room -= (size_t)n;
+	}
+	if (s->n_problems >= SPEC_PROBLEMS_MAX && room > 1)
+		snprintf(at, room, "\n(stopped after %d problems)", SPEC_PROBLEMS_MAX);
+	strv_release(&s->problems);
+	return r;
+}
+
 static int spec_vfail(struct spec *s, enum jsonpos_what what, const char *fmt, va_list ap)
 {
 	_cleanup_free_ char *where = jsonpos_where(s->text, s->len, s->origin, &s->path, what);
@@ -42,6 +88,7 @@ static int spec_vfail(struct spec *s, enum jsonpos_what what, const char *fmt, v
 
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
+	problem_flush(s);
 	return sr_err(s->err, -EINVAL, "%s: %s", where, msg ? msg : fmt);
 }
 
@@ -170,13 +217,14 @@ int spec_get_strv(struct spec *s, const json_t *v, size_t item_min, struct strv 
 		_cleanup_free_ char *str = NULL;
 
 		jsonpos_push_index(&s->path, i);
-		r = spec_get_string(s, item, item_min, JOB_CONTAINER_ARG_MAX, NULL, &str);
+		int ri = spec_get_string(s, item, item_min, JOB_CONTAINER_ARG_MAX, NULL, &str);
 		jsonpos_pop(&s->path);
-		if (r < 0)
-			return r;
-		strv_push_take(ret, TAKE_PTR(str));
+		if (ri < 0 && r == 0)
+			r = ri;
+		else if (ri == 0)
+			strv_push_take(ret, TAKE_PTR(str));
 	}
-	return 0;
+	return r;
 }
 
 /* Values that ask for nothing: an ignored field set to one of these earns no warning. */
@@ -302,6 +350,37 @@ static int unknown_field(struct spec *s, const char *key, const struct spec_fiel
 	return r;
 }
 
+/* A request for another SageMaker API, known by its name field: said once, instead of a
+ * dozen unknown fields. */
+static int other_request(struct spec *s, json_t *root)
+{
+	static const struct {
+		const char *field, *api, *how;
+	} others[] = {
+	    {"ProcessingJobName", "CreateProcessingJob",
+	     "Processing jobs are not run by this sagerun yet"},
+	    {"TransformJobName", "CreateTransformJob", "batch transform is not run locally"},
+	    {"HyperParameterTuningJobName", "CreateHyperParameterTuningJob",
+	     "tuning jobs are not run locally"},
+	    {"EndpointConfigName", "CreateEndpointConfig", "endpoints are not run locally"},
+	    {"AutoMLJobName", "CreateAutoMLJob", "AutoML is not run locally"},
+	};
+
+	if (json_object_get(root, "TrainingJobName") && !strcmp(s->job->kind->api, "TrainingJob"))
+		return 0;
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		if (!json_object_get(root, others[i].field) ||
+		    !strcmp(others[i].api + strlen("Create"), s->job->kind->api))
+			continue;
+		jsonpos_push_key(&s->path, others[i].field);
+		spec_fail_key(s, "this is a %s request, not a Create%s one", others[i].api,
+			      s->job->kind->api);
+		jsonpos_pop(&s->path);
+		return sr_err_hint(s->err, "%s", others[i].how);
+	}
+	return 0;
+}
+
 int spec_object(struct spec *s, json_t *obj, const struct spec_field *fields)
 {
 	const char *key;
@@ -310,23 +389,28 @@ int spec_object(struct spec *s, json_t *obj, const struct spec_field *fields)
 
 	if (r < 0)
 		return r;
-	/* jansson keeps insertion order, so errors come in the order of the text */
+	/* jansson keeps insertion order, so problems come in the order of the text; each
+	 * member is looked at, whatever the one before it said. */
 	json_object_foreach (obj, key, v) {
 		const struct spec_field *f = field_find(fields, key);
+		int rf = 0;
 
-		if (!f)
-			return unknown_field(s, key, fields);
-		jsonpos_push_key(&s->path, key);
-		r = 0;
-		if (f->parse)
-			r = f->parse(s, v);
-		else if (!spec_is_empty(v))
-			spec_warn_unhonoured(s, f->ignored);
-		jsonpos_pop(&s->path);
-		if (r < 0)
-			return r;
+		if (spec_enough(s))
+			break;
+		if (!f) {
+			rf = unknown_field(s, key, fields);
+		} else {
+			jsonpos_push_key(&s->path, key);
+			if (f->parse)
+				rf = f->parse(s, v);
+			else if (!spec_is_empty(v))
+				spec_warn_unhonoured(s, f->ignored);
+			jsonpos_pop(&s->path);
+		}
+		if (rf < 0 && r == 0)
+			r = rf;
 	}
-	return 0;
+	return r;
 }
 
 int spec_require(struct spec *s, const json_t *obj, const char *field, const char *what)
@@ -362,6 +446,7 @@ int job_spec_parse(const struct job_kind *kind, const char *text, size_t len, co
 	size_t i;
 
 	job->kind = kind;
+	sr_err_clear(err);
 	if (!origin)
 		s.origin = origin = "spec";
 	if (len > JOB_SPEC_MAX_BYTES)
@@ -394,5 +479,8 @@ int job_spec_parse(const struct job_kind *kind, const char *text, size_t len, co
 	if (!json_is_object(root))
 		return spec_fail(&s, "expected an object (a Create%s request), got %s", kind->api,
 				 spec_type_phrase(root));
-	return spec_object(&s, root, kind->spec_fields);
+	s.root = root;
+	if (other_request(&s, root) < 0)
+		return -EINVAL;
+	return problems_report(&s, spec_object(&s, root, kind->spec_fields));
 }

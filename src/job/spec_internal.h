@@ -21,6 +21,7 @@ struct sr_error;
 struct strv;
 
 struct spec {
+	json_t *root; /* the whole request, for rules that tie two fields together */
 	const char *text;
 	size_t len;
 	const char *origin;
@@ -28,8 +29,20 @@ struct spec {
 	struct job *job;
 	struct job_channel *chan; /* the channel being parsed */
 	struct strv *warnings;	  /* may be NULL */
+	/* The problem being reported: spec_fail sets it, a hint may follow; the next
+	 * spec_fail moves it to `problems` (one line each, a hint as a "hint: " line of its
+	 * own), so that every problem of a spec is said in one run, as botocore's validator
+	 * does. */
 	struct sr_error *err;
+	struct strv problems;
+	int n_problems;
 };
+
+/* After this many problems a spec's parse stops: the rest is noise. */
+#define SPEC_PROBLEMS_MAX 20
+
+/* Whether the parse should stop: too many problems already. */
+bool spec_enough(const struct spec *s);
 
 /* One field of an API object: a parser, or (parse == NULL) accepted but not honoured, with a
  * warning unless the value asks for nothing (spec_is_empty).  A parsed field sagerun reads but

@@ -3,6 +3,7 @@
  * honoured locally.  The machinery is in spec.c. */
 #include "job/job.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -51,11 +52,62 @@ static int parse_arguments(struct spec *s, json_t *v)
 	return spec_get_strv(s, v, 0, &s->job->arguments);
 }
 
+static int parse_metric_name(struct spec *s, json_t *v)
+{
+	_cleanup_free_ char *name = NULL;
+
+	return spec_get_string(s, v, 1, 255, NULL, &name);
+}
+
+static int parse_metric_regex(struct spec *s, json_t *v)
+{
+	_cleanup_free_ char *regex = NULL;
+
+	return spec_get_string(s, v, 1, 500, NULL, &regex);
+}
+
+static const struct spec_field metric_fields[] = {
+    {"Name", parse_metric_name, NULL},
+    {"Regex", parse_metric_regex, NULL},
+    {NULL, NULL, NULL},
+};
+
+/* Checked as the service checks them (an empty Name is refused there), then not used:
+ * metrics are not scraped locally. */
+static int parse_metrics(struct spec *s, json_t *v)
+{
+	size_t i;
+	json_t *item;
+	int r = spec_want(s, v, JSON_ARRAY, "a list of metric definitions");
+
+	if (r < 0)
+		return r;
+	if (json_array_size(v) > 40)
+		return spec_fail(s, "more than 40 metric definitions (got %zu)",
+				 json_array_size(v));
+	json_array_foreach (v, i, item) {
+		int ri;
+
+		jsonpos_push_index(&s->path, i);
+		ri = spec_object(s, item, metric_fields);
+		if (ri == 0)
+			ri = spec_require(s, item, "Name", "");
+		if (ri == 0)
+			ri = spec_require(s, item, "Regex", "");
+		jsonpos_pop(&s->path);
+		if (ri < 0 && r == 0)
+			r = ri;
+	}
+	if (r == 0 && json_array_size(v))
+		spec_warn_unhonoured(s, "metrics are not scraped from the logs");
+	return r;
+}
+
 static const struct spec_field algo_fields[] = {
     {"TrainingImage", parse_image, NULL},
     {"AlgorithmName", NULL, "Marketplace algorithms need the service"},
     {"TrainingInputMode", parse_input_mode, NULL},
-    {"MetricDefinitions", NULL, "metrics are not scraped from the logs"},
+    {"MetricDefinitions", parse_metrics, NULL},
     {"EnableSageMakerMetricsTimeSeries", NULL, "metrics are not scraped from the logs"},
     {"ContainerEntrypoint", parse_entrypoint, NULL},
     {"ContainerArguments", parse_arguments, NULL},
@@ -86,15 +138,17 @@ static int parse_string_map(struct spec *s, json_t *v, struct job_map *map, size
 		return spec_fail(s, "more than %zu entries (got %zu)", max_keys,
 				 json_object_size(v));
 	job_map_release(map);
+	r = 0;
 	json_object_foreach (v, key, item) {
 		_cleanup_free_ char *msg =
 		    job_check_string(key, key_rule ? 1 : 0, key_max, key_rule);
+		int rk = 0;
 
 		jsonpos_push_key(&s->path, key);
 		if (msg) {
-			r = spec_fail_key(s, "key %s", msg);
+			rk = spec_fail_key(s, "key %s", msg);
 		} else if (!json_is_string(item)) {
-			r = spec_fail(s, "expected a string, got %s", spec_type_phrase(item));
+			rk = spec_fail(s, "expected a string, got %s", spec_type_phrase(item));
 			if (hint_strings && (json_is_number(item) || json_is_boolean(item))) {
 				_cleanup_free_ char *d = json_dumps(item, JSON_ENCODE_ANY);
 
@@ -104,15 +158,17 @@ static int parse_string_map(struct spec *s, json_t *v, struct job_map *map, size
 					    d ? d : "...");
 			}
 		} else if ((msg = job_check_string(json_string_value(item), 0, value_max, NULL))) {
-			r = spec_fail(s, "value %s", msg);
+			rk = spec_fail(s, "value %s", msg);
 		} else {
 			job_map_set(map, key, json_string_value(item));
 		}
 		jsonpos_pop(&s->path);
-		if (r < 0)
-			return r;
+		if (rk < 0 && r == 0)
+			r = rk;
+		if (spec_enough(s))
+			break;
 	}
-	return 0;
+	return r;
 }
 
 static int parse_hps(struct spec *s, json_t *v)
@@ -186,6 +242,10 @@ static int parse_data_source(struct spec *s, json_t *v)
 {
 	int r = spec_object(s, v, source_fields);
 
+	/* The service takes one source per channel (said whatever else is wrong in them). */
+	if (json_is_object(v) && json_object_get(v, "S3DataSource") &&
+	    json_object_get(v, "FileSystemDataSource"))
+		return spec_fail(s, "give S3DataSource or FileSystemDataSource, not both");
 	if (r == 0 && !json_object_get(v, "S3DataSource")) {
 		r = spec_fail(s, "missing S3DataSource");
 		sr_err_hint(s->err, "locally a channel reads an S3DataSource whose S3Uri is "
@@ -280,16 +340,20 @@ static int parse_channels(struct spec *s, json_t *v)
 	job->train.channels = xcalloc(n, sizeof(*job->train.channels));
 	job->train.n_channels = 0;
 	json_array_foreach (v, i, item) {
+		int rc;
+
 		s->chan = &job->train.channels[i];
 		job->train.n_channels = i + 1; /* so job_release() frees a half-parsed channel */
 		jsonpos_push_index(&s->path, i);
-		r = parse_one_channel(s, item, i);
+		rc = parse_one_channel(s, item, i);
 		jsonpos_pop(&s->path);
 		s->chan = NULL;
-		if (r < 0)
-			return r;
+		if (rc < 0 && r == 0)
+			r = rc;
+		if (spec_enough(s))
+			break;
 	}
-	return 0;
+	return r;
 }
 
 /* ---- OutputDataConfig, ResourceConfig, StoppingCondition, and the rest ---- */
@@ -389,9 +453,24 @@ static int parse_max_run(struct spec *s, json_t *v)
 	return r;
 }
 
+/* Checked as the service checks it; only managed spot training, which does not run here,
+ * uses it. */
+static int parse_max_wait(struct spec *s, json_t *v)
+{
+	long long x = 0;
+	json_t *run =
+	    json_object_get(json_object_get(s->root, "StoppingCondition"), "MaxRuntimeInSeconds");
+	int r = spec_get_int(s, v, 1, LLONG_MAX, "", &x);
+
+	if (r == 0 && json_is_integer(run) && x < json_integer_value(run))
+		return spec_fail(s, "must be at least MaxRuntimeInSeconds (%lld) (got %lld)",
+				 (long long)json_integer_value(run), x);
+	return r;
+}
+
 static const struct spec_field stopping_fields[] = {
     {"MaxRuntimeInSeconds", parse_max_run, NULL},
-    {"MaxWaitTimeInSeconds", NULL, "it only applies to managed spot training"},
+    {"MaxWaitTimeInSeconds", parse_max_wait, NULL},
     {"MaxPendingTimeInSeconds", NULL, "jobs start at once here"},
     {NULL, NULL, NULL},
 };
@@ -477,6 +556,24 @@ static int parse_isolation(struct spec *s, json_t *v)
 	return 0;
 }
 
+/* The service refuses spot training without the time it may wait for capacity. */
+static int parse_spot(struct spec *s, json_t *v)
+{
+	if (!json_is_boolean(v))
+		return spec_fail(s, "expected a boolean, got %s", spec_type_phrase(v));
+	if (!json_is_true(v))
+		return 0;
+	if (!json_object_get(json_object_get(s->root, "StoppingCondition"),
+			     "MaxWaitTimeInSeconds")) {
+		spec_fail(s, "managed spot training needs StoppingCondition.MaxWaitTimeInSeconds");
+		return sr_err_hint(s->err,
+				   "add it (at least MaxRuntimeInSeconds), or drop "
+				   "EnableManagedSpotTraining: it does not run here anyway");
+	}
+	spec_warn_unhonoured(s, "there is no spot capacity here; the job runs once");
+	return 0;
+}
+
 /* In the botocore model's order, so the hint listing them reads like the API reference. */
 const struct spec_field training_spec_fields[] = {
     {"TrainingJobName", parse_name, NULL},
@@ -491,7 +588,7 @@ const struct spec_field training_spec_fields[] = {
     {"Tags", NULL, "nothing is tagged locally"},
     {"EnableNetworkIsolation", parse_isolation, NULL},
     {"EnableInterContainerTrafficEncryption", NULL, "hosts talk over this machine's own network"},
-    {"EnableManagedSpotTraining", NULL, "there is no spot capacity here; the job runs once"},
+    {"EnableManagedSpotTraining", parse_spot, NULL},
     {"CheckpointConfig", parse_checkpoint, NULL},
     {"DebugHookConfig", NULL, "SageMaker Debugger is not emulated"},
     {"DebugRuleConfigurations", NULL, "SageMaker Debugger is not emulated"},

@@ -24,7 +24,7 @@ cat >job.json <<EOF2
                        "ContentType": "text/csv", "CompressionType": "None", "InputMode": "File"}],
   "OutputDataConfig": {"S3OutputPath": "$PWD/out"},
   "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 2, "VolumeSizeInGB": 30},
-  "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
+  "StoppingCondition": {"MaxRuntimeInSeconds": 86400, "MaxWaitTimeInSeconds": 86400},
   "Environment": {"MY_FLAG": "1", "AWS_SECRET_ACCESS_KEY": "s3cr3t-value"},
   "VpcConfig": {"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]},
   "EnableManagedSpotTraining": true
@@ -104,6 +104,32 @@ test_expect_success 'a spec that names only its image runs in containers only, a
 	! test -e "$SAGERUN_HOME/jobs/byoc" &&
 	test_expect_code 2 sagerun train --backend docker --toolkit builtin --spec byoc.json 2>err &&
 	test_grep "toolkit builtin: the job names no program" err
+'
+
+test_expect_success 'every problem of an unfilled skeleton is said in one run' '
+	if ! command -v aws >/dev/null 2>&1; then
+		say "no aws command (make deps installs awscli): a skeleton of our own"
+		printf "{\"TrainingJobName\": \"\", \"RoleArn\": \"\",\n \"ResourceConfig\": {\"InstanceCount\": 0}}\n" >skel.json
+	else
+		aws sagemaker create-training-job --generate-cli-skeleton input >skel.json
+	fi &&
+	test_expect_code 2 sagerun train --spec skel.json 2>err &&
+	grep "^sagerun: error: skel.json:" err >problems &&
+	test_grep "skel.json:2:[0-9]*: TrainingJobName: must not be empty" problems &&
+	test_grep "ResourceConfig.InstanceCount: must be at least 1" problems &&
+	test $(wc -l <problems) -ge 3 &&
+	if command -v aws >/dev/null 2>&1; then
+		test_grep "MetricDefinitions\[0\].Name: must not be empty" problems &&
+		test_grep "StoppingCondition.MaxWaitTimeInSeconds" problems &&
+		test $(wc -l <problems) -ge 15
+	fi
+'
+
+test_expect_success 'a CreateProcessingJob request given to train says what it is' '
+	echo "{\"ProcessingJobName\": \"p\", \"AppSpecification\": {\"ImageUri\": \"i\"}}" >proc.json &&
+	test_expect_code 2 sagerun train --spec proc.json 2>err &&
+	test_grep "proc.json:1:2: ProcessingJobName: this is a CreateProcessingJob request" err &&
+	test $(grep -c "error:" err) -eq 1
 '
 
 test_done

@@ -206,6 +206,29 @@ static const struct bad_spec bad_specs[] = {
      "{\"S3DataSource\": {\"S3Uri\": \"@DIR@/code/train.py\"}}}]}",
      "job.json:2:88: InputDataConfig[0].DataSource.S3DataSource.S3Uri: channel 'train': "
      "'@DIR@/code/train.py' is not a folder"},
+    {"metric definition without a name",
+     "{\"AlgorithmSpecification\": {\"TrainingInputMode\": \"File\", \"ContainerEntrypoint\": "
+     "[\"true\"],\n \"MetricDefinitions\": [{\"Name\": \"\", \"Regex\": \"loss=(.*)\"}]}}",
+     "job.json:2:33: AlgorithmSpecification.MetricDefinitions[0].Name: must not be empty"},
+    {"a channel with two sources",
+     "{\"AlgorithmSpecification\": {\"TrainingInputMode\": \"File\", \"ContainerEntrypoint\": "
+     "[\"true\"]},\n \"InputDataConfig\": [{\"ChannelName\": \"train\", \"DataSource\": "
+     "{\"S3DataSource\": {\"S3Uri\": \"s3://b/p\"}, \"FileSystemDataSource\": {}}}]}",
+     "job.json:2:61: InputDataConfig[0].DataSource: give S3DataSource or FileSystemDataSource, "
+     "not both"},
+    {"spot training without MaxWaitTimeInSeconds",
+     "{\"AlgorithmSpecification\": {\"TrainingInputMode\": \"File\", \"ContainerEntrypoint\": "
+     "[\"true\"]},\n \"EnableManagedSpotTraining\": true}",
+     "job.json:2:31: EnableManagedSpotTraining: managed spot training needs "
+     "StoppingCondition.MaxWaitTimeInSeconds"},
+    {"MaxWaitTimeInSeconds below MaxRuntimeInSeconds",
+     "{\"StoppingCondition\": {\"MaxRuntimeInSeconds\": 600, \"MaxWaitTimeInSeconds\": 60}}",
+     "job.json:1:76: StoppingCondition.MaxWaitTimeInSeconds: must be at least MaxRuntimeInSeconds "
+     "(600) (got 60)"},
+    {"a CreateProcessingJob request",
+     "{\"ProcessingJobName\": \"p\", \"AppSpecification\": {\"ImageUri\": \"img\"}}",
+     "job.json:1:2: ProcessingJobName: this is a CreateProcessingJob request, not a "
+     "CreateTrainingJob one"},
     {"nothing runnable: no algorithm", "{\"TrainingJobName\": \"a\"}",
      "job.json:1:1: nothing to run: no ContainerEntrypoint and no sagemaker_program "
      "hyperparameter"},
@@ -456,7 +479,8 @@ static void test_ignored_fields_warn_once_each(void **state)
 	    "{\n"
 	    "  \"AlgorithmSpecification\": {\"TrainingInputMode\": \"FastFile\",\n"
 	    "    \"ContainerEntrypoint\": [\"true\"]},\n"
-	    "  \"VpcConfig\": {\"SecurityGroupIds\": [\"sg-1\"], \"Subnets\": [\"subnet-1\"]},\n"
+	    "  \"VpcConfig\": {\"SecurityGroupIds\": [\"sg-1\"], \"Subnets\": [\"subnet-1\"]}, "
+	    "\"StoppingCondition\": {\"MaxWaitTimeInSeconds\": 86400},\n"
 	    "  \"EnableManagedSpotTraining\": true,\n"
 	    "  \"EnableInterContainerTrafficEncryption\": false,\n"
 	    "  \"Tags\": [],\n"
@@ -540,6 +564,27 @@ static void test_unhonoured_fields_warn(void **state)
 }
 
 /* 28 days is the service's own maximum, and a valid value. */
+/* Every problem of a spec in one error, one a line, in the order of the text; a hint follows
+ * its own problem. */
+static void test_every_problem_at_once(void **state)
+{
+	struct fx *fx = *state;
+	struct job job = {0};
+	struct sr_error err = {0};
+	const char *spec = "{\"TrainingJobName\": \"\",\n"
+			   " \"RoleArn\": \"x\",\n"
+			   " \"ResourceConfig\": {\"InstanceCount\": 0}}\n";
+
+	assert_true(build_spec(fx, spec, NULL, &job, NULL, &err) < 0);
+	assert_non_null(strstr(err.msg, "job.json:1:21: TrainingJobName: must not be empty\n"));
+	assert_non_null(strstr(err.msg, "job.json:2:13: RoleArn: shorter than 20 characters (got "
+					"1)\nhint: RoleArn is optional locally"));
+	assert_non_null(
+	    strstr(err.msg, "job.json:3:38: ResourceConfig.InstanceCount: must be at least 1"));
+	assert_true(strstr(err.msg, "TrainingJobName") < strstr(err.msg, "InstanceCount"));
+	job_release(&job);
+}
+
 /* Bring-your-own container: a TrainingImage and nothing else to run is a job; its image's own
  * entry point runs on container hosts (launch/ refuses it on the others). */
 static void test_image_only_builds(void **state)
@@ -623,6 +668,7 @@ int main(int argc, char **argv)
 	    FX_TEST(test_full_example),
 	    FX_TEST(test_ignored_fields_warn_once_each),
 	    FX_TEST(test_unhonoured_fields_warn),
+	    FX_TEST(test_every_problem_at_once),
 	    FX_TEST(test_image_only_builds),
 	    FX_TEST(test_max_runtime_limit),
 	};
