@@ -77,7 +77,9 @@ struct contract_env_opts {
 	const char *base_dir;	      /* "/opt/ml", or the host tree for the process backend */
 	const char *job_name;	      /* TRAINING_JOB_NAME */
 	const char *framework_module; /* SAGEMAKER_TRAINING_MODULE or NULL */
-	const char *region; /* for SAGEMAKER_REGION when no sagemaker_region hp; NULL = "" */
+	/* boto3's default region (AWS_DEFAULT_REGION; not AWS_REGION, which boto3 does not
+	 * read), for SAGEMAKER_REGION when no sagemaker_region hp; NULL = "" */
+	const char *region;
 	int num_cpus;
 	int num_gpus;
 	int num_neurons;

@@ -49,9 +49,8 @@ static int host_env(const struct local_job *L, const struct contract_config *cfg
 	for (size_t i = 0; i < job->environment.n; i++)
 		strv_env_set(env, job->environment.items[i].key, job->environment.items[i].value);
 	eo.framework_module = strv_env_get(env, "SAGEMAKER_TRAINING_MODULE");
-	eo.region = strv_env_get(env, "AWS_REGION");
-	if (!eo.region)
-		eo.region = strv_env_get(env, "AWS_DEFAULT_REGION");
+	/* boto3's default region, which the toolkit reads: not AWS_REGION (runtime/train.c). */
+	eo.region = strv_env_get(env, "AWS_DEFAULT_REGION");
 	eo.pythonpath_tail = strv_env_get(env, "PYTHONPATH");
 	/* contract_env reads from and writes to the same list: copy what it borrows. */
 	_cleanup_free_ char *fm = xstrdup_or_null(eo.framework_module);

@@ -453,7 +453,8 @@ int rt_mpi_run(const struct contract_config *cfg, const struct strv *env, char *
 	}
 	build_mpirun(cfg, env, argv, pph, iface ? iface : CONTRACT_IFACE_DEFAULT, ssh, &cmd);
 	{
-		_cleanup_free_ char *text = strv_join(cmd.v, " ");
+		/* Quoted, so that it can be pasted into a shell as it is. */
+		_cleanup_free_ char *text = strv_join_shell(cmd.v);
 
 		dprintf(err_fd, "sagerun: mpi: %s\n", text);
 	}

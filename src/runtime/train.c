@@ -46,12 +46,13 @@ static int processes_per_host(const struct contract_config *cfg)
 static int train_env(const struct contract_config *cfg, const char *base, struct strv *env,
 		     struct sr_error *err)
 {
-	const char *region = getenv("AWS_REGION");
 	struct contract_env_opts eo = {
 	    .base_dir = base,
 	    .job_name = getenv("TRAINING_JOB_NAME") ? getenv("TRAINING_JOB_NAME") : "",
 	    .framework_module = getenv("SAGEMAKER_TRAINING_MODULE"),
-	    .region = region ? region : getenv("AWS_DEFAULT_REGION"),
+	    /* boto3's default region, as the toolkit asks for it: AWS_REGION is not one of
+	     * boto3's, so with only that set SAGEMAKER_REGION stays empty, as on the service. */
+	    .region = getenv("AWS_DEFAULT_REGION"),
 	    .num_cpus = (int)sysconf(_SC_NPROCESSORS_ONLN),
 	    .pythonpath_tail = getenv("PYTHONPATH"),
 	};

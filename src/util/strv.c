@@ -1,6 +1,8 @@
 #include "util/strv.h"
 
+#include <ctype.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +92,43 @@ bool strv_contains(const struct strv *sv, const char *s)
 		if (!strcmp(sv->v[i], s))
 			return true;
 	return false;
+}
+
+/* A word a POSIX shell reads as itself, unquoted. */
+static bool shell_plain(const char *w)
+{
+	if (!*w)
+		return false;
+	for (; *w; w++)
+		if (!isalnum((unsigned char)*w) && !strchr("@%+=:,./_-", *w))
+			return false;
+	return true;
+}
+
+char *strv_join_shell(char *const *v)
+{
+	size_t len = 1;
+	char *s, *o;
+
+	/* Each word at most quoted whole, each quote in it four bytes, and a space after. */
+	for (size_t i = 0; v && v[i]; i++)
+		len += 4 * strlen(v[i]) + 3;
+	s = o = xmalloc(len);
+	for (size_t i = 0; v && v[i]; i++) {
+		if (i)
+			*o++ = ' ';
+		if (shell_plain(v[i])) {
+			o = stpcpy(o, v[i]);
+			continue;
+		}
+		/* 'it'\''s': single quotes hold everything but a single quote. */
+		*o++ = '\'';
+		for (const char *c = v[i]; *c; c++)
+			o = *c == '\'' ? stpcpy(o, "'\\''") : (*o = *c, o + 1);
+		*o++ = '\'';
+	}
+	*o = '\0';
+	return s;
 }
 
 char *strv_join(char *const *v, const char *sep)

@@ -30,5 +30,8 @@ void strv_env_unset_prefix(struct strv *sv, const char *prefix);
 bool strv_contains(const struct strv *sv, const char *s);
 /* The strings of a NULL-terminated vector (NULL: none) joined with `sep`; caller frees. */
 char *strv_join(char *const *v, const char *sep);
+/* The words joined as a POSIX shell command line that reads them back as they are: plain
+ * words as they are, the others in single quotes (Python's shlex.join).  Caller frees. */
+char *strv_join_shell(char *const *v);
 
 #endif

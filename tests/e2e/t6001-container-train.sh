@@ -37,6 +37,19 @@ test_expect_success 'the runtime gives the program what the launcher gives it' '
 	test -e "$SAGERUN_HOME/jobs/conf/hosts/algo-2/opt/ml/output/success"
 '
 
+test_expect_success 'SAGEMAKER_REGION is boto3'"'"'s default region, as the toolkit has it' '
+	printf "import os\nprint(\"region=[%%s]\" %% os.environ.get(\"SAGEMAKER_REGION\"))\n" >code/region.py &&
+	sagerun train --backend process --name reg1 --entry-point region.py --source-dir code \
+		--env AWS_REGION=eu-west-3 --output out >r1.out 2>&1 &&
+	test_grep "algo-1 | region=\[\]$" r1.out &&
+	sagerun train --backend process --name reg2 --entry-point region.py --source-dir code \
+		--env AWS_DEFAULT_REGION=eu-west-3 --output out >r2.out 2>&1 &&
+	test_grep "algo-1 | region=\[eu-west-3\]$" r2.out &&
+	sagerun train --backend process --name reg3 --env AWS_REGION=eu-west-3 --output out \
+		-- sh -c "echo region=[\$SAGEMAKER_REGION]" >r3.out 2>&1 &&
+	test_grep "algo-1 | region=\[\]$" r3.out
+'
+
 test_expect_success 'a failing program: the toolkit failure file, exit 1' '
 	mkdir -p failcode && cat >failcode/fail.py <<-\PY &&
 	import sys

@@ -20,6 +20,16 @@ test_expect_success '4 hosts x 2 processes: mpirun from the master, no sshd' '
 	test_grep "mpi8: Completed" stderr
 '
 
+test_expect_success 'the mpirun line in the log can be pasted into a shell' '
+	sed -n "s/^algo-1 | sagerun: mpi: mpirun //p" stderr >line &&
+	test_grep " -mca btl .\^openib. " line &&
+	test_grep " -mca plm_rsh_agent .[^ ]* container rsh. " line &&
+	eval "set -- $(cat line)" &&
+	for a in "$@"; do printf "%s\n" "$a"; done >words &&
+	test_grep "^\^openib$" words &&
+	test_grep "^/.* container rsh$" words
+'
+
 test_expect_success 'the toolkit knobs: custom MPI options, --NCCL_DEBUG, sagemaker_mpi_num_processes' '
 	sagerun train --backend ns --name mpiopt --hosts 2 --distribution mpi \
 		--processes-per-host 2 --source-dir code --entry-point allreduce \

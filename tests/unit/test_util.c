@@ -37,6 +37,40 @@ static void test_error_wrap_and_hint(void **state)
 	assert_string_equal(err.msg, "");
 }
 
+/* A line for a shell: /bin/sh reads the same words back from it. */
+static void test_strv_join_shell(void **state)
+{
+	char *words[] = {"mpirun",
+			 "--host",
+			 "algo-1:2,algo-2:2",
+			 "-mca",
+			 "plm_rsh_agent",
+			 "sagerun container rsh",
+			 "it's",
+			 "",
+			 "$HOME",
+			 "a\"b",
+			 "x*",
+			 NULL};
+	char *line = strv_join_shell(words);
+	char cmd[2048], got[2048];
+	FILE *f;
+	size_t n;
+
+	(void)state;
+	assert_string_equal(line, "mpirun --host algo-1:2,algo-2:2 -mca plm_rsh_agent "
+				  "'sagerun container rsh' 'it'\\''s' '' '$HOME' 'a\"b' 'x*'");
+	snprintf(cmd, sizeof(cmd), "printf '[%%s]' %s", line);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	n = fread(got, 1, sizeof(got) - 1, f);
+	got[n] = '\0';
+	pclose(f);
+	assert_string_equal(got, "[mpirun][--host][algo-1:2,algo-2:2][-mca][plm_rsh_agent]"
+				 "[sagerun container rsh][it's][][$HOME][a\"b][x*]");
+	free(line);
+}
+
 static void test_strv_env(void **state)
 {
 	struct strv sv = STRV_INIT;
@@ -160,9 +194,13 @@ static void test_clock_format(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_error_wrap_and_hint), cmocka_unit_test(test_strv_env),
-	    cmocka_unit_test(test_fs_atomic_and_tree),	cmocka_unit_test(test_abspath),
-	    cmocka_unit_test(test_clock_format),	cmocka_unit_test(test_need_open_files),
+	    cmocka_unit_test(test_error_wrap_and_hint),
+	    cmocka_unit_test(test_strv_env),
+	    cmocka_unit_test(test_strv_join_shell),
+	    cmocka_unit_test(test_fs_atomic_and_tree),
+	    cmocka_unit_test(test_abspath),
+	    cmocka_unit_test(test_clock_format),
+	    cmocka_unit_test(test_need_open_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
