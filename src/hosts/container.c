@@ -35,7 +35,11 @@ void ctr_spec_make(const struct host *h, const struct host_container *c, struct 
 
 	memset(s, 0, sizeof(*s));
 	s->name = xasprintf("%s-%s", prefix, h->name);
-	if (h->run_self) {
+	if (h->image_entry) {
+		/* The image's ENTRYPOINT stays; argv replaces its CMD. */
+		for (size_t i = 0; i < h->argv.n; i++)
+			strv_push(&s->cmd, h->argv.v[i]);
+	} else if (h->run_self) {
 		/* Script mode: the toolkit in the image (or ours) reads the config files. */
 		if (c->toolkit_binary) {
 			strv_push(&s->entrypoint, CTR_TOOLKIT_PATH);

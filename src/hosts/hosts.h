@@ -46,6 +46,9 @@ struct host {
 	 * backend runs this very binary, reached by an fd where the host's file system may not
 	 * show its path. */
 	bool run_self;
+	/* argv is what a container's image gets after its own entry point (`train`, or the
+	 * job's ContainerArguments): container backends only. */
+	bool image_entry;
 
 	/* Filled by host_start(); -1 / 0 when not running. */
 	pid_t pid;

@@ -727,8 +727,9 @@ static int check_runnable(struct build *b)
 	struct jsonpos_path path = {.n = 0};
 	int line, col;
 
+	/* ContainerArguments alone: job_validate says what they need. */
 	if (job->entrypoint.n || job_map_get(&job->train.hyperparameters, "sagemaker_program") ||
-	    job->image)
+	    job->image || job->arguments.n)
 		return 0;
 	if (!b->text) /* unreachable: without a spec there is an entry point or a command */
 		return sr_err(b->err, -EINVAL, "nothing to run");

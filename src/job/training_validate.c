@@ -117,6 +117,16 @@ int training_validate(const struct job *job, struct sr_error *err)
 				  JOB_ENV_KEY_MAX, JOB_ENV_VALUE_MAX, job_rule_env_key);
 	if (r < 0)
 		return r;
+	/* ContainerArguments alone replace `train` after the image's own entry point
+	 * (reference §1.1): there must be an image. */
+	if (job->arguments.n && !job->entrypoint.n && !job->image) {
+		sr_err(
+		    err, -EINVAL,
+		    "AlgorithmSpecification.ContainerArguments: without a ContainerEntrypoint they "
+		    "go to the image's own entry point, and there is no TrainingImage");
+		return sr_err_hint(err, "add a ContainerEntrypoint, or a TrainingImage (run with "
+					"--backend docker)");
+	}
 	/* An image alone runs its own entry point (on container hosts). */
 	if (job->entrypoint.n == 0 &&
 	    !job_map_get(&job->train.hyperparameters, "sagemaker_program") && !job->image)

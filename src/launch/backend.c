@@ -115,10 +115,18 @@ static int check_job(struct local_job *L, struct sr_error *err)
 	const char *launcher = job_map_get(&L->job->environment, JOB_MPI_LAUNCHER_ENV);
 
 	if (L->kind->image_only(L->job) && !(L->backend->flags & HOST_BACKEND_F_CONTAINER)) {
-		sr_err(err, -EINVAL,
-		       "nothing to run on the %s backend: the job names only its image '%s', whose "
-		       "own entry point runs in containers",
-		       L->backend->name, L->job->image);
+		if (L->job->arguments.n)
+			sr_err(err, -EINVAL,
+			       "ContainerArguments without a ContainerEntrypoint go to the entry "
+			       "point "
+			       "of the image '%s', which runs in containers, not on the %s backend",
+			       L->job->image, L->backend->name);
+		else
+			sr_err(
+			    err, -EINVAL,
+			    "nothing to run on the %s backend: the job names only its image '%s', "
+			    "whose own entry point runs in containers",
+			    L->backend->name, L->job->image);
 		return sr_err_hint(err,
 				   "use --backend docker (the image on this machine's Docker "
 				   "engine), or give --entry-point FILE or -- COMMAND [ARGS...]");
@@ -174,10 +182,11 @@ int launch_backend_pick(struct local_job *L, struct sr_error *err)
 	L->group.subnet = L->host_opts.subnet;
 
 	r = !name || !strcmp(name, "auto") ? pick_auto(L, err) : pick_named(L, name, err);
-	if (r >= 0)
-		r = host_options_check(L->backend, &L->host_opts, L->group.n, L->rep, err);
+	/* What the job needs first: an option warning is noise when the job cannot run. */
 	if (r >= 0)
 		r = check_job(L, err);
+	if (r >= 0)
+		r = host_options_check(L->backend, &L->host_opts, L->group.n, L->rep, err);
 	if (r >= 0)
 		r = container_settings(L, err);
 	if (r < 0)

@@ -181,12 +181,12 @@ static int export(struct local_job *L, struct sr_error *err)
 	return rc < 0 ? rc : rp;
 }
 
-/* Neither a ContainerEntrypoint nor a program (sagemaker_program): the image's own toolkit
- * runs with `train`. */
+/* No ContainerEntrypoint, and ContainerArguments or no program (sagemaker_program): the
+ * image's own entry point runs, with the arguments or with `train` (reference §1.1). */
 static bool image_only(const struct job *job)
 {
 	return job->image && !job->entrypoint.n &&
-	       !job_map_get(&job->train.hyperparameters, "sagemaker_program");
+	       (job->arguments.n || !job_map_get(&job->train.hyperparameters, "sagemaker_program"));
 }
 
 static const char *compose_lacks(const struct job *job)

@@ -107,14 +107,18 @@ static int host_argv(const struct local_job *L, const struct contract_config *cf
 		h->cwd = xstrdup(getcwd(cwd, sizeof(cwd)) ? cwd : "/");
 		return 0;
 	}
-	entry = contract_user_entry_point(cfg, &h->env);
-	if (!entry && L->kind->image_only(job)) {
+	if (L->kind->image_only(job)) {
 		/* The image's own entry point gets `train`, as `docker run IMAGE train` on the
-		 * service (hosts/container.c); nothing of ours to stage or look up. */
-		strv_push(&h->argv, "train");
-		h->run_self = true;
+		 * service, or the ContainerArguments instead (hosts/container.c); nothing of ours
+		 * to stage or look up. */
+		for (size_t i = 0; i < job->arguments.n; i++)
+			strv_push(&h->argv, job->arguments.v[i]);
+		if (!job->arguments.n)
+			strv_push(&h->argv, "train");
+		h->image_entry = true;
 		return 0;
 	}
+	entry = contract_user_entry_point(cfg, &h->env);
 	if (!entry)
 		return sr_err(err, -EINVAL,
 			      "%s: nothing to run: no ContainerEntrypoint and no "

@@ -103,7 +103,14 @@ test_expect_success 'a spec that names only its image runs in containers only, a
 	test_grep "hint: use --backend docker" err &&
 	! test -e "$SAGERUN_HOME/jobs/byoc" &&
 	test_expect_code 2 sagerun train --backend docker --toolkit builtin --spec byoc.json 2>err &&
-	test_grep "toolkit builtin: the job names no program" err
+	test_grep "toolkit builtin: the job names no program" err &&
+	sed "s/\"File\"}/\"File\", \"ContainerArguments\": [\"fit\"]}/" byoc.json >args.json &&
+	test_expect_code 2 sagerun train --backend process --spec args.json 2>err &&
+	test_grep "ContainerArguments without a ContainerEntrypoint go to the entry point of the image .my-image:1., which runs in containers, not on the process backend" err &&
+	! grep warning err &&
+	sed "s/\"TrainingImage\": \"my-image:1\", //" args.json >noimage.json &&
+	test_expect_code 2 sagerun train --spec noimage.json 2>err &&
+	test_grep "ContainerArguments: without a ContainerEntrypoint they go to the image" err
 '
 
 test_expect_success 'every problem of an unfilled skeleton is said in one run' '

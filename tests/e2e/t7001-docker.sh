@@ -122,6 +122,15 @@ test_expect_success 'bring-your-own container: a spec with a TrainingImage alone
 	job_leftovers "$(jobdir byoc)" >left && test_cmp /dev/null left
 '
 
+test_expect_success 'ContainerArguments without ContainerEntrypoint go to the image'"'"'s entry point' '
+	sed "s/\"TrainingInputMode\": \"File\"}/\"TrainingInputMode\": \"File\", \"ContainerArguments\": [\"fit\", \"--epochs\", \"2\"]}/; s/\"byoc\"/\"byoc-args\"/" \
+		byoc.json >args.json &&
+	test_grep "ContainerArguments" args.json &&
+	sagerun train --spec args.json >log 2>&1 &&
+	test_grep "algo-1 | byoc fit --epochs 2 on algo-1" log &&
+	test_grep "algo-2 | byoc fit --epochs 2 on algo-2" log
+'
+
 test_expect_success 'a failing host fails the job with its exit code; the others are stopped' '
 	test_expect_code 1 sagerun train --backend docker --image "$IMG" --hosts 2 --name fail \
 		--stop-grace 2 -- sh -c "[ \$SM_CURRENT_HOST = algo-2 ] && exit 3; sleep 300" \
