@@ -65,6 +65,15 @@ static int chan_link(const char *target, const char *link, struct sr_error *err)
 	return 0;
 }
 
+/* A single-file channel: its folder holds the file under its own name. */
+static int chan_copy_file(const char *file, const char *dir, struct sr_error *err)
+{
+	const char *slash = strrchr(file, '/');
+	_cleanup_free_ char *dst = xasprintf("%s/%s", dir, slash ? slash + 1 : file);
+
+	return fs_copy_file(file, dst, 0644, err);
+}
+
 static bool chan_name_ok(const char *name)
 {
 	return name && *name && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
@@ -115,6 +124,36 @@ int chan_stage_local(const struct job_channel *channels, size_t n, const char *o
 		r = chan_stage_one(&channels[i], data_dir, err);
 		if (r < 0)
 			return r;
+	}
+	return 0;
+}
+
+int chan_stage_copy(const struct job_channel *channels, size_t n, const char *opt_ml,
+		    struct sr_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct job_channel *c = &channels[i];
+		_cleanup_free_ char *dst = NULL;
+		int r;
+
+		if (!chan_name_ok(c->name))
+			return sr_err(err, -EINVAL, "channel '%s': not a usable folder name",
+				      c->name ? c->name : "");
+		if (!c->local_path)
+			return sr_err(err, -EIO,
+				      "channel '%s': %s has no local folder (not "
+				      "downloaded)",
+				      c->name, c->uri ? c->uri : "no URI");
+		dst = xasprintf("%s/input/data/%s", opt_ml, c->name);
+		/* Laid out anew (a retry): the host's copy starts from the channel again. */
+		r = fs_rm_rf(dst, err);
+		if (r >= 0)
+			r = fs_mkdir_p(dst, 0755, err);
+		if (r >= 0)
+			r = fs_is_dir(c->local_path) ? fs_copy_tree(c->local_path, dst, err)
+						     : chan_copy_file(c->local_path, dst, err);
+		if (r < 0)
+			return sr_err_wrap(err, "channel '%s'", c->name);
 	}
 	return 0;
 }

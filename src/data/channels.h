@@ -15,6 +15,11 @@ struct sr_error;
 /* Link every one of the n channels into <opt_ml>/input/data/<channel>. */
 int chan_stage_local(const struct job_channel *channels, size_t n, const char *opt_ml,
 		     struct sr_error *err);
+/* Copy every one of the n channels into <opt_ml>/input/data/<channel>: the host's own copy,
+ * which it may write, for a backend that mounts nothing (the file system shares the data
+ * where it can: util/fs.h's reflink). */
+int chan_stage_copy(const struct job_channel *channels, size_t n, const char *opt_ml,
+		    struct sr_error *err);
 
 /* Put the user's code (sagemaker_submit_directory: a folder, or a single file) into
  * <opt_ml>/code as the toolkit does: copy a folder's tree, copy a single file, extract a

@@ -159,7 +159,13 @@ static void put_service(FILE *f, const struct host *h, const struct host_contain
 	fputs("    volumes:\n", f);
 	for (size_t i = 0; i < s.n_mounts; i++) {
 		_cleanup_free_ char *src = yq(s.mounts[i].src), *dst = yq(s.mounts[i].dst);
+		_cleanup_free_ char *vol = s.mounts[i].volume ? yq(s.mounts[i].volume) : NULL;
 
+		if (vol) { /* copy-on-write: the file's volumes section says how */
+			fprintf(f, "      - type: volume\n        source: %s\n        target: %s\n",
+				vol, dst);
+			continue;
+		}
 		fprintf(f, "      - type: bind\n        source: %s\n        target: %s\n", src,
 			dst);
 		if (s.mounts[i].readonly)
@@ -180,6 +186,37 @@ static void put_service(FILE *f, const struct host *h, const struct host_contain
 	}
 	put_labels(f, "    ", c, h->name);
 	ctr_spec_release(&s);
+}
+
+/* The copy-on-write channels' volumes: overlays the local driver mounts (as the docker
+ * backend asks the engine for them), named for the job so that `down -v` removes them. */
+static void put_volumes(FILE *f, const struct host_group *g, const struct host_container *c)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < g->n; i++) {
+		struct ctr_spec s;
+
+		ctr_spec_make(&g->hosts[i], c, &s);
+		for (size_t j = 0; j < s.n_mounts; j++) {
+			_cleanup_free_ char *o = NULL, *oq = NULL, *name = NULL;
+
+			if (!s.mounts[j].volume)
+				continue;
+			o = ctr_overlay_options(s.mounts[j].src, s.mounts[j].upper);
+			oq = yq(o ? o : "");
+			name = yq(s.mounts[j].volume);
+			if (!any)
+				fputs("\nvolumes:\n", f);
+			any = true;
+			fprintf(f,
+				"  %s:\n    name: %s\n    driver: local\n    driver_opts:\n"
+				"      type: overlay\n      device: overlay\n      o: %s\n",
+				name, name, oq);
+			put_labels(f, "    ", c, g->hosts[i].name);
+		}
+		ctr_spec_release(&s);
+	}
 }
 
 int host_compose_write(const struct host_group *g, const char *path, struct strv *by_name,
@@ -211,6 +248,7 @@ int host_compose_write(const struct host_group *g, const char *path, struct strv
 	if (!g->network_host)
 		fputs("    internal: true\n", f);
 	put_labels(f, "    ", c, NULL);
+	put_volumes(f, g, c);
 	fputs("\nservices:\n", f);
 	for (size_t i = 0; i < g->n; i++)
 		put_service(f, &g->hosts[i], c, by_name);

@@ -56,16 +56,28 @@ void ctr_spec_make(const struct host *h, const struct host_container *c, struct 
 	s->mounts[s->n_mounts++] =
 	    (struct ctr_mount){.src = h->opt_ml, .dst = CONTRACT_BASE_DIR, .readonly = false};
 	for (size_t i = 0; i < h->n_binds; i++)
-		s->mounts[s->n_mounts++] = (struct ctr_mount){.src = h->binds[i].src,
-							      .dst = h->binds[i].dst,
-							      .readonly = h->binds[i].readonly};
+		s->mounts[s->n_mounts++] = (struct ctr_mount){
+		    .src = h->binds[i].src,
+		    .dst = h->binds[i].dst,
+		    .readonly = h->binds[i].readonly,
+		    .upper = h->binds[i].upper,
+		    .volume = h->binds[i].upper ? xasprintf("%s-cow%zu", s->name, i) : NULL};
 	if (c->toolkit_binary && h->run_self)
 		s->mounts[s->n_mounts++] = (struct ctr_mount){
 		    .src = c->toolkit_binary, .dst = CTR_TOOLKIT_PATH, .readonly = true};
 }
 
+char *ctr_overlay_options(const char *lower, const char *upper)
+{
+	if (strpbrk(lower, ",:\\") || strpbrk(upper, ",:\\"))
+		return NULL;
+	return xasprintf("lowerdir=%s,upperdir=%s/data,workdir=%s/work", lower, upper, upper);
+}
+
 void ctr_spec_release(struct ctr_spec *s)
 {
+	for (size_t i = 0; i < s->n_mounts; i++)
+		free(s->mounts[i].volume);
 	free(s->name);
 	strv_release(&s->entrypoint);
 	strv_release(&s->cmd);

@@ -72,8 +72,8 @@ static json_t *json_strv(const struct strv *sv)
 
 /* ---- finding and removing what a job made ---------------------------------------------- */
 
-/* The ids of the containers (all, running or not) or networks labelled sagerun.dir=job_dir:
- * `what` is "containers" or "networks". */
+/* The ids of the containers (all, running or not), networks or volumes (their names) labelled
+ * sagerun.dir=job_dir: `what` is "containers", "networks" or "volumes". */
 static int list_labelled(const struct dk_engine *e, const char *what, const char *job_dir,
 			 struct strv *ids, struct sr_error *err)
 {
@@ -82,37 +82,43 @@ static int list_labelled(const struct dk_engine *e, const char *what, const char
 	_cleanup_free_ char *q = dk_query_escape(text);
 	_cleanup_free_ char *full = !strcmp(what, "containers")
 					? xasprintf("/containers/json?all=1&filters=%s", q)
-					: xasprintf("/networks?filters=%s", q);
+					: xasprintf("/%s?filters=%s", what, q);
 	_cleanup_json_ json_t *ans = NULL;
 	long status = 0;
+	json_t *list, *v;
 	size_t i;
-	json_t *v;
 	int r = dk_request(e, "GET", full, NULL, &status, &ans, err);
 
 	if (r < 0)
 		return r;
-	if (status != 200 || !json_is_array(ans)) {
+	/* Volumes come as {"Volumes": [{"Name": ...}]}, the others as a list with ids. */
+	list = !strcmp(what, "volumes") ? json_object_get(ans, "Volumes") : ans;
+	if (status != 200 || (!json_is_array(list) && !json_is_null(list))) {
 		char b[32];
 
 		return sr_err(err, -EIO, "Docker engine: list %s: %s", what,
 			      dk_message(ans, status, b, sizeof(b)));
 	}
-	json_array_foreach (ans, i, v) {
+	json_array_foreach (list, i, v) {
 		const char *id = json_string_value(json_object_get(v, "Id"));
 
+		if (!id)
+			id = json_string_value(json_object_get(v, "Name"));
 		if (id)
 			strv_push(ids, id);
 	}
 	return 0;
 }
 
-/* DELETE a container (forced: a running one is killed) or a network.  Gone already (404) or
- * being removed by someone else (409) is what was wanted. */
-static int object_remove(const struct dk_engine *e, bool container, const char *id,
+/* DELETE a container (forced: a running one is killed), a network or a volume (`what`, as
+ * list_labelled's).  Gone already (404) or being removed by someone else (409) is what was
+ * wanted. */
+static int object_remove(const struct dk_engine *e, const char *what, const char *id,
 			 struct sr_error *err)
 {
+	bool container = !strcmp(what, "containers");
 	_cleanup_free_ char *path =
-	    container ? xasprintf("/containers/%s?force=1&v=1", id) : xasprintf("/networks/%s", id);
+	    container ? xasprintf("/containers/%s?force=1&v=1", id) : xasprintf("/%s/%s", what, id);
 	_cleanup_json_ json_t *ans = NULL;
 	long status = 0;
 	char b[32];
@@ -122,35 +128,34 @@ static int object_remove(const struct dk_engine *e, bool container, const char *
 		return r;
 	if (status == 200 || status == 204 || status == 404 || status == 409)
 		return 0;
-	return sr_err(err, -EIO, "Docker engine: remove %s %.64s: %s",
-		      container ? "container" : "network", id,
+	return sr_err(err, -EIO, "Docker engine: remove %s %.64s: %s", what, id,
 		      dk_message(ans, status, b, sizeof(b)));
 }
 
 static int container_remove(const struct dk_engine *e, const char *id, struct sr_error *err)
 {
-	return object_remove(e, true, id, err);
+	return object_remove(e, "containers", id, err);
 }
 
 static int network_remove(const struct dk_engine *e, const char *id, struct sr_error *err)
 {
-	return object_remove(e, false, id, err);
+	return object_remove(e, "networks", id, err);
 }
 
-/* Containers first: a network with containers attached cannot go. */
+/* Containers first: a network or a volume that a container uses cannot go. */
 static int cleanup_job(const struct dk_engine *e, const char *job_dir, struct sr_error *err)
 {
-	struct strv ids = STRV_INIT, nets = STRV_INIT;
-	int r = list_labelled(e, "containers", job_dir, &ids, err);
+	static const char *const kinds[] = {"containers", "volumes", "networks"};
+	int r = 0;
 
-	for (size_t i = 0; r >= 0 && i < ids.n; i++)
-		r = container_remove(e, ids.v[i], err);
-	if (r >= 0)
-		r = list_labelled(e, "networks", job_dir, &nets, err);
-	for (size_t i = 0; r >= 0 && i < nets.n; i++)
-		r = network_remove(e, nets.v[i], err);
-	strv_release(&ids);
-	strv_release(&nets);
+	for (size_t k = 0; r >= 0 && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		struct strv ids = STRV_INIT;
+
+		r = list_labelled(e, kinds[k], job_dir, &ids, err);
+		for (size_t i = 0; r >= 0 && i < ids.n; i++)
+			r = object_remove(e, kinds[k], ids.v[i], err);
+		strv_release(&ids);
+	}
 	return r;
 }
 
@@ -281,6 +286,27 @@ static void dk_group_teardown(struct host_group *g)
 
 /* ---- one host -------------------------------------------------------------------------- */
 
+/* A bind, or for copy-on-write a volume the engine makes at the container's creation and
+ * mounts as an overlay in its own mount namespace (the machine's mount table never holds it),
+ * labelled as the job's so that it goes with the job. */
+static json_t *mount_json(const struct host *h, const struct host_container *c,
+			  const struct ctr_mount *m)
+{
+	_cleanup_free_ char *o = m->upper ? ctr_overlay_options(m->src, m->upper) : NULL;
+	json_t *vo, *labels = json_object();
+
+	if (!o)
+		return json_pack("{s:s, s:s, s:s, s:b}", "Type", "bind", "Source", m->src, "Target",
+				 m->dst, "ReadOnly", m->readonly);
+	vo = json_pack("{s:{s:s, s:{s:s, s:s, s:s}}}", "DriverConfig", "Name", "local", "Options",
+		       "type", "overlay", "device", "overlay", "o", o);
+	labels_add(labels, c, h->name);
+	json_object_set(vo, "Labels", json_object_get(labels, "Labels"));
+	json_decref(labels);
+	return json_pack("{s:s, s:s, s:s, s:o}", "Type", "volume", "Source", m->volume, "Target",
+			 m->dst, "VolumeOptions", vo);
+}
+
 static json_t *create_body(const struct host *h, const struct host_container *c,
 			   const struct ctr_spec *s, const char *network)
 {
@@ -296,10 +322,7 @@ static json_t *create_body(const struct host *h, const struct host_container *c,
 	labels_add(body, c, h->name);
 
 	for (size_t i = 0; i < s->n_mounts; i++)
-		json_array_append_new(mounts,
-				      json_pack("{s:s, s:s, s:s, s:b}", "Type", "bind", "Source",
-						s->mounts[i].src, "Target", s->mounts[i].dst,
-						"ReadOnly", s->mounts[i].readonly));
+		json_array_append_new(mounts, mount_json(h, c, &s->mounts[i]));
 	json_object_set_new(hc, "Mounts", mounts);
 	json_object_set_new(hc, "NetworkMode", json_string(network));
 	if (c->shm_bytes > 0)
@@ -327,6 +350,20 @@ static int container_create(struct host *h, struct dk_host *d, const char *netwo
 	int r;
 
 	ctr_spec_make(h, c, &s);
+	for (size_t i = 0; i < s.n_mounts; i++) {
+		_cleanup_free_ char *o =
+		    s.mounts[i].upper ? ctr_overlay_options(s.mounts[i].src, s.mounts[i].upper)
+				      : NULL;
+
+		if (s.mounts[i].upper && !o) {
+			r = sr_err(
+			    err, -EINVAL,
+			    "%s: '%s' cannot be a writable channel: overlayfs options cannot "
+			    "hold , : or \\",
+			    h->name, s.mounts[i].src);
+			goto out;
+		}
+	}
 	body = create_body(h, c, &s, network);
 	path = xasprintf("/containers/create?name=%s", s.name);
 	r = dk_request(d->engine, "POST", path, body, &status, &ans, err);

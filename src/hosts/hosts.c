@@ -117,10 +117,11 @@ bool host_mounts_folders(const struct host *h)
 	return h->backend && (h->backend->flags & HOST_BACKEND_F_BINDS);
 }
 
-int host_bind_folder(struct host *h, const char *src, const char *rel, bool readonly,
+int host_bind_folder(struct host *h, const char *src, const char *rel, enum host_folder how,
 		     struct sr_error *err)
 {
 	_cleanup_free_ char *at = xasprintf("%s/%s", h->opt_ml, rel);
+	_cleanup_free_ char *upper = NULL;
 	int r;
 
 	if (!host_mounts_folders(h))
@@ -130,11 +131,25 @@ int host_bind_folder(struct host *h, const char *src, const char *rel, bool read
 	r = fs_mkdir_p(at, 0755, err);
 	if (r < 0)
 		return r;
+	if (how == HOST_FOLDER_COPY_ON_WRITE) {
+		_cleanup_free_ char *data = NULL, *work = NULL;
+
+		/* Beside the host's /opt/ml, not in it: the host never sees the layer itself. */
+		upper = xasprintf("%s/cow/%zu", h->root, h->n_binds);
+		data = xasprintf("%s/data", upper);
+		work = xasprintf("%s/work", upper);
+		r = fs_mkdir_p(data, 0755, err);
+		if (r >= 0)
+			r = fs_mkdir_p(work, 0755, err);
+		if (r < 0)
+			return r;
+	}
 	xgrow(&h->binds, &h->cap_binds, h->n_binds + 1, sizeof(*h->binds));
 	h->binds[h->n_binds++] = (struct host_bind){
 	    .src = xstrdup(src),
 	    .dst = xasprintf("%s/%s", CONTRACT_BASE_DIR, rel),
-	    .readonly = readonly,
+	    .readonly = true,
+	    .upper = TAKE_PTR(upper),
 	};
 	return 0;
 }
@@ -238,6 +253,7 @@ void host_release(struct host *h)
 	for (size_t i = 0; i < h->n_binds; i++) {
 		free(h->binds[i].src);
 		free(h->binds[i].dst);
+		free(h->binds[i].upper);
 	}
 	free(h->binds);
 	h->binds = NULL;

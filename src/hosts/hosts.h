@@ -24,7 +24,20 @@ struct host_group;
 struct host_bind {
 	char *src;     /* absolute path on this machine (owned) */
 	char *dst;     /* absolute path inside the host, e.g. /opt/ml/input/data/train (owned) */
-	bool readonly; /* channels are read-only, as on the service */
+	bool readonly; /* no write reaches src (read-only, or copy-on-write: `upper`) */
+	/* Copy-on-write: the host sees src and may write, and what it writes lands in
+	 * <upper>/data (its work folder <upper>/work), a folder of the host's own tree; src is
+	 * never changed and no other host sees the writes (owned; NULL: a plain bind). */
+	char *upper;
+};
+
+/* How a folder is given to a host. */
+enum host_folder {
+	HOST_FOLDER_READ_ONLY,
+	/* The host's own writable view: writes land in its tree, never in the folder, and no
+	 * other host sees them (a File-mode channel is the instance's own copy on the
+	 * service). */
+	HOST_FOLDER_COPY_ON_WRITE,
 };
 
 struct host {
@@ -176,9 +189,10 @@ void host_leftovers_cleanup(const char *backend, const char *job_dir, struct str
 /* Whether the backend mounts folders into its hosts; elsewhere a folder is linked into the
  * host's tree (data/channels.h). */
 bool host_mounts_folders(const struct host *h);
-/* Bind-mount the folder `src` (absolute, on this machine) at <the host's /opt/ml>/`rel`; never
- * a copy.  -EOPNOTSUPP on a backend that mounts nothing. */
-int host_bind_folder(struct host *h, const char *src, const char *rel, bool readonly,
+/* Mount the folder `src` (absolute, on this machine) at <the host's /opt/ml>/`rel`, as `how`
+ * says; never a copy (an overlay for copy-on-write).  -EOPNOTSUPP on a backend that mounts
+ * nothing. */
+int host_bind_folder(struct host *h, const char *src, const char *rel, enum host_folder how,
 		     struct sr_error *err);
 /* The environment a host starts from, into `env`: this machine's (less what a backend gave the
  * host of an outer job), or nothing for a container, which starts from its image's. */

@@ -37,7 +37,15 @@ struct ctr_mount {
 	const char *src; /* on this machine (borrowed from the host record) */
 	const char *dst; /* inside the container */
 	bool readonly;
+	/* Copy-on-write (host_bind.upper): a volume of the engine's local driver that mounts
+	 * an overlay, src below and <upper>/data above, named `volume` (owned). */
+	const char *upper;
+	char *volume;
 };
+
+/* The options of an overlay over `lower` with the layer `upper` (host_bind.upper), for the
+ * engine's local volume driver; NULL when a path cannot be written there (, : or \). */
+char *ctr_overlay_options(const char *lower, const char *upper);
 
 /* One host as a container: the same for the docker backend and a compose file. */
 struct ctr_spec {

@@ -343,6 +343,15 @@ static bool path_is_clean(const char *p)
 	return true;
 }
 
+/* The first of the paths an overlay's options cannot carry (they are split at , and :, and
+ * \\ escapes), or NULL. */
+static const char *overlay_unsafe(const char *lower, const char *upper)
+{
+	if (strpbrk(lower, ",:\\"))
+		return lower;
+	return strpbrk(upper, ",:\\") ? upper : NULL;
+}
+
 /* The mount table, in the order the child must follow (see ns_mount.c for why).  Strings
  * the table points to are owned by `strs`. */
 static int build_mounts(const struct host *h, struct ns_mount **ret, size_t *ret_n,
@@ -378,6 +387,29 @@ static int build_mounts(const struct host *h, struct ns_mount **ret, size_t *ret
 		/* Targets are made only inside the host's own tree, never on the real machine. */
 		if (!strncmp(b->dst, CONTRACT_BASE_DIR, base_len) && b->dst[base_len] == '/')
 			policy |= NSM_MKDIR | (S_ISDIR(st.st_mode) ? 0 : NSM_FILE);
+		if (b->upper) {
+			/* Copy-on-write: an overlay, the folder below, the host's layer above. */
+			const char *bad = overlay_unsafe(b->src, b->upper);
+
+			if (bad || !S_ISDIR(st.st_mode)) {
+				free(m);
+				return sr_err(err, -EINVAL,
+					      "%s: '%s' cannot be a writable channel: %s", h->name,
+					      bad ? bad : b->src,
+					      bad ? "overlayfs options cannot hold , : or \\"
+						  : "not a folder");
+			}
+			m[n++] =
+			    (struct ns_mount){"overlay",
+					      b->dst,
+					      "overlay",
+					      0,
+					      STR("lowerdir=%s,upperdir=%s/data,workdir=%s/work",
+						  b->src, b->upper, b->upper),
+					      policy & ~NSM_RDONLY,
+					      STR("mount %s (copy-on-write)", b->dst)};
+			continue;
+		}
 		m[n++] = (struct ns_mount){
 		    b->src, b->dst, NULL, MS_BIND | MS_REC, NULL, policy, STR("mount %s", b->dst)};
 	}

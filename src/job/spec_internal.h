@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "job/jsonpos.h"
+#include "util/strv.h"
 
 struct job;
 struct job_channel;

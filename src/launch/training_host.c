@@ -149,18 +149,20 @@ static int host_argv(const struct local_job *L, const struct contract_config *cf
 	return 0;
 }
 
-/* Channels: bind-mounted read-only where the backend makes mounts, else linked into the
- * tree (data/channels.h).  Never copied. */
+/* Channels: each host's own, writable, as on the service, where a File-mode channel is the
+ * instance's copy (GraphStorm writes its ip_list.txt there); the user's folder and the S3
+ * cache are never changed and no host sees another's writes.  Where the backend mounts, an
+ * overlay (nothing is copied); elsewhere a copy in the host's tree. */
 static int stage_channels(const struct local_job *L, struct host *h, struct sr_error *err)
 {
 	const struct job *job = L->job;
 
 	if (!host_mounts_folders(h))
-		return chan_stage_local(job->train.channels, job->train.n_channels, h->opt_ml, err);
+		return chan_stage_copy(job->train.channels, job->train.n_channels, h->opt_ml, err);
 	for (size_t i = 0; i < job->train.n_channels; i++) {
 		const struct job_channel *c = &job->train.channels[i];
 		_cleanup_free_ char *rel = xasprintf("input/data/%s", c->name);
-		int r = host_bind_folder(h, c->local_path, rel, true, err);
+		int r = host_bind_folder(h, c->local_path, rel, HOST_FOLDER_COPY_ON_WRITE, err);
 
 		if (r < 0)
 			return sr_err_wrap(err, "%s: channel '%s'", h->name, c->name);

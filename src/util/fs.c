@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -231,9 +233,25 @@ int fs_copy_file(const char *src, const char *dst, mode_t mode, struct sr_error 
 	return 0;
 }
 
+/* Two regular files, the source read from its start: the file system may share the data
+ * (a reflink: btrfs, XFS) instead of copying it, at no cost in time or space. */
+static bool try_reflink(int in, int out)
+{
+	struct stat si, so;
+
+	return fstat(in, &si) == 0 && fstat(out, &so) == 0 && S_ISREG(si.st_mode) &&
+	       S_ISREG(so.st_mode) && lseek(in, 0, SEEK_CUR) == 0 && so.st_size == 0 &&
+	       ioctl(out, FICLONE, in) == 0;
+}
+
 int fs_copy_fd(int in, int out, bool *ret_writing)
 {
 	char buf[65536];
+
+	if (try_reflink(in, out)) {
+		*ret_writing = false;
+		return 0;
+	}
 
 	for (;;) {
 		ssize_t n = read(in, buf, sizeof(buf));

@@ -87,10 +87,11 @@ make_image() {
 	fi
 }
 
-# What the engine holds of a job folder: its containers and networks, by label.
+# What the engine holds of a job folder: its containers, networks and volumes, by label.
 job_leftovers() {
 	docker ps -a -q --filter "label=sagerun.dir=$1"
 	docker network ls -q --filter "label=sagerun.dir=$1"
+	docker volume ls -q --filter "label=sagerun.dir=$1"
 }
 
 # make_mpi_image TAG FILE...: an image with Open MPI from this machine (mpirun, orted, their

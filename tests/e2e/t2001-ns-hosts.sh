@@ -39,9 +39,13 @@ test "$(ls /opt/ml/model)" = "mine-$me"
 # only this host's processes: init, sh, the $(...) subshell, ls and grep
 n=$(ls /proc | grep -c '^[0-9][0-9]*$')
 test "$n" -le 6 || { echo "sees $n processes"; exit 1; }
-# channels are read-only and readable
+# channels are readable, and writable as the host's own (an overlay): no other host sees
+# this host's writes
 test "$(cat /opt/ml/input/data/train/part-0)" = rows
-if touch /opt/ml/input/data/train/new 2>/dev/null; then echo "channel is writable"; exit 1; fi
+echo "$me" >/opt/ml/input/data/train/new-$me
+echo changed >>/opt/ml/input/data/train/part-0
+sleep 1
+test "$(ls /opt/ml/input/data/train | tr '\n' ' ')" = "new-$me part-0 "
 echo "$me isolated"
 SH
 
@@ -50,6 +54,7 @@ test_expect_success 'hosts cannot see each other processes, /tmp or /opt/ml' '
 		-- sh "$PWD/iso.sh" >stdout 2>stderr &&
 	for h in 1 2 3; do test_grep "^algo-$h | algo-$h isolated" stdout || exit 1; done &&
 	! ls /tmp/mine-algo-* 2>/dev/null &&
+	test "$(ls data)" = part-0 && test "$(cat data/part-0)" = rows &&
 	tar -tzf out/iso/output/model.tar.gz | sort >entries &&
 	printf "%s\n" mine-algo-1 mine-algo-2 mine-algo-3 >expect &&
 	test_cmp expect entries

@@ -23,9 +23,16 @@ test_expect_success 'hyperparameters reach argv as the toolkit formats them' '
 	python3 -c "import json,sys; a=json.load(open(\"algo-3.json\"))[\"argv\"]; sys.exit(0 if a==[\"-b\",\"1\",\"--flag\",\"True\",\"--lr\",\"0.001\",\"--name\",\"resnet\"] else print(a) or 1)"
 '
 
-test_expect_success 'channels are linked, never copied' '
-	link=$(readlink "$SAGERUN_HOME/jobs/contract/hosts/algo-2/opt/ml/input/data/train") &&
-	test "$link" = "$PWD/data/train"
+test_expect_success 'a process host'"'"'s channel is its own copy: writing it never reaches the user'"'"'s folder' '
+	chan="$SAGERUN_HOME/jobs/contract/hosts/algo-2/opt/ml/input/data/train" &&
+	test -d "$chan" && ! test -L "$chan" &&
+	diff -r data/train "$chan" &&
+	sagerun train --backend process --name writer --hosts 2 --channel train=data/train \
+		--output out -- sh -c "echo x >>\$SM_CHANNEL_TRAIN/data.txt && \
+touch \$SM_CHANNEL_TRAIN/by-\$SM_CURRENT_HOST && sleep 0.5 && ls \$SM_CHANNEL_TRAIN" >w.out 2>&1 &&
+	! grep "algo-1 | by-algo-2" w.out && ! grep "algo-2 | by-algo-1" w.out &&
+	test_grep "algo-1 | by-algo-1" w.out &&
+	diff -r data/train "$chan"
 '
 
 test_done

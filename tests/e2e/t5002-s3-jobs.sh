@@ -49,6 +49,27 @@ test_expect_success 'an S3 channel is downloaded before Training, and cached for
 	test_grep "^algo-1 | ./part-3 row 3 changed$" stdout3
 '
 
+test_expect_success 'hosts write into their S3 channel; the cache and the other hosts never see it' '
+	(cd "$SAGERUN_HOME/cache/s3" && find . -type f | sort | xargs sha256sum) >cache.before &&
+	cat >writech.sh <<-\EOF &&
+	cd "$SM_CHANNEL_TRAIN" && echo "by $SM_CURRENT_HOST" >>part-1 && touch "new-$SM_CURRENT_HOST" &&
+	sleep 0.5 && echo "$(ls | tr "\n" " ")| $(cat part-1 | tr "\n" " ")"
+	EOF
+	for backend in process ns; do
+		if [ $backend = ns ] && ! unshare --mount --fork true 2>/dev/null; then
+			continue
+		fi
+		sagerun train --backend $backend --name chw-$backend --hosts 2 \
+			--channel train=s3://bkt/ch/ --output out -- sh "$PWD/writech.sh" \
+			>stdout.w 2>stderr.w &&
+		test_grep "^algo-1 | new-algo-1 part-1 part-2 part-3 part-4 part-5 sub | row 1 by algo-1 $" stdout.w &&
+		test_grep "^algo-2 | new-algo-2 part-1 part-2 part-3 part-4 part-5 sub | row 1 by algo-2 $" stdout.w ||
+		exit 1
+	done &&
+	(cd "$SAGERUN_HOME/cache/s3" && find . -type f | sort | xargs sha256sum) >cache.after &&
+	test_cmp cache.before cache.after
+'
+
 test_expect_success 'ShardedByS3Key gives each host its own share, all of them once' '
 	cat >shard.json <<-EOF &&
 	{"TrainingJobName": "shard", "AlgorithmSpecification": {"TrainingInputMode": "File",

@@ -61,18 +61,20 @@ test_expect_success 'a 3-host barrier between containers, through the image'"'"'
 	job_leftovers "$(jobdir bar)" >left && test_cmp /dev/null left
 '
 
-test_expect_success 'each container: hostname, the contract environment, /opt/ml, read-only channels' '
+test_expect_success 'each container: hostname, the contract environment, /opt/ml, its own writable channels' '
 	mkdir -p data && echo rows >data/part-0 &&
 	sagerun train --backend docker --image "$IMG" --hosts 2 --name env --channel train=data \
 		--shm-size 96m -- sh -c "echo \$(hostname) \$SM_CURRENT_HOST \$MASTER_ADDR \$WORLD_SIZE \
-\$SM_CHANNEL_TRAIN; cat /opt/ml/input/data/train/part-0; touch /opt/ml/input/data/train/x \
-|| echo read-only; grep /dev/shm /proc/mounts" \
+\$SM_CHANNEL_TRAIN; cd \$SM_CHANNEL_TRAIN; cat part-0; touch x-\$SM_CURRENT_HOST; echo c >>part-0; \
+sleep 1; echo sees \$(ls); grep /dev/shm /proc/mounts" \
 		>log 2>&1 &&
 	test_grep "algo-2 | algo-2 algo-2 algo-1 2 /opt/ml/input/data/train" log &&
 	test_grep "algo-1 | rows" log &&
-	test_grep "algo-1 | read-only" log &&
+	test_grep "algo-1 | sees part-0 x-algo-1$" log &&
+	test_grep "algo-2 | sees part-0 x-algo-2$" log &&
 	test_grep "algo-1 | .*size=98304k" log &&
-	! test -e data/x
+	test "$(ls data)" = part-0 && test "$(cat data/part-0)" = rows &&
+	job_leftovers "$(jobdir env)" >left && test_cmp /dev/null left
 '
 
 test_expect_success '--toolkit builtin: the static sagerun is the entrypoint of a bare image' '

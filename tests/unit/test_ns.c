@@ -104,8 +104,9 @@ static void job_init(struct tjob *j, size_t n, bool network_host)
 		strv_env_set(&h->env, "PATH", "/usr/bin:/bin");
 		strv_env_set(&h->env, "SR_NS_TEST", marker);
 		h->binds = xcalloc(1, sizeof(*h->binds));
-		h->binds[0] = (struct host_bind){xasprintf("%s/channel", tmpdir),
-						 xstrdup("/opt/ml/input/data/train"), true};
+		h->binds[0] = (struct host_bind){.src = xasprintf("%s/channel", tmpdir),
+						 .dst = xstrdup("/opt/ml/input/data/train"),
+						 .readonly = true};
 		h->n_binds = 1;
 		h->group = &j->g;
 		j->status[i] = -1;
