@@ -93,6 +93,10 @@ size_t cli_job_options(struct cli_job_vars *v, struct cli_option *o)
 	    CLI_CHOICE(0, "mpi-launcher", &f->mpi_launcher, "sagerun|ssh", launchers,
 		       "ssh: the training toolkit's way instead: sshd on every host\n"
 		       "and mpirun over ssh (container hosts; the image needs sshd)"),
+	    CLI_STRING(0, "framework", &f->framework, "NAME[:VERSION]",
+		       "the framework container the job is for (pytorch): its\n"
+		       "hosts do what its entry does (MASTER_ADDR, MASTER_PORT,\n"
+		       "NCCL_*) and refuse what it cannot run here"),
 	    CLI_DOC("-- COMMAND ARGS...",
 		    "run COMMAND instead (ContainerEntrypoint + ContainerArguments)"),
 	};

@@ -160,6 +160,25 @@ static int apply_hps(struct build *b)
 	return 0;
 }
 
+/* --framework NAME[:VERSION]: the name is checked where the frameworks are known
+ * (launch/), the version here: dotted numbers, as the SDK's framework_version. */
+static int apply_framework(struct build *b)
+{
+	const char *f = b->flags->framework, *colon;
+
+	if (!f)
+		return 0;
+	colon = strchr(f, ':');
+	if (colon && (!colon[1] || strspn(colon + 1, "0123456789.") != strlen(colon + 1)))
+		return flag_fail(b, "--framework", f,
+				 "expected NAME or NAME:VERSION with a version like 2.1");
+	if (colon == f || !*f)
+		return flag_fail(b, "--framework", f, "expected a framework name, like pytorch");
+	b->job->framework = colon ? xstrndup(f, (size_t)(colon - f)) : xstrdup(f);
+	b->job->framework_version = colon ? xstrdup(colon + 1) : NULL;
+	return 0;
+}
+
 /* --distribution and --processes-per-host: the hyperparameters the SageMaker SDK sets for
  * distribution={"torch_distributed": {"enabled": True}} and {"mpi": {"enabled": True,
  * "processes_per_host": K}}, which the runtime reads as the toolkit does (reference §2.8). */
@@ -779,6 +798,8 @@ int job_build(const struct job_flags *flags, struct job *ret, struct strv *warni
 		r = apply_hps(&b);
 	if (r == 0)
 		r = apply_distribution(&b);
+	if (r == 0)
+		r = apply_framework(&b);
 	if (r == 0 && flags->command)
 		r = apply_command(&b);
 	if (r == 0)

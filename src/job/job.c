@@ -56,5 +56,7 @@ void job_release(struct job *job)
 	job_map_release(&job->environment);
 	free(job->instance_type);
 	free(job->spec_path);
+	free(job->framework);
+	free(job->framework_version);
 	memset(job, 0, sizeof(*job));
 }

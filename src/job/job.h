@@ -107,6 +107,11 @@ struct job {
 				 * service's is 120 s) */
 	bool network_isolation; /* EnableNetworkIsolation */
 	char *spec_path;	/* the --spec file, NULL when none (for messages) */
+	/* --framework NAME[:VERSION]: the framework container the job is for (the SDK's
+	 * PyTorch estimator...), which its hosts behave as (contract/framework.h); not part of
+	 * the request.  NULL when none. */
+	char *framework;
+	char *framework_version;
 	struct job_training train; /* kind == &job_kind_training */
 };
 
@@ -125,6 +130,7 @@ struct job_flags {
 	const char *distribution; /* --distribution torch|mpi */
 	int processes_per_host;	  /* --processes-per-host K (0: not given) */
 	const char *mpi_launcher; /* --mpi-launcher sagerun|ssh (NULL: not given) */
+	const char *framework;	  /* --framework NAME[:VERSION] (NULL: not given) */
 	int64_t max_run_s;	  /* --max-run (-1) */
 	int64_t stop_grace_s;	  /* --stop-grace (-1) */
 	const char *entry_point;  /* --entry-point FILE */

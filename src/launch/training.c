@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "contract/framework.h"
 #include "data/checkpoints.h"
 #include "data/s3_artifacts.h"
 #include "data/s3_channel.h"
@@ -125,6 +126,14 @@ static int upload_source(struct local_job *L, struct sr_error *err)
 /* A local output must be a folder sagerun can make, checked before the job is recorded
  * (not after the hosts ran): a folder is made and removed in the deepest part of its path that
  * exists, so nothing of the check stays. */
+static int check_framework(const struct job *job, struct sr_error *err)
+{
+	if (!job->framework || contract_framework_find(job->framework))
+		return 0;
+	sr_err(err, -EINVAL, "--framework %s: not a framework sagerun knows", job->framework);
+	return sr_err_hint(err, "known: %s", contract_framework_names());
+}
+
 static int check_output(struct local_job *L, struct sr_error *err)
 {
 	const char *out = L->job->train.output_local;
@@ -132,6 +141,8 @@ static int check_output(struct local_job *L, struct sr_error *err)
 	_cleanup_free_ char *probe = NULL;
 	char *slash;
 
+	if (check_framework(L->job, err) < 0)
+		return -EINVAL;
 	if (!out)
 		return 0; /* s3://: the upload says what is wrong with it */
 	while (!fs_exists(at) && (slash = strrchr(at, '/')) && slash != at)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "contract/contract.h"
+#include "contract/framework.h"
 #include "data/channels.h"
 #include "hosts/hosts.h"
 #include "job/job.h"
@@ -46,6 +47,11 @@ static int host_env(const struct local_job *L, const struct contract_config *cfg
 	strv_env_unset_prefix(env, "SM_");
 	strv_env_unset_prefix(env, "SAGEMAKER_");
 	strv_env_unset_prefix(env, "TRAINING_JOB_");
+	/* --framework: what the framework's image sets in its own environment (unless the job
+	 * sets it itself). */
+	if (job->framework && contract_framework_find(job->framework))
+		strv_env_set(env, "SAGEMAKER_TRAINING_MODULE",
+			     contract_framework_find(job->framework)->module);
 	for (size_t i = 0; i < job->environment.n; i++)
 		strv_env_set(env, job->environment.items[i].key, job->environment.items[i].value);
 	eo.framework_module = strv_env_get(env, "SAGEMAKER_TRAINING_MODULE");

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "contract/contract.h"
+#include "contract/framework.h"
 #include "data/channels.h"
 #include "runtime/child.h"
 #include "runtime/mpi.h"
@@ -126,6 +128,32 @@ static int entry_argv(const struct contract_config *cfg, const char *code_dir, c
 	return r;
 }
 
+/* Whether a host name resolves here, as the framework's entry waits for it to. */
+static bool host_resolves(const char *host)
+{
+	struct addrinfo *ai = NULL;
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
+	bool ok = getaddrinfo(host, NULL, &hints, &ai) == 0;
+
+	if (ai)
+		freeaddrinfo(ai);
+	return ok;
+}
+
+/* A framework's image runs its own entry (SAGEMAKER_TRAINING_MODULE) in place of the plain
+ * runner: what it sets before the user's code, or why it refuses the job (*ret_msg). */
+static void framework_prepare(const struct contract_config *cfg, struct strv *env, char **ret_msg)
+{
+	const struct contract_framework *fw =
+	    contract_framework_of_module(strv_env_get(env, "SAGEMAKER_TRAINING_MODULE"));
+
+	if (!fw)
+		return;
+	*ret_msg = fw->refuse(cfg);
+	if (!*ret_msg)
+		fw->env(cfg, env, host_resolves);
+}
+
 int rt_train(const struct rt_train_opts *o, struct sr_error *err)
 {
 	const char *env_base = getenv("SAGEMAKER_BASE_DIR");
@@ -148,19 +176,21 @@ int rt_train(const struct rt_train_opts *o, struct sr_error *err)
 	r = contract_config_read(base, &cfg, err);
 	if (r >= 0)
 		r = train_env(&cfg, base, &env, err);
-	if (r >= 0 && !(entry = contract_user_entry_point(&cfg, NULL)))
+	if (r >= 0)
+		framework_prepare(&cfg, &env, &msg);
+	if (r >= 0 && !msg && !(entry = contract_user_entry_point(&cfg, NULL)))
 		r = sr_err(err, -EINVAL,
 			   "nothing to run: no SAGEMAKER_PROGRAM and no hyperparameter "
 			   "sagemaker_program");
 	/* The toolkit makes the code folder at import, then fills it when empty. */
-	if (r >= 0)
+	if (r >= 0 && !msg)
 		r = fs_mkdir_p(code_dir, 0755, err);
-	if (r >= 0) {
+	if (r >= 0 && !msg) {
 		module_dir = contract_module_dir(&cfg, base);
 		if (strcmp(module_dir, code_dir))
 			r = chan_stage_code(module_dir, code_dir, err);
 	}
-	if (r >= 0) {
+	if (r >= 0 && !msg) {
 		type = contract_entry_type(code_dir, entry);
 		if (type != CONTRACT_ENTRY_COMMAND) {
 			_cleanup_free_ char *req = xasprintf("%s/requirements.txt", code_dir);
