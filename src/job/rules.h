@@ -34,7 +34,7 @@ const char *job_rule_role_arn(const char *s);
 const char *job_rule_channel_name(const char *s);
 const char *job_rule_env_key(const char *s);
 const char *job_rule_instance_type(const char *s);
-/* File and FastFile are fine; Pipe is valid for the service but not here yet, and says so. */
+/* File, FastFile (the same locally) or Pipe (launch/'s pipe feeds). */
 const char *job_rule_input_mode(const char *s);
 const char *job_rule_s3_data_type(const char *s);
 const char *job_rule_distribution(const char *s);

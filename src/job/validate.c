@@ -102,13 +102,10 @@ const char *job_rule_instance_type(const char *s)
 
 const char *job_rule_input_mode(const char *s)
 {
-	static const char *const ok[] = {"File", "FastFile", NULL};
+	static const char *const ok[] = {"File", "FastFile", "Pipe", NULL};
 
 	if (one_of(s, ok))
 		return NULL;
-	if (!strcmp(s, "Pipe"))
-		return "Pipe mode is not supported locally yet: use File (FastFile also works and "
-		       "behaves as File here)";
 	return "must be File, FastFile or Pipe";
 }
 

@@ -64,6 +64,9 @@ struct launch_kind {
 	/* Optional: what of the job a compose file cannot do (it has no step before or after
 	 * the containers), as a warning; NULL when nothing. */
 	const char *(*compose_lacks)(const struct job *job);
+	/* Optional: the hosts are gone (an attempt ended, or the job): what the kind runs
+	 * beside them (Pipe-mode feeders) stops and L->kind_state goes. */
+	void (*hosts_gone)(struct local_job *L);
 };
 
 extern const struct launch_kind launch_kind_training;
@@ -96,6 +99,9 @@ struct local_job {
 	/* Room kept aside for the final record: a file of the job folder, NULL once given
 	 * back (launch_reserve_take). */
 	char *reserve_path;
+	/* What the kind keeps beside the hosts while they run (training: its pipe feeders);
+	 * the kind's hosts_gone frees it. */
+	void *kind_state;
 	/* The final record did not reach the store: record_err says why. */
 	bool record_lost;
 	struct sr_error record_err;
@@ -166,6 +172,7 @@ void launch_say_report(struct local_job *L, struct strv *report);
  * from every host, uploaded when the output is on S3; the status's model_artifacts says
  * where). */
 int training_host_prepare(struct local_job *L, struct host *h, struct sr_error *err);
+void training_pipes_stop(struct local_job *L);
 int training_package(struct local_job *L, struct sr_error *err);
 
 #endif

@@ -76,6 +76,8 @@ void launch_hosts_init(struct local_job *L)
 void launch_release(struct local_job *L)
 {
 	host_group_teardown(&L->group);
+	if (L->kind && L->kind->hosts_gone)
+		L->kind->hosts_gone(L);
 	for (size_t i = 0; L->hosts && i < L->n_hosts; i++)
 		host_release(&L->hosts[i]);
 	free(L->hosts);
@@ -186,6 +188,8 @@ static enum sup_outcome attempts(struct local_job *L)
 		int start_error = 0;
 		int r = launch_attempt(L, &outcome, &stopped, &start_error, &err);
 
+		if (L->kind->hosts_gone)
+			L->kind->hosts_gone(L);
 		if (r >= 0 && start_error < 0 && error_is_internal(start_error)) {
 			/* A host that could not be started for a reason of ours. */
 			r = start_error;

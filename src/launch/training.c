@@ -200,11 +200,29 @@ static bool image_only(const struct job *job)
 	       (job->arguments.n || !job_map_get(&job->train.hyperparameters, "sagemaker_program"));
 }
 
+static bool has_pipe(const struct job *job)
+{
+	for (size_t i = 0; i < job->train.n_channels; i++)
+		if (job->train.channels[i].input_mode &&
+		    !strcmp(job->train.channels[i].input_mode, "Pipe"))
+			return true;
+	return false;
+}
+
 static const char *compose_lacks(const struct job *job)
 {
-	return job->train.checkpoint_s3_uri ? "CheckpointConfig: a compose file has no step "
-					      "before or after the containers; not synced"
-					    : NULL;
+	if (job->train.checkpoint_s3_uri)
+		return "CheckpointConfig: a compose file has no step before or after the "
+		       "containers; not synced";
+	if (has_pipe(job))
+		return "Pipe-mode channels are fed by sagerun's supervisor, which a compose file "
+		       "does not have: their pipes stay empty";
+	return NULL;
+}
+
+static void hosts_gone(struct local_job *L)
+{
+	training_pipes_stop(L);
 }
 
 const struct launch_kind launch_kind_training = {
@@ -219,4 +237,5 @@ const struct launch_kind launch_kind_training = {
     .save_progress = save_checkpoints,
     .export = export,
     .compose_lacks = compose_lacks,
+    .hosts_gone = hosts_gone,
 };

@@ -13,6 +13,7 @@
 #include "contract/contract.h"
 #include "contract/framework.h"
 #include "data/channels.h"
+#include "data/pipe.h"
 #include "hosts/hosts.h"
 #include "job/job.h"
 #include "runtime/agent.h"
@@ -155,20 +156,79 @@ static int host_argv(const struct local_job *L, const struct contract_config *cf
 	return 0;
 }
 
+/* The feeders of a job's Pipe-mode channels, one per host and channel (data/pipe.h). */
+struct pipes {
+	struct pipe_feed **feeds;
+	size_t n, cap;
+};
+
+static bool is_pipe(const struct job_channel *c)
+{
+	return c->input_mode && !strcmp(c->input_mode, "Pipe");
+}
+
+/* A Pipe-mode channel: <channel>_0, _1, ... in the host's input/data, fed while it runs. */
+static int pipe_start(struct local_job *L, struct host *h, const struct job_channel *c,
+		      struct sr_error *err)
+{
+	struct pipes *p = L->kind_state ? L->kind_state : (L->kind_state = xcalloc(1, sizeof(*p)));
+	_cleanup_free_ char *dir = xasprintf("%s/input/data", h->opt_ml);
+	struct pipe_feed_opts o = {
+	    .dir = dir,
+	    .name = c->name,
+	    .src = c->local_path,
+	    .recordio = c->record_wrapper && !strcmp(c->record_wrapper, "RecordIO"),
+	};
+	struct pipe_feed *f = NULL;
+	int r = fs_mkdir_p(dir, 0755, err);
+
+	if (r >= 0)
+		r = pipe_feed_start(&o, &f, err);
+	if (r < 0)
+		return r;
+	xgrow(&p->feeds, &p->cap, p->n + 1, sizeof(*p->feeds));
+	p->feeds[p->n++] = f;
+	return 0;
+}
+
+void training_pipes_stop(struct local_job *L)
+{
+	struct pipes *p = L->kind_state;
+
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		pipe_feed_stop(p->feeds[i]);
+	free(p->feeds);
+	free(p);
+	L->kind_state = NULL;
+}
+
 /* Channels: each host's own, writable, as on the service, where a File-mode channel is the
  * instance's copy (GraphStorm writes its ip_list.txt there); the user's folder and the S3
  * cache are never changed and no host sees another's writes.  Where the backend mounts, an
  * overlay (nothing is copied); elsewhere a copy in the host's tree. */
-static int stage_channels(const struct local_job *L, struct host *h, struct sr_error *err)
+static int stage_channels(struct local_job *L, struct host *h, struct sr_error *err)
 {
 	const struct job *job = L->job;
 
-	if (!host_mounts_folders(h))
-		return chan_stage_copy(job->train.channels, job->train.n_channels, h->opt_ml, err);
+	if (!host_mounts_folders(h)) {
+		for (size_t i = 0; i < job->train.n_channels; i++) {
+			const struct job_channel *c = &job->train.channels[i];
+			int r = is_pipe(c) ? pipe_start(L, h, c, err)
+					   : chan_stage_copy(c, 1, h->opt_ml, err);
+
+			if (r < 0)
+				return r;
+		}
+		return 0;
+	}
 	for (size_t i = 0; i < job->train.n_channels; i++) {
 		const struct job_channel *c = &job->train.channels[i];
 		_cleanup_free_ char *rel = xasprintf("input/data/%s", c->name);
-		int r = host_bind_folder(h, c->local_path, rel, HOST_FOLDER_COPY_ON_WRITE, err);
+		int r = is_pipe(c) ? pipe_start(L, h, c, err)
+				   : host_bind_folder(h, c->local_path, rel,
+						      HOST_FOLDER_COPY_ON_WRITE, err);
 
 		if (r < 0)
 			return sr_err_wrap(err, "%s: channel '%s'", h->name, c->name);

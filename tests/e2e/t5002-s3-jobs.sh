@@ -70,6 +70,23 @@ test_expect_success 'hosts write into their S3 channel; the cache and the other 
 	test_cmp cache.before cache.after
 '
 
+test_expect_success 'a Pipe-mode S3 channel: its objects in key order through the pipes, twice' '
+	cat >pipe.json <<-EOF &&
+	{"TrainingJobName": "s3pipe", "AlgorithmSpecification": {"TrainingInputMode": "Pipe"},
+	 "InputDataConfig": [{"ChannelName": "train",
+	   "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bkt/ch/"}}}],
+	 "OutputDataConfig": {"S3OutputPath": "$PWD/out"},
+	 "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30},
+	 "StoppingCondition": {"MaxRuntimeInSeconds": 600}}
+	EOF
+	sagerun train --backend process --spec pipe.json \
+		-- sh -c "cat \${SM_CHANNEL_TRAIN}_0 | md5sum; cat \${SM_CHANNEL_TRAIN}_1 | md5sum" \
+		>stdout.p 2>stderr.p &&
+	(cd chsrc && cat part-1 part-2 part-3 part-4 part-5 sub/d) | md5sum >want &&
+	sed "s/^/algo-1 | /" want >want2 && cat want2 want2 >expect.p &&
+	grep "^algo-1 |" stdout.p >got.p && test_cmp expect.p got.p
+'
+
 test_expect_success 'ShardedByS3Key gives each host its own share, all of them once' '
 	cat >shard.json <<-EOF &&
 	{"TrainingJobName": "shard", "AlgorithmSpecification": {"TrainingInputMode": "File",

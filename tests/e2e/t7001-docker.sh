@@ -77,6 +77,20 @@ sleep 1; echo sees \$(ls); grep /dev/shm /proc/mounts" \
 	job_leftovers "$(jobdir env)" >left && test_cmp /dev/null left
 '
 
+test_expect_success 'a Pipe-mode channel reaches the containers through its FIFOs' '
+	cat >pipe.json <<-EOF &&
+	{"TrainingJobName": "dkpipe", "AlgorithmSpecification": {"TrainingInputMode": "Pipe"},
+	 "InputDataConfig": [{"ChannelName": "train",
+	   "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "$PWD/data"}}}],
+	 "OutputDataConfig": {"S3OutputPath": "$PWD/out"},
+	 "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 2, "VolumeSizeInGB": 30},
+	 "StoppingCondition": {"MaxRuntimeInSeconds": 600}}
+	EOF
+	sagerun train --backend docker --image "$IMG" --spec pipe.json \
+		-- sh -c "cat \${SM_CHANNEL_TRAIN}_0 \${SM_CHANNEL_TRAIN}_1 | wc -l" >log 2>&1 &&
+	test_grep "algo-1 | *2$" log && test_grep "algo-2 | *2$" log
+'
+
 test_expect_success '--toolkit builtin: the static sagerun is the entrypoint of a bare image' '
 	SAGERUN_STATIC_BINARY=$STATIC sagerun train --backend docker --image "$BARE" \
 		--toolkit builtin --hosts 2 --name builtin --output out \

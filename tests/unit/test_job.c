@@ -122,9 +122,9 @@ static void test_validate(void **state)
 	free(job.train.channels[0].distribution);
 	job.train.channels[0].distribution = xstrdup("ShardedByS3Key");
 	free(job.train.input_mode);
-	job.train.input_mode = xstrdup("Pipe");
+	job.train.input_mode = xstrdup("Stream");
 	assert_true(job_validate(&job, &err) < 0);
-	assert_non_null(strstr(err.msg, "Pipe mode is not supported locally yet"));
+	assert_non_null(strstr(err.msg, "must be File, FastFile or Pipe"));
 	free(job.train.input_mode);
 	job.train.input_mode = xstrdup("File");
 	job_map_set(&job.environment, "BAD-KEY", "x");

@@ -103,9 +103,9 @@ static const struct bad_spec bad_specs[] = {
      "{\"InputDataConfig\": [{\"ChannelName\": \"t\", \"RecordWrapperType\": \"recordio\"}]}",
      "job.json:1:64: InputDataConfig[0].RecordWrapperType: must be None or RecordIO (got "
      "\"recordio\")"},
-    {"channel Pipe mode",
-     "{\"InputDataConfig\": [{\"ChannelName\": \"t\", \"InputMode\": \"Pipe\"}]}",
-     "job.json:1:56: InputDataConfig[0].InputMode: Pipe mode is not supported locally yet"},
+    {"channel input mode in lower case",
+     "{\"InputDataConfig\": [{\"ChannelName\": \"t\", \"InputMode\": \"pipe\"}]}",
+     "job.json:1:56: InputDataConfig[0].InputMode: must be File, FastFile or Pipe (got \"pipe\")"},
     {"101 hyperparameters", "{\"HyperParameters\": @HP101@}",
      "job.json:1:21: HyperParameters: more than 100 entries (got 101)"},
     {"hp key too long", "{\"HyperParameters\": {\"@K257@\": \"v\"}}",
@@ -135,9 +135,10 @@ static const struct bad_spec bad_specs[] = {
      "job.json:1:18: Environment.MY-VAR: key must match [a-zA-Z_][a-zA-Z0-9_]* (got \"MY-VAR\")"},
     {"env value too long", "{\"Environment\": {\"X\": \"@V513@\"}}",
      "job.json:1:23: Environment.X: value longer than 512 characters (got 513)"},
-    {"Pipe mode", "{\"AlgorithmSpecification\": {\"TrainingInputMode\": \"Pipe\"}}",
-     "job.json:1:50: AlgorithmSpecification.TrainingInputMode: Pipe mode is not supported locally "
-     "yet: use File"},
+    {"TrainingInputMode Stream",
+     "{\"AlgorithmSpecification\": {\"TrainingInputMode\": \"Stream\"}}",
+     "job.json:1:50: AlgorithmSpecification.TrainingInputMode: must be File, FastFile or Pipe "
+     "(got \"Stream\")"},
     {"TrainingInputMode invalid", "{\"AlgorithmSpecification\": {\"TrainingInputMode\": \"file\"}}",
      "job.json:1:50: AlgorithmSpecification.TrainingInputMode: must be File, FastFile or Pipe (got "
      "\"file\")"},
