@@ -8,14 +8,15 @@ set -eu
 BUILD="build-essential cmake pkg-config git ca-certificates
 libjansson-dev libarchive-dev libcurl4-openssl-dev libsqlite3-dev libexpat1-dev
 libcmocka-dev python3"
-# Real peers of the tests: procps (pgrep), iproute2 (ip), torch with gloo, Open MPI, awscli (an
+# Real peers of the tests: procps (pgrep), iproute2 (ip), torch with gloo, Open MPI and mpi4py
+# (users' MPI programs in Python), awscli (an
 # independent S3 client), busybox-static and file (the static binary's test, t6005), the
 # tools that build its libraries (scripts/static-deps.sh), the Docker engine and
 # docker-compose (t7001: the docker backend and compose files); s3rver
 # (the S3-compatible server) comes from npm, below; openssh-client and the .deb files of
 # openssh-server (downloaded, never installed: installing it would start an sshd on this
 # machine) make the test image of `--mpi-launcher ssh` (t7002).
-TEST="clang-format procps iproute2 python3-torch openmpi-bin libopenmpi-dev awscli
+TEST="clang-format procps iproute2 python3-torch openmpi-bin libopenmpi-dev python3-mpi4py awscli
 busybox-static file dpkg-dev libssl-dev zlib1g-dev libtool autoconf automake
 docker.io docker-compose openssh-client"
 # The S3 tests' server, pinned, installed into the checkout (.deps/, ignored by git).

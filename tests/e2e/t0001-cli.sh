@@ -49,6 +49,7 @@ test_expect_success 'options come before or after operands, as in git and docker
 	sagerun train --backend process --name late -- true >/dev/null 2>&1 &&
 	sagerun logs late --tail 1 >/dev/null &&
 	sagerun logs --tail=1 late >/dev/null &&
+	sagerun logs late -f --host algo-1 >/dev/null &&
 	test_expect_code 2 sagerun logs late --tail 2>err &&
 	test_grep -- "--tail needs a value" err
 '

@@ -76,4 +76,49 @@ test_expect_success 'the runtime refuses the ssh way where hosts share this mach
 	failure >f && test_grep "SAGERUN_MPI_LAUNCHER=rsh: expected ssh or sagerun" f
 '
 
+# mpi4py as users run it: a Python entry point under --distribution mpi runs as
+# `python3 -m mpi4py`, as the toolkit runs it.  Like mpi4py's helloworld and reductions demos.
+mkdir -p py && cat >py/hello.py <<'PY'
+from mpi4py import MPI
+import sys
+sys.stdout.write("Hello, World! I am process %d of %d on %s.\n" % (
+    MPI.COMM_WORLD.Get_rank(), MPI.COMM_WORLD.Get_size(), MPI.Get_processor_name()))
+PY
+cat >py/reduce.py <<'PY'
+from mpi4py import MPI
+comm = MPI.COMM_WORLD
+r, n = comm.Get_rank(), comm.Get_size()
+total = comm.allreduce(r + 1, op=MPI.SUM)
+biggest = comm.allreduce(r, op=MPI.MAX)
+prod = comm.reduce(r + 1, op=MPI.PROD, root=0)
+# A user-defined reduction, as the demo builds one: the longest of the ranks' names.
+longest = MPI.Op.Create(lambda a, b, t: a if len(a) >= len(b) else b, commute=True)
+name = comm.allreduce("rank-" + "x" * r, op=longest)
+longest.Free()
+if r == 0:
+    print("reductions over %d: sum %d max %d prod %d longest %s" % (n, total, biggest, prod, name))
+PY
+
+if /usr/bin/python3 -c "import mpi4py" 2>/dev/null; then
+	MPI4PY=""
+else
+	MPI4PY="needs Debian's python3-mpi4py (make deps installs it)"
+fi
+
+test_expect_success 'mpi4py helloworld and reductions across 3 hosts x 2 processes' '
+	if [ -n "$MPI4PY" ]; then say "skipped: $MPI4PY"; exit 1; fi &&
+	sagerun train --backend ns --name hello --hosts 3 --distribution mpi \
+		--processes-per-host 2 --source-dir py --entry-point hello.py \
+		--env PATH=/usr/bin:/bin --output out >stdout 2>stderr &&
+	test_grep "^algo-1 | sagerun: mpi: mpirun .* python3 -m mpi4py hello.py$" stderr &&
+	sed -n "s/.*Hello, World! I am process \([0-9]\) of 6 on \(algo-[0-9]\)\./\1 \2/p" stdout |
+		sort >got &&
+	printf "0 algo-1\n1 algo-1\n2 algo-2\n3 algo-2\n4 algo-3\n5 algo-3\n" >expect &&
+	test_cmp expect got &&
+	sagerun train --backend ns --name reduce --hosts 3 --distribution mpi \
+		--processes-per-host 2 --source-dir py --entry-point reduce.py \
+		--env PATH=/usr/bin:/bin --output out >stdout 2>stderr &&
+	test_grep "reductions over 6: sum 21 max 5 prod 720 longest rank-xxxxx" stdout
+'
+
 test_done
