@@ -22,8 +22,11 @@ struct sr_error;
 int artifacts_pack(const char *const *roots, size_t n, const char *dest, struct strv *warnings,
 		   struct sr_error *err);
 
-/* Extract a tar.gz into `dest` refusing absolute paths, ".." and links leaving `dest`
- * (used by tests and, later, by the runtime for sourcedir.tar.gz). */
+/* Extract a tar.gz (sourcedir.tar.gz) into `dest`, which must be empty or missing
+ * (-ENOTEMPTY): files, folders, symbolic and hard links only; no absolute name or "..";
+ * nothing written through a symbolic link; every symbolic link leading inside `dest`,
+ * following the links extracted with it (artifacts_unpack.c has the rules and why).  A
+ * refused tarball is named with its entry and the reason, and leaves `dest` as it was. */
 int artifacts_unpack(const char *tarball, const char *dest, struct sr_error *err);
 
 #endif

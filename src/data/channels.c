@@ -1,6 +1,5 @@
 #include "data/channels.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -160,27 +159,6 @@ int chan_stage_copy(const struct job_channel *channels, size_t n, const char *op
 
 /* --- user code -------------------------------------------------------------------------- */
 
-/* 1 when `dir` holds anything, 0 when it is empty or missing. */
-static int chan_dir_used(const char *dir, struct sr_error *err)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int used = 0;
-
-	if (!d && errno == ENOENT)
-		return 0;
-	if (!d)
-		return sr_err_errno(err, errno, "code folder '%s'", dir);
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-			used = 1;
-			break;
-		}
-	}
-	closedir(d);
-	return used;
-}
-
 static bool has_suffix(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);
@@ -275,7 +253,7 @@ int chan_stage_code(const char *submit_dir, const char *code_dir, struct sr_erro
 		return sr_err(err, -EINVAL, "code: no location given");
 	/* The toolkit's rule: code already in place (baked into an image, or staged by an
 	 * earlier attempt) wins, and the location is not even looked at. */
-	r = chan_dir_used(code_dir, err);
+	r = fs_dir_used(code_dir, err);
 	if (r != 0)
 		return r < 0 ? r : 0;
 

@@ -16,6 +16,7 @@
 
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 static int mkdir_one(char *p, mode_t mode, struct sr_error *err)
@@ -212,6 +213,49 @@ int fs_rm_rf(const char *path, struct sr_error *err)
 	if (nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0)
 		return sr_err_errno(err, errno, "remove '%s'", path);
 	return 0;
+}
+
+int fs_dir_used(const char *dir, struct sr_error *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int used = 0;
+
+	if (!d && errno == ENOENT)
+		return 0;
+	if (!d)
+		return sr_err_errno(err, errno, "read folder '%s'", dir);
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			used = 1;
+			break;
+		}
+	}
+	closedir(d);
+	return used;
+}
+
+int fs_empty_dir(const char *dir, struct sr_error *err)
+{
+	struct strv names = STRV_INIT;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int r = 0;
+
+	if (!d)
+		return sr_err_errno(err, errno, "remove what is in '%s'", dir);
+	/* Names first: removing while readdir() walks the same folder may skip some. */
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			strv_push(&names, de->d_name);
+	closedir(d);
+	for (size_t i = 0; r >= 0 && i < names.n; i++) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", dir, names.v[i]);
+
+		r = fs_rm_rf(p, err);
+	}
+	strv_release(&names);
+	return r;
 }
 
 int fs_copy_file(const char *src, const char *dst, mode_t mode, struct sr_error *err)

@@ -44,6 +44,12 @@ int fs_read_file(const char *path, size_t max, char **ret_data, size_t *ret_len,
 /* rm -rf that never follows symlinks; a missing path is success. */
 int fs_rm_rf(const char *path, struct sr_error *err);
 
+/* 1 when the folder `dir` holds anything, 0 when it is empty or missing, or -errno. */
+int fs_dir_used(const char *dir, struct sr_error *err);
+
+/* Remove everything inside the folder `dir` (never following symlinks), keeping the folder. */
+int fs_empty_dir(const char *dir, struct sr_error *err);
+
 /* Copy a tree (files, folders, symlinks as symlinks) from src into dst (created). */
 int fs_copy_tree(const char *src, const char *dst, struct sr_error *err);
 

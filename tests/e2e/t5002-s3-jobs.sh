@@ -251,6 +251,26 @@ test_expect_success 'an S3 sourcedir.tar.gz with ../evil is refused, nothing wri
 	! find "$SAGERUN_HOME/jobs/evilsrc" -name "*.sourcedir.*" | grep -q .
 '
 
+test_expect_success 'an S3 sourcedir.tar.gz whose links lead out together is refused' '
+	python3 - <<-\EOF &&
+	import io, tarfile
+	with tarfile.open("chain.tar.gz", "w:gz") as t:
+	    data = b"echo hi\n"
+	    i = tarfile.TarInfo("ok.sh"); i.size = len(data); t.addfile(i, io.BytesIO(data))
+	    for name, target in (("l", "."), ("s", "l/" * 12 + "/".join([".."] * 12))):
+	        i = tarfile.TarInfo(name); i.type = tarfile.SYMTYPE; i.linkname = target
+	        t.addfile(i)
+	EOF
+	sagerun s3 cp chain.tar.gz s3://bkt/chain/sourcedir.tar.gz &&
+	sed -e "s/evilsrc/chainsrc/" -e "s|s3://bkt/evil/|s3://bkt/chain/|" evil.json >chain.json &&
+	test_expect_code 1 sagerun train --backend process --spec chain.json 2>stderr &&
+	test_grep "chainsrc: Failed" stderr &&
+	test_grep "code .s3://bkt/chain/sourcedir.tar.gz.: .*refusing entry .s.: a symbolic link to .l/l/.* leaves the destination" stderr &&
+	code="$SAGERUN_HOME/jobs/chainsrc/hosts/algo-1/opt/ml/code" &&
+	test -d "$code" && test -z "$(ls -A "$code")" &&
+	! find "$SAGERUN_HOME/jobs/chainsrc" -name "*.sourcedir.*" | grep -q .
+'
+
 test_expect_success 'stopped while Downloading: between objects, no partial file, no Training' '
 	mkdir -p manysrc && python3 -c "
 import os

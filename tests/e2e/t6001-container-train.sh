@@ -115,8 +115,11 @@ test_expect_success 'code archives with ../, absolute paths or links out are ref
 	tar("dotdot.tar.gz", [("run.sh", "file", None), ("../evil", "file", None)])
 	tar("abs.tar.gz", [("run.sh", "file", None), ("/tmp/sagerun-evil-abs", "file", None)])
 	tar("link.tar.gz", [("run.sh", "file", None), ("out", "link", "../../../.."), ("out/evil", "file", None)])
+	# Issue 16: each link alone stays inside, together s is the root of the host.
+	tar("chain.tar.gz", [("run.sh", "file", None), ("l", "link", "."),
+	                     ("s", "link", "l/" * 12 + "/".join([".."] * 12))])
 	PY
-	for t in dotdot abs link; do
+	for t in dotdot abs link chain; do
 		cat >$t.json <<-EOF || exit 1
 		{"TrainingJobName": "arch-$t", "AlgorithmSpecification": {"TrainingInputMode": "File"},
 		 "HyperParameters": {"sagemaker_program": "\"run.sh\"",
@@ -128,7 +131,10 @@ test_expect_success 'code archives with ../, absolute paths or links out are ref
 		test_grep "refusing entry" $t.err && ! grep -q InternalServerError $t.err || exit 1
 	done &&
 	test ! -e /tmp/sagerun-evil-abs &&
-	! find "$SAGERUN_HOME" -name evil | grep -q .
+	! find "$SAGERUN_HOME" -name evil | grep -q . &&
+	test_grep "refusing entry .s.: a symbolic link to .l/l/.* leaves the destination" chain.err &&
+	code="$SAGERUN_HOME/jobs/arch-chain/hosts/algo-1/opt/ml/code" &&
+	test -d "$code" && test -z "$(ls -A "$code")"
 '
 
 test_expect_success 'a requirements.txt that cannot be installed: InstallRequirementsError' '

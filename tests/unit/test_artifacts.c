@@ -5,14 +5,18 @@
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -116,6 +120,13 @@ static char *slurp(const char *path)
 
 	assert_int_equal(fs_read_file(path, 1 << 20, &data, NULL, &err), 0);
 	return data;
+}
+
+static char *slurp_at(const char *root, const char *rel)
+{
+	_cleanup_free_ char *p = pathf("%s/%s", root, rel);
+
+	return slurp(p);
 }
 
 static int run_quiet(const char *cmd)
@@ -426,10 +437,13 @@ static void test_pack_too_deep(void **state)
 
 /* --- unpack ----------------------------------------------------------------------------- */
 
+/* An entry's type for a hard link, whose data is then its target. */
+#define HARDLINK ((mode_t)1)
+
 struct craft {
 	const char *name;
 	mode_t type;
-	const char *data; /* file content or symlink target */
+	const char *data; /* file content, link target, or a folder's mode in octal (0755) */
 };
 
 static void craft_tarball(const char *path, const struct craft *items, size_t n)
@@ -441,19 +455,24 @@ static void craft_tarball(const char *path, const struct craft *items, size_t n)
 	assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
 	for (size_t i = 0; i < n; i++) {
 		struct archive_entry *e = archive_entry_new();
+		const struct craft *c = &items[i];
+		bool hard = c->type == HARDLINK;
 
-		archive_entry_set_pathname(e, items[i].name);
-		archive_entry_set_filetype(e, items[i].type);
-		archive_entry_set_perm(e, items[i].type == AE_IFDIR ? 0755 : 0644);
-		if (items[i].type == AE_IFLNK)
-			archive_entry_set_symlink(e, items[i].data);
-		if (items[i].type == AE_IFREG)
-			archive_entry_set_size(e, (la_int64_t)strlen(items[i].data));
+		archive_entry_set_pathname(e, c->name);
+		archive_entry_set_filetype(e, hard ? AE_IFREG : c->type);
+		archive_entry_set_perm(e, c->type != AE_IFDIR ? 0644
+					  : c->data	      ? (mode_t)strtoul(c->data, NULL, 8)
+							      : 0755);
+		if (c->type == AE_IFLNK)
+			archive_entry_set_symlink(e, c->data);
+		if (hard)
+			archive_entry_set_hardlink(e, c->data);
+		else if (c->type == AE_IFREG)
+			archive_entry_set_size(e, (la_int64_t)strlen(c->data));
 		assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
-		if (items[i].type == AE_IFREG)
-			assert_int_equal(
-			    archive_write_data(a, items[i].data, strlen(items[i].data)),
-			    (ssize_t)strlen(items[i].data));
+		if (c->type == AE_IFREG)
+			assert_int_equal(archive_write_data(a, c->data, strlen(c->data)),
+					 (ssize_t)strlen(c->data));
 		archive_entry_free(e);
 	}
 	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
@@ -546,31 +565,281 @@ static void test_unpack_refuses_symlink_escape(void **state)
 	struct sr_error err = {0};
 
 	mkdirs(outside);
-	/* Absolute link, then a file through it: the link itself is refused. */
+	/* Absolute link, then a file through it: the file never goes through a link. */
 	const struct craft items[] = {{"link", AE_IFLNK, outside}, {"link/pwned", AE_IFREG, "x"}};
 	craft_tarball(tar, items, 2);
 	assert_int_equal(artifacts_unpack(tar, out, &err), -EINVAL);
-	assert_non_null(strstr(err.msg, "'link'"));
-	assert_non_null(strstr(err.msg, "leaves the destination"));
+	assert_non_null(strstr(err.msg, "'link/pwned'"));
+	assert_non_null(strstr(err.msg, "written through the symbolic link 'link'"));
 	assert_false(fs_exists(pwned));
+	assert_false(fs_exists(out)); /* made here, so removed with what it held */
 
 	/* Relative link climbing out, then a file through it. */
-	_cleanup_free_ char *out2 = pathf("%s/out2", tmp);
 	const struct craft items2[] = {{"up", AE_IFLNK, "../outside"}, {"up/pwned", AE_IFREG, "x"}};
 	craft_tarball(tar, items2, 2);
-	assert_int_equal(artifacts_unpack(tar, out2, &err), -EINVAL);
-	assert_non_null(strstr(err.msg, "'up'"));
+	assert_int_equal(artifacts_unpack(tar, out, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "'up/pwned'"));
 	assert_false(fs_exists(pwned));
 
 	/* A link inside, then a file through a folder link that climbs out deeper down. */
-	_cleanup_free_ char *out3 = pathf("%s/out3", tmp);
 	const struct craft items3[] = {{"a/", AE_IFDIR, NULL},
 				       {"a/b", AE_IFLNK, "../../outside"},
 				       {"a/b/pwned", AE_IFREG, "x"}};
 	craft_tarball(tar, items3, 3);
-	assert_int_equal(artifacts_unpack(tar, out3, &err), -EINVAL);
-	assert_non_null(strstr(err.msg, "'a/b'"));
+	assert_int_equal(artifacts_unpack(tar, out, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "'a/b/pwned'"));
+	assert_non_null(strstr(err.msg, "symbolic link 'a/b'"));
 	assert_false(fs_exists(pwned));
+
+	/* The links alone are refused too, by name. */
+	const struct craft items4[] = {
+	    {"ok", AE_IFREG, "x"}, {"a/", AE_IFDIR, NULL}, {"a/b", AE_IFLNK, "../../outside"}};
+	craft_tarball(tar, items4, 3);
+	assert_int_equal(artifacts_unpack(tar, out, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "refusing entry 'a/b': a symbolic link to "
+					"'../../outside' leaves the destination"));
+	assert_false(fs_exists(out));
+}
+
+/* The kernel's own answer for where `rel` under `root` leads: 0 inside, -EXDEV outside,
+ * -ENOENT dangling, -ENOSYS on a kernel without openat2 (5.6). */
+static int kernel_beneath(const char *root, const char *rel)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+	_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	long fd;
+
+	assert_true(rfd >= 0);
+	fd = syscall(SYS_openat2, rfd, rel, &how, sizeof(how));
+	if (fd < 0)
+		return -errno;
+	close((int)fd);
+	return 0;
+}
+
+/* The tree `items` would make, made by hand in `root`, for the kernel to judge. */
+static void plant(const char *root, const struct craft *items, size_t n)
+{
+	mkdirs(root);
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *p = pathf("%s/%s", root, items[i].name);
+
+		if (items[i].type == AE_IFDIR)
+			mkdirs(p);
+		else if (items[i].type == AE_IFLNK)
+			link_to(items[i].data, p);
+		else
+			put(p, items[i].data);
+	}
+}
+
+/* "l/l/l/.../../../..": `n` of each, 12 in the issue. */
+static char *chain(int n)
+{
+	char *t = xcalloc(1, (size_t)n * 5 + 1);
+
+	for (int i = 0; i < n; i++)
+		strcat(t, "l/");
+	for (int i = 0; i < n; i++)
+		strcat(t, i ? "/.." : "..");
+	return t;
+}
+
+/* Issue 16: `l -> .` and `s -> l/l/.../../..` pass a check of each link's text alone; `s`
+ * is the folder's parent once `l` is followed. */
+static void test_unpack_refuses_link_chain(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *tar = pathf("%s/chain.tar.gz", tmp);
+	_cleanup_free_ char *out = pathf("%s/out", tmp);
+	_cleanup_free_ char *kernel = pathf("%s/kernel", tmp);
+	_cleanup_free_ char *target = chain(12);
+	struct sr_error err = {0};
+	int k;
+
+	const struct craft items[] = {
+	    {"train.py", AE_IFREG, "x"}, {"l", AE_IFLNK, "."}, {"s", AE_IFLNK, target}};
+	plant(kernel, items, 3);
+	k = kernel_beneath(kernel, "s");
+	assert_true(k == -EXDEV || k == -ENOSYS); /* the kernel agrees: s leaves */
+
+	craft_tarball(tar, items, 3);
+	mkdirs(out);
+	assert_int_equal(artifacts_unpack(tar, out, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "refusing entry 's': a symbolic link to 'l/l/"));
+	assert_non_null(strstr(err.msg, "leaves the destination"));
+	assert_true(fs_is_dir(out)); /* there before: kept, and empty as it was */
+	assert_int_equal(count_entries(out), 0);
+
+	/* Judged once all is out: the same links the other way round. */
+	const struct craft reversed[] = {{"s", AE_IFLNK, target}, {"l", AE_IFLNK, "."}};
+	craft_tarball(tar, reversed, 2);
+	assert_int_equal(artifacts_unpack(tar, out, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "refusing entry 's'"));
+	assert_int_equal(count_entries(out), 0);
+
+	/* And a file written through `s` never gets there. */
+	const struct craft through[] = {
+	    {"l", AE_IFLNK, "."}, {"s", AE_IFLNK, target}, {"s/sagerun-pwned", AE_IFREG, "x"}};
+	craft_tarball(tar, through, 3);
+	assert_int_equal(artifacts_unpack(tar, out, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "'s/sagerun-pwned'"));
+	assert_non_null(strstr(err.msg, "written through the symbolic link 's'"));
+	assert_int_equal(count_entries(out), 0);
+	assert_false(fs_exists("/sagerun-pwned"));
+}
+
+struct link_case {
+	const char *what;
+	struct craft items[6];
+	const char *entry;  /* the entry the error names */
+	const char *reason; /* and part of its reason */
+};
+
+static void test_unpack_refuses_link_variants(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *tar = pathf("%s/v.tar.gz", tmp);
+	_cleanup_free_ char *out = pathf("%s/out", tmp);
+	_cleanup_free_ char *inside = pathf("%s/x", out);
+	const char *leaves = "leaves the destination";
+	const struct link_case cases[] = {
+	    {"absolute", {{"abs", AE_IFLNK, "/etc"}}, "abs", leaves},
+	    /* The folder is at another path inside a host: absolute is out, even to itself. */
+	    {"absolute to itself",
+	     {{"x", AE_IFREG, "x"}, {"abs", AE_IFLNK, inside}},
+	     "abs",
+	     leaves},
+	    {"'..' through a link to a subfolder",
+	     {{"sub/", AE_IFDIR, NULL}, {"sub/up", AE_IFLNK, ".."}, {"s", AE_IFLNK, "sub/up/.."}},
+	     "s",
+	     leaves},
+	    {"a link to a link to outside",
+	     {{"a", AE_IFLNK, "b"}, {"b", AE_IFLNK, "../outside"}},
+	     "a",
+	     leaves},
+	    {"links each inside alone",
+	     {{"sub/", AE_IFDIR, NULL},
+	      {"sub/b", AE_IFLNK, ".."},
+	      {"a", AE_IFLNK, "sub/b"},
+	      {"s", AE_IFLNK, "a/.."}},
+	     "s",
+	     leaves},
+	    {"past a missing name, by its text", {{"s", AE_IFLNK, "missing/../.."}}, "s", leaves},
+	    {"a missing name made a link later",
+	     {{"s", AE_IFLNK, "x/.."}, {"x", AE_IFLNK, "."}},
+	     "s",
+	     leaves},
+	    {"a loop", {{"a", AE_IFLNK, "b"}, {"b", AE_IFLNK, "a"}}, "a", "(a loop?)"},
+	    {"a file through a link made earlier",
+	     {{"sub/", AE_IFDIR, NULL}, {"l", AE_IFLNK, "sub"}, {"l/f", AE_IFREG, "x"}},
+	     "l/f",
+	     "written through the symbolic link 'l'"},
+	    {"a hard link to a path through a link",
+	     {{"sub/", AE_IFDIR, NULL},
+	      {"sub/f", AE_IFREG, "x"},
+	      {"l", AE_IFLNK, "sub"},
+	      {"h", HARDLINK, "l/f"}},
+	     "h",
+	     "goes through the symbolic link 'l'"},
+	    /* link() keeps a link a link: "../t" would be read from the top folder. */
+	    {"a hard link to a symbolic link",
+	     {{"t", AE_IFREG, "x"},
+	      {"sub/", AE_IFDIR, NULL},
+	      {"sub/up", AE_IFLNK, "../t"},
+	      {"h", HARDLINK, "sub/up"}},
+	     "h",
+	     "a hard link to the symbolic link 'sub/up'"},
+	    {"a hard link to nothing", {{"h", HARDLINK, "nope"}}, "h", "not a file"},
+	    {"a hard link out", {{"h", HARDLINK, "../t"}}, "h", "'..' leaves"},
+	    {"a link replacing a folder",
+	     {{"d/", AE_IFDIR, NULL}, {"d", AE_IFLNK, "/etc"}},
+	     "d",
+	     "replace the folder"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct link_case *c = &cases[i];
+		struct sr_error err = {0};
+		size_t n = 0;
+
+		while (n < 6 && c->items[n].name)
+			n++;
+		craft_tarball(tar, c->items, n);
+		mkdirs(out);
+		print_message("# %s\n", c->what);
+		assert_int_equal(artifacts_unpack(tar, out, &err), -EINVAL);
+		_cleanup_free_ char *want = pathf("refusing entry '%s': ", c->entry);
+		if (!strstr(err.msg, want) || !strstr(err.msg, c->reason))
+			fail_msg("%s: %s", c->what, err.msg);
+		assert_int_equal(count_entries(out), 0);
+	}
+	assert_int_equal(count_entries(tmp), 2); /* v.tar.gz and out: nothing beside them */
+}
+
+/* What code trees hold: links up and across, chains (a venv's python -> python3 ->
+ * python3.11), a link to the folder itself, dangling links inside, hard links. */
+static void test_unpack_keeps_links_inside(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *tar = pathf("%s/ok.tar.gz", tmp);
+	_cleanup_free_ char *out = pathf("%s/out", tmp);
+	struct sr_error err = {0};
+	struct stat st;
+	const struct craft items[] = {
+	    {"./", AE_IFDIR, "0700"}, /* the folder's own mode is not the tarball's */
+	    {"train.py", AE_IFREG, "print(1)\n"},
+	    {"pkg/", AE_IFDIR, NULL},
+	    {"pkg/mod.py", AE_IFREG, "x = 1\n"},
+	    {"pkg/up", AE_IFLNK, "../train.py"},
+	    {"latest", AE_IFLNK, "pkg/mod.py"},
+	    {"l", AE_IFLNK, "."},
+	    {"self", AE_IFLNK, "l/l/l/pkg/../train.py"},
+	    {"venv/bin/python3.11", AE_IFREG, "elf"},
+	    {"venv/bin/python3", AE_IFLNK, "python3.11"},
+	    {"venv/bin/python", AE_IFLNK, "python3"},
+	    {"py", AE_IFLNK, "venv/bin/python"},
+	    {"up-and-back", AE_IFLNK, "pkg/up/../pkg/mod.py"},
+	    {"dangling", AE_IFLNK, "not/there/yet"},
+	    {"back-in", AE_IFLNK, "missing/../pkg"},
+	    {"hard", HARDLINK, "./pkg/mod.py"},
+	};
+	const size_t n = sizeof(items) / sizeof(items[0]);
+
+	mkdirs(out);
+	assert_int_equal(chmod(out, 0751), 0);
+	craft_tarball(tar, items, n);
+	assert_int_equal(artifacts_unpack(tar, out, &err), 0);
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].type != AE_IFLNK)
+			continue;
+		int k = kernel_beneath(out, items[i].name);
+		if (k == -EXDEV)
+			fail_msg("the kernel says '%s' leaves", items[i].name);
+	}
+	_cleanup_free_ char *hard = slurp_at(out, "hard");
+	_cleanup_free_ char *py = slurp_at(out, "py");
+	assert_string_equal(hard, "x = 1\n");
+	assert_string_equal(py, "elf");
+	assert_int_equal(stat(out, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0751);
+}
+
+static void test_unpack_into_used_folder(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *tar = pathf("%s/code.tar.gz", tmp);
+	_cleanup_free_ char *out = pathf("%s/out", tmp);
+	struct sr_error err = {0};
+	const struct craft items[] = {{"train.py", AE_IFREG, "new"}};
+
+	put_at(out, "train.py", "mine");
+	craft_tarball(tar, items, 1);
+	assert_int_equal(artifacts_unpack(tar, out, &err), -ENOTEMPTY);
+	assert_non_null(strstr(err.msg, out));
+	_cleanup_free_ char *mine = slurp_at(out, "train.py");
+	assert_string_equal(mine, "mine");
 }
 
 static void test_unpack_refuses_devices(void **state)
@@ -613,6 +882,13 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_unpack_refuses_absolute, setup_tmp, teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_unpack_refuses_symlink_escape, setup_tmp,
 					    teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_unpack_refuses_link_chain, setup_tmp,
+					    teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_unpack_refuses_link_variants, setup_tmp,
+					    teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_unpack_keeps_links_inside, setup_tmp,
+					    teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_unpack_into_used_folder, setup_tmp, teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_unpack_refuses_devices, setup_tmp, teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_unpack_missing_tarball, setup_tmp, teardown_tmp),
 	};

@@ -309,6 +309,34 @@ static void test_stage_code_tarball(void **state)
 	assert_string_equal(b, "y = 2\n");
 }
 
+/* Issue 16: a sourcedir.tar.gz whose links are harmless one by one and lead out together
+ * (`l -> .`, `s -> l/l/.../../..`) is refused, and the code folder stays empty. */
+static void test_stage_code_tarball_link_chain(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *src = pathf("%s/src", tmp);
+	_cleanup_free_ char *tar = pathf("%s/sourcedir.tar.gz", tmp);
+	_cleanup_free_ char *uri = pathf("file://%s", tar);
+	_cleanup_free_ char *code = pathf("%s/opt/ml/code", tmp);
+	_cleanup_free_ char *l = pathf("%s/l", src);
+	_cleanup_free_ char *s = pathf("%s/s", src);
+	_cleanup_free_ char *cmd = pathf("tar -C '%s' -czf '%s' train.py l s", src, tar);
+	struct sr_error err = {0};
+
+	put_at(src, "train.py", "print('tar')\n");
+	assert_int_equal(symlink(".", l), 0);
+	assert_int_equal(symlink("l/l/l/l/l/l/l/l/l/l/l/l/../../../../../../../../../../../..", s),
+			 0);
+	assert_int_equal(system(cmd), 0); /* GNU tar keeps links as links */
+
+	assert_int_equal(chan_stage_code(uri, code, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, tar));
+	assert_non_null(strstr(err.msg, "refusing entry 's': a symbolic link to 'l/l/"));
+	assert_non_null(strstr(err.msg, "leaves the destination"));
+	assert_true(fs_is_dir(code));
+	assert_int_equal(count_entries(code), 0);
+}
+
 static void test_stage_code_keeps_existing(void **state)
 {
 	const char *tmp = *state;
@@ -393,6 +421,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_stage_code_folder, setup_tmp, teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_stage_code_single_file, setup_tmp, teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_stage_code_tarball, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_stage_code_tarball_link_chain, setup_tmp,
+					    teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_stage_code_keeps_existing, setup_tmp,
 					    teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_stage_code_missing_source, setup_tmp,
