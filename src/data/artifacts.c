@@ -33,12 +33,21 @@ struct pack_seen {
 	bool is_dir;
 };
 
+/* A folder being packed: one of its own links leading back to it is a loop. */
+struct pack_dirid {
+	dev_t dev;
+	ino_t ino;
+};
+
 struct pack {
 	struct tarw *w;
 	const char *label;     /* borrowed: dest basename, for warnings */
 	struct strv *warnings; /* borrowed; may be NULL */
 	void *seen;	       /* tsearch tree of struct pack_seen */
 	char *buf;	       /* COPY_BUF_SIZE bytes */
+	bool follow;	       /* links followed, as the SDK packs a source folder */
+	unsigned entries;
+	struct pack_dirid up[PACK_DEPTH_MAX + 1]; /* the folders being packed, by depth */
 };
 
 static int pack_seen_cmp(const void *a, const void *b)
@@ -113,11 +122,11 @@ static int pack_header(struct pack *p, const struct tarw_entry *e, const char *p
 	return r < 0 ? sr_err_wrap(err, "pack '%s'", path) : 0;
 }
 
-static int pack_symlink(struct pack *p, int dfd, const char *name, const char *rel,
-			const char *path, const struct stat *st, struct sr_error *err)
+/* The target of the symbolic link `name` in `dfd`, in *ret (caller frees). */
+static int pack_read_link(int dfd, const char *name, const char *path, char **ret,
+			  struct sr_error *err)
 {
 	_cleanup_free_ char *target = NULL;
-	struct tarw_entry e;
 	size_t cap = 256;
 
 	/* st_size is only a hint (0 on some file systems): grow until the target fits. */
@@ -128,26 +137,54 @@ static int pack_symlink(struct pack *p, int dfd, const char *name, const char *r
 			return sr_err_errno(err, errno, "pack '%s'", path);
 		if ((size_t)n < cap) {
 			target[n] = '\0';
-			break;
+			*ret = TAKE_PTR(target);
+			return 0;
 		}
 		if (cap >= PATH_MAX * 16)
 			return sr_err(err, -ENAMETOOLONG, "pack '%s': symlink target too long",
 				      path);
 		cap *= 2;
 	}
+}
+
+static int pack_symlink(struct pack *p, int dfd, const char *name, const char *rel,
+			const char *path, const struct stat *st, struct sr_error *err)
+{
+	_cleanup_free_ char *target = NULL;
+	struct tarw_entry e;
+	int r = pack_read_link(dfd, name, path, &target, err);
+
+	if (r < 0)
+		return r;
 	e = pack_entry(rel, TARW_SYMLINK, st);
 	e.linkname = target;
 	return pack_header(p, &e, path, err);
+}
+
+/* What the link `name` leads to, in *st, as the SDK's tarfile (dereference=True) sees it:
+ * a link that leads nowhere, or round in circles, is an error naming it. */
+static int pack_follow(int dfd, const char *name, const char *path, struct stat *st,
+		       char **ret_target, struct sr_error *err)
+{
+	int r = pack_read_link(dfd, name, path, ret_target, err);
+
+	if (r < 0)
+		return r;
+	if (fstatat(dfd, name, st, 0) < 0)
+		return sr_err_errno(err, errno, "pack '%s': symbolic link to '%s'", path,
+				    *ret_target);
+	return 0;
 }
 
 static int pack_file(struct pack *p, int dfd, const char *name, const char *rel, const char *path,
 		     struct sr_error *err)
 {
 	struct tarw_entry e;
-	/* O_NOFOLLOW: the name may have become a symlink since we looked; O_NONBLOCK: or a FIFO,
-	 * whose open would hang.  The fstat below is what we trust. */
-	_cleanup_close_ int fd =
-	    openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	/* O_NOFOLLOW (unless links are followed): the name may have become a symlink since we
+	 * looked; O_NONBLOCK: or a FIFO, whose open would hang.  The fstat below is what we
+	 * trust. */
+	_cleanup_close_ int fd = openat(
+	    dfd, name, (p->follow ? 0 : O_NOFOLLOW) | O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	struct stat st;
 	off_t left;
 	int r;
@@ -198,23 +235,57 @@ static void closedirp(DIR **d)
 static int pack_dir(struct pack *p, int dfd, const char *root, const char *rel, int depth,
 		    struct sr_error *err);
 
+/* The folder just opened at `fd`, `depth` folders down, unless it is one it is in. */
+static int pack_enter(struct pack *p, int fd, const char *path, const char *target, int depth,
+		      struct sr_error *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return sr_err_errno(err, errno, "pack '%s'", path);
+	for (int i = 0; i < depth; i++) {
+		if (p->up[i].dev != st.st_dev || p->up[i].ino != st.st_ino)
+			continue;
+		if (!target) /* a bind mount of a folder into itself */
+			return sr_err(err, -ELOOP, "pack '%s': loops back to a folder it is in",
+				      path);
+		return sr_err(err, -ELOOP,
+			      "pack '%s': symbolic link to '%s' loops back to a folder it is in",
+			      path, target);
+	}
+	p->up[depth] = (struct pack_dirid){st.st_dev, st.st_ino};
+	return 0;
+}
+
 static int pack_child(struct pack *p, DIR *d, const char *name, const char *root,
 		      const char *dir_rel, int depth, struct sr_error *err)
 {
 	_cleanup_free_ char *rel = dir_rel[0] ? xasprintf("%s/%s", dir_rel, name) : xstrdup(name);
 	_cleanup_free_ char *path = xasprintf("%s/%s", root, rel);
+	_cleanup_free_ char *target = NULL;
 	int dfd = dirfd(d);
 	struct stat st;
 	bool write;
+	int r;
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return sr_err_errno(err, errno, "pack '%s'", path);
+	if (p->follow && S_ISLNK(st.st_mode)) {
+		r = pack_follow(dfd, name, path, &st, &target, err);
+		if (r < 0)
+			return r;
+	}
 	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
 		pack_warn(p, "skipped '%s': not a file, folder or symlink", rel);
 		return 0;
 	}
 	if (!pack_claim(p, rel, S_ISDIR(st.st_mode), &write))
 		return 0;
+	/* A source folder's links can multiply a tree without end; a host would refuse more
+	 * entries than this anyway. */
+	if (p->follow && ++p->entries > ARTIFACTS_ENTRIES_MAX)
+		return sr_err(err, -EFBIG, "pack '%s': more than %u entries", path,
+			      ARTIFACTS_ENTRIES_MAX);
 	if (S_ISLNK(st.st_mode))
 		return pack_symlink(p, dfd, name, rel, path, &st, err);
 	if (S_ISREG(st.st_mode))
@@ -223,17 +294,19 @@ static int pack_child(struct pack *p, DIR *d, const char *name, const char *root
 	if (depth >= PACK_DEPTH_MAX)
 		return sr_err(err, -ELOOP, "pack '%s': folders nested deeper than %d", path,
 			      PACK_DEPTH_MAX);
-	int cfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int cfd =
+	    openat(dfd, name, (p->follow ? 0 : O_NOFOLLOW) | O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cfd < 0)
 		return sr_err_errno(err, errno, "pack '%s'", path);
-	if (write) {
+	r = pack_enter(p, cfd, path, target, depth + 1, err);
+	if (r >= 0 && write) {
 		struct tarw_entry e = pack_entry(rel, TARW_DIR, &st);
-		int r = pack_header(p, &e, path, err);
 
-		if (r < 0) {
-			close(cfd);
-			return r;
-		}
+		r = pack_header(p, &e, path, err);
+	}
+	if (r < 0) {
+		close(cfd);
+		return r;
 	}
 	return pack_dir(p, cfd, root, rel, depth + 1, err);
 }
@@ -273,15 +346,22 @@ static int pack_dir(struct pack *p, int dfd, const char *root, const char *rel, 
 static int pack_root(struct pack *p, const char *root, struct sr_error *err)
 {
 	/* O_NOFOLLOW: a host may have replaced its model folder with a link to anywhere. */
-	int fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(root, (p->follow ? 0 : O_NOFOLLOW) | O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r;
 
-	if (fd < 0 && errno == ENOENT)
-		return 0; /* a host that never created the folder produced nothing */
-	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))
+	/* A host that never created the folder produced nothing; a source folder must be. */
+	if (fd < 0 && errno == ENOENT && !p->follow)
+		return 0;
+	if (fd < 0 && !p->follow && (errno == ELOOP || errno == ENOTDIR))
 		return sr_err(err, -ENOTDIR, "pack '%s': not a folder (symlinks are not followed)",
 			      root);
 	if (fd < 0)
 		return sr_err_errno(err, errno, "pack '%s'", root);
+	r = pack_enter(p, fd, root, NULL, 0, err);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
 	return pack_dir(p, fd, root, "", 0, err);
 }
 
@@ -297,15 +377,15 @@ static int pack_all(struct pack *p, const char *const *roots, size_t n, int fd, 
 	return r < 0 ? r : tarw_close(p->w, err);
 }
 
-int artifacts_pack(const char *const *roots, size_t n, const char *dest, struct strv *warnings,
-		   struct sr_error *err)
+static int pack_to(const char *const *roots, size_t n, const char *dest, bool follow,
+		   struct strv *warnings, struct sr_error *err)
 {
 	const char *slash = strrchr(dest, '/');
 	_cleanup_free_ char *dir = slash ? xstrndup(dest, (size_t)(slash - dest)) : xstrdup(".");
 	const char *base = slash ? slash + 1 : dest;
 	_cleanup_free_ char *tmp = NULL;
 	_cleanup_close_ int fd = -1;
-	struct pack p = {.label = base, .warnings = warnings};
+	struct pack p = {.label = base, .warnings = warnings, .follow = follow};
 	int r;
 
 	if (!*base)
@@ -354,4 +434,15 @@ fail:
 	tdestroy(p.seen, pack_seen_free);
 	free(p.buf);
 	return r;
+}
+
+int artifacts_pack(const char *const *roots, size_t n, const char *dest, struct strv *warnings,
+		   struct sr_error *err)
+{
+	return pack_to(roots, n, dest, false, warnings, err);
+}
+
+int artifacts_pack_source(const char *root, const char *dest, struct sr_error *err)
+{
+	return pack_to(&root, 1, dest, true, NULL, err);
 }

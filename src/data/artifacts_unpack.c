@@ -33,8 +33,6 @@
 #include "util/strv.h"
 #include "util/xalloc.h"
 
-/* Hard limits on what we extract: nobody's source folder or model has a million entries. */
-#define UNPACK_ENTRIES_MAX (1u << 20)
 /* A symbolic link is followed at most this many times in one walk, as the kernel does
  * (MAXSYMLINKS): more is a loop, or a chain nobody's code needs. */
 #define UNPACK_LINKS_MAX 40
@@ -451,9 +449,9 @@ static int unpack_all(struct unpack *u, struct archive *in, struct archive *out,
 		if (r < ARCHIVE_WARN)
 			return sr_err(err, archive_code(in), "unpack '%s': %s", u->tarball,
 				      archive_msg(in));
-		if (++entries > UNPACK_ENTRIES_MAX)
+		if (++entries > ARTIFACTS_ENTRIES_MAX)
 			return sr_err(err, -EFBIG, "unpack '%s': more than %u entries", u->tarball,
-				      UNPACK_ENTRIES_MAX);
+				      ARTIFACTS_ENTRIES_MAX);
 		r = unpack_entry(u, in, out, e, err);
 		if (r < 0)
 			return r;

@@ -208,8 +208,11 @@ static int chan_code_path(const char *submit_dir, char **ret_path, struct sr_err
 	return 0;
 }
 
-static int chan_copy_code(const char *src, const struct stat *st, const char *code_dir,
-			  struct sr_error *err)
+/* `path` as given, `src` what it resolves to.  Links are followed as the SDK follows them
+ * when it packs sourcedir.tar.gz, so a host gets the same files whether its code is copied
+ * (a local output) or packed, uploaded and extracted (an S3 output). */
+static int chan_copy_code(const char *path, const char *src, const struct stat *st,
+			  const char *code_dir, struct sr_error *err)
 {
 	if (S_ISDIR(st->st_mode)) {
 		_cleanup_free_ char *real_dst = realpath(code_dir, NULL);
@@ -231,7 +234,8 @@ static int chan_copy_code(const char *src, const struct stat *st, const char *co
 	if (has_suffix(src, ".tar.gz") || has_suffix(src, ".tgz"))
 		return artifacts_unpack(src, code_dir, err);
 
-	const char *base = strrchr(src, '/') + 1; /* src is absolute (realpath) */
+	/* The name given, not the one it links to: sagemaker_program says the former. */
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	_cleanup_free_ char *dst = xasprintf("%s/%s", code_dir, base);
 	int r = fs_copy_file(src, dst, st->st_mode & 0777, err);
 	if (r < 0)
@@ -271,7 +275,7 @@ int chan_stage_code(const char *submit_dir, const char *code_dir, struct sr_erro
 	r = chan_code_path(submit_dir, &path, err);
 	if (r < 0)
 		return r;
-	/* Resolve once: fs_copy_* refuse symlinks, and a link the user gave us is meant. */
+	/* Resolve once: a link the user gave is meant (and so are the links inside). */
 	src = realpath(path, NULL);
 	if (!src || stat(src, &st) < 0) {
 		r = -errno;
@@ -286,7 +290,7 @@ int chan_stage_code(const char *submit_dir, const char *code_dir, struct sr_erro
 	r = fs_mkdir_p(code_dir, 0755, err);
 	if (r < 0)
 		return r;
-	r = chan_copy_code(src, &st, code_dir, err);
+	r = chan_copy_code(path, src, &st, code_dir, err);
 	if (r < 0) {
 		/* Leave the folder empty, else the rule above would take half-copied code as
 		 * already staged next time. */

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "data/artifacts.h"
@@ -63,22 +62,22 @@ int s3_sourcedir_upload(const char *output_uri, const char *job_name, const char
 	const char *root = src;
 	int r = job_base(output_uri, job_name, &bucket, &base, err);
 
-	/* A single entry point goes in alone, as the SDK tars it. */
+	/* A single entry point goes in alone, as the SDK tars it: under the name it was given,
+	 * which is what sagemaker_program says, with the content of what it links to. */
 	if (r >= 0 && !fs_is_dir(src)) {
 		const char *name = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
-		_cleanup_free_ char *dst = NULL;
-		struct stat st;
+		_cleanup_free_ char *lnk = NULL;
 
 		single = xasprintf("%s/sourcedir", work_dir);
-		dst = xasprintf("%s/%s", single, name);
+		lnk = xasprintf("%s/%s", single, name);
+		(void)fs_rm_rf(single, NULL); /* an earlier attempt's */
 		r = fs_mkdir_p(single, 0755, err);
-		if (r >= 0)
-			r = stat(src, &st) < 0 ? sr_err_errno(err, errno, "'%s'", src)
-					       : fs_copy_file(src, dst, st.st_mode & 07777, err);
+		if (r >= 0 && symlink(src, lnk) < 0)
+			r = sr_err_errno(err, errno, "link '%s'", lnk);
 		root = single;
 	}
 	if (r >= 0)
-		r = artifacts_pack(&root, 1, tarball, NULL, err);
+		r = artifacts_pack_source(root, tarball, err);
 	if (r >= 0)
 		key = xasprintf("%s/source/sourcedir.tar.gz", base);
 	if (r >= 0)

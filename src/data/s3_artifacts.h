@@ -12,7 +12,8 @@ int s3_artifacts_upload(const char *output_uri, const char *job_name, const char
 			const char *output, char **ret_model_uri, struct sr_error *err);
 
 /* Script mode with an S3 output, as the SageMaker SDK does it: the code at `src` (a folder,
- * or a single entry point file) packed into <work_dir>/sourcedir.tar.gz and uploaded to
+ * or a single entry point file) packed into <work_dir>/sourcedir.tar.gz, links followed
+ * (artifacts_pack_source), and uploaded to
  * s3://bucket/prefix/<job>/source/sourcedir.tar.gz; *ret_uri gets that URI (for the
  * hyperparameter sagemaker_submit_directory; caller frees). */
 int s3_sourcedir_upload(const char *output_uri, const char *job_name, const char *src,

@@ -258,16 +258,15 @@ int fs_empty_dir(const char *dir, struct sr_error *err)
 	return r;
 }
 
-int fs_copy_file(const char *src, const char *dst, mode_t mode, struct sr_error *err)
+/* Copy the open file `in` (named `src` in errors) to a new `dst`. */
+static int copy_open_file(int in, const char *src, const char *dst, mode_t mode,
+			  struct sr_error *err)
 {
-	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	_cleanup_close_ int out = -1;
+	_cleanup_close_ int out =
+	    open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	bool writing;
 	int r;
 
-	if (in < 0)
-		return sr_err_errno(err, errno, "copy '%s'", src);
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (out < 0)
 		return sr_err_errno(err, errno, "copy to '%s'", dst);
 	r = fs_copy_fd(in, out, &writing);
@@ -286,6 +285,15 @@ static bool try_reflink(int in, int out)
 	return fstat(in, &si) == 0 && fstat(out, &so) == 0 && S_ISREG(si.st_mode) &&
 	       S_ISREG(so.st_mode) && lseek(in, 0, SEEK_CUR) == 0 && so.st_size == 0 &&
 	       ioctl(out, FICLONE, in) == 0;
+}
+
+int fs_copy_file(const char *src, const char *dst, mode_t mode, struct sr_error *err)
+{
+	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (in < 0)
+		return sr_err_errno(err, errno, "copy '%s'", src);
+	return copy_open_file(in, src, dst, mode, err);
 }
 
 int fs_copy_fd(int in, int out, bool *ret_writing)
@@ -315,8 +323,56 @@ int fs_copy_fd(int in, int out, bool *ret_writing)
 	}
 }
 
-static int copy_tree_at(const char *src, const char *dst, int depth, struct sr_error *err)
+/* A folder being copied, and the folders it is in: a link back to one of them is a loop.
+ * The bottom one is the copy's own folder (`dst` set). */
+struct copy_up {
+	dev_t dev;
+	ino_t ino;
+	const char *dst;
+	const struct copy_up *up;
+};
+
+static int copy_tree_at(const char *src, const char *dst, const struct copy_up *up, int depth,
+			struct sr_error *err);
+
+static int copy_dir(const char *src, const char *dst, const struct stat *st,
+		    const struct copy_up *up, int depth, struct sr_error *err)
 {
+	struct copy_up me = {st->st_dev, st->st_ino, NULL, up};
+	struct copy_up bottom = {.dst = dst};
+	struct stat got;
+	int r = 0;
+
+	if (mkdir(dst, st->st_mode & 07777) < 0 && errno != EEXIST)
+		return sr_err_errno(err, errno, "create folder '%s'", dst);
+	/* The top: the copy's own folder goes below it, since the source may hold it. */
+	if (!up) {
+		if (stat(dst, &got) < 0)
+			return sr_err_errno(err, errno, "copy to '%s'", dst);
+		if (got.st_dev == st->st_dev && got.st_ino == st->st_ino)
+			return sr_err(err, -EINVAL, "copy '%s' into itself", src);
+		bottom.dev = got.st_dev;
+		bottom.ino = got.st_ino;
+		me.up = &bottom;
+	}
+	DIR *d = opendir(src);
+	if (!d)
+		return sr_err_errno(err, errno, "copy '%s'", src);
+	for (struct dirent *e; r == 0 && (e = readdir(d));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		_cleanup_free_ char *s = xasprintf("%s/%s", src, e->d_name);
+		_cleanup_free_ char *t = xasprintf("%s/%s", dst, e->d_name);
+		r = copy_tree_at(s, t, &me, depth + 1, err);
+	}
+	closedir(d);
+	return r;
+}
+
+static int copy_tree_at(const char *src, const char *dst, const struct copy_up *up, int depth,
+			struct sr_error *err)
+{
+	char target[PATH_MAX] = "";
 	struct stat st;
 
 	if (depth > 256)
@@ -324,41 +380,48 @@ static int copy_tree_at(const char *src, const char *dst, int depth, struct sr_e
 	if (lstat(src, &st) < 0)
 		return sr_err_errno(err, errno, "copy '%s'", src);
 	if (S_ISLNK(st.st_mode)) {
-		char target[PATH_MAX];
 		ssize_t n = readlink(src, target, sizeof(target) - 1);
 
 		if (n < 0)
 			return sr_err_errno(err, errno, "copy '%s'", src);
 		target[n] = '\0';
-		if (symlink(target, dst) < 0)
-			return sr_err_errno(err, errno, "copy to '%s'", dst);
-		return 0;
+		if (stat(src, &st) < 0)
+			return sr_err_errno(err, errno, "copy '%s': symbolic link to '%s'", src,
+					    target);
 	}
-	if (S_ISREG(st.st_mode))
-		return fs_copy_file(src, dst, st.st_mode & 07777, err);
+	if (S_ISREG(st.st_mode)) {
+		/* O_NONBLOCK: a FIFO put in the file's place would hang the open. */
+		_cleanup_close_ int in = open(src, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		struct stat got;
+
+		if (in < 0 || fstat(in, &got) < 0)
+			return sr_err_errno(err, errno, "copy '%s'", src);
+		if (!S_ISREG(got.st_mode))
+			return sr_err(err, -EAGAIN, "copy '%s': changed while it was being copied",
+				      src);
+		return copy_open_file(in, src, dst, got.st_mode & 07777, err);
+	}
 	if (!S_ISDIR(st.st_mode))
 		return 0; /* sockets, fifos, devices: nothing a code folder needs */
-	if (mkdir(dst, st.st_mode & 07777) < 0 && errno != EEXIST)
-		return sr_err_errno(err, errno, "create folder '%s'", dst);
-
-	DIR *d = opendir(src);
-	if (!d)
-		return sr_err_errno(err, errno, "copy '%s'", src);
-	int r = 0;
-	for (struct dirent *e; r == 0 && (e = readdir(d));) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+	for (const struct copy_up *u = up; u; u = u->up) {
+		if (u->dev != st.st_dev || u->ino != st.st_ino)
 			continue;
-		_cleanup_free_ char *s = xasprintf("%s/%s", src, e->d_name);
-		_cleanup_free_ char *t = xasprintf("%s/%s", dst, e->d_name);
-		r = copy_tree_at(s, t, depth + 1, err);
+		if (u->dst)
+			return sr_err(err, -ELOOP, "copy '%s': leads into '%s', the copy itself",
+				      src, u->dst);
+		if (!*target) /* a bind mount of a folder into itself */
+			return sr_err(err, -ELOOP, "copy '%s': loops back to a folder it is in",
+				      src);
+		return sr_err(err, -ELOOP,
+			      "copy '%s': symbolic link to '%s' loops back to a folder it is in",
+			      src, target);
 	}
-	closedir(d);
-	return r;
+	return copy_dir(src, dst, &st, up, depth, err);
 }
 
 int fs_copy_tree(const char *src, const char *dst, struct sr_error *err)
 {
-	return copy_tree_at(src, dst, 0, err);
+	return copy_tree_at(src, dst, NULL, 0, err);
 }
 
 bool fs_is_dir(const char *path)

@@ -50,7 +50,10 @@ int fs_dir_used(const char *dir, struct sr_error *err);
 /* Remove everything inside the folder `dir` (never following symlinks), keeping the folder. */
 int fs_empty_dir(const char *dir, struct sr_error *err);
 
-/* Copy a tree (files, folders, symlinks as symlinks) from src into dst (created). */
+/* Copy a tree from src into dst (created), following symbolic links as the SageMaker SDK
+ * packs a source folder: a link to a file copies the file under the link's name, a link to
+ * a folder the folder's content; a link that leads nowhere, back to a folder it is in, or
+ * into dst is an error naming it.  Sockets, FIFOs and devices are left out. */
 int fs_copy_tree(const char *src, const char *dst, struct sr_error *err);
 
 /* Everything from fd `in` to fd `out` (EINTR retried): 0, or -errno with *ret_writing saying

@@ -227,6 +227,42 @@ test_expect_success 'script mode with an S3 output: sourcedir.tar.gz uploaded, h
 	test_cmp expect entries
 '
 
+test_expect_success 'links in --source-dir are followed alike with a local and an S3 output' '
+	mkdir -p lnsrc lnshared/lib && echo "lr=0.1" >lnshared/conf.txt &&
+	echo "x = 1" >lnshared/lib/util.py &&
+	cat >lnsrc/show.sh <<-\EOF &&
+	cd "$SAGEMAKER_BASE_DIR/code" && find . ! -name show.sh | sort | while read -r f; do
+		if [ -L "$f" ]; then echo "$f link"; elif [ -d "$f" ]; then echo "$f folder"
+		else echo "$f $(cat "$f")"; fi
+	done
+	EOF
+	ln -s "$PWD/lnshared/conf.txt" lnsrc/conf.txt && ln -s "$PWD/lnshared/lib" lnsrc/lib &&
+	sagerun train --backend process --name lnlocal --output out --entry-point show.sh \
+		--source-dir lnsrc >local.out 2>local.err &&
+	sagerun train --backend process --name lns3 --output s3://bkt/jobs --entry-point show.sh \
+		--source-dir lnsrc >s3.out 2>s3.err &&
+	test_grep "lns3: Completed" s3.err &&
+	sed -n "s/^algo-1 | //p" local.out >local.tree && sed -n "s/^algo-1 | //p" s3.out >s3.tree &&
+	printf "%s\n" ". folder" "./conf.txt lr=0.1" "./lib folder" "./lib/util.py x = 1" >expect &&
+	test_cmp expect local.tree && test_cmp expect s3.tree &&
+	ln -s "$PWD/nowhere.py" lnsrc/gone.py &&
+	test_must_fail sagerun train --backend process --name lngone --output out \
+		--entry-point show.sh --source-dir lnsrc 2>gone-local.err &&
+	test_must_fail sagerun train --backend process --name lngone3 --output s3://bkt/jobs \
+		--entry-point show.sh --source-dir lnsrc 2>gone-s3.err &&
+	for e in gone-local.err gone-s3.err; do
+		test_grep "lnsrc/gone.py.: symbolic link to .$PWD/nowhere.py.: No such file" $e || exit 1
+	done &&
+	echo "ls \"\$SAGEMAKER_BASE_DIR/code\"; test -L \"\$SAGEMAKER_BASE_DIR/code/entry.sh\" || echo copied" >lnreal.sh &&
+	ln -s lnreal.sh entry.sh &&
+	for out in out s3://bkt/jobs; do
+		sagerun train --backend process --name "lnone-${out%%:*}" --output $out \
+			--entry-point entry.sh >one.out 2>one.err &&
+		printf "%s\n" "algo-1 | entry.sh" "algo-1 | copied" >expect &&
+		test_cmp expect one.out || exit 1
+	done
+'
+
 test_expect_success 'an S3 sourcedir.tar.gz with ../evil is refused, nothing written outside' '
 	python3 - <<-\EOF &&
 	import io, tarfile

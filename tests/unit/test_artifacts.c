@@ -435,6 +435,81 @@ static void test_pack_too_deep(void **state)
 	assert_int_equal(count_entries(tmp), 1);
 }
 
+/* A source folder is packed as the SDK packs it (tarfile, dereference=True): links are
+ * followed, in and out of the folder, so the hosts' extraction has no link to refuse. */
+static void test_pack_source_follows_links(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *src = pathf("%s/src", tmp);
+	_cleanup_free_ char *outside = pathf("%s/outside", tmp);
+	_cleanup_free_ char *secret = pathf("%s/secret.txt", outside);
+	_cleanup_free_ char *libdir = pathf("%s/libdir", outside);
+	_cleanup_free_ char *src_link = pathf("%s/src-link", tmp);
+	_cleanup_free_ char *dest = pathf("%s/sourcedir.tar.gz", tmp);
+	_cleanup_free_ char *out = pathf("%s/out", tmp);
+	struct sr_error err = {0};
+	struct got_list l = {0};
+
+	put_at(src, "train.py", "print(1)\n");
+	put_at(outside, "secret.txt", "shared settings\n");
+	put_at(libdir, "x.py", "x = 1\n");
+	put_at(libdir, "sub/y.py", "y = 2\n");
+	link_at(secret, src, "abs.txt");
+	link_at(libdir, src, "lib");
+	link_at("train.py", src, "rel.py");
+	link_to(src, src_link);
+
+	assert_int_equal(artifacts_pack_source(src_link, dest, &err), 0);
+	read_tarball(dest, &l);
+	const char *want[] = {"abs.txt",  "lib/",   "lib/sub/", "lib/sub/y.py",
+			      "lib/x.py", "rel.py", "train.py"};
+	assert_int_equal(l.n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < l.n; i++) {
+		assert_string_equal(l.v[i].name, want[i]);
+		assert_int_not_equal(l.v[i].type, AE_IFLNK);
+	}
+	assert_string_equal(find(&l, "abs.txt")->data, "shared settings\n");
+	assert_string_equal(find(&l, "lib/sub/y.py")->data, "y = 2\n");
+	assert_string_equal(find(&l, "rel.py")->data, "print(1)\n");
+	/* What issue 16 saw: sagerun refused its own sourcedir.tar.gz. */
+	assert_int_equal(artifacts_unpack(dest, out, &err), 0);
+	_cleanup_free_ char *got = slurp_at(out, "abs.txt");
+	assert_string_equal(got, "shared settings\n");
+	got_release(&l);
+}
+
+static void test_pack_source_bad_links(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *dest = pathf("%s/sourcedir.tar.gz", tmp);
+	_cleanup_free_ char *dangling = pathf("%s/dangling", tmp);
+	_cleanup_free_ char *loop = pathf("%s/loop", tmp);
+	_cleanup_free_ char *self = pathf("%s/self", tmp);
+	struct sr_error err = {0};
+
+	put_at(dangling, "train.py", "x");
+	link_at("nowhere/at/all", dangling, "gone");
+	assert_int_equal(artifacts_pack_source(dangling, dest, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "dangling/gone': symbolic link to 'nowhere/at/all'"));
+
+	/* A link to a folder it is in would pack forever. */
+	put_at(loop, "pkg/mod.py", "x");
+	link_at("..", loop, "pkg/up");
+	assert_int_equal(artifacts_pack_source(loop, dest, &err), -ELOOP);
+	assert_non_null(strstr(err.msg, "loop/pkg/up': symbolic link to '..' loops back"));
+
+	put_at(self, "train.py", "x");
+	link_at("a", self, "a");
+	assert_int_equal(artifacts_pack_source(self, dest, &err), -ELOOP);
+	assert_non_null(strstr(err.msg, "self/a': symbolic link to 'a'"));
+
+	/* Unlike a host's model folder, a source folder that is not there is an error. */
+	_cleanup_free_ char *none = pathf("%s/none", tmp);
+	assert_int_equal(artifacts_pack_source(none, dest, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, none));
+	assert_int_equal(count_entries(tmp), 3); /* no tarball left behind */
+}
+
 /* --- unpack ----------------------------------------------------------------------------- */
 
 /* An entry's type for a hard link, whose data is then its target. */
@@ -877,6 +952,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pack_failure_leaves_nothing, setup_tmp,
 					    teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_pack_too_deep, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_pack_source_follows_links, setup_tmp,
+					    teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_pack_source_bad_links, setup_tmp, teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_unpack_round_trip, setup_tmp, teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_unpack_refuses_dotdot, setup_tmp, teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_unpack_refuses_absolute, setup_tmp, teardown_tmp),

@@ -262,11 +262,70 @@ static void test_stage_code_folder(void **state)
 	assert_int_equal(chan_stage_code(uri, code, &err), 0);
 	_cleanup_free_ char *a = read_at(code, "train.py");
 	_cleanup_free_ char *b = read_at(code, "pkg/util.py");
-	_cleanup_free_ char *l = link_at(code, "latest.py");
+	_cleanup_free_ char *c = read_at(code, "latest.py");
 	assert_string_equal(a, "print('hi')\n");
 	assert_string_equal(b, "x = 1\n");
-	assert_non_null(l);
-	assert_string_equal(l, "train.py");
+	/* Followed, as the SDK packs the folder: a copy, not a link. */
+	assert_null(link_at(code, "latest.py"));
+	assert_string_equal(c, "print('hi')\n");
+}
+
+/* Issue 16: links out of a source folder (absolute, to a file and to a folder) give the
+ * host what they lead to, as sourcedir.tar.gz would; one leading nowhere is named. */
+static void test_stage_code_folder_links(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *src = pathf("%s/src", tmp);
+	_cleanup_free_ char *shared = pathf("%s/shared", tmp);
+	_cleanup_free_ char *conf = pathf("%s/conf.txt", shared);
+	_cleanup_free_ char *lib = pathf("%s/lib", shared);
+	_cleanup_free_ char *code = pathf("%s/opt/ml/code", tmp);
+	_cleanup_free_ char *p = NULL;
+	struct sr_error err = {0};
+
+	put_at(src, "train.py", "print('hi')\n");
+	put_at(shared, "conf.txt", "lr=0.1\n");
+	put_at(shared, "lib/util.py", "x = 1\n");
+	p = pathf("%s/conf.txt", src);
+	assert_int_equal(symlink(conf, p), 0);
+	free(p);
+	p = pathf("%s/lib", src);
+	assert_int_equal(symlink(lib, p), 0);
+
+	assert_int_equal(chan_stage_code(src, code, &err), 0);
+	_cleanup_free_ char *a = read_at(code, "conf.txt");
+	_cleanup_free_ char *b = read_at(code, "lib/util.py");
+	assert_string_equal(a, "lr=0.1\n");
+	assert_string_equal(b, "x = 1\n");
+	assert_null(link_at(code, "conf.txt"));
+	assert_null(link_at(code, "lib"));
+
+	/* A link that leads nowhere fails the staging by name, leaving the folder empty. */
+	_cleanup_free_ char *code2 = pathf("%s/code2", tmp);
+	free(p);
+	p = pathf("%s/gone.py", src);
+	assert_int_equal(symlink("/nonexistent/gone.py", p), 0);
+	assert_int_equal(chan_stage_code(src, code2, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "gone.py': symbolic link to '/nonexistent/gone.py'"));
+	assert_int_equal(count_entries(code2), 0);
+}
+
+/* A single entry point that is a link goes in under its own name, which is what
+ * sagemaker_program says, with the content of the file it links to. */
+static void test_stage_code_single_file_link(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *real = pathf("%s/real/v2.py", tmp);
+	_cleanup_free_ char *entry = pathf("%s/train.py", tmp);
+	_cleanup_free_ char *code = pathf("%s/code", tmp);
+	struct sr_error err = {0};
+
+	put_at(tmp, "real/v2.py", "print(2)\n");
+	assert_int_equal(symlink(real, entry), 0);
+	assert_int_equal(chan_stage_code(entry, code, &err), 0);
+	_cleanup_free_ char *a = read_at(code, "train.py");
+	assert_string_equal(a, "print(2)\n");
+	assert_int_equal(count_entries(code), 1);
 }
 
 static void test_stage_code_single_file(void **state)
@@ -419,7 +478,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_stage_local_missing_folder, setup_tmp,
 					    teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_stage_code_folder, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_stage_code_folder_links, setup_tmp, teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_stage_code_single_file, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_stage_code_single_file_link, setup_tmp,
+					    teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_stage_code_tarball, setup_tmp, teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_stage_code_tarball_link_chain, setup_tmp,
 					    teardown_tmp),

@@ -121,12 +121,16 @@ static void test_fs_atomic_and_tree(void **state)
 
 		assert_int_equal(fs_copy_tree(src, copy, &err), 0);
 	}
+	/* Links are followed, as the SDK packs a source folder. */
 	{
 		_cleanup_free_ char *l = xasprintf("%s/link", copy);
-		char target[64] = {0};
+		_cleanup_free_ char *got = NULL;
+		struct stat st;
 
-		assert_int_equal(readlink(l, target, sizeof(target) - 1), 4);
-		assert_string_equal(target, "file");
+		assert_int_equal(lstat(l, &st), 0);
+		assert_true(S_ISREG(st.st_mode));
+		assert_int_equal(fs_read_file(l, 100, &got, NULL, &err), 0);
+		assert_string_equal(got, "hello");
 	}
 	/* A file where a folder should be is a clear error. */
 	{
@@ -138,6 +142,60 @@ static void test_fs_atomic_and_tree(void **state)
 	assert_int_equal(fs_rm_rf(dir, &err), 0);
 	assert_false(fs_exists(dir));
 	assert_int_equal(fs_rm_rf(dir, &err), 0); /* already gone is fine */
+}
+
+static void test_fs_copy_tree_links(void **state)
+{
+	char tmpl[] = "/tmp/sr-util-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	_cleanup_free_ char *src = NULL, *out = NULL, *ext = NULL, *p = NULL, *got = NULL;
+	struct sr_error err = {0};
+
+	(void)state;
+	assert_non_null(dir);
+	src = xasprintf("%s/src", dir);
+	out = xasprintf("%s/out", dir);
+	ext = xasprintf("%s/ext", dir);
+	p = xasprintf("%s/sub", ext);
+	assert_int_equal(fs_mkdir_p(p, 0755, &err), 0);
+	free(p);
+	p = xasprintf("%s/sub/y", ext);
+	assert_int_equal(fs_write_atomic(p, "y", 1, 0644, &err), 0);
+	assert_int_equal(fs_mkdir_p(src, 0755, &err), 0);
+	free(p);
+	p = xasprintf("%s/ext", src);
+	assert_int_equal(symlink(ext, p), 0); /* a folder outside, absolute */
+	assert_int_equal(fs_copy_tree(src, out, &err), 0);
+	free(p);
+	p = xasprintf("%s/ext/sub/y", out);
+	assert_int_equal(fs_read_file(p, 10, &got, NULL, &err), 0);
+	assert_string_equal(got, "y");
+	assert_int_equal(fs_rm_rf(out, &err), 0);
+
+	/* A link that leads nowhere is named. */
+	free(p);
+	p = xasprintf("%s/gone", src);
+	assert_int_equal(symlink("nowhere", p), 0);
+	assert_int_equal(fs_copy_tree(src, out, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "src/gone': symbolic link to 'nowhere'"));
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(fs_rm_rf(out, &err), 0);
+
+	/* A link back up, and one into the copy itself, would never end. */
+	free(p);
+	p = xasprintf("%s/sub/up", ext);
+	assert_int_equal(symlink("..", p), 0);
+	assert_int_equal(fs_copy_tree(src, out, &err), -ELOOP);
+	assert_non_null(strstr(err.msg, "src/ext/sub/up': symbolic link to '..' loops back"));
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(fs_rm_rf(out, &err), 0);
+	assert_int_equal(fs_mkdir_p(out, 0755, &err), 0);
+	free(p);
+	p = xasprintf("%s/out", src);
+	assert_int_equal(symlink(out, p), 0);
+	assert_int_equal(fs_copy_tree(src, out, &err), -ELOOP);
+	assert_non_null(strstr(err.msg, "src/out': leads into"));
+	assert_int_equal(fs_rm_rf(dir, &err), 0);
 }
 
 static void test_need_open_files(void **state)
@@ -201,6 +259,7 @@ int main(void)
 	    cmocka_unit_test(test_abspath),
 	    cmocka_unit_test(test_clock_format),
 	    cmocka_unit_test(test_need_open_files),
+	    cmocka_unit_test(test_fs_copy_tree_links),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
