@@ -16,8 +16,9 @@
 #include "util/error.h"
 #include "util/strv.h"
 
-/* The subset of struct clone_args we use (CLONE_ARGS_SIZE_VER0); <linux/sched.h> clashes with
- * <sched.h> on some libc versions. */
+/* struct clone_args up to its cgroup (CLONE_ARGS_SIZE_VER2); <linux/sched.h> clashes with
+ * <sched.h> on some libc versions.  A kernel that knows a shorter struct takes this one as long
+ * as the fields it does not know are zero (E2BIG otherwise). */
 struct sr_clone_args {
 	uint64_t flags;
 	uint64_t pidfd;
@@ -27,7 +28,14 @@ struct sr_clone_args {
 	uint64_t stack;
 	uint64_t stack_size;
 	uint64_t tls;
+	uint64_t set_tid;
+	uint64_t set_tid_size;
+	uint64_t cgroup;
 };
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
 
 int spawn_stdio_open(struct spawn_stdio *s, const char *name, struct sr_error *err)
 {
@@ -119,10 +127,16 @@ void spawn_exec_candidates(const struct host *h, struct strv *out)
 
 pid_t spawn_clone(uint64_t flags, int *ret_pidfd)
 {
+	return spawn_clone_into(flags, -1, ret_pidfd);
+}
+
+pid_t spawn_clone_into(uint64_t flags, int cgroup_fd, int *ret_pidfd)
+{
 	struct sr_clone_args args = {
-	    .flags = CLONE_PIDFD | flags,
+	    .flags = CLONE_PIDFD | flags | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
 	    .pidfd = (uint64_t)(uintptr_t)ret_pidfd,
 	    .exit_signal = SIGCHLD,
+	    .cgroup = cgroup_fd >= 0 ? (uint64_t)cgroup_fd : 0,
 	};
 	pid_t pid;
 	int e;
@@ -130,6 +144,10 @@ pid_t spawn_clone(uint64_t flags, int *ret_pidfd)
 	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	if (pid >= 0)
 		return pid;
+	/* Only clone3 starts a child in a group, and whether another group would do is the
+	 * caller's to decide (before Linux 5.7 the answer is E2BIG). */
+	if (cgroup_fd >= 0)
+		return -1;
 	/* FIXME: drop when kernel 5.3 is baseline.  Seccomp profiles of older container runtimes
 	 * also answer ENOSYS or EPERM for clone3.  The raw clone() is fork() with namespace flags
 	 * (glibc's fork is the same system call).  The child is ours and unreaped until we wait

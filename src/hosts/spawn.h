@@ -42,6 +42,11 @@ void spawn_exec_candidates(const struct host *h, struct strv *out);
  * Falls back to clone() + pidfd_open() where clone3 is refused (ENOSYS, EPERM from seccomp).
  * Returns the pid, 0 in the child, or -1 with errno set.  Block signals around it. */
 pid_t spawn_clone(uint64_t flags, int *ret_pidfd);
+/* The same, the child born in the cgroup2 group of the directory fd `cgroup_fd`
+ * (CLONE_INTO_CGROUP): none of its code runs anywhere else.  Never falls back: -1 with errno
+ * where clone3 or CLONE_INTO_CGROUP is missing (ENOSYS, E2BIG before Linux 5.7, EPERM) or the
+ * group refuses it (EACCES, EBUSY, EOPNOTSUPP...).  cgroup_fd -1 is spawn_clone. */
+pid_t spawn_clone_into(uint64_t flags, int cgroup_fd, int *ret_pidfd);
 
 /* waitid(P_PIDFD) restarting on EINTR; 0 or -errno. */
 int spawn_wait(int pidfd, siginfo_t *si, int flags);
