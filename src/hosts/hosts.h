@@ -95,6 +95,9 @@ struct host_group {
 	bool network_host;  /* --network host: share this machine's network namespace */
 	const char *subnet; /* --subnet CIDR for the private network; NULL = the default */
 	const struct host_container *container; /* container backends only (borrowed) */
+	/* The job's folder (borrowed): where a backend records what must not outlive the job
+	 * (the process backend's cgroup), for cleanup_leftovers to find.  NULL: none. */
+	const char *job_dir;
 	const struct host_backend *backend;
 	void *priv; /* backend state, freed by group_teardown */
 };

@@ -69,6 +69,7 @@ void launch_hosts_init(struct local_job *L)
 	L->group.hosts = L->hosts;
 	L->group.n = L->n_hosts;
 	L->group.backend = L->backend;
+	L->group.job_dir = L->job_dir;
 	if (L->backend->flags & HOST_BACKEND_F_CONTAINER)
 		launch_container_bind(L);
 }
