@@ -3,8 +3,9 @@
  * A host is one emulated SageMaker instance (algo-N).  The backend starts its first process
  * with the argv, environment and working folder the caller prepared, hands back a pidfd and
  * the read ends of its stdout/stderr, signals the host as a whole, reaps it, and tears down
- * whatever it made.  `process` runs each host as a process group, `ns` as a set of Linux
- * namespaces (ns.c), `docker` as a container of the job's image (docker.c).
+ * whatever it made.  `process` runs each host as a process group (in a cgroup of its own where
+ * one can be made: process.c), `ns` as a set of Linux namespaces (ns.c), `docker` as a
+ * container of the job's image (docker.c).  On each, whatever a host started ends with it.
  */
 #ifndef SR_HOSTS_HOSTS_H
 #define SR_HOSTS_HOSTS_H

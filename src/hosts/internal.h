@@ -21,12 +21,44 @@ struct job_report;
 int host_check_not_container(const char *backend, const struct host_options *o,
 			     const struct job_report *rep, struct sr_error *err);
 
-/* ---- the process backend: process.c, process_leftovers.c ---- */
+/* ---- the process backend: process.c, process_cgroup.c, process_leftovers.c ----
+ *
+ * Everything a host started ends with it: where a cgroup2 group can be made, each host runs
+ * in one (process_cgroup.c), else its processes are found by the marker in their environment
+ * (process_leftovers.c).  Each file says what its way misses. */
 
 /* In the environment of every process of a process-backend host: the host's folder
- * (<job>/hosts/algo-N), by which the leftovers of a lost supervisor are found. */
+ * (<job>/hosts/algo-N), by which the sweep finds the host's processes. */
 #define PROC_HOST_ENV "SAGERUN_PROCESS_HOST"
+/* What a lost supervisor left of the job in `job_dir`: its cgroups, then the sweep. */
 void proc_cleanup_leftovers(const char *job_dir, struct strv *warnings);
+/* Kill, through pidfds, every process whose environment holds the entry `entry`
+ * (PROC_HOST_ENV=<folder>), or with `prefix` any entry that starts with it; pass after pass
+ * until one finds nothing alive (a process may fork while a pass runs).  The number killed,
+ * or -errno when /proc cannot be read. */
+int proc_sweep(const char *entry, bool prefix);
+
+/* Make the job's group under the cgroup2 group sagerun runs in, recorded in
+ * <job_dir>/hosts.cgroup first: 1 with *ret_path, 0 when no group can be made here (no
+ * cgroup2, or not writable: the caller falls back to the sweep), < 0 when the record cannot
+ * be written. */
+int proc_cgroup_job_make(const char *job_dir, char **ret_path, struct sr_error *err);
+/* mkdir <job_cgroup>/<name>: an O_DIRECTORY fd of it (CLONE_INTO_CGROUP's) and *ret_path, or
+ * -errno. */
+int proc_cgroup_host_make(const char *job_cgroup, const char *name, char **ret_path);
+/* SIGKILL every process of the group at `path` and of the groups under it, without waiting:
+ * cgroup.kill, else proc_cgroup_kill_each (then 1).  0 too when the group is gone. */
+int proc_cgroup_kill(const char *path);
+/* Where the kernel has no cgroup.kill (before Linux 5.14): freeze the group, SIGKILL each
+ * process listed in its cgroup.procs and its subgroups', through pidfds. */
+void proc_cgroup_kill_each(const char *path);
+/* Kill, wait until nothing is left in the group or under it, remove them all.  0, or an
+ * error naming the group (-ETIMEDOUT: still populated after the wait). */
+int proc_cgroup_remove(const char *path, struct sr_error *err);
+/* proc_cgroup_remove, then the job's record of it. */
+int proc_cgroup_job_remove(const char *job_dir, const char *path, struct sr_error *err);
+/* The lost job's groups, from its record; what cannot be removed goes to `warnings`. */
+void proc_cgroup_leftovers(const char *job_dir, struct strv *warnings);
 
 /* ---- container hosts: container.c (what docker.c creates and compose.c writes) ---------- */
 

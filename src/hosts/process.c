@@ -2,14 +2,19 @@
  *
  * The first process of a host leads its own process group, so the host can be signalled as a
  * whole with kill(-pgid).  It gets PR_SET_PDEATHSIG(SIGKILL), so hosts die with sagerun even
- * when sagerun itself is SIGKILLed.  Limits, by design of this backend (the `ns` backend puts
- * each host in a PID namespace and has neither):
- *  - PDEATHSIG covers the first process only; its children (grandchildren of sagerun) in the
- *    group are killed by the group kill in collect() / teardown(), not by PDEATHSIG, so after a
- *    SIGKILL of sagerun itself they may survive;
- *  - a process that leaves the group (setsid, setpgid) escapes the group kill;
- *  - PDEATHSIG fires when the *thread* that started the host exits: start hosts from the
- *    thread that supervises them (sup_run does).
+ * when sagerun itself is SIGKILLed (PDEATHSIG fires when the *thread* that started the host
+ * exits: start hosts from the thread that supervises them, as sup_run does).
+ *
+ * A process group does not hold a host: a process that leaves it (setsid, setpgid, a double
+ * fork, nohup and daemon(3) alike) escapes the group kill, and after a SIGKILL of sagerun only
+ * the first process has PDEATHSIG.  So everything a host started is ended with it (collect,
+ * teardown), and by the next sagerun command when its supervisor was lost (cleanup_leftovers),
+ * in one of two ways:
+ *  - a cgroup2 group per host, where sagerun may make one (process_cgroup.c): the first
+ *    process is born in it (CLONE_INTO_CGROUP) and cgroup.kill ends all it ever started;
+ *  - else the sweep (process_leftovers.c): every process whose environment carries the host's
+ *    PROC_HOST_ENV marker is killed, then the job's at the group's teardown.
+ * Each file says what its way misses.
  *
  * Spawning follows libuv (src/unix/process.c): everything the child needs is prepared before
  * the clone, the child only makes async-signal-safe calls, and reports a failed step (errno)
@@ -41,7 +46,14 @@
 
 struct proc_priv {
 	pid_t pgid;
-	bool reaped; /* the leader is reaped: its pid and pgid may belong to someone else now */
+	bool reaped;  /* the leader is reaped: its pid and pgid may belong to someone else now */
+	char *cgroup; /* the host's cgroup2 group (owned); NULL: the sweep holds the host */
+	bool swept;   /* the sweep ran once the leader ended */
+};
+
+/* What the job's hosts share. */
+struct proc_group {
+	char *cgroup; /* the job's cgroup2 group (owned); NULL: none can be made here */
 };
 
 /* The step of the child's set-up that failed, reported to the parent with its errno. */
@@ -146,6 +158,9 @@ static int proc_start(struct host *h, struct sr_error *err)
 	int p[2], r = 0;
 	ssize_t n;
 	pid_t pid;
+	const struct proc_group *g = h->group ? h->group->priv : NULL;
+	_cleanup_free_ char *cgroup = NULL;
+	_cleanup_close_ int cgroup_fd = -1;
 
 	r = spawn_stdio_open(&io, h->name, err);
 	if (r < 0)
@@ -155,6 +170,9 @@ static int proc_start(struct host *h, struct sr_error *err)
 		spawn_stdio_close(&io);
 		return sr_err_errno(err, -r, "%s: create pipe", h->name);
 	}
+	/* Without a group of its own (-errno) the host is held by the sweep. */
+	if (g && g->cgroup)
+		cgroup_fd = proc_cgroup_host_make(g->cgroup, h->name, &cgroup);
 	rep_r = p[0];
 	rep_w = p[1];
 
@@ -175,7 +193,13 @@ static int proc_start(struct host *h, struct sr_error *err)
 	 * in the child before it resets the dispositions. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid = spawn_clone(0, &pidfd);
+	pid = spawn_clone_into(0, cgroup_fd, &pidfd);
+	/* Not in its group (no clone3 or CLONE_INTO_CGROUP before Linux 5.7, a seccomp profile
+	 * that refuses clone3, a group that takes no process): then the sweep holds it. */
+	if (pid < 0 && cgroup_fd >= 0) {
+		cgroup_fd = sr_close(cgroup_fd);
+		pid = spawn_clone(0, &pidfd);
+	}
 	if (pid == 0)
 		child_run(&plan);
 	r = pid < 0 ? -errno : 0;
@@ -183,8 +207,14 @@ static int proc_start(struct host *h, struct sr_error *err)
 	strv_release(&cand);
 	spawn_stdio_close_child(&io);
 	rep_w = sr_close(rep_w);
+	if (cgroup && cgroup_fd < 0) {
+		(void)rmdir(cgroup);
+		free(TAKE_PTR(cgroup));
+	}
 	if (r < 0) {
 		spawn_stdio_close(&io);
+		if (cgroup)
+			(void)rmdir(cgroup);
 		return sr_err_errno(err, -r, "%s: cannot start a process", h->name);
 	}
 
@@ -198,9 +228,12 @@ static int proc_start(struct host *h, struct sr_error *err)
 	if (n != 0) {
 		int e = errno;
 
-		/* The child is at _exit(127) (or died): reap it so no zombie is left. */
+		/* The child is at _exit(127) (or died): reap it so no zombie is left.  Only our
+		 * code ran in its group: it is empty then. */
 		(void)spawn_wait(pidfd, &si, 0);
 		spawn_stdio_close(&io);
+		if (cgroup)
+			(void)rmdir(cgroup);
 		if (n < 0)
 			return sr_err_errno(err, e, "%s: read child status", h->name);
 		if (n != (ssize_t)sizeof(rep))
@@ -210,6 +243,7 @@ static int proc_start(struct host *h, struct sr_error *err)
 
 	struct proc_priv *priv = xcalloc(1, sizeof(*priv));
 	priv->pgid = pid;
+	priv->cgroup = TAKE_PTR(cgroup);
 	h->priv = priv;
 	h->pid = pid;
 	h->pidfd = TAKE_FD(pidfd);
@@ -241,6 +275,23 @@ static int proc_signal(struct host *h, int sig, struct sr_error *err)
 	return 0;
 }
 
+/* Whatever of the host is still alive besides its leader, which is not reaped yet (its pgid
+ * cannot be anyone else's): the group kill misses those that left the process group. */
+static void kill_the_rest(struct host *h, struct proc_priv *p)
+{
+	/* Failure (EPERM: a straggler changed its uid) cannot be helped here and must not stop
+	 * the reaping that follows. */
+	(void)kill(-p->pgid, SIGKILL);
+	if (p->cgroup) {
+		(void)proc_cgroup_kill(p->cgroup);
+	} else if (h->root && !p->swept) {
+		_cleanup_free_ char *marker = xasprintf("%s=%s", PROC_HOST_ENV, h->root);
+
+		(void)proc_sweep(marker, false);
+		p->swept = true;
+	}
+}
+
 static int proc_collect(struct host *h, int *ret_status, struct sr_error *err)
 {
 	struct proc_priv *p = h->priv;
@@ -254,10 +305,8 @@ static int proc_collect(struct host *h, int *ret_status, struct sr_error *err)
 	r = spawn_wait(h->pidfd, &si, WNOWAIT);
 	if (r < 0)
 		return sr_err_errno(err, -r, "%s: wait", h->name);
-	/* The host ends with its first process, as a container ends with its PID 1.  Failure
-	 * (EPERM: a straggler changed its uid) cannot be helped here and must not stop the
-	 * reaping below. */
-	(void)kill(-p->pgid, SIGKILL);
+	/* The host ends with its first process, as a container ends with its PID 1. */
+	kill_the_rest(h, p);
 	r = spawn_wait(h->pidfd, &si, 0);
 	if (r < 0)
 		return sr_err_errno(err, -r, "%s: wait", h->name);
@@ -273,17 +322,62 @@ static void proc_teardown(struct host *h)
 
 	if (p && !p->reaped && h->pidfd >= 0) {
 		(void)pidfd_send_signal(h->pidfd, SIGKILL, NULL, 0);
-		(void)kill(-p->pgid, SIGKILL);
+		kill_the_rest(h, p);
 		(void)spawn_wait(h->pidfd, &si, 0);
 		p->reaped = true;
 		h->exited = true;
 	}
+	/* Nothing to report to: a group that cannot be removed stays recorded in the job's
+	 * folder, and the group's teardown tries the job's whole group again. */
+	if (p && p->cgroup)
+		(void)proc_cgroup_remove(p->cgroup, NULL);
 	h->pidfd = sr_close(h->pidfd);
 	h->out_fd = sr_close(h->out_fd);
 	h->err_fd = sr_close(h->err_fd);
+	if (p)
+		free(p->cgroup);
 	free(p);
 	h->priv = NULL;
 	h->pid = 0;
+}
+
+static int proc_group_prepare(struct host_group *g, struct sr_error *err)
+{
+	struct proc_group *pg;
+	char *cgroup = NULL;
+
+	if (g->priv)
+		return 0;
+	if (g->job_dir) {
+		int r = proc_cgroup_job_make(g->job_dir, &cgroup, err);
+
+		if (r < 0)
+			return r;
+	}
+	pg = xcalloc(1, sizeof(*pg));
+	pg->cgroup = cgroup;
+	g->priv = pg;
+	return 0;
+}
+
+static void proc_group_teardown(struct host_group *g)
+{
+	struct proc_group *pg = g->priv;
+
+	if (!pg)
+		return;
+	if (pg->cgroup)
+		(void)proc_cgroup_job_remove(g->job_dir, pg->cgroup, NULL);
+	/* The job's whole sweep, also with a cgroup: a host that could not start in its group,
+	 * or a process that left it, keeps the marker. */
+	if (g->job_dir) {
+		_cleanup_free_ char *trees = xasprintf("%s=%s/hosts/", PROC_HOST_ENV, g->job_dir);
+
+		(void)proc_sweep(trees, true);
+	}
+	free(pg->cgroup);
+	free(pg);
+	g->priv = NULL;
 }
 
 /* Plain processes share this machine's network: there is no subnet and no isolation to
@@ -334,6 +428,8 @@ const struct host_backend host_backend_process = {
     .check_options = proc_check_options,
     .cleanup_leftovers = proc_cleanup_leftovers,
     .host_env = proc_host_env,
+    .group_prepare = proc_group_prepare,
+    .group_teardown = proc_group_teardown,
     .start = proc_start,
     .signal = proc_signal,
     .collect = proc_collect,

@@ -23,6 +23,8 @@
 
 #include "contract/contract.h"
 #include "hosts/hosts.h"
+#include "hosts/internal.h"
+#include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/signame.h"
@@ -509,8 +511,194 @@ static void test_teardown(void **state)
 	assert_no_children();
 }
 
-/* Old kernels and container seccomp profiles answer ENOSYS to clone3: fork + pidfd_open. */
-static void test_fork_fallback(void **state)
+/* A host whose first process leaves a daemon in a session of its own (as `setsid` does) and
+ * prints the daemon's pid once it runs there, then runs `then`.  Only builtins once the pid
+ * is out: a child of the shell's still exiting when the test kills the host would be left to
+ * us, a zombie. */
+static void host_setup_daemon(struct host *h, const char *then)
+{
+	_cleanup_free_ char *script =
+	    xasprintf("f=%s/daemon.pid; rm -f $f; "
+		      "setsid sh -c 'echo $$ >$0.tmp; mv $0.tmp $0; exec sleep 1000' $f & "
+		      "while [ ! -e $f ]; do sleep 0.01; done; read p <$f; echo $p; %s",
+		      tmpdir, then);
+
+	host_setup(h, 0, "/bin/sh", "-c", script, NULL);
+}
+
+/* Where no cgroup holds a host, its processes are found by the marker in their environment
+ * when the first one ends: setsid does not hide them. */
+static void test_sweep_kills_leavers(void **state)
+{
+	_cleanup_free_ char *root = xasprintf("%s/job/hosts/algo-1", tmpdir);
+	struct sr_error err = {0};
+	struct host h;
+	int status = -1;
+	pid_t gc;
+
+	(void)state;
+	host_setup_daemon(&h, "exit 0");
+	h.root = xstrdup(root);
+	host_env_finish(&h, &h.env); /* the marker */
+	assert_non_null(strv_env_get(&h.env, PROC_HOST_ENV));
+	assert_int_equal(host_start(&h, &err), 0);
+	gc = read_pid_line(&h);
+	assert_int_not_equal(getsid(gc), h.pid);
+	wait_exit(&h);
+	assert_int_equal(host_collect(&h, &status, &err), 0);
+	assert_true(WIFEXITED(status));
+	assert_grandchild_dies(gc);
+	host_release(&h);
+	assert_no_children();
+}
+
+/* The process backend's group of a job in tmpdir/job, and the path of its cgroup; NULL when
+ * no cgroup2 group can be made here (the group is torn down again then). */
+static char *cgroup_group(struct host_group *g, struct host *h)
+{
+	_cleanup_free_ char *job_dir = xasprintf("%s/job", tmpdir);
+	_cleanup_free_ char *record = xasprintf("%s/job/hosts.cgroup", tmpdir);
+	struct sr_error err = {0};
+	char *path = NULL;
+	size_t len = 0;
+
+	assert_int_equal(fs_mkdir_p(job_dir, 0755, &err), 0);
+	*g = (struct host_group){.hosts = h, .n = 1, .backend = host_backend_find("process")};
+	g->job_dir = xstrdup(job_dir);
+	assert_int_equal(host_group_prepare(g, &err), 0);
+	if (fs_read_file(record, 4096, &path, &len, NULL) < 0) {
+		host_group_teardown(g);
+		free((char *)g->job_dir);
+		return NULL;
+	}
+	assert_true(len > 1 && path[len - 1] == '\n');
+	path[len - 1] = '\0';
+	assert_true(fs_is_dir(path));
+	return path;
+}
+
+/* Before anything is allocated: skip() does not return. */
+static void cgroup_or_skip(void)
+{
+	struct host_group g;
+	struct host h;
+	char *path;
+
+	host_init(&h, 0, host_backend_find("process"));
+	path = cgroup_group(&g, &h);
+	if (!path)
+		skip(); /* no writable cgroup2 group here (a normal user): the sweep's tests run */
+	host_group_teardown(&g);
+	free((char *)g.job_dir);
+	free(path);
+}
+
+static void cgroup_group_end(struct host_group *g, const char *job_cgroup)
+{
+	_cleanup_free_ char *record = xasprintf("%s/hosts.cgroup", g->job_dir);
+
+	host_group_teardown(g);
+	assert_false(fs_exists(job_cgroup));
+	assert_false(fs_exists(record));
+	free((char *)g->job_dir);
+}
+
+/* In a cgroup the host's processes need no marker: the group holds them all. */
+static void test_cgroup_holds_host(void **state)
+{
+	_cleanup_free_ char *job_cgroup = NULL, *host_cgroup = NULL, *proc = NULL;
+	_cleanup_free_ char *cg = NULL;
+	struct sr_error err = {0};
+	struct host_group g;
+	struct host h;
+	int status = -1;
+	pid_t gc;
+
+	(void)state;
+	cgroup_or_skip();
+	host_setup_daemon(&h, "exit 0"); /* no h.root: no marker, no sweep */
+	job_cgroup = cgroup_group(&g, &h);
+	h.group = &g;
+	assert_int_equal(host_start(&h, &err), 0);
+	gc = read_pid_line(&h);
+	host_cgroup = xasprintf("%s/algo-1", job_cgroup);
+	assert_true(fs_is_dir(host_cgroup));
+	proc = xasprintf("/proc/%d/cgroup", (int)gc);
+	assert_int_equal(fs_read_file(proc, 4096, &cg, NULL, NULL), 0);
+	assert_non_null(strstr(cg, "/algo-1\n"));
+	wait_exit(&h);
+	assert_int_equal(host_collect(&h, &status, &err), 0);
+	assert_true(WIFEXITED(status));
+	assert_grandchild_dies(gc);
+	host_teardown(&h);
+	assert_false(fs_exists(host_cgroup));
+	host_release(&h);
+	cgroup_group_end(&g, job_cgroup);
+	assert_no_children();
+}
+
+/* A host that leaves a daemon behind and runs on, in its group, until `end` (given the job's
+ * group) kills both. */
+static void cgroup_host_killed_by(void (*end)(struct host_group *g, const char *job_cgroup))
+{
+	_cleanup_free_ char *job_cgroup = NULL;
+	struct sr_error err = {0};
+	struct host_group g;
+	struct host h;
+	int status = -1;
+	pid_t gc;
+
+	cgroup_or_skip();
+	host_setup_daemon(&h, "exec sleep 1000");
+	job_cgroup = cgroup_group(&g, &h);
+	h.group = &g;
+	assert_int_equal(host_start(&h, &err), 0);
+	gc = read_pid_line(&h);
+	end(&g, job_cgroup);
+	wait_exit(&h);
+	assert_int_equal(host_collect(&h, &status, &err), 0);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	assert_grandchild_dies(gc);
+	host_release(&h);
+	cgroup_group_end(&g, job_cgroup);
+	assert_no_children();
+}
+
+static void kill_each(struct host_group *g, const char *job_cgroup)
+{
+	_cleanup_free_ char *host_cgroup = xasprintf("%s/algo-1", job_cgroup);
+
+	(void)g;
+	proc_cgroup_kill_each(host_cgroup);
+}
+
+/* Before Linux 5.14 there is no cgroup.kill: each process is killed, frozen first. */
+static void test_cgroup_kill_each(void **state)
+{
+	(void)state;
+	cgroup_host_killed_by(kill_each);
+}
+
+static void cleanup_leftovers(struct host_group *g, const char *job_cgroup)
+{
+	struct strv warnings = STRV_INIT;
+
+	proc_cleanup_leftovers(g->job_dir, &warnings);
+	assert_int_equal(warnings.n, 0);
+	assert_false(fs_exists(job_cgroup));
+}
+
+/* A lost supervisor's groups: the next command kills what is in them and removes them. */
+static void test_cgroup_leftovers(void **state)
+{
+	(void)state;
+	cgroup_host_killed_by(cleanup_leftovers);
+}
+
+/* In a child of the test (the filter stays there): clone3 answers ENOSYS, as on old kernels
+ * and under the seccomp profiles of older container runtimes.  false when it cannot be set. */
+static bool refuse_clone3(void)
 {
 	struct sock_filter filter[] = {
 	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
@@ -519,6 +707,16 @@ static void test_fork_fallback(void **state)
 	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = {.len = sizeof(filter) / sizeof(filter[0]), .filter = filter};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+		return false;
+	return syscall(__NR_clone3, NULL, 0) == -1 && errno == ENOSYS;
+}
+
+/* Old kernels and container seccomp profiles answer ENOSYS to clone3: fork + pidfd_open. */
+static void test_fork_fallback(void **state)
+{
 	int status = -1;
 	pid_t pid;
 
@@ -532,11 +730,8 @@ static void test_fork_fallback(void **state)
 		char *out, *errs;
 		int st = -1;
 
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+		if (!refuse_clone3())
 			_exit(10);
-		if (syscall(__NR_clone3, NULL, 0) != -1 || errno != ENOSYS)
-			_exit(11);
 		host_setup(&h, 0, "/bin/sh", "-c", "echo fallback; exit 7", NULL);
 		if (host_start(&h, &err) < 0)
 			_exit(12);
@@ -554,6 +749,67 @@ static void test_fork_fallback(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_no_children();
+}
+
+/* Where only clone3 could start a host in its group and it is refused (a container's seccomp
+ * profile), the host starts all the same, and the sweep holds it. */
+static void test_cgroup_without_clone3(void **state)
+{
+	int status = -1;
+	siginfo_t si;
+	pid_t pid;
+
+	(void)state;
+	cgroup_or_skip();
+	/* In a child of the test, so the filter stays there. */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		_cleanup_free_ char *root = xasprintf("%s/job/hosts/algo-1", tmpdir);
+		_cleanup_free_ char *job_cgroup = NULL, *host_cgroup = NULL;
+		struct sr_error err = {0};
+		struct host_group g;
+		struct host h;
+		struct pollfd p;
+		int st = -1;
+		pid_t gc;
+
+		host_setup_daemon(&h, "exit 0");
+		h.root = xstrdup(root);
+		host_env_finish(&h, &h.env);
+		job_cgroup = cgroup_group(&g, &h);
+		if (!job_cgroup)
+			_exit(10);
+		host_cgroup = xasprintf("%s/algo-1", job_cgroup);
+		h.group = &g;
+		if (!refuse_clone3())
+			_exit(11);
+		if (host_start(&h, &err) < 0)
+			_exit(12);
+		if (fs_exists(host_cgroup)) /* made, refused, removed */
+			_exit(13);
+		gc = read_pid_line(&h);
+		p = (struct pollfd){.fd = pidfd_open(gc, 0), .events = POLLIN};
+		if (p.fd < 0)
+			_exit(14);
+		wait_exit(&h);
+		if (host_collect(&h, &st, &err) < 0 || !WIFEXITED(st))
+			_exit(15);
+		if (poll(&p, 1, 10000) != 1) /* the sweep killed it */
+			_exit(16);
+		host_release(&h);
+		host_group_teardown(&g);
+		free((char *)g.job_dir);
+		_exit(fs_exists(job_cgroup) ? 17 : 0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* The daemon was orphaned to us (the subreaper): its zombie is ours to reap. */
+	memset(&si, 0, sizeof(si));
+	while (waitid(P_ALL, 0, &si, WEXITED | WNOHANG) == 0 && si.si_pid)
+		memset(&si, 0, sizeof(si));
 	assert_no_children();
 }
 
@@ -586,6 +842,11 @@ int main(void)
 	    cmocka_unit_test(test_signals_reset),
 	    cmocka_unit_test(test_teardown),
 	    cmocka_unit_test(test_fork_fallback),
+	    cmocka_unit_test(test_sweep_kills_leavers),
+	    cmocka_unit_test(test_cgroup_holds_host),
+	    cmocka_unit_test(test_cgroup_kill_each),
+	    cmocka_unit_test(test_cgroup_leftovers),
+	    cmocka_unit_test(test_cgroup_without_clone3),
 	};
 
 	/* Orphaned grandchildren come to us, so tests can check they died and reap them. */
