@@ -115,17 +115,18 @@ struct job {
 	struct job_training train; /* kind == &job_kind_training */
 };
 
-/* Command-line flags of `sagerun train`, as parsed by cli/train.c.  NULL / -1 / empty means
- * "not given".  Flags override the spec field by field. */
+/* Command-line flags of `sagerun train` and `sagerun process`, as parsed by cli/.  NULL / -1 /
+ * empty means "not given".  Flags override the spec field by field. */
 struct job_flags {
-	const char *spec_path; /* --spec FILE */
-	const char *name;      /* --name */
-	int hosts;	       /* --hosts N (-1) */
+	const struct job_kind *kind; /* the job to make (NULL: training) */
+	const char *spec_path;	     /* --spec FILE */
+	const char *name;	     /* --name */
+	int hosts;		     /* --hosts N (-1) */
 	const char *instance_type;
 	struct strv hps;	  /* --hp KEY=VALUE, in order */
 	struct strv channels;	  /* --channel NAME=PATH */
 	struct strv envs;	  /* --env KEY=VALUE */
-	const char *output;	  /* --output DIR */
+	const char *output;	  /* --output DIR (training) */
 	const char *checkpoints;  /* --checkpoints URI: CheckpointConfig.S3Uri */
 	const char *distribution; /* --distribution torch|mpi */
 	int processes_per_host;	  /* --processes-per-host K (0: not given) */
@@ -137,6 +138,11 @@ struct job_flags {
 	const char *source_dir;	  /* --source-dir DIR */
 	char **command;		  /* after "--": argv, NULL-terminated; NULL when absent */
 	int n_command;
+	/* Processing. */
+	struct strv inputs;	  /* --input NAME=SOURCE[,key=value...] */
+	struct strv outputs;	  /* --output NAME=DESTINATION[,key=value...] */
+	const char *code;	  /* --code FILE: ScriptProcessor's code */
+	const char *proc_command; /* --command 'WORDS': ScriptProcessor's command */
 };
 
 void job_flags_init(struct job_flags *f);

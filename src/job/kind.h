@@ -14,6 +14,7 @@
 
 #include "job/status.h"
 
+struct build;
 struct job;
 struct job_status;
 struct json_t;
@@ -35,6 +36,11 @@ struct job_kind {
 	 * top-level key belongs ("InstanceCount" -> ResourceConfig), or NULL. */
 	const struct spec_field *spec_fields;
 	const char *(*spec_nested_home)(const char *key, const char **ret_field);
+	/* The signal that stops a host (sagerun stop, a failed host, MaxRuntimeInSeconds),
+	 * SIGKILL following after the stop grace. */
+	int stop_signal;
+	/* job_build(): the kind's flags over its spec (build_internal.h). */
+	int (*build)(struct build *b);
 	/* The kind's own rules, after those every job has (job_validate). */
 	int (*validate)(const struct job *job, struct sr_error *err);
 	/* The Create<api> request (API field names), for describe output.  New reference. */

@@ -3,8 +3,10 @@
 #include "job/kind.h"
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdlib.h>
 
+#include "job/build_internal.h"
 #include "job/internal.h"
 #include "job/job.h"
 #include "job/rules.h"
@@ -136,6 +138,8 @@ const struct job_kind job_kind_training = {
 	    [SEC_RESTARTING] = "Restarting the training job: attempt %d of %d (RetryStrategy)",
 	},
     .max_runtime_stopping = "Training job exceeded MaxRuntimeInSeconds; stopping",
+    .stop_signal = SIGTERM,
+    .build = training_build,
     .spec_fields = training_spec_fields,
     .spec_nested_home = training_spec_nested_home,
     .validate = training_validate,
