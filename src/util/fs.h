@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 struct sr_error;
+struct strv;
 
 /* write() until all of `data` is written (EINTR retried): 0 or -errno (-ENOSPC for a write
  * of 0 bytes). */
@@ -74,6 +75,10 @@ struct fs_file {
 	long mtime_nsec;
 };
 int fs_list_files(const char *dir, struct fs_file **ret, size_t *ret_n, struct sr_error *err);
+/* The same, and the symbolic links it left out pushed to `links` (paths relative to `dir`,
+ * sorted), for callers that must say what they did not follow. */
+int fs_list_files_links(const char *dir, struct fs_file **ret, size_t *ret_n, struct strv *links,
+			struct sr_error *err);
 void fs_files_free(struct fs_file *f, size_t n);
 
 /* At least `need` open files for this process: the soft RLIMIT_NOFILE raised (never lowered)

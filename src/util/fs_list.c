@@ -13,6 +13,7 @@
 
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 #define LIST_DEPTH_MAX 256
@@ -21,6 +22,7 @@ struct listing {
 	const char *root;
 	struct fs_file *files;
 	size_t n, cap;
+	struct strv *links; /* NULL: not asked */
 	struct sr_error *err;
 };
 
@@ -75,15 +77,29 @@ static int walk(struct listing *l, int dfd, const char *rel, int depth)
 			    .mtime = st.st_mtim.tv_sec,
 			    .mtime_nsec = st.st_mtim.tv_nsec,
 			};
+		} else if (S_ISLNK(st.st_mode) && l->links) {
+			strv_push_take(l->links, TAKE_PTR(child));
 		}
 	}
 	closedir(d);
 	return r;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 int fs_list_files(const char *dir, struct fs_file **ret, size_t *ret_n, struct sr_error *err)
 {
-	struct listing l = {.root = dir, .err = err};
+	return fs_list_files_links(dir, ret, ret_n, NULL, err);
+}
+
+int fs_list_files_links(const char *dir, struct fs_file **ret, size_t *ret_n, struct strv *links,
+			struct sr_error *err)
+{
+	struct listing l = {.root = dir, .links = links, .err = err};
+	size_t links_from = links ? links->n : 0;
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int r;
 
@@ -93,10 +109,16 @@ int fs_list_files(const char *dir, struct fs_file **ret, size_t *ret_n, struct s
 	r = walk(&l, dfd, "", 0);
 	if (r < 0) {
 		fs_files_free(l.files, l.n);
+		while (links && links->n > links_from) { /* nothing half-listed stays behind */
+			free(links->v[--links->n]);
+			links->v[links->n] = NULL;
+		}
 		return r;
 	}
 	if (l.n)
 		qsort(l.files, l.n, sizeof(*l.files), cmp_rel);
+	if (links && links->n > links_from)
+		qsort(links->v + links_from, links->n - links_from, sizeof(char *), cmp_str);
 	*ret = l.files;
 	*ret_n = l.n;
 	return 0;

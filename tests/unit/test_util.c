@@ -198,6 +198,41 @@ static void test_fs_copy_tree_links(void **state)
 	assert_int_equal(fs_rm_rf(dir, &err), 0);
 }
 
+/* Links are neither listed nor followed, and fs_list_files_links says which it left out. */
+static void test_fs_list_files_links(void **state)
+{
+	char tmpl[] = "/tmp/sr-util-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	_cleanup_free_ char *p = NULL;
+	struct strv links = STRV_INIT;
+	struct sr_error err = {0};
+	struct fs_file *files = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(dir);
+	p = xasprintf("%s/sub/deeper", dir);
+	assert_int_equal(fs_mkdir_p(p, 0755, &err), 0);
+	free(p);
+	p = xasprintf("%s/sub/deeper/f", dir);
+	assert_int_equal(fs_write_atomic(p, "f", 1, 0644, &err), 0);
+	free(p);
+	p = xasprintf("%s/z-link", dir);
+	assert_int_equal(symlink("/etc", p), 0);
+	free(p);
+	p = xasprintf("%s/sub/a-link", dir);
+	assert_int_equal(symlink("deeper/f", p), 0);
+	assert_int_equal(fs_list_files_links(dir, &files, &n, &links, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(files[0].rel, "sub/deeper/f");
+	assert_int_equal(links.n, 2);
+	assert_string_equal(links.v[0], "sub/a-link");
+	assert_string_equal(links.v[1], "z-link");
+	fs_files_free(files, n);
+	strv_release(&links);
+	assert_int_equal(fs_rm_rf(dir, &err), 0);
+}
+
 static void test_need_open_files(void **state)
 {
 	struct sr_error err = {0};
@@ -260,6 +295,7 @@ int main(void)
 	    cmocka_unit_test(test_clock_format),
 	    cmocka_unit_test(test_need_open_files),
 	    cmocka_unit_test(test_fs_copy_tree_links),
+	    cmocka_unit_test(test_fs_list_files_links),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
