@@ -26,6 +26,9 @@ struct out_dest {
 	char *prefix;	      /* S3: "" or ending in '/' ("s3://b/p" and "s3://b/p/" alike) */
 	char *dir;	      /* a local folder: absolute */
 	struct s3_client *s3; /* made at the first upload to S3 */
+	/* Asked while an S3 request runs (s3_client_set_cancel); NULL: never dropped. */
+	bool (*cancelled)(void *ctx);
+	void *cancel_ctx;
 };
 
 /* `uri`: s3://bucket[/prefix], file:///folder or /folder; anything else is -EINVAL naming

@@ -70,7 +70,11 @@ char *out_dest_where(const struct out_dest *d, const char *rel)
 /* Credentials are read when first needed (DESIGN.md), so an output of no files needs none. */
 static int client(struct out_dest *d, struct sr_error *err)
 {
-	return d->s3 ? 0 : s3_client_new(&d->s3, err);
+	int r = d->s3 ? 0 : s3_client_new(&d->s3, err);
+
+	if (r >= 0)
+		s3_client_set_cancel(d->s3, d->cancelled, d->cancel_ctx);
+	return r;
 }
 
 /* Into the folder: a temp file beside `rel`'s place, renamed over it when whole. */

@@ -3,6 +3,7 @@
  * folder.  The S3 tests run only when SR_TEST_S3_URI names a prefix on a real S3 server
  * (t5005-proc-outputs-s3.sh starts s3rver and runs `test_proc_outputs --s3`). */
 #include <errno.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "data/output_watch.h"
 #include "data/proc_outputs.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -284,6 +286,276 @@ static void test_export_errors(void **state)
 	assert_int_equal(report.n, 0);
 }
 
+/* --- Continuous ------------------------------------------------------------------------ */
+
+/* Written the plain way: open, write, close (IN_CLOSE_WRITE). */
+static void write_at(const char *root, const char *rel, const char *content)
+{
+	_cleanup_free_ char *p = pathf("%s/%s", root, rel);
+	FILE *f = fopen(p, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(content, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Whether `root`/`rel` holds `want` within 10 s: the watcher runs on its own time. */
+static bool eventually(const char *root, const char *rel, const char *want)
+{
+	struct timespec tick = {0, 10 * 1000 * 1000};
+
+	for (int i = 0; i < 1000; i++) {
+		_cleanup_free_ char *got = read_at(root, rel);
+
+		if (got && !strcmp(got, want))
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
+#define assert_eventually(root, rel, want)                                                         \
+	do {                                                                                       \
+		if (!eventually(root, rel, want))                                                  \
+			fail_msg("'%s/%s' did not come to hold '%s' within 10 s", root, rel,       \
+				 want);                                                            \
+	} while (0)
+
+static void watch_two(struct output_watch **w, const char *name, const char *h1, const char *h2,
+		      const char *uri)
+{
+	struct sr_error err = {0};
+
+	assert_int_equal(output_watch_start(w, &err), 0);
+	assert_int_equal(output_watch_add(*w, name, "algo-1", h1, uri, &err), 0);
+	assert_int_equal(output_watch_add(*w, name, "algo-2", h2, uri, &err), 0);
+}
+
+/* A file there before the watch, one closed, one in a new subfolder, one moved in: each is
+ * in the destination before stop. */
+static void test_watch_uploads_while_running(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *h1 = pathf("%s/algo-1", tmp);
+	_cleanup_free_ char *h2 = pathf("%s/algo-2", tmp);
+	_cleanup_free_ char *out = pathf("%s/dest", tmp);
+	_cleanup_free_ char *from = pathf("%s/elsewhere", tmp);
+	_cleanup_free_ char *to = pathf("%s/moved.csv", h2);
+	_cleanup_free_ char *sub = pathf("%s/sub/deeper", h2);
+	_cleanup_free_ char *want = NULL;
+	struct strv report = STRV_INIT;
+	struct sr_error err = {0};
+	struct output_watch *w = NULL;
+
+	put_at(h1, "early.csv", "early");
+	assert_int_equal(mkdir(h2, 0755), 0);
+	watch_two(&w, "train", h1, h2, out);
+	assert_eventually(out, "early.csv", "early");
+	write_at(h1, "closed.csv", "closed");
+	assert_eventually(out, "closed.csv", "closed");
+	assert_int_equal(fs_mkdir_p(sub, 0755, &err), 0);
+	write_at(h2, "sub/deeper/b.csv", "b");
+	assert_eventually(out, "sub/deeper/b.csv", "b");
+	put_at(tmp, "elsewhere", "moved");
+	assert_int_equal(rename(from, to), 0);
+	assert_eventually(out, "moved.csv", "moved");
+	assert_int_equal(output_watch_stop(w, &report, &err), 0);
+	assert_tree(out, "closed.csv early.csv moved.csv sub/deeper/b.csv");
+	/* How many went while the job ran depends on the thread's pace: not counted here. */
+	want = pathf("output 'train': 4 files, 17 bytes from 2 hosts to %s (", out);
+	assert_int_equal(report.n, 1);
+	assert_true(!strncmp(report.v[0], want, strlen(want)));
+	assert_non_null(strstr(report.v[0], " uploaded while the job ran)"));
+	strv_release(&report);
+}
+
+/* What the thread did not upload goes at stop: a file still open, a folder made after its
+ * host was added (not watched); what it did upload does not go twice. */
+static void test_watch_rest_at_stop(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *h1 = pathf("%s/algo-1", tmp);
+	_cleanup_free_ char *h2 = pathf("%s/algo-2", tmp);
+	_cleanup_free_ char *open_path = pathf("%s/open.csv", h1);
+	_cleanup_free_ char *out = pathf("%s/dest", tmp);
+	_cleanup_free_ char *want = NULL;
+	struct strv report = STRV_INIT;
+	struct sr_error err = {0};
+	struct output_watch *w = NULL;
+	FILE *f;
+
+	put_at(h1, "a.csv", "a");
+	put_at(h1, "b.csv", "b");
+	watch_two(&w, "x", h1, h2, out);
+	assert_eventually(out, "a.csv", "a");
+	assert_eventually(out, "b.csv", "b");
+	f = fopen(open_path, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs("unclosed", f) >= 0, 1);
+	assert_int_equal(fflush(f), 0);
+	put_at(h2, "late/c.csv", "c"); /* algo-2's folder was missing when added */
+	assert_int_equal(output_watch_stop(w, &report, &err), 0);
+	assert_int_equal(fclose(f), 0);
+	assert_file(out, "open.csv", "unclosed");
+	assert_file(out, "late/c.csv", "c");
+	want = pathf("output 'x': 4 files, 11 bytes from 2 hosts to %s (2 uploaded while the job "
+		     "ran)",
+		     out);
+	assert_int_equal(report.n, 1);
+	assert_report(&report, 0, want);
+	strv_release(&report);
+}
+
+/* While the job runs each close wins in turn; at the end the last host's copy, as with
+ * EndOfJob. */
+static void test_watch_collision_ends_as_end_of_job(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *h1 = pathf("%s/algo-1", tmp);
+	_cleanup_free_ char *h2 = pathf("%s/algo-2", tmp);
+	_cleanup_free_ char *out = pathf("%s/dest", tmp);
+	struct strv report = STRV_INIT;
+	struct sr_error err = {0};
+	struct output_watch *w = NULL;
+
+	assert_int_equal(mkdir(h1, 0755), 0);
+	assert_int_equal(mkdir(h2, 0755), 0);
+	watch_two(&w, "x", h1, h2, out);
+	write_at(h2, "part.csv", "from algo-2");
+	assert_eventually(out, "part.csv", "from algo-2");
+	write_at(h1, "part.csv", "from algo-1");
+	assert_eventually(out, "part.csv", "from algo-1");
+	assert_int_equal(output_watch_stop(w, &report, &err), 0);
+	assert_file(out, "part.csv", "from algo-2");
+	assert_int_equal(report.n, 2);
+	assert_report(&report, 1,
+		      "output 'x': 'part.csv' written by algo-1 and algo-2, "
+		      "algo-2's copy kept");
+	strv_release(&report);
+}
+
+/* A folder renamed while watched: its files go under the new name, and the watch follows. */
+static void test_watch_folder_renamed(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *h1 = pathf("%s/algo-1", tmp);
+	_cleanup_free_ char *h2 = pathf("%s/algo-2", tmp);
+	_cleanup_free_ char *d1 = pathf("%s/d1", h1);
+	_cleanup_free_ char *d2 = pathf("%s/d2", h1);
+	_cleanup_free_ char *out = pathf("%s/dest", tmp);
+	struct strv report = STRV_INIT;
+	struct sr_error err = {0};
+	struct output_watch *w = NULL;
+
+	assert_int_equal(mkdir(h1, 0755), 0);
+	watch_two(&w, "x", h1, h2, out);
+	assert_int_equal(mkdir(d1, 0755), 0);
+	write_at(h1, "d1/f1", "1");
+	assert_eventually(out, "d1/f1", "1");
+	assert_int_equal(rename(d1, d2), 0);
+	assert_eventually(out, "d2/f1", "1");
+	write_at(h1, "d2/f2", "2");
+	assert_eventually(out, "d2/f2", "2");
+	assert_int_equal(output_watch_stop(w, &report, &err), 0);
+	assert_tree(out, "d1/f1 d2/f1 d2/f2");
+	strv_release(&report);
+}
+
+/* A link made while the job runs is not followed, then or at the end. */
+static void test_watch_link_not_followed(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *h1 = pathf("%s/algo-1", tmp);
+	_cleanup_free_ char *h2 = pathf("%s/algo-2", tmp);
+	_cleanup_free_ char *secret = pathf("%s/secret", tmp);
+	_cleanup_free_ char *ln = pathf("%s/ln", h1);
+	_cleanup_free_ char *out = pathf("%s/dest", tmp);
+	struct strv report = STRV_INIT;
+	struct sr_error err = {0};
+	struct output_watch *w = NULL;
+
+	put_at(tmp, "secret", "do not upload");
+	assert_int_equal(mkdir(h1, 0755), 0);
+	watch_two(&w, "x", h1, h2, out);
+	assert_int_equal(symlink(secret, ln), 0);
+	write_at(h1, "after.csv", "after");
+	assert_eventually(out, "after.csv", "after");
+	assert_int_equal(output_watch_stop(w, &report, &err), 0);
+	assert_tree(out, "after.csv");
+	assert_int_equal(report.n, 2);
+	assert_report(&report, 1,
+		      "output 'x': 1 symbolic link not followed, left out: algo-1 'ln'");
+	strv_release(&report);
+}
+
+/* An upload that fails while the job runs leaves the thread working, is tried again at the
+ * end, and is reported; when it fails then too, stop says so. */
+static void test_watch_failure_retried(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *h1 = pathf("%s/algo-1", tmp);
+	_cleanup_free_ char *h2 = pathf("%s/algo-2", tmp);
+	_cleanup_free_ char *out = pathf("%s/dest", tmp);
+	_cleanup_free_ char *blocker = pathf("%s/dest/blocked", tmp);
+	_cleanup_free_ char *want = NULL;
+	struct strv report = STRV_INIT;
+	struct sr_error err = {0};
+	struct output_watch *w = NULL;
+
+	assert_int_equal(mkdir(h1, 0755), 0);
+	put_at(blocker, "x", "a folder where the file goes");
+	watch_two(&w, "x", h1, h2, out);
+	write_at(h1, "blocked", "b");
+	write_at(h1, "ok.csv", "ok"); /* events come in order: the failure is behind us */
+	assert_eventually(out, "ok.csv", "ok");
+	assert_int_equal(fs_rm_rf(blocker, &err), 0);
+	assert_int_equal(output_watch_stop(w, &report, &err), 0);
+	assert_file(out, "blocked", "b");
+	assert_int_equal(report.n, 2);
+	want = pathf("output 'x': host algo-1: upload 'blocked' to %s/blocked: rename to '%s/"
+		     "blocked': ",
+		     out, out);
+	assert_true(!strncmp(report.v[1], want, strlen(want)));
+	assert_non_null(strstr(report.v[1], " (while the job ran; done at its end)"));
+	strv_release(&report);
+
+	/* Still blocked at the end: the error names the output, the host and the file. */
+	assert_int_equal(unlink(blocker), 0);
+	put_at(blocker, "x", "a folder where the file goes");
+	watch_two(&w, "x", h1, h2, out);
+	write_at(h1, "blocked", "again");
+	assert_true(output_watch_stop(w, &report, &err) < 0);
+	assert_non_null(strstr(err.msg, "output 'x': host algo-1: upload its files to "));
+	assert_non_null(strstr(err.msg, "copy 'blocked': rename to "));
+	assert_int_equal(report.n, 0);
+}
+
+static void test_watch_add_errors(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *h1 = pathf("%s/algo-1", tmp);
+	struct strv report = STRV_INIT;
+	struct sr_error err = {0};
+	struct output_watch *w = NULL;
+
+	assert_int_equal(output_watch_stop(NULL, &report, &err), 0);
+	assert_int_equal(output_watch_start(&w, &err), 0);
+	assert_int_equal(output_watch_add(w, "x", "algo-1", h1, "relative", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "output 'x': S3Uri 'relative' is neither"));
+	assert_int_equal(output_watch_add(w, "x", "algo-1", h1, "/a", &err), 0);
+	assert_int_equal(output_watch_add(w, "x", "algo-1", h1, "/a", &err), -EEXIST);
+	assert_string_equal(err.msg, "output 'x': host algo-1 is watched already");
+	assert_int_equal(output_watch_add(w, "x", "algo-2", h1, "/b", &err), -EINVAL);
+	assert_string_equal(err.msg, "output 'x': host algo-2 uploads to '/b', the hosts before it "
+				     "to '/a'");
+	assert_int_equal(output_watch_stop(w, &report, &err), 0);
+	assert_int_equal(report.n, 1);
+	assert_report(&report, 0,
+		      "output 'x': 0 files, 0 bytes from 0 hosts to /a (0 uploaded "
+		      "while the job ran)");
+	strv_release(&report);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +566,15 @@ int main(int argc, char **argv)
 					    teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_export_empty_and_missing, setup_tmp, teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_export_errors, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_watch_uploads_while_running, setup_tmp,
+					    teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_watch_rest_at_stop, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_watch_collision_ends_as_end_of_job, setup_tmp,
+					    teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_watch_folder_renamed, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_watch_link_not_followed, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_watch_failure_retried, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_watch_add_errors, setup_tmp, teardown_tmp),
 	};
 
 	(void)argc;
