@@ -19,6 +19,7 @@
 
 #include "data/output_watch.h"
 #include "data/proc_outputs.h"
+#include "s3/client.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -556,6 +557,198 @@ static void test_watch_add_errors(void **state)
 	strv_release(&report);
 }
 
+/* --- S3 (a real server: t5005-proc-outputs-s3.sh) -------------------------------------- */
+
+/* The prefix the S3 tests write under, or NULL: then they skip, saying why. */
+static const char *s3_uri(void)
+{
+	const char *uri = getenv("SR_TEST_S3_URI");
+
+	if (uri && *uri)
+		return uri;
+	print_message("SR_TEST_S3_URI is not set: the S3 tests need a server "
+		      "(tests/e2e/t5005-proc-outputs-s3.sh runs them against s3rver)\n");
+	return NULL;
+}
+
+/* The keys under `uri` taken as a folder, less that folder, "a b/c". */
+static char *s3_keys(const char *uri)
+{
+	_cleanup_free_ char *bucket = NULL, *prefix = NULL, *folder = xasprintf("%s/", uri);
+	struct s3_client *c = NULL;
+	struct s3_object *objs = NULL;
+	struct strv keys = STRV_INIT;
+	struct sr_error err = {0};
+	size_t n = 0;
+	char *s;
+
+	assert_int_equal(s3_uri_parse(folder, &bucket, &prefix, &err), 0);
+	assert_int_equal(s3_client_new(&c, &err), 0);
+	assert_int_equal(s3_list(c, bucket, prefix, &objs, &n, &err), 0);
+	for (size_t i = 0; i < n; i++)
+		strv_push(&keys, objs[i].key + strlen(prefix));
+	s = keys.n ? strv_join(keys.v, " ") : xstrdup("");
+	strv_release(&keys);
+	s3_objects_free(objs, n);
+	s3_client_free(c);
+	return s;
+}
+
+/* The object's content, or NULL when there is none. */
+static char *s3_read(const char *tmp, const char *uri)
+{
+	_cleanup_free_ char *bucket = NULL, *key = NULL, *path = pathf("%s/got", tmp);
+	struct s3_client *c = NULL;
+	struct sr_error err = {0};
+	char *data = NULL;
+
+	assert_int_equal(s3_uri_parse(uri, &bucket, &key, &err), 0);
+	assert_int_equal(s3_client_new(&c, &err), 0);
+	if (s3_get_file(c, bucket, key, path, &err) < 0 ||
+	    fs_read_file(path, 1 << 20, &data, NULL, &err) < 0)
+		data = NULL;
+	(void)unlink(path);
+	s3_client_free(c);
+	return data;
+}
+
+static bool s3_eventually(const char *tmp, const char *uri, const char *want)
+{
+	struct timespec tick = {0, 20 * 1000 * 1000};
+
+	for (int i = 0; i < 500; i++) {
+		_cleanup_free_ char *got = s3_read(tmp, uri);
+
+		if (got && !strcmp(got, want))
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
+/* Hosts merge under the prefix, "p" and "p/" alike; the last host's copy of a name is kept;
+ * a link is not followed. */
+static void test_s3_export(void **state)
+{
+	const char *tmp = *state, *base = s3_uri();
+	_cleanup_free_ char *h1 = NULL, *h2 = NULL, *ln = NULL, *uri = NULL, *uri2 = NULL;
+	_cleanup_free_ char *keys = NULL, *part = NULL, *want = NULL, *uri2_folder = NULL;
+	struct proc_output_src srcs[2];
+	struct strv report = STRV_INIT;
+	struct sr_error err = {0};
+
+	if (!base)
+		skip();
+	h1 = pathf("%s/algo-1", tmp);
+	h2 = pathf("%s/algo-2", tmp);
+	ln = pathf("%s/ln", h1);
+	uri = pathf("%s/eoj", base);
+	uri2 = pathf("%s/eoj2/", base);
+	uri2_folder = pathf("%s/eoj2", base);
+	srcs[0] = (struct proc_output_src){"algo-1", h1};
+	srcs[1] = (struct proc_output_src){"algo-2", h2};
+	put_at(h1, "a.csv", "1");
+	put_at(h1, "sub/deep/b.csv", "22");
+	put_at(h1, "part.csv", "from algo-1");
+	put_at(h2, "part.csv", "from algo-2");
+	assert_int_equal(symlink("/etc/hostname", ln), 0);
+	assert_int_equal(proc_output_export("train", uri, srcs, 2, &report, &err), 0);
+	want = pathf("output 'train': 3 files, 14 bytes from 2 hosts to %s", uri);
+	assert_int_equal(report.n, 3);
+	assert_report(&report, 0, want);
+	keys = s3_keys(uri);
+	assert_string_equal(keys, "a.csv part.csv sub/deep/b.csv");
+	free(part);
+	part = pathf("%s/part.csv", uri);
+	free(want);
+	want = s3_read(tmp, part);
+	assert_non_null(want);
+	assert_string_equal(want, "from algo-2");
+	strv_release(&report);
+
+	assert_int_equal(proc_output_export("train", uri2, srcs, 2, &report, &err), 0);
+	free(keys);
+	keys = s3_keys(uri2_folder);
+	assert_string_equal(keys, "a.csv part.csv sub/deep/b.csv");
+	strv_release(&report);
+}
+
+/* Continuous: a closed file is in S3 before stop, one still open after it. */
+static void test_s3_watch(void **state)
+{
+	const char *tmp = *state, *base = s3_uri();
+	_cleanup_free_ char *h1 = NULL, *h2 = NULL, *uri = NULL, *key = NULL, *open_path = NULL;
+	_cleanup_free_ char *got = NULL;
+	struct strv report = STRV_INIT;
+	struct sr_error err = {0};
+	struct output_watch *w = NULL;
+	FILE *f;
+
+	if (!base)
+		skip();
+	h1 = pathf("%s/algo-1", tmp);
+	h2 = pathf("%s/algo-2", tmp);
+	uri = pathf("%s/cont", base);
+	open_path = pathf("%s/sub/open.csv", h2);
+	assert_int_equal(mkdir(h1, 0755), 0);
+	watch_two(&w, "x", h1, h2, uri);
+	write_at(h1, "closed.csv", "closed");
+	key = pathf("%s/closed.csv", uri);
+	if (!s3_eventually(tmp, key, "closed"))
+		fail_msg("%s did not come to hold 'closed' within 10 s", key);
+	put_at(h2, "sub/x", "x");
+	f = fopen(open_path, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs("unclosed", f) >= 0, 1);
+	assert_int_equal(fflush(f), 0);
+	assert_int_equal(output_watch_stop(w, &report, &err), 0);
+	assert_int_equal(fclose(f), 0);
+	free(key);
+	key = pathf("%s/sub/open.csv", uri);
+	got = s3_read(tmp, key);
+	assert_non_null(got);
+	assert_string_equal(got, "unclosed");
+	free(got);
+	got = s3_keys(uri);
+	assert_string_equal(got, "closed.csv sub/open.csv sub/x");
+	strv_release(&report);
+}
+
+/* Credentials S3 refuses: the error names the output, the host, the key and what to do, and
+ * never the secret. */
+static void test_s3_refused(void **state)
+{
+	const char *tmp = *state, *base = s3_uri();
+	_cleanup_free_ char *h1 = NULL, *uri = NULL, *saved = NULL;
+	struct proc_output_src srcs[1];
+	struct strv report = STRV_INIT;
+	struct sr_error err = {0};
+	const char *secret;
+	int r;
+
+	if (!base)
+		skip();
+	h1 = pathf("%s/algo-1", tmp);
+	uri = pathf("%s/refused", base);
+	srcs[0] = (struct proc_output_src){"algo-1", h1};
+	put_at(h1, "f.csv", "f");
+	saved = xstrdup(getenv("AWS_ACCESS_KEY_ID") ? getenv("AWS_ACCESS_KEY_ID") : "");
+	secret = getenv("AWS_SECRET_ACCESS_KEY");
+	setenv("AWS_ACCESS_KEY_ID", "NOPE", 1);
+	r = proc_output_export("train", uri, srcs, 1, &report, &err);
+	setenv("AWS_ACCESS_KEY_ID", saved, 1);
+	assert_true(r < 0);
+	assert_non_null(strstr(err.msg, "output 'train': host algo-1: upload its files to "));
+	assert_non_null(strstr(err.msg, "/refused/f.csv"));
+	assert_non_null(strstr(err.hint, "sagerun s3 cp --recursive"));
+	assert_non_null(strstr(err.hint, h1));
+	if (secret && *secret) {
+		assert_null(strstr(err.msg, secret));
+		assert_null(strstr(err.hint, secret));
+	}
+	assert_int_equal(report.n, 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -576,8 +769,16 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_watch_failure_retried, setup_tmp, teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_watch_add_errors, setup_tmp, teardown_tmp),
 	};
+	/* Skipped, saying why, unless SR_TEST_S3_URI names a prefix on a server. */
+	const struct CMUnitTest s3_tests[] = {
+	    cmocka_unit_test_setup_teardown(test_s3_export, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_s3_watch, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_s3_refused, setup_tmp, teardown_tmp),
+	};
+	int failed = 0;
 
-	(void)argc;
-	(void)argv;
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	/* --s3: the S3 tests alone, for t5005-proc-outputs-s3.sh. */
+	if (!(argc == 2 && !strcmp(argv[1], "--s3")))
+		failed = cmocka_run_group_tests(tests, NULL, NULL);
+	return failed + cmocka_run_group_tests(s3_tests, NULL, NULL);
 }
