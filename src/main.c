@@ -28,17 +28,18 @@ struct cmd {
 static const struct cmd commands[] = {
     {"compose", cmd_compose, 0, "write a docker-compose.yml that runs a job's hosts"},
     {"container", cmd_container, 0, "in-container side: rsh agent and client for mpirun"},
-    {"describe", cmd_describe, 0, "show a job as DescribeTrainingJob does, with its hosts"},
+    {"describe", cmd_describe, 0, "show a job as Describe<Kind>Job does, with its hosts"},
     {"help", cmd_help, 0, "show help for sagerun or one command"},
     {"logs", cmd_logs, 0, "print a job's output (-f: follow it until it ends)"},
+    {"process", cmd_process, 0, "run a SageMaker processing job on N local hosts"},
     {"prune", cmd_prune, 0, "remove ended jobs (--older-than DURATION)"},
     {"ps", cmd_ps, 0, "list running jobs (-a: all recorded jobs)"},
     {"rm", cmd_rm, 0, "remove ended jobs' records and folders"},
     {"s3", cmd_s3, 0, "S3 for users: ls, cp (parallel parts), rm"},
-    {"stop", cmd_stop, 0, "stop a running job, as StopTrainingJob"},
+    {"stop", cmd_stop, 0, "stop a running job, as Stop<Kind>Job"},
     {"train", cmd_train, 0, "run a SageMaker training job on N local hosts"},
     {"version", cmd_version, 0, "print sagerun's version"},
-    {"wait", cmd_wait, 0, "wait for a job to end; exit as train would"},
+    {"wait", cmd_wait, 0, "wait for a job to end; exit as train or process would"},
 };
 
 static const struct cmd *cmd_find(const char *name)

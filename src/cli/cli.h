@@ -31,6 +31,7 @@ int cmd_container(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_describe(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_help(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_logs(int argc, char **argv, struct sr_ctx *ctx);
+int cmd_process(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_prune(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_ps(int argc, char **argv, struct sr_ctx *ctx);
 int cmd_rm(int argc, char **argv, struct sr_ctx *ctx);

@@ -48,7 +48,8 @@ void cli_job_vars_release(struct cli_job_vars *v)
 	job_flags_release(&v->flags);
 }
 
-size_t cli_job_options(struct cli_job_vars *v, struct cli_option *o)
+/* The Job: rows of `sagerun train`. */
+static size_t training_options(struct cli_job_vars *v, struct cli_option *o)
 {
 	struct job_flags *f = &v->flags;
 	const struct cli_option rows[] = {
@@ -102,6 +103,60 @@ size_t cli_job_options(struct cli_job_vars *v, struct cli_option *o)
 	};
 	memcpy(o, rows, sizeof(rows));
 	return sizeof(rows) / sizeof(rows[0]);
+}
+
+/* The Job: rows of `sagerun process`, inputs and outputs in the SDK's terms. */
+static size_t processing_options(struct cli_job_vars *v, struct cli_option *o)
+{
+	struct job_flags *f = &v->flags;
+	const struct cli_option rows[] = {
+	    CLI_GROUP("Job:"),
+	    CLI_STRING(0, "spec", &f->spec_path, "FILE",
+		       "a CreateProcessingJob request JSON (as for\n"
+		       "aws sagemaker create-processing-job --cli-input-json)"),
+	    CLI_STRING(0, "name", &f->name, "NAME",
+		       "ProcessingJobName (default: <code>-YYYYMMDD-HHMMSS-xxxx)"),
+	    CLI_INT(0, "hosts", &v->hosts, "N", 1, 1000000, "InstanceCount (default 1)"),
+	    CLI_STRING(0, "instance-type", &f->instance_type, "TYPE",
+		       "InstanceType (default ml.m5.large)"),
+	    CLI_STRV(0, "input", &f->inputs, "NAME=SOURCE",
+		     "a ProcessingInput: a local folder or file, file:// or s3://\n"
+		     "URI, at /opt/ml/processing/input/NAME (repeatable); options:\n"
+		     ",destination=PATH ,distribution=sharded ,type=manifest\n"
+		     ",mode=pipe ,compression=gzip (see docs/cli.md)"),
+	    CLI_STRV(0, "output", &f->outputs, "NAME[=DEST]",
+		     "a ProcessingOutput: /opt/ml/processing/output/NAME of every\n"
+		     "host to DEST, a local folder or s3:// URI (default\n"
+		     "./sagerun-output/<job>/output/NAME); options: ,source=PATH\n"
+		     ",upload=continuous (repeatable)"),
+	    CLI_CALLBACK(0, "env", &f->envs, "KEY=VALUE", add_env,
+			 "an Environment variable (repeatable)"),
+	    CLI_INT(0, "max-run", &v->max_run, "SECONDS", 0, SECONDS_MAX,
+		    "MaxRuntimeInSeconds (default 86400, at most 777600)"),
+	    CLI_INT(0, "stop-grace", &v->stop_grace, "SECONDS", 0, SECONDS_MAX,
+		    "SIGINT-to-SIGKILL window on stop or failure (default 120)"),
+	    CLI_STRING(0, "code", &f->code, "FILE",
+		       "ScriptProcessor: FILE goes in as input code and runs as\n"
+		       "COMMAND /opt/ml/processing/input/code/FILE ARGS..."),
+	    CLI_STRING(0, "source-dir", &f->source_dir, "DIR",
+		       "FrameworkProcessor: DIR shipped as sourcedir.tar.gz with\n"
+		       "the SDK's runproc.sh (requirements.txt installed)"),
+	    CLI_STRING(0, "entry-point", &f->entry_point, "FILE",
+		       "FrameworkProcessor: the script in --source-dir to run"),
+	    CLI_STRING(0, "command", &f->proc_command, "'WORDS'",
+		       "what runs --code or --entry-point (default python3)"),
+	    CLI_DOC("-- COMMAND ARGS...",
+		    "run COMMAND (ContainerEntrypoint + ContainerArguments);\n"
+		    "with --code or --entry-point, -- ARGS are its arguments"),
+	};
+	memcpy(o, rows, sizeof(rows));
+	return sizeof(rows) / sizeof(rows[0]);
+}
+
+size_t cli_job_options(struct cli_job_vars *v, struct cli_option *o, const struct job_kind *kind)
+{
+	v->flags.kind = kind;
+	return kind == &job_kind_processing ? processing_options(v, o) : training_options(v, o);
 }
 
 void cli_job_vars_finish(struct cli_job_vars *v, const struct cli_args *args)
@@ -210,7 +265,8 @@ void cli_host_vars_init(struct cli_host_vars *v, const struct sr_ctx *ctx)
 	v->lo.color = ctx->color;
 }
 
-size_t cli_host_options(struct cli_host_vars *v, struct cli_option *o, bool compose)
+size_t cli_host_options(struct cli_host_vars *v, struct cli_option *o, bool compose,
+			const struct job_kind *kind)
 {
 	struct host_options *h = &v->lo.hosts;
 	size_t n = 0;
@@ -237,14 +293,16 @@ size_t cli_host_options(struct cli_host_vars *v, struct cli_option *o, bool comp
 						       "10.0.0.0/24)");
 	o[n++] = (struct cli_option)CLI_CALLBACK(
 	    0, "image", &h->image, "IMAGE", set_image,
-	    compose ? "the image (default: the spec's TrainingImage)"
-		    : "the image (default: the spec's TrainingImage); given on\n"
-		      "the command line, it makes --backend auto pick docker");
-	o[n++] = (struct cli_option)CLI_CHOICE(
-	    0, "toolkit", &v->toolkit, "builtin|image", toolkits,
-	    "builtin: mount a static sagerun as the entrypoint (`sagerun\n"
-	    "container train`), for images without a training toolkit;\n"
-	    "image (default): the image's own entrypoint gets `train`");
+	    compose ? "the image (default: the spec's TrainingImage or ImageUri)"
+		    : "the image (default: the spec's TrainingImage or ImageUri);\n"
+		      "given on the command line, it makes --backend auto pick docker");
+	/* A processing container has no toolkit to stand in for. */
+	if (kind != &job_kind_processing)
+		o[n++] = (struct cli_option)CLI_CHOICE(
+		    0, "toolkit", &v->toolkit, "builtin|image", toolkits,
+		    "builtin: mount a static sagerun as the entrypoint (`sagerun\n"
+		    "container train`), for images without a training toolkit;\n"
+		    "image (default): the image's own entrypoint gets `train`");
 	o[n++] =
 	    (struct cli_option)CLI_CALLBACK(0, "gpus-per-host", &h->gpus, "N|all", set_gpus,
 					    "GPUs per container (the engine's DeviceRequests)");

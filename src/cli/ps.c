@@ -62,14 +62,14 @@ static void print_table(const struct store_job_row *rows, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if ((int)strlen(rows[i].name) > w)
 			w = (int)strlen(rows[i].name);
-	printf("%-*s  %-8s  %-10s  %-18s  %5s  %-16s  %s\n", w, "NAME", "TYPE", "STATUS",
+	printf("%-*s  %-10s  %-10s  %-18s  %5s  %-16s  %s\n", w, "NAME", "TYPE", "STATUS",
 	       "SECONDARY", "HOSTS", "CREATED", "DURATION");
 	for (size_t i = 0; i < n; i++) {
 		char ago[32], dur[32];
 
 		fmt_ago(rows[i].created_ms, now, ago, sizeof(ago));
 		fmt_duration(duration_ms(&rows[i], now), dur, sizeof(dur));
-		printf("%-*s  %-8s  %-10s  %-18s  %5d  %-16s  %s\n", w, rows[i].name, rows[i].type,
+		printf("%-*s  %-10s  %-10s  %-18s  %5d  %-16s  %s\n", w, rows[i].name, rows[i].type,
 		       rows[i].status, rows[i].secondary, rows[i].hosts, ago, dur);
 	}
 }

@@ -69,7 +69,7 @@ static int str_cmp(const void *a, const void *b)
 }
 
 /* hosts, "sorted lexicographically" as the service documents it: algo-10 before algo-2. */
-static json_t *sorted_hosts(int n)
+json_t *contract_sorted_hosts(int n)
 {
 	char **names = xcalloc((size_t)n, sizeof(*names));
 	json_t *hosts = json_array();
@@ -98,7 +98,7 @@ static int resource_from_job(const struct job *job, const char *host_name, json_
 	if (n < 1 || n > JOB_HOSTS_MAX)
 		return sr_err(err, -EINVAL, "instance count %d is out of range (1 to %d)", n,
 			      JOB_HOSTS_MAX);
-	hosts = sorted_hosts(n);
+	hosts = contract_sorted_hosts(n);
 	for (size_t i = 0; i < json_array_size(hosts); i++)
 		found |= !strcmp(json_string_value(json_array_get(hosts, i)), host_name);
 	if (!found)

@@ -72,6 +72,13 @@ int contract_tree_write(const char *base_dir, const char *const *dirs, size_t n_
 int contract_training_layout(const char *base_dir, const struct contract_config *cfg,
 			     struct sr_error *err);
 
+/* A processing host's tree under base_dir, as the service lays out a processing instance
+ * (reference §4): config/processingjobconfig.json (the request echoed, job_processing_config_json)
+ * and config/resourceconfig.json ({"current_host", "hosts"}), output/ (for output/message), and
+ * every output's LocalPath made empty.  Inputs are the caller's to put at their LocalPaths. */
+int contract_processing_layout(const char *base_dir, const struct job *job, const char *host_name,
+			       struct sr_error *err);
+
 /* Everything the toolkit's Environment needs beyond the config files. */
 struct contract_env_opts {
 	const char *base_dir;	      /* "/opt/ml", or the host tree for the process backend */

@@ -46,6 +46,10 @@ bool contract_py_is_dict(const json_t *v);
 /* Python truthiness of a decoded value (bool(v)); NULL (absent) is false. */
 bool contract_py_truthy(const json_t *v);
 
+/* ["algo-1", ..., "algo-<n>"] sorted as the service sorts them (algo-10 before algo-2).  New
+ * reference. */
+json_t *contract_sorted_hosts(int n);
+
 /* "<base>/<rel>" as os.path.join(base, rel) builds it (no doubled slash); caller frees. */
 char *contract_path(const char *base, const char *rel);
 

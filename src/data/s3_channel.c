@@ -290,8 +290,9 @@ int s3_channel_stage(struct s3_client *cl, const struct job_channel *c, const ch
 }
 
 int s3_channels_stage(const struct job_channel *channels, size_t n, const char *job_dir,
-		      const char *cache_dir, size_t n_hosts, bool (*cancelled)(void *ctx),
-		      void *ctx, struct strv *report, struct sr_error *err)
+		      const char *cache_dir, size_t n_hosts, const char *what,
+		      bool (*cancelled)(void *ctx), void *ctx, struct strv *report,
+		      struct sr_error *err)
 {
 	struct s3_client *cl = NULL;
 	int r = 0;
@@ -311,12 +312,11 @@ int s3_channels_stage(const struct job_channel *channels, size_t n, const char *
 		if (r >= 0)
 			r = s3_channel_stage(cl, c, cache_dir, dest, n_hosts, &st, err);
 		if (r >= 0)
-			strv_pushf(
-			    report,
-			    "channel '%s': %zu objects, %lld bytes (%zu downloaded, %zu from "
-			    "the cache)",
-			    c->name, st.objects, st.bytes, st.downloaded,
-			    st.objects - st.downloaded);
+			strv_pushf(report,
+				   "%s '%s': %zu objects, %lld bytes (%zu downloaded, %zu from "
+				   "the cache)",
+				   what, c->name, st.objects, st.bytes, st.downloaded,
+				   st.objects - st.downloaded);
 	}
 	s3_client_free(cl);
 	return r;

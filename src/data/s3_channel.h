@@ -43,12 +43,14 @@ int s3_channel_stage(struct s3_client *cl, const struct job_channel *c, const ch
 
 /* Stage every s3:// channel of the n `channels` under <job_dir>/channels/<name> (laid out anew, so
  * a retry starts clean), one line per channel in `report` ("channel 'train': 6 objects, 35 bytes (1
- * downloaded, 5 from the cache)").  `cancelled` (may be NULL) is asked while the objects download:
- * true stops them with -ECANCELED, no partial file left. */
+ * downloaded, 5 from the cache)", `what` naming it: "channel", or a processing job's "input").
+ * `cancelled` (may be NULL) is asked while the objects download: true stops them with -ECANCELED,
+ * no partial file left. */
 struct strv;
 int s3_channels_stage(const struct job_channel *channels, size_t n, const char *job_dir,
-		      const char *cache_dir, size_t n_hosts, bool (*cancelled)(void *ctx),
-		      void *ctx, struct strv *report, struct sr_error *err);
+		      const char *cache_dir, size_t n_hosts, const char *what,
+		      bool (*cancelled)(void *ctx), void *ctx, struct strv *report,
+		      struct sr_error *err);
 
 /* The folder host `index` sees for the channel staged under `dest` (caller frees). */
 char *s3_channel_host_dir(const struct job_channel *c, const char *dest, size_t index);

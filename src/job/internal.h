@@ -4,6 +4,8 @@
  *   training_spec.c      its CreateTrainingJob field tables (spec_internal.h)
  *   training_validate.c  its rules
  *   training_request.c   its request JSON
+ *   training_build.c     its flags (build_internal.h)
+ *   processing*.c        the processing kind, file for file the same
  */
 #ifndef SR_JOB_INTERNAL_H
 #define SR_JOB_INTERNAL_H
@@ -16,6 +18,12 @@ struct sr_error;
 
 int training_validate(const struct job *job, struct sr_error *err);
 struct json_t *training_request_json(const struct job *job);
+
+/* The processing kind's (processing*.c): its rules, its request (Environment values redacted
+ * with `redact`), and the request for describe (redacted). */
+int processing_validate(const struct job *job, struct sr_error *err);
+struct json_t *processing_request_json(const struct job *job, bool redact);
+struct json_t *processing_request_describe(const struct job *job);
 
 /* json.c: a string (job_validate() guarantees UTF-8, so json_string() only fails on a job
  * that skipped it; describe output must still come out whole), a list of strings, a map with

@@ -10,6 +10,7 @@
 
 static const struct job_kind *const kinds[] = {
     &job_kind_training,
+    &job_kind_processing,
 };
 
 const struct job_kind *job_kind_find(const char *name)
@@ -31,7 +32,18 @@ void job_channel_release(struct job_channel *c)
 	free(c->input_mode);
 	free(c->s3_data_type);
 	free(c->distribution);
+	free(c->dest);
 	memset(c, 0, sizeof(*c));
+}
+
+void job_proc_output_release(struct job_proc_output *o)
+{
+	free(o->name);
+	free(o->uri);
+	free(o->local_path);
+	free(o->dest);
+	free(o->upload_mode);
+	memset(o, 0, sizeof(*o));
 }
 
 struct json_t *job_request_json(const struct job *job)

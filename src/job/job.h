@@ -73,6 +73,8 @@ struct job_channel {
 	bool input_mode_set;  /* InputMode given on the channel itself */
 	char *s3_data_type;   /* "S3Prefix" | "ManifestFile" | ... */
 	char *distribution;   /* S3DataDistributionType: "FullyReplicated" | "ShardedByS3Key" */
+	char *dest;	      /* processing: S3Input.LocalPath, under /opt/ml/processing/ */
+	bool app_managed;     /* processing: AppManaged */
 };
 
 /* What only a training job has (CreateTrainingJob beyond what every job has). */
@@ -87,6 +89,49 @@ struct job_training {
 	char *checkpoint_s3_uri;     /* CheckpointConfig.S3Uri, NULL when absent */
 	char *checkpoint_local_path; /* CheckpointConfig.LocalPath */
 	int max_retry_attempts;	     /* RetryStrategy.MaximumRetryAttempts, 0 when absent */
+};
+
+/* Processing limits (botocore service model, reference §5.4). */
+#define JOB_PROC_INPUTS_MAX	 10
+#define JOB_PROC_OUTPUTS_MAX	 10
+#define JOB_PROC_NAME_MAX	 256 /* InputName, OutputName */
+#define JOB_PROC_LOCAL_PATH_MAX	 256
+#define JOB_PROC_HOSTS_MAX	 100
+#define JOB_PROC_MAX_RUN_LIMIT_S 777600 /* MaxRuntimeInSeconds: 9 days */
+#define JOB_PROC_ENV_KEY_MAX	 256
+#define JOB_PROC_ENV_VALUE_MAX	 256
+/* Where a processing job's inputs and outputs live in each host. */
+#define JOB_PROC_BASE "/opt/ml/processing/"
+/* ScriptProcessor's and FrameworkProcessor's code inputs (the SDK's names and places). */
+#define JOB_PROC_CODE_INPUT	  "code"
+#define JOB_PROC_CODE_DEST	  "/opt/ml/processing/input/code"
+#define JOB_PROC_ENTRYPOINT_INPUT "entrypoint"
+#define JOB_PROC_ENTRYPOINT_DEST  "/opt/ml/processing/input/entrypoint"
+
+/* One ProcessingOutput (S3Output). */
+struct job_proc_output {
+	char *name;	   /* OutputName */
+	char *uri;	   /* S3Uri as given: s3://..., file://... or a local path */
+	char *local_path;  /* absolute local folder for a local uri; NULL for s3:// */
+	char *dest;	   /* LocalPath: the folder in each host, under /opt/ml/processing/ */
+	char *upload_mode; /* S3UploadMode: "EndOfJob" | "Continuous" */
+	bool app_managed;  /* AppManaged */
+};
+
+/* What only a processing job has (CreateProcessingJob beyond what every job has). */
+struct job_processing {
+	/* ProcessingInputs: each a channel named InputName, with its LocalPath in `dest`
+	 * (InputMode is S3InputMode, compression S3CompressionType). */
+	struct job_channel *inputs;
+	size_t n_inputs;
+	struct job_proc_output *outputs; /* ProcessingOutputConfig.Outputs */
+	size_t n_outputs;
+	/* FrameworkProcessor (--source-dir, --entry-point): the folder shipped as
+	 * sourcedir.tar.gz with the SDK's runproc.sh, which runs `command` on the entry point
+	 * (launch/ adds the two inputs).  NULL otherwise. */
+	char *source_dir;
+	char *entry_point; /* its path inside source_dir */
+	struct strv command;
 };
 
 /* One SageMaker job: what every kind of job has, then its kind's own part. */
@@ -112,7 +157,8 @@ struct job {
 	 * the request.  NULL when none. */
 	char *framework;
 	char *framework_version;
-	struct job_training train; /* kind == &job_kind_training */
+	struct job_training train;  /* kind == &job_kind_training */
+	struct job_processing proc; /* kind == &job_kind_processing */
 };
 
 /* Command-line flags of `sagerun train` and `sagerun process`, as parsed by cli/.  NULL / -1 /
@@ -172,6 +218,11 @@ int job_validate(const struct job *job, struct sr_error *err);
 /* The request JSON (Create<Kind>Job shape, API field names) for describe output.
  * Returns a new reference. */
 struct json_t *job_request_json(const struct job *job);
+
+/* A processing job's /opt/ml/config/processingjobconfig.json: the request as the service
+ * echoes it into every host, with ProcessingJobArn and the Environment's values (the host
+ * needs them).  New reference. */
+struct json_t *job_processing_config_json(const struct job *job);
 
 /* "<base>-YYYYMMDD-HHMMSS-<4 random>" with base cleaned to the name pattern. */
 char *job_default_name(const char *base, int64_t wall_ms);

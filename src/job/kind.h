@@ -1,4 +1,4 @@
-/* kind.h - a kind of SageMaker job (training; processing comes next): everything that differs
+/* kind.h - a kind of SageMaker job (training, processing): everything that differs
  * between kinds, in one const table per kind, so that a new kind is a new file and not an
  * `if` in every layer.
  *
@@ -55,8 +55,9 @@ struct job_kind {
 };
 
 extern const struct job_kind job_kind_training;
+extern const struct job_kind job_kind_processing;
 
-/* NULL when unknown.  Known: "training". */
+/* NULL when unknown.  Known: "training", "processing". */
 const struct job_kind *job_kind_find(const char *name);
 
 #endif

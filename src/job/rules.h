@@ -41,6 +41,13 @@ const char *job_rule_distribution(const char *s);
 const char *job_rule_channel_compression(const char *s);
 const char *job_rule_record_wrapper(const char *s);
 const char *job_rule_output_compression(const char *s);
+/* Processing: S3DataType S3Prefix | ManifestFile, S3InputMode File | Pipe, S3UploadMode
+ * EndOfJob | Continuous, and a LocalPath: a folder under /opt/ml/processing/, without "." or
+ * ".." parts (it names a folder of each host's own tree). */
+const char *job_rule_proc_data_type(const char *s);
+const char *job_rule_proc_input_mode(const char *s);
+const char *job_rule_upload_mode(const char *s);
+const char *job_rule_proc_local_path(const char *s);
 /* s3://BUCKET/..., file://PATH or a plain local path. */
 const char *job_rule_uri(const char *s);
 
@@ -69,6 +76,8 @@ bool job_uri_is_s3(const char *uri);
 char *job_uri_local_path(const char *uri);
 
 void job_channel_release(struct job_channel *c);
+struct job_proc_output;
+void job_proc_output_release(struct job_proc_output *o);
 
 /* A field's value against `rule` (job_check_string), a list of container arguments, a string
  * map (HyperParameters, Environment): 0, or -EINVAL with "<where>: <what is wrong>". */

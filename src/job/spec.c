@@ -227,6 +227,68 @@ int spec_get_strv(struct spec *s, const json_t *v, size_t item_min, struct strv 
 	return r;
 }
 
+int spec_get_map(struct spec *s, json_t *v, struct job_map *map, size_t max_keys, size_t key_max,
+		 size_t value_max, const char *(*key_rule)(const char *), bool hint_strings)
+{
+	const char *key;
+	json_t *item;
+	int r = spec_want(s, v, JSON_OBJECT, "an object of strings");
+
+	if (r < 0)
+		return r;
+	if (json_object_size(v) > max_keys)
+		return spec_fail(s, "more than %zu entries (got %zu)", max_keys,
+				 json_object_size(v));
+	job_map_release(map);
+	r = 0;
+	json_object_foreach (v, key, item) {
+		_cleanup_free_ char *msg =
+		    job_check_string(key, key_rule ? 1 : 0, key_max, key_rule);
+		int rk = 0;
+
+		jsonpos_push_key(&s->path, key);
+		if (msg) {
+			rk = spec_fail_key(s, "key %s", msg);
+		} else if (!json_is_string(item)) {
+			rk = spec_fail(s, "expected a string, got %s", spec_type_phrase(item));
+			if (hint_strings && (json_is_number(item) || json_is_boolean(item))) {
+				_cleanup_free_ char *d = json_dumps(item, JSON_ENCODE_ANY);
+
+				sr_err_hint(s->err,
+					    "the API takes every hyperparameter as a string: "
+					    "write \"%s\"",
+					    d ? d : "...");
+			}
+		} else if ((msg = job_check_string(json_string_value(item), 0, value_max, NULL))) {
+			rk = spec_fail(s, "value %s", msg);
+		} else {
+			job_map_set(map, key, json_string_value(item));
+		}
+		jsonpos_pop(&s->path);
+		if (rk < 0 && r == 0)
+			r = rk;
+		if (spec_enough(s))
+			break;
+	}
+	return r;
+}
+
+int spec_parse_name(struct spec *s, json_t *v)
+{
+	return spec_get_string(s, v, 1, JOB_NAME_MAX, job_rule_name, &s->job->name);
+}
+
+int spec_parse_role(struct spec *s, json_t *v)
+{
+	int r = spec_get_string(s, v, JOB_ROLE_ARN_MIN, JOB_ROLE_ARN_MAX, job_rule_role_arn,
+				&s->job->role_arn);
+
+	if (r < 0)
+		sr_err_hint(s->err, "RoleArn is optional locally: drop it, or give a role such as "
+				    "arn:aws:iam::111122223333:role/SageMakerRole");
+	return r;
+}
+
 /* Values that ask for nothing: an ignored field set to one of these earns no warning. */
 bool spec_is_empty(const json_t *v)
 {
@@ -357,24 +419,26 @@ static int other_request(struct spec *s, json_t *root)
 	static const struct {
 		const char *field, *api, *how;
 	} others[] = {
+	    {"TrainingJobName", "CreateTrainingJob", "run it with `sagerun train --spec FILE`"},
 	    {"ProcessingJobName", "CreateProcessingJob",
-	     "Processing jobs are not run by this sagerun yet"},
+	     "run it with `sagerun process --spec FILE`"},
 	    {"TransformJobName", "CreateTransformJob", "batch transform is not run locally"},
 	    {"HyperParameterTuningJobName", "CreateHyperParameterTuningJob",
 	     "tuning jobs are not run locally"},
 	    {"EndpointConfigName", "CreateEndpointConfig", "endpoints are not run locally"},
 	    {"AutoMLJobName", "CreateAutoMLJob", "AutoML is not run locally"},
 	};
+	const char *api = s->job->kind->api;
+	_cleanup_free_ char *own = xasprintf("%sName", api);
 
-	if (json_object_get(root, "TrainingJobName") && !strcmp(s->job->kind->api, "TrainingJob"))
+	if (json_object_get(root, own))
 		return 0;
 	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
 		if (!json_object_get(root, others[i].field) ||
-		    !strcmp(others[i].api + strlen("Create"), s->job->kind->api))
+		    !strcmp(others[i].api + strlen("Create"), api))
 			continue;
 		jsonpos_push_key(&s->path, others[i].field);
-		spec_fail_key(s, "this is a %s request, not a Create%s one", others[i].api,
-			      s->job->kind->api);
+		spec_fail_key(s, "this is a %s request, not a Create%s one", others[i].api, api);
 		jsonpos_pop(&s->path);
 		return sr_err_hint(s->err, "%s", others[i].how);
 	}

@@ -18,6 +18,7 @@
 
 struct job;
 struct job_channel;
+struct job_proc_output;
 struct sr_error;
 struct strv;
 
@@ -28,8 +29,9 @@ struct spec {
 	const char *origin;
 	struct jsonpos_path path;
 	struct job *job;
-	struct job_channel *chan; /* the channel being parsed */
-	struct strv *warnings;	  /* may be NULL */
+	struct job_channel *chan;    /* the channel or processing input being parsed */
+	struct job_proc_output *out; /* the processing output being parsed */
+	struct strv *warnings;	     /* may be NULL */
 	/* The problem being reported: spec_fail sets it, a hint may follow; the next
 	 * spec_fail moves it to `problems` (one line each, a hint as a "hint: " line of its
 	 * own), so that every problem of a spec is said in one run, as botocore's validator
@@ -54,9 +56,9 @@ struct spec_field {
 	const char *ignored; /* why it is not honoured, for the warning */
 };
 
-/* The training kind's request fields (training_spec.c), NULL-terminated, for
- * job_kind_training. */
+/* Each kind's request fields (<kind>_spec.c), NULL-terminated, for its job_kind. */
 extern const struct spec_field training_spec_fields[];
+extern const struct spec_field processing_spec_fields[];
 
 /* An error about the value at s->path / about its key. */
 int spec_fail(struct spec *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -78,6 +80,15 @@ int spec_get_int(struct spec *s, const json_t *v, long long min, long long max, 
 		 long long *ret);
 /* A list of 1..100 strings of item_min..256 characters, replacing *ret. */
 int spec_get_strv(struct spec *s, const json_t *v, size_t item_min, struct strv *ret);
+/* An object of strings (HyperParameters, Environment) into `map`, replacing it: at most
+ * max_keys entries, keys passing `key_rule` (may be NULL), values of at most value_max
+ * characters; `hint_strings` hints at quoting a number or boolean. */
+struct job_map;
+int spec_get_map(struct spec *s, json_t *v, struct job_map *map, size_t max_keys, size_t key_max,
+		 size_t value_max, const char *(*key_rule)(const char *), bool hint_strings);
+/* <Kind>JobName and RoleArn, the same rules in every request. */
+int spec_parse_name(struct spec *s, json_t *v);
+int spec_parse_role(struct spec *s, json_t *v);
 /* null, false, 0, "", [] or {}: values that ask for nothing. */
 bool spec_is_empty(const json_t *v);
 /* Check that `obj` is an object and dispatch each member, in text order, to `fields`. */
@@ -87,5 +98,6 @@ int spec_require(struct spec *s, const json_t *obj, const char *field, const cha
 /* The object (e.g. "ResourceConfig") a misplaced top-level key of a CreateTrainingJob request
  * belongs in, or NULL. */
 const char *training_spec_nested_home(const char *key, const char **ret_field);
+const char *processing_spec_nested_home(const char *key, const char **ret_field);
 
 #endif

@@ -55,6 +55,7 @@ void job_status_release(struct job_status *st)
 	free(st->failure_reason);
 	free(st->hosts);
 	free(st->model_artifacts);
+	free(st->exit_message);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -152,6 +153,19 @@ json_t *job_hosts_json(const struct job_status *st)
 		json_array_append_new(arr, o);
 	}
 	return arr;
+}
+
+void job_hosts_json_lost(json_t *d, int64_t now_ms)
+{
+	json_t *hosts = json_object_get(d, "Hosts"), *h;
+	size_t i;
+
+	json_array_foreach (hosts, i, h) {
+		if (json_is_object(h) && !json_object_get(h, "EndTime")) {
+			json_object_set_new(h, "State", json_string("Lost"));
+			json_object_set_new(h, "EndTime", job_time_json(now_ms));
+		}
+	}
 }
 
 json_t *job_describe_json(const struct job *job, const struct job_status *st)

@@ -68,6 +68,7 @@ struct job_status {
 	struct job_host_status *hosts; /* n = job->instance_count */
 	size_t n_hosts;
 	char *model_artifacts; /* S3ModelArtifacts (a path or s3:// URI), NULL until known */
+	char *exit_message;    /* processing: ExitMessage (<= 1024 chars), NULL when none */
 };
 
 /* Starting, with the kind's message. */
@@ -109,6 +110,8 @@ struct json_t *job_describe_json(const struct job *job, const struct job_status 
  * exit code or signal, times).  New references. */
 struct json_t *job_time_json(int64_t ms);
 struct json_t *job_hosts_json(const struct job_status *st);
+/* In a stored Describe*Job response: every host still running becomes Lost, ended now. */
+void job_hosts_json_lost(struct json_t *d, int64_t now_ms);
 
 /* Write describe.json atomically into `path`. */
 int job_describe_write(const struct job *job, const struct job_status *st, const char *path,

@@ -61,17 +61,10 @@ static json_t *training_describe_json(const struct job *job, const struct job_st
  * transition ended, a Failed one after it. */
 static void training_describe_lost(json_t *d, const char *reason, int64_t now_ms)
 {
-	json_t *tr, *hosts, *h;
+	json_t *tr, *h;
 	char *msg;
-	size_t i;
 
-	hosts = json_object_get(d, "Hosts");
-	json_array_foreach (hosts, i, h) {
-		if (json_is_object(h) && !json_object_get(h, "EndTime")) {
-			json_object_set_new(h, "State", json_string("Lost"));
-			json_object_set_new(h, "EndTime", job_time_json(now_ms));
-		}
-	}
+	job_hosts_json_lost(d, now_ms);
 	json_object_set_new(d, "TrainingJobStatus", json_string("Failed"));
 	json_object_set_new(d, "SecondaryStatus", json_string("Failed"));
 	json_object_set_new(d, "FailureReason", json_string(reason));

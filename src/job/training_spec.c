@@ -124,63 +124,16 @@ static int parse_algo(struct spec *s, json_t *v)
 
 /* ---- HyperParameters, Environment ---- */
 
-static int parse_string_map(struct spec *s, json_t *v, struct job_map *map, size_t max_keys,
-			    size_t key_max, size_t value_max, const char *(*key_rule)(const char *),
-			    bool hint_strings)
-{
-	const char *key;
-	json_t *item;
-	int r = spec_want(s, v, JSON_OBJECT, "an object of strings");
-
-	if (r < 0)
-		return r;
-	if (json_object_size(v) > max_keys)
-		return spec_fail(s, "more than %zu entries (got %zu)", max_keys,
-				 json_object_size(v));
-	job_map_release(map);
-	r = 0;
-	json_object_foreach (v, key, item) {
-		_cleanup_free_ char *msg =
-		    job_check_string(key, key_rule ? 1 : 0, key_max, key_rule);
-		int rk = 0;
-
-		jsonpos_push_key(&s->path, key);
-		if (msg) {
-			rk = spec_fail_key(s, "key %s", msg);
-		} else if (!json_is_string(item)) {
-			rk = spec_fail(s, "expected a string, got %s", spec_type_phrase(item));
-			if (hint_strings && (json_is_number(item) || json_is_boolean(item))) {
-				_cleanup_free_ char *d = json_dumps(item, JSON_ENCODE_ANY);
-
-				sr_err_hint(s->err,
-					    "the API takes every hyperparameter as a string: "
-					    "write \"%s\"",
-					    d ? d : "...");
-			}
-		} else if ((msg = job_check_string(json_string_value(item), 0, value_max, NULL))) {
-			rk = spec_fail(s, "value %s", msg);
-		} else {
-			job_map_set(map, key, json_string_value(item));
-		}
-		jsonpos_pop(&s->path);
-		if (rk < 0 && r == 0)
-			r = rk;
-		if (spec_enough(s))
-			break;
-	}
-	return r;
-}
-
 static int parse_hps(struct spec *s, json_t *v)
 {
-	return parse_string_map(s, v, &s->job->train.hyperparameters, JOB_HP_MAX_KEYS,
-				JOB_HP_KEY_MAX, JOB_HP_VALUE_MAX, NULL, true);
+	return spec_get_map(s, v, &s->job->train.hyperparameters, JOB_HP_MAX_KEYS, JOB_HP_KEY_MAX,
+			    JOB_HP_VALUE_MAX, NULL, true);
 }
 
 static int parse_env(struct spec *s, json_t *v)
 {
-	return parse_string_map(s, v, &s->job->environment, JOB_ENV_MAX_KEYS, JOB_ENV_KEY_MAX,
-				JOB_ENV_VALUE_MAX, job_rule_env_key, false);
+	return spec_get_map(s, v, &s->job->environment, JOB_ENV_MAX_KEYS, JOB_ENV_KEY_MAX,
+			    JOB_ENV_VALUE_MAX, job_rule_env_key, false);
 }
 
 /* ---- InputDataConfig ---- */
@@ -531,22 +484,6 @@ static int parse_retry(struct spec *s, json_t *v)
 	return r;
 }
 
-static int parse_name(struct spec *s, json_t *v)
-{
-	return spec_get_string(s, v, 1, JOB_NAME_MAX, job_rule_name, &s->job->name);
-}
-
-static int parse_role(struct spec *s, json_t *v)
-{
-	int r = spec_get_string(s, v, JOB_ROLE_ARN_MIN, JOB_ROLE_ARN_MAX, job_rule_role_arn,
-				&s->job->role_arn);
-
-	if (r < 0)
-		sr_err_hint(s->err, "RoleArn is optional locally: drop it, or give a role such as "
-				    "arn:aws:iam::111122223333:role/SageMakerRole");
-	return r;
-}
-
 /* Honoured by the backends that isolate their hosts; the others say so (check_options). */
 static int parse_isolation(struct spec *s, json_t *v)
 {
@@ -576,10 +513,10 @@ static int parse_spot(struct spec *s, json_t *v)
 
 /* In the botocore model's order, so the hint listing them reads like the API reference. */
 const struct spec_field training_spec_fields[] = {
-    {"TrainingJobName", parse_name, NULL},
+    {"TrainingJobName", spec_parse_name, NULL},
     {"HyperParameters", parse_hps, NULL},
     {"AlgorithmSpecification", parse_algo, NULL},
-    {"RoleArn", parse_role, NULL},
+    {"RoleArn", spec_parse_role, NULL},
     {"InputDataConfig", parse_channels, NULL},
     {"OutputDataConfig", parse_output, NULL},
     {"ResourceConfig", parse_resources, NULL},

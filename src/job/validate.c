@@ -146,6 +146,49 @@ const char *job_rule_output_compression(const char *s)
 	return one_of(s, ok) ? NULL : "must be GZIP or NONE";
 }
 
+const char *job_rule_proc_data_type(const char *s)
+{
+	static const char *const ok[] = {"S3Prefix", "ManifestFile", NULL};
+
+	return one_of(s, ok) ? NULL : "must be S3Prefix or ManifestFile";
+}
+
+const char *job_rule_proc_input_mode(const char *s)
+{
+	static const char *const ok[] = {"File", "Pipe", NULL};
+
+	return one_of(s, ok) ? NULL : "must be File or Pipe";
+}
+
+const char *job_rule_upload_mode(const char *s)
+{
+	static const char *const ok[] = {"EndOfJob", "Continuous", NULL};
+
+	return one_of(s, ok) ? NULL : "must be EndOfJob or Continuous";
+}
+
+const char *job_rule_proc_local_path(const char *s)
+{
+	static const char *const expect =
+	    "must be a folder under /opt/ml/processing/, such as /opt/ml/processing/input/data";
+	size_t n = strlen(JOB_PROC_BASE);
+
+	if (strncmp(s, JOB_PROC_BASE, n) || !s[n] || s[n] == '/')
+		return expect;
+	for (const char *p = s + n; *p;) {
+		const char *e = strchrnul(p, '/');
+		size_t len = (size_t)(e - p);
+
+		if ((len == 1 && p[0] == '.') || (len == 2 && !strncmp(p, "..", 2)))
+			return "must not hold . or .. parts: it names a folder of each host's "
+			       "/opt/ml/processing/";
+		if (len == 0 && *e)
+			return expect; /* "//" */
+		p = *e ? e + 1 : e;
+	}
+	return NULL;
+}
+
 /* Length of a "scheme://" prefix, 0 when there is none. */
 static size_t scheme_len(const char *s)
 {

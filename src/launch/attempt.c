@@ -75,6 +75,13 @@ static int stage(struct local_job *L, bool *stopped, struct sr_error *err)
 	return r;
 }
 
+static char *failure_reason(void *ctx, const struct host *h, int wstatus)
+{
+	struct local_job *L = ctx;
+
+	return L->kind->failure_reason(L, h, wstatus);
+}
+
 int launch_attempt(struct local_job *L, enum sup_outcome *outcome, bool *stopped, int *start_error,
 		   struct sr_error *err)
 {
@@ -100,6 +107,8 @@ int launch_attempt(struct local_job *L, enum sup_outcome *outcome, bool *stopped
 	    .max_run_s = L->job->max_run_s,
 	    .stop_grace_s = L->job->stop_grace_s,
 	    .status = &L->status,
+	    .stop_signal = L->job->kind->stop_signal,
+	    .failure_reason = L->kind->failure_reason ? failure_reason : NULL,
 	    .on_event = launch_hosts_event,
 	    .ctx = L,
 	    .start_error = start_error,

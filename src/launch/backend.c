@@ -98,7 +98,8 @@ static int pick_named(struct local_job *L, const char *name, struct sr_error *er
 	L->backend = host_backend_find(name);
 	if (!L->backend) {
 		sr_err(err, -EINVAL, "--backend: unknown backend '%s'", name);
-		return sr_err_hint(err, "sagerun train --help lists the backends");
+		return sr_err_hint(err,
+				   "sagerun train --help (or process --help) lists the backends");
 	}
 	L->group.backend = L->backend;
 	if (!host_group_probe(&L->group, &why)) {

@@ -56,7 +56,9 @@ static int compose_layout(struct local_job *L, const char *out, struct strv *by_
 	if (r < 0)
 		return r;
 	launch_hosts_init(L);
-	r = L->kind->stage_inputs(L, err);
+	r = L->kind->upload ? L->kind->upload(L, err) : 0;
+	if (r >= 0)
+		r = L->kind->stage_inputs(L, err);
 	for (size_t i = 0; r >= 0 && i < L->n_hosts; i++)
 		r = L->kind->host_prepare(L, &L->hosts[i], err);
 	if (r >= 0)
@@ -64,8 +66,8 @@ static int compose_layout(struct local_job *L, const char *out, struct strv *by_
 	if (r >= 0)
 		job_say(
 		    L->rep, JOB_SAY_INFO, L->job->name,
-		    "%zu hosts; their /opt/ml trees are under %s/hosts (the model and output stay "
-		    "there: compose packs no tarballs)",
+		    "%zu hosts; their /opt/ml trees are under %s/hosts (what the job leaves there "
+		    "stays there: compose runs nothing after the containers)",
 		    L->n_hosts, L->job_dir);
 	return r;
 }

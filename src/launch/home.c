@@ -3,6 +3,7 @@
 #include "launch/internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -108,4 +109,26 @@ int launch_job_remove(struct store *s, const char *name, const struct job_report
 		leftovers_cleanup(row.backend, row.folder, name, rep);
 	store_job_row_release(&row);
 	return r;
+}
+
+/* A folder is made and removed in the deepest part of the path that exists, so nothing of
+ * the check stays. */
+int launch_check_output_folder(const char *path, const char *what, const char *hint,
+			       struct sr_error *err)
+{
+	_cleanup_free_ char *at = xstrdup(path);
+	_cleanup_free_ char *probe = NULL;
+	char *slash;
+
+	while (!fs_exists(at) && (slash = strrchr(at, '/')) && slash != at)
+		*slash = '\0';
+	if (!fs_is_dir(at))
+		return sr_err(err, -ENOTDIR, "%s: '%s' is not a folder", what, at);
+	probe = xasprintf("%s/.sagerun-check-XXXXXX", at);
+	if (!mkdtemp(probe)) {
+		sr_err_errno(err, errno, "%s: cannot make a folder in '%s'", what, at);
+		return sr_err_hint(err, "%s", hint);
+	}
+	(void)rmdir(probe);
+	return 0;
 }

@@ -11,6 +11,9 @@
  *   training*.c    the training kind (launch_kind_training): its inputs and checkpoints,
  *                  each host's tree (contract files, channels, code, environment, argv),
  *                  its tarballs
+ *   processing*.c  the processing kind (launch_kind_processing): its code shipped as the SDK
+ *                  ships it, its inputs at their LocalPaths, each host's tree, its outputs
+ *                  uploaded at the end or as they are written, its ExitMessage
  */
 #ifndef SR_LAUNCH_INTERNAL_H
 #define SR_LAUNCH_INTERNAL_H
@@ -67,9 +70,13 @@ struct launch_kind {
 	/* Optional: the hosts are gone (an attempt ended, or the job): what the kind runs
 	 * beside them (Pipe-mode feeders) stops and L->kind_state goes. */
 	void (*hosts_gone)(struct local_job *L);
+	/* Optional: the FailureReason of a host that exited with `wstatus`, in the service's
+	 * words for the kind (malloc'd); without it, the supervisor's own. */
+	char *(*failure_reason)(struct local_job *L, const struct host *h, int wstatus);
 };
 
 extern const struct launch_kind launch_kind_training;
+extern const struct launch_kind launch_kind_processing;
 
 struct local_job {
 	struct job *job; /* the caller's; launch changes only what the hosts are to see */
@@ -174,5 +181,19 @@ void launch_say_report(struct local_job *L, struct strv *report);
 int training_host_prepare(struct local_job *L, struct host *h, struct sr_error *err);
 void training_pipes_stop(struct local_job *L);
 int training_package(struct local_job *L, struct sr_error *err);
+
+/* The processing kind's parts (processing.c): each host's tree (processing_host.c), the code
+ * FrameworkProcessor ships (processing_code.c: sourcedir.tar.gz and runproc.sh made under
+ * <job>/source and the two inputs pointed at them), and the folder host `index` gets for
+ * input `i`. */
+int processing_host_prepare(struct local_job *L, struct host *h, struct sr_error *err);
+int processing_ship_code(struct local_job *L, struct sr_error *err);
+char *processing_input_dir(const struct local_job *L, size_t i, size_t index);
+
+/* home.c: a local output folder that sagerun can make (the deepest part of its path that
+ * exists is a folder where a folder can be made), checked before the job is recorded;
+ * `what` names it in the message ("output 'x'"). */
+int launch_check_output_folder(const char *path, const char *what, const char *hint,
+			       struct sr_error *err);
 
 #endif

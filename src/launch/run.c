@@ -35,6 +35,7 @@
 /* What each kind of job does here. */
 static const struct launch_kind *const kinds[] = {
     &launch_kind_training,
+    &launch_kind_processing,
 };
 
 static const struct launch_kind *kind_of(const struct job *job)

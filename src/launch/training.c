@@ -28,8 +28,9 @@ static int stage_s3_channels(struct local_job *L, struct sr_error *err)
 {
 	_cleanup_free_ char *cache = xasprintf("%s/cache/s3", L->home);
 	struct strv report = STRV_INIT;
-	int r = s3_channels_stage(L->job->train.channels, L->job->train.n_channels, L->job_dir,
-				  cache, L->n_hosts, launch_stop_asked, NULL, &report, err);
+	int r =
+	    s3_channels_stage(L->job->train.channels, L->job->train.n_channels, L->job_dir, cache,
+			      L->n_hosts, "channel", launch_stop_asked, NULL, &report, err);
 
 	launch_say_report(L, &report);
 	return r;
@@ -123,9 +124,6 @@ static int upload_source(struct local_job *L, struct sr_error *err)
 	return 0;
 }
 
-/* A local output must be a folder sagerun can make, checked before the job is recorded
- * (not after the hosts ran): a folder is made and removed in the deepest part of its path that
- * exists, so nothing of the check stays. */
 static int check_framework(const struct job *job, struct sr_error *err)
 {
 	if (!job->framework || contract_framework_find(job->framework))
@@ -134,28 +132,19 @@ static int check_framework(const struct job *job, struct sr_error *err)
 	return sr_err_hint(err, "known: %s", contract_framework_names());
 }
 
+/* A local output must be a folder sagerun can make, checked before the job is recorded (not
+ * after the hosts ran); and --framework one sagerun knows. */
 static int check_output(struct local_job *L, struct sr_error *err)
 {
 	const char *out = L->job->train.output_local;
-	_cleanup_free_ char *at = out ? xstrdup(out) : NULL;
-	_cleanup_free_ char *probe = NULL;
-	char *slash;
+	_cleanup_free_ char *what = out ? xasprintf("output '%s'", out) : NULL;
 
 	if (check_framework(L->job, err) < 0)
 		return -EINVAL;
 	if (!out)
 		return 0; /* s3://: the upload says what is wrong with it */
-	while (!fs_exists(at) && (slash = strrchr(at, '/')) && slash != at)
-		*slash = '\0';
-	if (!fs_is_dir(at))
-		return sr_err(err, -ENOTDIR, "output '%s': '%s' is not a folder", out, at);
-	probe = xasprintf("%s/.sagerun-check-XXXXXX", at);
-	if (!mkdtemp(probe)) {
-		sr_err_errno(err, errno, "output '%s': cannot make a folder in '%s'", out, at);
-		return sr_err_hint(err, "give --output a folder you can write, or an s3:// URI");
-	}
-	(void)rmdir(probe);
-	return 0;
+	return launch_check_output_folder(
+	    out, what, "give --output a folder you can write, or an s3:// URI", err);
 }
 
 static int restore_checkpoints(struct local_job *L, struct sr_error *err)

@@ -124,13 +124,14 @@ static int kill_hosts(struct sup_state *s, struct sr_error *err)
 	return sup_timer_arm(s->grace_fd, 0, err);
 }
 
-/* SIGTERM now, SIGKILL after the stop grace; as `docker stop -t <grace>`. */
+/* SIGTERM (the kind's stop signal) now, SIGKILL after the stop grace; as `docker stop -t
+ * <grace>`. */
 static int stop_hosts(struct sup_state *s, struct sr_error *err)
 {
 	s->stopping = true;
 	if (s->cfg->stop_grace_s <= 0)
 		return kill_hosts(s, err);
-	signal_hosts(s, SIGTERM);
+	signal_hosts(s, s->cfg->stop_signal ? s->cfg->stop_signal : SIGTERM);
 	return sup_timer_arm(s->grace_fd, clamp_ms(s->cfg->stop_grace_s, SUP_STOP_GRACE_S_MAX),
 			     err);
 }
@@ -180,7 +181,9 @@ static char *failure_reason(struct sup_host *sh)
 {
 	static const char tail_intro[] = "; last log lines:\n";
 	_cleanup_free_ char *head = NULL, *tail = NULL;
-	char *reason = read_failure_file(sh->h);
+	char *reason = sh->s->cfg->failure_reason
+			   ? sh->s->cfg->failure_reason(sh->s->cfg->ctx, sh->h, sh->wstatus)
+			   : read_failure_file(sh->h);
 	char sb[32];
 
 	if (reason)

@@ -2,7 +2,8 @@
  *
  * One epoll loop over pidfds (host exits), the hosts' stdout/stderr pipes (log multiplexer),
  * a signalfd (Ctrl-C, SIGTERM) and timerfds (MaxRuntimeInSeconds, the stop grace).  Policy as
- * the service: the first host to exit non-zero fails the job and the others get SIGTERM, then
+ * the service: the first host to exit non-zero fails the job and the others get SIGTERM (the
+ * kind's stop signal), then
  * SIGKILL after the stop grace; Ctrl-C/SIGTERM stops the job the same way (a second one kills
  * at once); MaxRuntimeInSeconds stops it the same way.  It knows no kind of job: it reports
  * neutral events (job_event: hosts started, stop asked, ...) that the caller names in the
@@ -50,6 +51,12 @@ struct sup_config {
 	 * describe.json); may be NULL. */
 	void (*on_event)(void *ctx, enum job_event ev);
 	void *ctx;
+	/* The signal that stops a host (the job's kind's: SIGTERM for training, SIGINT for
+	 * processing); 0 is SIGTERM.  SIGKILL follows after the stop grace. */
+	int stop_signal;
+	/* Optional: the FailureReason of a host that exited with `wstatus` (malloc'd), in the
+	 * job's kind's words; NULL (or no callback) gives the default below. */
+	char *(*failure_reason)(void *ctx, const struct host *h, int wstatus);
 	/* Out, may be NULL: the negative errno of the first host that could not be started
 	 * (the job then fails), 0 when every host started. */
 	int *start_error;
@@ -61,6 +68,7 @@ enum sup_outcome { SUP_COMPLETED, SUP_FAILED, SUP_STOPPED, SUP_MAX_RUNTIME, SUP_
  * hosts have ended (JOB_EV_HOSTS_ENDED was the last event; the caller packages artifacts and
  * sets the final state), the hosts' exit details are in status->hosts, and a Failed outcome
  * has status->failure_reason set:
+ * the failure_reason callback's, else
  * the first 1024 characters of the failing host's <opt_ml>/output/failure if present, else
  * "AlgorithmError: algo-N exited with code X" (or "was killed by signal SIGKILL") plus its
  * last log lines.  A host that cannot be started fails the job the same way.  Lines still

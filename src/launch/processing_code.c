@@ -1,0 +1,97 @@
+/* processing_code.c - the code a FrameworkProcessor ships, made as the SageMaker SDK makes it
+ * (its _generate_framework_script, reference §3.8): the source folder packed as
+ * sourcedir.tar.gz, and runproc.sh, which unpacks it in /opt/ml/processing/input/code/,
+ * installs requirements.txt and runs the command on the entry point with the job's
+ * arguments.  Both go under <job>/source/ and the inputs "code" and "entrypoint" point at
+ * them, so the hosts get them as any other input. */
+#include "launch/internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/artifacts.h"
+#include "job/job.h"
+#include "job/report.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+/* The SDK's template, word for word, but for where the code is: the service's
+ * /opt/ml/processing/input/code/, or under $SAGEMAKER_BASE_DIR where a backend shows a host
+ * its tree elsewhere (processing_host.c sets it). */
+static const char runproc_template[] =
+    "#!/bin/bash\n"
+    "\n"
+    "cd ${SAGEMAKER_BASE_DIR:-/opt/ml}/processing/input/code/\n"
+    "tar -xzf sourcedir.tar.gz\n"
+    "\n"
+    "# Exit on any error. SageMaker uses error code to mark failed job.\n"
+    "set -e\n"
+    "\n"
+    "if [[ -f 'requirements.txt' ]]; then\n"
+    "    # Optionally log into CodeArtifact\n"
+    "    if ! hash aws 2>/dev/null; then\n"
+    "        echo \"AWS CLI is not installed. Skipping CodeArtifact login.\"\n"
+    "    else\n"
+    "        echo 'CodeArtifact repository not specified. Skipping login.'\n"
+    "    fi\n"
+    "\n"
+    "    # Some py3 containers has typing, which may breaks pip install\n"
+    "    pip uninstall --yes typing\n"
+    "\n"
+    "    python -m pip install -r requirements.txt\n"
+    "fi\n"
+    "\n"
+    "%s %s \"$@\"\n";
+
+static void point_input(struct job *job, const char *name, const char *path)
+{
+	for (size_t i = 0; i < job->proc.n_inputs; i++) {
+		struct job_channel *c = &job->proc.inputs[i];
+
+		if (strcmp(c->name, name))
+			continue;
+		free(c->uri);
+		free(c->local_path);
+		c->uri = xstrdup(path);
+		c->local_path = xstrdup(path);
+	}
+}
+
+int processing_ship_code(struct local_job *L, struct sr_error *err)
+{
+	struct job *job = L->job;
+	const struct job_processing *p = &job->proc;
+	_cleanup_free_ char *dir = NULL, *tar = NULL, *script = NULL, *text = NULL;
+	_cleanup_free_ char *cmd = NULL, *ep = NULL;
+	char *one[2] = {NULL, NULL};
+	int r;
+
+	if (!p->source_dir)
+		return 0;
+	dir = xasprintf("%s/source", L->job_dir);
+	tar = xasprintf("%s/sourcedir.tar.gz", dir);
+	script = xasprintf("%s/runproc.sh", dir);
+	r = fs_mkdir_p(dir, 0755, err);
+	if (r >= 0)
+		r = artifacts_pack_source(p->source_dir, tar, err);
+	if (r < 0)
+		return sr_err_wrap(err, "--source-dir '%s'", p->source_dir);
+	/* The last line as bash reads it: each word quoted where it needs it (the SDK joins
+	 * them with spaces and trusts them; a path with a space must still work here). */
+	cmd = strv_join_shell(p->command.v);
+	one[0] = p->entry_point;
+	ep = strv_join_shell(one);
+	text = xasprintf(runproc_template, cmd, ep);
+	r = fs_write_atomic(script, text, strlen(text), 0755, err);
+	if (r < 0)
+		return r;
+	point_input(job, JOB_PROC_CODE_INPUT, tar);
+	point_input(job, JOB_PROC_ENTRYPOINT_INPUT, script);
+	job_say(L->rep, JOB_SAY_INFO, job->name, "source: %s", tar);
+	return 0;
+}
