@@ -273,9 +273,8 @@ static void dir_watch(struct output_watch *w, struct whost *h, int dfd, const ch
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", dfd);
 	wd = inotify_add_watch(w->ifd, proc, WATCH_MASK);
 	if (wd < 0) {
-		struct sr_error e = {0};
-
 		int saved = errno;
+		struct sr_error e = {0};
 
 		sr_err_errno(&e, saved, "'%s/%s'", h->dir, rel);
 		if (saved == ENOSPC)

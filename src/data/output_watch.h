@@ -42,8 +42,9 @@ int output_watch_start(struct output_watch **ret, struct sr_error *err);
 int output_watch_add(struct output_watch *w, const char *name, const char *host, const char *dir,
 		     const char *uri, struct sr_error *err);
 
-/* Stop the thread (an upload under way to S3 is dropped, leaving no object: the last pass
- * does it), then upload everything the destinations do not hold as it is now.  Call it once
+/* Stop the thread (an upload under way to S3 is dropped, leaving no object, and done by the
+ * last pass; a copy into a local folder finishes first), then upload everything the
+ * destinations do not hold as it is now.  Call it once
  * nothing runs in the hosts any more.  To `report`, per output, proc_output_export's lines,
  * the first ending "(N uploaded while the job ran)", and a line for the first upload that
  * failed while it ran.  Every output is tried; the first error is returned.  Frees `w`
