@@ -247,6 +247,24 @@ test_expect_success 'Continuous outputs are uploaded while the job still runs' '
 	printf "second\n" >expect && test_cmp expect cont/second.txt
 '
 
+test_expect_success 'logs and rm work for a processing job' '
+	sagerun logs proc3 >logs.out &&
+	test_grep "^algo-2 | algo-2 done" logs.out &&
+	sagerun rm proc3 &&
+	! test -e "$SAGERUN_HOME/jobs/proc3" &&
+	sagerun ps -a >ps.out && ! grep -q "^proc3 " ps.out
+'
+
+test_expect_success 'a processing job whose supervisor is killed is marked Failed' '
+	sagerun process -d --backend ns --name plost --hosts 2 -- sleep 311 >/dev/null &&
+	pid=$(cat "$SAGERUN_HOME/jobs/plost/supervisor.lock") &&
+	kill -9 "$pid" && while kill -0 "$pid" 2>/dev/null; do sleep 0.01; done &&
+	sagerun ps -a >ps.out 2>ps.err &&
+	test_grep "^plost *processing *Failed" ps.out &&
+	sagerun describe plost >d.json &&
+	python3 -c "import json; d=json.load(open(\"d.json\")); assert d[\"ProcessingJobStatus\"] == \"Failed\" and d[\"FailureReason\"] == \"InternalServerError: supervisor lost\" and \"ProcessingEndTime\" in d, d"
+'
+
 test_expect_success 'nothing of the jobs is left running' '
 	! pgrep -f "sleep 31[123]"
 '
