@@ -36,7 +36,8 @@ void ctr_spec_make(const struct host *h, const struct host_container *c, struct 
 	memset(s, 0, sizeof(*s));
 	s->name = xasprintf("%s-%s", prefix, h->name);
 	if (h->image_entry) {
-		/* The image's ENTRYPOINT stays; argv replaces its CMD. */
+		/* The image's ENTRYPOINT stays; argv replaces its CMD.  An empty Cmd keeps
+		 * the image's (the engine takes an empty one as none, and so does compose). */
 		for (size_t i = 0; i < h->argv.n; i++)
 			strv_push(&s->cmd, h->argv.v[i]);
 	} else if (h->run_self) {

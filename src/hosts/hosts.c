@@ -178,7 +178,9 @@ int host_launch(struct host *h, struct sr_error *err)
 		return sr_err(err, -EINVAL, "%s: no host backend", h->name);
 	if (h->started || h->launched)
 		return sr_err(err, -EALREADY, "%s: already started", h->name);
-	if (!h->argv.n || !h->argv.v[0][0])
+	/* An image's own entry point runs with no words after it (its CMD): a processing
+	 * job without ContainerEntrypoint and ContainerArguments. */
+	if (!h->image_entry && (!h->argv.n || !h->argv.v[0][0]))
 		return sr_err(err, -EINVAL, "%s: nothing to run (empty command)", h->name);
 	r = h->backend->launch ? h->backend->launch(h, err) : h->backend->start(h, err);
 	if (r < 0)

@@ -61,7 +61,7 @@ struct host {
 	 * show its path. */
 	bool run_self;
 	/* argv is what a container's image gets after its own entry point (`train`, or the
-	 * job's ContainerArguments): container backends only. */
+	 * job's ContainerArguments; none: the image's own CMD): container backends only. */
 	bool image_entry;
 
 	/* Filled by host_start(); -1 / 0 when not running. */
