@@ -95,6 +95,7 @@ int cmd_compose(int argc, char **argv, struct sr_ctx *ctx)
 	rep = cli_report(&plain);
 	if (code == 0) {
 		cli_host_vars_finish(&hv);
+		jv.flags.image = hv.lo.hosts.image;
 		code = cli_job_build(&jv.flags, &job, &rep);
 	}
 	if (code == 0) {

@@ -49,6 +49,7 @@ static int run_job(int argc, char **argv, struct sr_ctx *ctx, const struct job_k
 	cli_job_vars_finish(&jv, &args);
 	if (code == 0) {
 		cli_host_vars_finish(&hv);
+		jv.flags.image = hv.lo.hosts.image;
 		/* -d: the status lines go to the job folder's log, never in colour. */
 		quiet.color = ctx->color && !eo.detach;
 		hv.lo.color = quiet.color;

@@ -189,6 +189,7 @@ struct job_flags {
 	struct strv outputs;	  /* --output NAME=DESTINATION[,key=value...] */
 	const char *code;	  /* --code FILE: ScriptProcessor's code */
 	const char *proc_command; /* --command 'WORDS': ScriptProcessor's command */
+	const char *image;	  /* --image: a processing job's AppSpecification.ImageUri */
 };
 
 void job_flags_init(struct job_flags *f);

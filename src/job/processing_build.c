@@ -524,6 +524,11 @@ int processing_build(struct build *b)
 			b->out[i].spec_index = (int)i;
 	}
 	r = build_apply_scalars(b, JOB_PROC_MAX_RUN_LIMIT_S);
+	/* The image the hosts run is the one their processingjobconfig.json names. */
+	if (r == 0 && f->image) {
+		free(b->job->image);
+		b->job->image = xstrdup(f->image);
+	}
 	if (r == 0)
 		r = build_apply_envs(b);
 	if (r == 0)
