@@ -239,9 +239,9 @@ int host_compose_write(const struct host_group *g, const char *path, struct strv
 	if (!f)
 		return sr_err_errno(err, errno, "create '%s'", tmp);
 	fprintf(f,
-		"# %s for SageMaker training job %s, %zu hosts: written by sagerun compose.\n"
+		"# %s for SageMaker %s job %s, %zu hosts: written by sagerun compose.\n"
 		"# Run: docker-compose -f %s up; remove: docker-compose -f %s down\n",
-		path, c->job_name, g->n, path, path);
+		path, c->job_kind ? c->job_kind : "training", c->job_name, g->n, path, path);
 	fputs("version: \"3.7\"\n\nnetworks:\n  sagerun:\n", f);
 	fprintf(f, "    name: \"%s\"\n", net);
 	/* Hosts reach each other and nothing else, as the other backends by default. */

@@ -82,6 +82,8 @@ struct host_container {
 	const char *job_name; /* in the names and labels of what the engine makes */
 	const char *job_dir;  /* the job's folder: label sagerun.dir, how leftovers are found */
 	const char *image;    /* the image every host runs */
+	/* "training", "processing" (NULL: training): a compose file's first line says it */
+	const char *job_kind;
 	/* --toolkit builtin: a static sagerun, bind-mounted read-only as the entrypoint
 	 * (`sagerun container train`); NULL: the image's own entrypoint gets `train`. */
 	const char *toolkit_binary;

@@ -12,6 +12,7 @@
 
 #include "hosts/hosts.h"
 #include "job/job.h"
+#include "job/kind.h"
 #include "job/report.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -212,6 +213,7 @@ bool launch_backend_known(const char *name)
 void launch_container_bind(struct local_job *L)
 {
 	L->container.job_name = L->job->name;
+	L->container.job_kind = L->job->kind->name;
 	L->container.job_dir = L->job_dir;
 	L->container.toolkit_binary = L->toolkit_binary;
 	L->container.gpus = L->host_opts.gpus;
