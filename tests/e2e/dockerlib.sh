@@ -70,15 +70,21 @@ stop_engine() {
 	_dk_private=""
 }
 
+# busybox_root ROOT: ROOT made anew, with /tmp and busybox-static as /bin/busybox and each
+# of its applets, for an image.
+busybox_root() {
+	rm -rf "$1" && mkdir -p "$1/bin" "$1/tmp" || return 1
+	cp /bin/busybox "$1/bin/busybox" || return 1
+	for _a in $(/bin/busybox --list); do
+		[ "$_a" = busybox ] || ln -s busybox "$1/bin/$_a"
+	done
+}
+
 # make_image TAG [--no-toolkit]
 make_image() {
 	_root="$TRASH/image-$1"
 	_root=$(echo "$_root" | tr ':' '_')
-	rm -rf "$_root" && mkdir -p "$_root/bin" "$_root/usr/bin" "$_root/tmp" "$_root/etc" || return 1
-	cp /bin/busybox "$_root/bin/busybox" || return 1
-	for _a in $(/bin/busybox --list); do
-		[ "$_a" = busybox ] || ln -s busybox "$_root/bin/$_a"
-	done
+	busybox_root "$_root" && mkdir -p "$_root/usr/bin" "$_root/etc" || return 1
 	if [ "${2:-}" = --no-toolkit ]; then
 		tar -C "$_root" -c . | docker import --change 'ENV PATH=/usr/bin:/bin' - "$1" >/dev/null
 	else

@@ -105,11 +105,7 @@ BYOC=sagerun-test-byoc:$$
 # config files, its model into /opt/ml/model.
 make_byoc_image() {
 	_root="$TRASH/image-byoc"
-	rm -rf "$_root" && mkdir -p "$_root/bin" "$_root/tmp" || return 1
-	cp /bin/busybox "$_root/bin/busybox" || return 1
-	for _a in $(/bin/busybox --list); do
-		[ "$_a" = busybox ] || ln -s busybox "$_root/bin/$_a"
-	done
+	busybox_root "$_root" || return 1
 	cat >"$_root/entry.sh" <<-'EOF'
 	cfg=/opt/ml/input/config
 	echo "byoc $* on $(hostname): $(cat $cfg/hyperparameters.json) $(cat $cfg/resourceconfig.json | grep -o '"hosts": *\[[^]]*\]')"
