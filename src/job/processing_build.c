@@ -173,6 +173,9 @@ static int apply_inputs(struct build *b)
 		int r = split_item(b, "--input", arg, input_opts, false, &name, &uri, &v);
 
 		if (r == 0)
+			r = check_flag_value(b, "--input", arg, "NAME", name, JOB_PROC_NAME_MAX,
+					     job_rule_proc_item_name);
+		if (r == 0)
 			r = check_flag_value(b, "--input", arg, "SOURCE", uri, JOB_URI_MAX,
 					     job_rule_uri);
 		if (r == 0 && item_val(&v, "destination"))
@@ -223,6 +226,9 @@ static int apply_outputs(struct build *b)
 		size_t k;
 		int r = split_item(b, "--output", arg, output_opts, true, &name, &uri, &v);
 
+		if (r == 0)
+			r = check_flag_value(b, "--output", arg, "NAME", name, JOB_PROC_NAME_MAX,
+					     job_rule_proc_item_name);
 		if (r == 0 && uri)
 			r = check_flag_value(b, "--output", arg, "DESTINATION", uri, JOB_URI_MAX,
 					     job_rule_uri);

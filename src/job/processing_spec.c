@@ -84,7 +84,7 @@ static int parse_s3_input(struct spec *s, json_t *v)
 
 static int parse_in_name(struct spec *s, json_t *v)
 {
-	return spec_get_string(s, v, 1, JOB_PROC_NAME_MAX, NULL, &s->chan->name);
+	return spec_get_string(s, v, 1, JOB_PROC_NAME_MAX, job_rule_proc_item_name, &s->chan->name);
 }
 
 static int parse_app_managed(struct spec *s, json_t *v, bool *ret)
@@ -226,7 +226,7 @@ static int parse_s3_output(struct spec *s, json_t *v)
 
 static int parse_out_name(struct spec *s, json_t *v)
 {
-	return spec_get_string(s, v, 1, JOB_PROC_NAME_MAX, NULL, &s->out->name);
+	return spec_get_string(s, v, 1, JOB_PROC_NAME_MAX, job_rule_proc_item_name, &s->out->name);
 }
 
 static int parse_out_app_managed(struct spec *s, json_t *v)

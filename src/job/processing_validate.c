@@ -19,14 +19,6 @@
 #include "util/fs.h"
 #include "util/xalloc.h"
 
-static const char *rule_item_name(const char *s)
-{
-	if (strchr(s, '/') || !strcmp(s, ".") || !strcmp(s, ".."))
-		return "must not hold '/' nor be . or ..: sagerun keeps each input and output in a "
-		       "folder of that name";
-	return NULL;
-}
-
 /* Length of `p` without trailing slashes. */
 static size_t trimmed_len(const char *p)
 {
@@ -101,7 +93,7 @@ static int check_input(const struct job *job, size_t i, struct sr_error *err)
 	char where[256];
 	int r;
 
-	CHECK_FIELD(w, "InputName", c->name, 1, JOB_PROC_NAME_MAX, rule_item_name);
+	CHECK_FIELD(w, "InputName", c->name, 1, JOB_PROC_NAME_MAX, job_rule_proc_item_name);
 	for (size_t j = 0; j < i; j++)
 		if (!strcmp(job->proc.inputs[j].name, c->name))
 			return sr_err(err, -EINVAL, "%s.InputName: duplicate input name \"%s\"", w,
@@ -151,7 +143,7 @@ static int check_output(const struct job *job, size_t i, struct sr_error *err)
 	char where[256];
 	int r;
 
-	CHECK_FIELD(w, "OutputName", o->name, 1, JOB_PROC_NAME_MAX, rule_item_name);
+	CHECK_FIELD(w, "OutputName", o->name, 1, JOB_PROC_NAME_MAX, job_rule_proc_item_name);
 	for (size_t j = 0; j < i; j++)
 		if (!strcmp(job->proc.outputs[j].name, o->name))
 			return sr_err(err, -EINVAL, "%s.OutputName: duplicate output name \"%s\"",

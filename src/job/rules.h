@@ -42,11 +42,13 @@ const char *job_rule_channel_compression(const char *s);
 const char *job_rule_record_wrapper(const char *s);
 const char *job_rule_output_compression(const char *s);
 /* Processing: S3DataType S3Prefix | ManifestFile, S3InputMode File | Pipe, S3UploadMode
- * EndOfJob | Continuous, and a LocalPath: a folder under /opt/ml/processing/, without "." or
- * ".." parts (it names a folder of each host's own tree). */
+ * EndOfJob | Continuous, an InputName or OutputName (sagerun's own rule: it names a folder of
+ * the job, so no '/' and not . or ..), and a LocalPath: a folder under /opt/ml/processing/,
+ * without "." or ".." parts (it names a folder of each host's own tree). */
 const char *job_rule_proc_data_type(const char *s);
 const char *job_rule_proc_input_mode(const char *s);
 const char *job_rule_upload_mode(const char *s);
+const char *job_rule_proc_item_name(const char *s);
 const char *job_rule_proc_local_path(const char *s);
 /* s3://BUCKET/..., file://PATH or a plain local path. */
 const char *job_rule_uri(const char *s);

@@ -167,6 +167,14 @@ const char *job_rule_upload_mode(const char *s)
 	return one_of(s, ok) ? NULL : "must be EndOfJob or Continuous";
 }
 
+const char *job_rule_proc_item_name(const char *s)
+{
+	if (strchr(s, '/') || !strcmp(s, ".") || !strcmp(s, ".."))
+		return "must not hold '/' nor be . or ..: sagerun keeps each input and output in a "
+		       "folder of that name";
+	return NULL;
+}
+
 const char *job_rule_proc_local_path(const char *s)
 {
 	static const char *const expect =
