@@ -20,6 +20,12 @@
 #include "util/strv.h"
 #include "util/xalloc.h"
 
+/* The first problem of two: each of them is said either way (spec.c keeps every problem). */
+static int first_problem(int r, int r2)
+{
+	return r < 0 ? r : r2;
+}
+
 /* ---- ProcessingInputs ---- */
 
 static int parse_in_uri(struct spec *s, json_t *v)
@@ -72,14 +78,14 @@ static int parse_s3_input(struct spec *s, json_t *v)
 {
 	int r = spec_object(s, v, s3_input_fields);
 
-	if (r == 0)
-		r = spec_require(s, v, "S3Uri",
-				 " (s3://BUCKET/PREFIX, file://PATH or a local path)");
-	if (r == 0)
-		r = spec_require(s, v, "LocalPath", " (a folder under /opt/ml/processing/)");
-	if (r == 0)
-		r = spec_require(s, v, "S3DataType", " (S3Prefix or ManifestFile)");
-	return r;
+	/* every missing field is said, whatever else is wrong, as botocore's validator says them */
+	if (!json_is_object(v))
+		return r;
+	r = first_problem(
+	    r, spec_require(s, v, "S3Uri", " (s3://BUCKET/PREFIX, file://PATH or a local path)"));
+	r = first_problem(r,
+			  spec_require(s, v, "LocalPath", " (a folder under /opt/ml/processing/)"));
+	return first_problem(r, spec_require(s, v, "S3DataType", " (S3Prefix or ManifestFile)"));
 }
 
 static int parse_in_name(struct spec *s, json_t *v)
@@ -118,7 +124,8 @@ static const struct spec_field input_fields[] = {
     {NULL, NULL, NULL},
 };
 
-/* Name and LocalPath unique among the inputs before `i`. */
+/* The name unique among the inputs before `i` (LocalPaths are job_build()'s to compare: flags
+ * may replace an input). */
 static int input_unique(struct spec *s, size_t i)
 {
 	const struct job_processing *p = &s->job->proc;
@@ -142,14 +149,15 @@ static int parse_one_input(struct spec *s, json_t *v, size_t i)
 {
 	int r = spec_object(s, v, input_fields);
 
-	if (r == 0)
-		r = spec_require(s, v, "InputName", "");
-	if (r == 0 && !json_object_get(v, "S3Input") && !json_object_get(v, "DatasetDefinition")) {
-		r = spec_fail(s, "missing S3Input");
+	if (!json_is_object(v))
+		return r;
+	r = first_problem(r, spec_require(s, v, "InputName", ""));
+	if (!json_object_get(v, "S3Input") && !json_object_get(v, "DatasetDefinition")) {
+		r = first_problem(r, spec_fail(s, "missing S3Input"));
 		sr_err_hint(s->err, "locally an input is an S3Input whose S3Uri is s3://..., "
 				    "file://PATH or a local folder or file");
 	}
-	return r == 0 ? input_unique(s, i) : r;
+	return first_problem(r, input_unique(s, i));
 }
 
 static int parse_inputs(struct spec *s, json_t *v)
@@ -215,13 +223,13 @@ static int parse_s3_output(struct spec *s, json_t *v)
 {
 	int r = spec_object(s, v, s3_output_fields);
 
-	if (r == 0)
-		r = spec_require(s, v, "S3Uri", " (s3://BUCKET/PREFIX, file://PATH or a folder)");
-	if (r == 0)
-		r = spec_require(s, v, "LocalPath", " (a folder under /opt/ml/processing/)");
-	if (r == 0)
-		r = spec_require(s, v, "S3UploadMode", " (EndOfJob or Continuous)");
-	return r;
+	if (!json_is_object(v))
+		return r;
+	r = first_problem(
+	    r, spec_require(s, v, "S3Uri", " (s3://BUCKET/PREFIX, file://PATH or a folder)"));
+	r = first_problem(r,
+			  spec_require(s, v, "LocalPath", " (a folder under /opt/ml/processing/)"));
+	return first_problem(r, spec_require(s, v, "S3UploadMode", " (EndOfJob or Continuous)"));
 }
 
 static int parse_out_name(struct spec *s, json_t *v)
@@ -255,22 +263,24 @@ static int parse_one_output(struct spec *s, json_t *v, size_t i)
 	const struct job_processing *p = &s->job->proc;
 	int r = spec_object(s, v, output_fields);
 
-	if (r == 0)
-		r = spec_require(s, v, "OutputName", "");
-	if (r == 0 && !json_object_get(v, "S3Output") &&
-	    !json_object_get(v, "FeatureStoreOutput")) {
-		r = spec_fail(s, "missing S3Output");
+	if (!json_is_object(v))
+		return r;
+	r = first_problem(r, spec_require(s, v, "OutputName", ""));
+	if (!json_object_get(v, "S3Output") && !json_object_get(v, "FeatureStoreOutput")) {
+		r = first_problem(r, spec_fail(s, "missing S3Output"));
 		sr_err_hint(s->err, "locally an output is an S3Output whose S3Uri is s3://..., "
 				    "file://PATH or a local folder");
 	}
-	for (size_t j = 0; j < i && r == 0; j++) {
+	for (size_t j = 0; j < i; j++) {
 		if (!s->out->name || !p->outputs[j].name ||
 		    strcmp(p->outputs[j].name, s->out->name))
 			continue;
 		jsonpos_push_key(&s->path, "OutputName");
-		r = spec_fail(s, "duplicate output name \"%s\" (Outputs[%zu] has it too)",
-			      s->out->name, j);
+		r = first_problem(
+		    r, spec_fail(s, "duplicate output name \"%s\" (Outputs[%zu] has it too)",
+				 s->out->name, j));
 		jsonpos_pop(&s->path);
+		break;
 	}
 	return r;
 }
@@ -321,7 +331,9 @@ static int parse_output_config(struct spec *s, json_t *v)
 {
 	int r = spec_object(s, v, output_config_fields);
 
-	return r < 0 ? r : spec_require(s, v, "Outputs", " (a list of 1 to 10 outputs)");
+	return json_is_object(v)
+		   ? first_problem(r, spec_require(s, v, "Outputs", " (a list of 1 to 10 outputs)"))
+		   : r;
 }
 
 /* ---- ProcessingResources, StoppingCondition, AppSpecification, the rest ---- */
@@ -377,7 +389,9 @@ static int parse_resources(struct spec *s, json_t *v)
 {
 	int r = spec_object(s, v, resources_fields);
 
-	return r < 0 ? r : spec_require(s, v, "ClusterConfig", " (InstanceCount, InstanceType)");
+	return json_is_object(v) ? first_problem(r, spec_require(s, v, "ClusterConfig",
+								 " (InstanceCount, InstanceType)"))
+				 : r;
 }
 
 static int parse_max_run(struct spec *s, json_t *v)
@@ -399,7 +413,9 @@ static int parse_stopping(struct spec *s, json_t *v)
 {
 	int r = spec_object(s, v, stopping_fields);
 
-	return r < 0 ? r : spec_require(s, v, "MaxRuntimeInSeconds", " (1 to 777600)");
+	return json_is_object(v)
+		   ? first_problem(r, spec_require(s, v, "MaxRuntimeInSeconds", " (1 to 777600)"))
+		   : r;
 }
 
 /* Whether the image runs depends on the backend, which says so itself (hosts.h:
