@@ -24,6 +24,14 @@ struct json_t *training_request_json(const struct job *job);
 int processing_validate(const struct job *job, struct sr_error *err);
 struct json_t *processing_request_json(const struct job *job, bool redact);
 struct json_t *processing_request_describe(const struct job *job);
+/* What is wrong with one input's S3Input taken whole, its fields each fine (NULL values are
+ * their defaults: File, None, S3Prefix): Gzip without Pipe, a local manifest, a local Gzip.
+ * NULL when nothing, else the message (caller frees), with the field it is about in
+ * *ret_field and a hint in the API's words, or NULL, in *ret_hint.  The spec parser, the
+ * flags and processing_validate() each say it their way. */
+struct job_channel;
+char *processing_input_conflict(const struct job_channel *c, const char **ret_field,
+				const char **ret_hint);
 
 /* json.c: a string (job_validate() guarantees UTF-8, so json_string() only fails on a job
  * that skipped it; describe output must still come out whole), a list of strings, a map with

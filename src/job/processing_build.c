@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "job/internal.h"
 #include "job/rules.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -159,6 +160,21 @@ static void set_str(char **field, const char *value)
 	*field = xstrdup(value);
 }
 
+/* An input's options taken together (processing_input_conflict), in the flag's words. */
+static int check_input_whole(struct build *b, const struct job_channel *c, const char *arg)
+{
+	const char *field, *hint;
+	_cleanup_free_ char *why = processing_input_conflict(c, &field, &hint);
+
+	if (!why)
+		return 0;
+	build_fail_flag(b, "--input", arg, "%s", why);
+	if (hint) /* Gzip without Pipe: the only rule with a hint */
+		return sr_err_hint(b->err, "add mode=pipe (sagerun then stages the data "
+					   "decompressed), or drop compression=gzip");
+	return b->err->code;
+}
+
 /* --input NAME=SOURCE,...: replaces the spec's input of that name, or adds one. */
 static int apply_inputs(struct build *b)
 {
@@ -209,6 +225,9 @@ static int apply_inputs(struct build *b)
 		set_str(&c->compression, item_val(&v, "compression"));
 		set_str(&c->input_mode, item_val(&v, "mode"));
 		b->in[k] = (struct build_origin){.spec_index = -1, .flag_arg = arg};
+		r = check_input_whole(b, c, arg);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }

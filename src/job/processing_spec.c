@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "job/internal.h"
 #include "job/rules.h"
 #include "job/spec_internal.h"
 #include "util/cleanup.h"
@@ -76,6 +77,8 @@ static const struct spec_field s3_input_fields[] = {
 
 static int parse_s3_input(struct spec *s, json_t *v)
 {
+	_cleanup_free_ char *why = NULL;
+	const char *field, *hint;
 	int r = spec_object(s, v, s3_input_fields);
 
 	/* every missing field is said, whatever else is wrong, as botocore's validator says them */
@@ -85,7 +88,20 @@ static int parse_s3_input(struct spec *s, json_t *v)
 	    r, spec_require(s, v, "S3Uri", " (s3://BUCKET/PREFIX, file://PATH or a local path)"));
 	r = first_problem(r,
 			  spec_require(s, v, "LocalPath", " (a folder under /opt/ml/processing/)"));
-	return first_problem(r, spec_require(s, v, "S3DataType", " (S3Prefix or ManifestFile)"));
+	r = first_problem(r, spec_require(s, v, "S3DataType", " (S3Prefix or ManifestFile)"));
+	/* The rules across fields read what was kept: a field refused is not there (NULL), and
+	 * reads as its default, which only a refused S3InputMode (File) could make a problem. */
+	if (json_object_get(v, "S3InputMode") && !s->chan->input_mode)
+		return r;
+	why = processing_input_conflict(s->chan, &field, &hint);
+	if (!why)
+		return r;
+	jsonpos_push_key(&s->path, field);
+	r = first_problem(r, spec_fail(s, "%s", why));
+	if (hint)
+		sr_err_hint(s->err, "%s", hint);
+	jsonpos_pop(&s->path);
+	return r;
 }
 
 static int parse_in_name(struct spec *s, json_t *v)

@@ -77,6 +77,35 @@ static int check_places(const struct job *job, struct sr_error *err)
 	return 0;
 }
 
+char *processing_input_conflict(const struct job_channel *c, const char **ret_field,
+				const char **ret_hint)
+{
+	const char *compression = c->compression ? c->compression : "None";
+	const char *mode = c->input_mode ? c->input_mode : "File";
+	const char *type = c->s3_data_type ? c->s3_data_type : "S3Prefix";
+
+	*ret_field = "S3CompressionType";
+	*ret_hint = NULL;
+	/* "Gzip can only be used when Pipe mode is specified as the S3InputMode" (API). */
+	if (!strcmp(compression, "Gzip") && strcmp(mode, "Pipe")) {
+		*ret_hint = "set S3InputMode to Pipe (sagerun then stages the data decompressed), "
+			    "or drop the compression";
+		return xstrdup("Gzip needs S3InputMode Pipe, as on the service");
+	}
+	if (!c->uri || job_uri_is_s3(c->uri))
+		return NULL;
+	/* A manifest names S3 objects: there is nothing to read it against locally. */
+	if (strcmp(type, "S3Prefix")) {
+		_cleanup_free_ char *q = job_quote(type);
+
+		*ret_field = "S3DataType";
+		return xasprintf("a local input must be an S3Prefix folder or file (got %s)", q);
+	}
+	if (!strcmp(compression, "Gzip"))
+		return xstrdup("Gzip is for s3:// inputs; a local input is given as it is");
+	return NULL;
+}
+
 #define CHECK_FIELD(base, field, s, min, max, rule)                                                \
 	do {                                                                                       \
 		snprintf(where, sizeof(where), "%s.%s", base, field);                              \
@@ -90,6 +119,8 @@ static int check_input(const struct job *job, size_t i, struct sr_error *err)
 	const struct job_channel *c = &job->proc.inputs[i];
 	_cleanup_free_ char *w = xasprintf("ProcessingInputs[%zu]", i);
 	_cleanup_free_ char *ws = xasprintf("%s.S3Input", w);
+	_cleanup_free_ char *why = NULL;
+	const char *field, *hint;
 	char where[256];
 	int r;
 
@@ -104,29 +135,13 @@ static int check_input(const struct job *job, size_t i, struct sr_error *err)
 	CHECK_FIELD(ws, "S3InputMode", c->input_mode, 1, 64, job_rule_proc_input_mode);
 	CHECK_FIELD(ws, "S3DataDistributionType", c->distribution, 1, 64, job_rule_distribution);
 	CHECK_FIELD(ws, "S3CompressionType", c->compression, 1, 64, job_rule_channel_compression);
-	/* "Gzip can only be used when Pipe mode is specified as the S3InputMode" (API). */
-	if (!strcmp(c->compression, "Gzip") && strcmp(c->input_mode, "Pipe")) {
-		sr_err(
-		    err, -EINVAL,
-		    "%s.S3CompressionType: Gzip needs S3InputMode Pipe, as on the service (input "
-		    "'%s')",
-		    ws, c->name);
-		return sr_err_hint(err, "set S3InputMode to Pipe (sagerun then stages the data "
-					"decompressed), or drop the compression");
+	why = processing_input_conflict(c, &field, &hint);
+	if (why) {
+		sr_err(err, -EINVAL, "%s.%s: %s (input '%s')", ws, field, why, c->name);
+		return hint ? sr_err_hint(err, "%s", hint) : err->code;
 	}
 	if (job_uri_is_s3(c->uri))
 		return 0;
-	if (strcmp(c->s3_data_type, "S3Prefix"))
-		return sr_err(
-		    err, -EINVAL,
-		    "%s.S3DataType: a local input must be an S3Prefix folder or file (got "
-		    "%s)",
-		    ws, c->s3_data_type);
-	if (!strcmp(c->compression, "Gzip"))
-		return sr_err(err, -EINVAL,
-			      "%s.S3CompressionType: Gzip is for s3:// inputs; a local input is "
-			      "given as it is (input '%s')",
-			      ws, c->name);
 	if (!c->local_path)
 		return sr_err(err, -EINVAL, "input '%s': no local path for '%s'", c->name, c->uri);
 	if (!fs_exists(c->local_path))
