@@ -11,6 +11,7 @@
 #define SR_JOB_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct job;
 struct json_t;
@@ -32,6 +33,17 @@ struct json_t *processing_request_describe(const struct job *job);
 struct job_channel;
 char *processing_input_conflict(const struct job_channel *c, const char **ret_field,
 				const char **ret_hint);
+/* The LocalPaths of a job's inputs and outputs as one list (the inputs, then the outputs):
+ * whether two of them (a < b) are the same folder or one inside the other; item k's
+ * LocalPath and its API name (caller frees); and how LocalPath `a` stands to `b`, which
+ * overlap ("is the same folder as", "holds", "lies inside"). */
+bool processing_places_clash(const struct job *job, size_t *ret_a, size_t *ret_b);
+const char *processing_place_path(const struct job *job, size_t k);
+char *processing_place_name(const struct job *job, size_t k);
+const char *processing_place_relation(const char *a, const char *b);
+#define PROCESSING_PLACES_HINT                                                                     \
+	"give every input and output a folder of its own, such as "                                \
+	"/opt/ml/processing/input/<name> and /opt/ml/processing/output/<name>"
 
 /* json.c: a string (job_validate() guarantees UTF-8, so json_string() only fails on a job
  * that skipped it; describe output must still come out whole), a list of strings, a map with

@@ -317,6 +317,7 @@ static int add_code_input(struct build *b, const char *name, const char *uri, co
 			    b, flag, NULL, "input '%s' is the code's: give it no --input", name);
 		c = &p->inputs[k];
 		job_channel_release(c);
+		b->in[k] = (struct build_origin){.spec_index = -1, .flag_arg = NULL};
 		if (b->warnings)
 			strv_pushf(b->warnings, "%s: replaces the input '%s' of %s", flag, name,
 				   b->job->spec_path);
@@ -435,8 +436,9 @@ static void apply_defaults(struct build *b)
 	}
 }
 
-/* Where the S3Uri of the spec's ProcessingInputs[index] (or Outputs[index]) is. */
-static void item_uri_path(struct jsonpos_path *path, bool output, size_t index)
+/* Where `field` (S3Uri, LocalPath) of the spec's ProcessingInputs[index] (or Outputs[index])
+ * is. */
+static void item_field_path(struct jsonpos_path *path, bool output, size_t index, const char *field)
 {
 	path->n = 0;
 	if (output) {
@@ -449,7 +451,7 @@ static void item_uri_path(struct jsonpos_path *path, bool output, size_t index)
 		jsonpos_push_index(path, index);
 		jsonpos_push_key(path, "S3Input");
 	}
-	jsonpos_push_key(path, "S3Uri");
+	jsonpos_push_key(path, field);
 }
 
 /* Local inputs resolved and checked (a folder or a file), local outputs resolved (a folder,
@@ -466,8 +468,9 @@ static int resolve_locations(struct build *b)
 		c->local_path = job_uri_local_path(c->uri);
 		if (!c->local_path || fs_exists(c->local_path))
 			continue;
-		item_uri_path(&path, false,
-			      (size_t)(b->in[i].spec_index < 0 ? 0 : b->in[i].spec_index));
+		item_field_path(&path, false,
+				(size_t)(b->in[i].spec_index < 0 ? 0 : b->in[i].spec_index),
+				"S3Uri");
 		build_fail_item(b, &b->in[i], "--input", &path, "input '%s': '%s' does not exist",
 				c->name, c->local_path);
 		if (b->in[i].spec_index >= 0 && c->uri[0] != '/' && strncmp(c->uri, "file:///", 8))
@@ -483,12 +486,87 @@ static int resolve_locations(struct build *b)
 		o->local_path = job_uri_local_path(o->uri);
 		if (!o->local_path || !fs_exists(o->local_path) || fs_is_dir(o->local_path))
 			continue;
-		item_uri_path(&path, true,
-			      (size_t)(b->out[i].spec_index < 0 ? 0 : b->out[i].spec_index));
+		item_field_path(&path, true,
+				(size_t)(b->out[i].spec_index < 0 ? 0 : b->out[i].spec_index),
+				"S3Uri");
 		return build_fail_item(b, &b->out[i], "--output", &path,
 				       "output '%s': '%s' is not a folder", o->name, o->local_path);
 	}
 	return 0;
+}
+
+/* Where item k of processing_places_clash()'s list (the inputs, then the outputs) came from. */
+static const struct build_origin *place_origin(const struct build *b, size_t k)
+{
+	size_t n = b->job->proc.n_inputs;
+
+	return k < n ? &b->in[k] : &b->out[k - n];
+}
+
+/* The code's inputs are the only ones made from neither the spec nor an --input. */
+static const char *code_flag(const struct build *b)
+{
+	return b->flags->code ? "--code" : "--source-dir";
+}
+
+/* Item k's LocalPath, named by where it came from: "ProcessingInputs[0].S3Input.LocalPath
+ * '/opt/ml/processing/input/data'" (an item's index in the job is its index in the spec),
+ * "the LocalPath '...' of --input 'data=...'". */
+static char *place_from(const struct build *b, size_t k)
+{
+	const struct build_origin *o = place_origin(b, k);
+	bool output = k >= b->job->proc.n_inputs;
+	const char *path = processing_place_path(b->job, k);
+
+	if (o->spec_index >= 0) {
+		_cleanup_free_ char *name = processing_place_name(b->job, k);
+
+		return xasprintf("%s '%s'", name, path);
+	}
+	if (o->flag_arg)
+		return xasprintf("the LocalPath '%s' of %s '%s'", path,
+				 output ? "--output" : "--input", o->flag_arg);
+	return xasprintf("the LocalPath '%s' of %s's input '%s'", path, code_flag(b),
+			 b->job->proc.inputs[k].name);
+}
+
+/* Every LocalPath a folder of its own (processing_validate() says why), found after the
+ * merge, since a flag may replace the spec's item that overlaps another, and said where the
+ * item came from: a flag's item before a spec's (the flag is what was typed last), else the
+ * later of the two. */
+static int check_places(struct build *b)
+{
+	const struct build_origin *o;
+	size_t a, k, n_in = b->job->proc.n_inputs;
+	bool output;
+
+	if (!processing_places_clash(b->job, &a, &k))
+		return 0;
+	if (place_origin(b, k)->spec_index >= 0 && place_origin(b, a)->spec_index < 0) {
+		size_t t = a;
+
+		a = k;
+		k = t;
+	}
+	o = place_origin(b, k);
+	output = k >= n_in;
+	_cleanup_free_ char *other = place_from(b, a);
+	const char *path = processing_place_path(b->job, k);
+	const char *how = processing_place_relation(path, processing_place_path(b->job, a));
+
+	if (o->spec_index >= 0) {
+		struct jsonpos_path jp;
+
+		item_field_path(&jp, output, (size_t)o->spec_index, "LocalPath");
+		build_fail_path(b, &jp, JSONPOS_VALUE, "'%s' %s %s", path, how, other);
+	} else if (o->flag_arg) {
+		build_fail_flag(b, output ? "--output" : "--input", o->flag_arg,
+				"LocalPath '%s' %s %s", path, how, other);
+	} else {
+		build_fail_flag(b, code_flag(b), NULL, "the input '%s' at '%s' %s %s",
+				b->job->proc.inputs[k].name, path, how, other);
+	}
+	return sr_err_hint(b->err, "%s", PROCESSING_PLACES_HINT);
 }
 
 /* A spec alone must name something to run: a command, or an image whose own entry point
@@ -569,6 +647,8 @@ int processing_build(struct build *b)
 	if (r < 0)
 		return r;
 	apply_defaults(b);
-	r = resolve_locations(b);
+	r = check_places(b);
+	if (r == 0)
+		r = resolve_locations(b);
 	return r < 0 ? r : check_runnable(b);
 }

@@ -38,43 +38,62 @@ static bool paths_overlap(const char *a, const char *b)
 	return !strncmp(a, b, n) && (na == nb || (na < nb ? b[n] : a[n]) == '/');
 }
 
-struct place {
-	const char *path;
-	char where[64];
-};
+const char *processing_place_path(const struct job *job, size_t k)
+{
+	const struct job_processing *p = &job->proc;
+
+	return k < p->n_inputs ? p->inputs[k].dest : p->outputs[k - p->n_inputs].dest;
+}
+
+char *processing_place_name(const struct job *job, size_t k)
+{
+	size_t n = job->proc.n_inputs;
+
+	return k < n ? xasprintf("ProcessingInputs[%zu].S3Input.LocalPath", k)
+		     : xasprintf("ProcessingOutputConfig.Outputs[%zu].S3Output.LocalPath", k - n);
+}
+
+bool processing_places_clash(const struct job *job, size_t *ret_a, size_t *ret_b)
+{
+	size_t n = job->proc.n_inputs + job->proc.n_outputs;
+
+	for (size_t b = 0; b < n; b++) {
+		for (size_t a = 0; a < b; a++) {
+			const char *pa = processing_place_path(job, a);
+			const char *pb = processing_place_path(job, b);
+
+			if (pa && pb && paths_overlap(pa, pb)) {
+				*ret_a = a;
+				*ret_b = b;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+const char *processing_place_relation(const char *a, const char *b)
+{
+	size_t na = trimmed_len(a), nb = trimmed_len(b);
+
+	return na == nb ? "is the same folder as" : na < nb ? "holds" : "lies inside";
+}
 
 /* Every LocalPath apart from every other. */
 static int check_places(const struct job *job, struct sr_error *err)
 {
-	const struct job_processing *p = &job->proc;
-	size_t n = p->n_inputs + p->n_outputs, k = 0;
-	_cleanup_free_ struct place *pl = xcalloc(n ? n : 1, sizeof(*pl));
+	size_t a, b;
 
-	for (size_t i = 0; i < p->n_inputs; i++, k++) {
-		pl[k].path = p->inputs[i].dest;
-		snprintf(pl[k].where, sizeof(pl[k].where), "ProcessingInputs[%zu]", i);
-	}
-	for (size_t i = 0; i < p->n_outputs; i++, k++) {
-		pl[k].path = p->outputs[i].dest;
-		snprintf(pl[k].where, sizeof(pl[k].where), "ProcessingOutputConfig.Outputs[%zu]",
-			 i);
-	}
-	for (size_t i = 0; i < n; i++) {
-		for (size_t j = 0; j < i; j++) {
-			if (!pl[i].path || !pl[j].path || !paths_overlap(pl[i].path, pl[j].path))
-				continue;
-			sr_err(err, -EINVAL, "%s: LocalPath '%s' %s %s's LocalPath '%s'",
-			       pl[i].where, pl[i].path,
-			       trimmed_len(pl[i].path) == trimmed_len(pl[j].path)  ? "is"
-			       : trimmed_len(pl[i].path) < trimmed_len(pl[j].path) ? "holds"
-										   : "lies inside",
-			       pl[j].where, pl[j].path);
-			return sr_err_hint(err, "give every input and output a folder of its own, "
-						"such as /opt/ml/processing/input/<name> and "
-						"/opt/ml/processing/output/<name>");
-		}
-	}
-	return 0;
+	if (!processing_places_clash(job, &a, &b))
+		return 0;
+
+	const char *pa = processing_place_path(job, a), *pb = processing_place_path(job, b);
+	_cleanup_free_ char *wa = processing_place_name(job, a);
+	_cleanup_free_ char *wb = processing_place_name(job, b);
+
+	sr_err(err, -EINVAL, "%s: '%s' %s %s '%s'", wb, pb, processing_place_relation(pb, pa), wa,
+	       pa);
+	return sr_err_hint(err, "%s", PROCESSING_PLACES_HINT);
 }
 
 char *processing_input_conflict(const struct job_channel *c, const char **ret_field,
