@@ -339,6 +339,15 @@ static int add_code_input(struct build *b, const char *name, const char *uri, co
 	return 0;
 }
 
+/* The spec's ContainerEntrypoint, the only one there can be before the code's, is replaced:
+ * said, as train's --entry-point says it. */
+static void warn_entrypoint_replaced(struct build *b, const char *flag)
+{
+	if (b->job->entrypoint.n && b->warnings)
+		strv_pushf(b->warnings, "%s: replaces AppSpecification.ContainerEntrypoint from %s",
+			   flag, b->job->spec_path);
+}
+
 /* ScriptProcessor: the file goes in as input "code" at /opt/ml/processing/input/code, and
  * ContainerEntrypoint is the command and the file's path there; -- ARGS are the arguments. */
 static int apply_code(struct build *b)
@@ -365,6 +374,7 @@ static int apply_code(struct build *b)
 		return r;
 	}
 	path = xasprintf("%s/%s", JOB_PROC_CODE_DEST, strrchr(abs, '/') + 1);
+	warn_entrypoint_replaced(b, "--code");
 	strv_release(&job->entrypoint);
 	job->entrypoint = words;
 	strv_push(&job->entrypoint, path);
@@ -397,6 +407,7 @@ static int apply_source_dir(struct build *b)
 	p->source_dir = TAKE_PTR(src);
 	free(p->entry_point);
 	p->entry_point = TAKE_PTR(rel);
+	warn_entrypoint_replaced(b, "--source-dir");
 	strv_release(&job->entrypoint);
 	strv_push(&job->entrypoint, "/bin/bash");
 	strv_push(&job->entrypoint, JOB_PROC_ENTRYPOINT_DEST "/runproc.sh");
