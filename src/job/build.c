@@ -140,7 +140,7 @@ int build_split_kv(struct build *b, const char *flag, const char *arg, const cha
 	return 0;
 }
 
-int build_apply_envs(struct build *b)
+int build_apply_envs(struct build *b, const struct build_limits *lim)
 {
 	struct job_map *env = &b->job->environment;
 
@@ -153,9 +153,9 @@ int build_apply_envs(struct build *b)
 			return r;
 		/* never echo the value: environments carry secrets */
 		shown = xasprintf("%s=...", key);
-		if ((msg = job_check_string(key, 1, JOB_ENV_KEY_MAX, job_rule_env_key)))
+		if ((msg = job_check_string(key, 1, lim->env_key_max, job_rule_env_key)))
 			return build_fail_flag(b, "--env", shown, "KEY %s", msg);
-		if ((msg = job_check_string(value, 0, JOB_ENV_VALUE_MAX, NULL)))
+		if ((msg = job_check_string(value, 0, lim->env_value_max, NULL)))
 			return build_fail_flag(b, "--env", shown, "VALUE %s", msg);
 		if (!job_map_get(env, key) && env->n >= JOB_ENV_MAX_KEYS)
 			return build_fail_flag(b, "--env", shown,
@@ -198,10 +198,11 @@ int build_apply_command(struct build *b, bool args_only)
 	return 0;
 }
 
-int build_apply_scalars(struct build *b, int64_t max_run_limit)
+int build_apply_scalars(struct build *b, const struct build_limits *lim)
 {
 	const struct job_flags *f = b->flags;
 	struct job *job = b->job;
+	int64_t max_run_limit = lim->max_run_s;
 	_cleanup_free_ char *msg = NULL;
 
 	if (f->name) {
@@ -211,9 +212,9 @@ int build_apply_scalars(struct build *b, int64_t max_run_limit)
 		job->name = xstrdup(f->name);
 	}
 	if (f->hosts != -1) {
-		if (f->hosts < 1 || f->hosts > JOB_HOSTS_MAX)
+		if (f->hosts < 1 || f->hosts > lim->hosts)
 			return build_fail_flag(b, "--hosts", NULL,
-					       "must be between 1 and %d (got %d)", JOB_HOSTS_MAX,
+					       "must be between 1 and %d (got %d)", lim->hosts,
 					       f->hosts);
 		job->instance_count = f->hosts;
 	}

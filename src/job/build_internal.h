@@ -56,10 +56,19 @@ int build_load_spec(struct build *b);
 /* Split "KEY=VALUE" at the first '=' (VALUE may hold more of them). */
 int build_split_kv(struct build *b, const char *flag, const char *arg, const char *shape,
 		   char **ret_key, const char **ret_value);
-/* --name, --hosts, --instance-type, --max-run (up to `max_run_limit` seconds), --stop-grace. */
-int build_apply_scalars(struct build *b, int64_t max_run_limit);
+/* The service's limits a kind's flags are held to: they differ between the APIs
+ * (CreateTrainingJob takes 256 hosts here and 512-character Environment values,
+ * CreateProcessingJob 100 and 256). */
+struct build_limits {
+	int hosts;	      /* --hosts: InstanceCount */
+	int64_t max_run_s;    /* --max-run: MaxRuntimeInSeconds */
+	size_t env_key_max;   /* --env: an Environment key's characters */
+	size_t env_value_max; /* and its value's */
+};
+/* --name, --hosts, --instance-type, --max-run, --stop-grace. */
+int build_apply_scalars(struct build *b, const struct build_limits *lim);
 /* --env KEY=VALUE (values never echoed). */
-int build_apply_envs(struct build *b);
+int build_apply_envs(struct build *b, const struct build_limits *lim);
 /* -- COMMAND ARGS: ContainerEntrypoint [COMMAND], ContainerArguments ARGS; with `args_only`
  * everything after "--" is ContainerArguments. */
 int build_apply_command(struct build *b, bool args_only);

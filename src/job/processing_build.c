@@ -606,6 +606,12 @@ static int check_runnable(struct build *b)
 
 int processing_build(struct build *b)
 {
+	static const struct build_limits limits = {
+	    .hosts = JOB_PROC_HOSTS_MAX,
+	    .max_run_s = JOB_PROC_MAX_RUN_LIMIT_S,
+	    .env_key_max = JOB_PROC_ENV_KEY_MAX,
+	    .env_value_max = JOB_PROC_ENV_VALUE_MAX,
+	};
 	const struct job_flags *f = b->flags;
 	int r;
 
@@ -637,14 +643,14 @@ int processing_build(struct build *b)
 		for (size_t i = 0; i < b->job->proc.n_outputs && i < BUILD_ITEMS_MAX; i++)
 			b->out[i].spec_index = (int)i;
 	}
-	r = build_apply_scalars(b, JOB_PROC_MAX_RUN_LIMIT_S);
+	r = build_apply_scalars(b, &limits);
 	/* The image the hosts run is the one their processingjobconfig.json names. */
 	if (r == 0 && f->image) {
 		free(b->job->image);
 		b->job->image = xstrdup(f->image);
 	}
 	if (r == 0)
-		r = build_apply_envs(b);
+		r = build_apply_envs(b, &limits);
 	if (r == 0)
 		r = apply_inputs(b);
 	if (r == 0)

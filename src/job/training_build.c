@@ -462,6 +462,12 @@ static void apply_defaults(struct build *b)
 
 int training_build(struct build *b)
 {
+	static const struct build_limits limits = {
+	    .hosts = JOB_HOSTS_MAX,
+	    .max_run_s = JOB_MAX_RUN_LIMIT_S,
+	    .env_key_max = JOB_ENV_KEY_MAX,
+	    .env_value_max = JOB_ENV_VALUE_MAX,
+	};
 	const struct job_flags *f = b->flags;
 	int r;
 
@@ -481,11 +487,11 @@ int training_build(struct build *b)
 		for (size_t i = 0; i < b->job->train.n_channels && i < BUILD_ITEMS_MAX; i++)
 			b->in[i].spec_index = (int)i;
 	}
-	r = build_apply_scalars(b, JOB_MAX_RUN_LIMIT_S);
+	r = build_apply_scalars(b, &limits);
 	if (r == 0)
 		r = apply_locations(b);
 	if (r == 0)
-		r = build_apply_envs(b);
+		r = build_apply_envs(b, &limits);
 	if (r == 0)
 		r = apply_channels(b);
 	if (r == 0 && f->entry_point)
