@@ -354,12 +354,6 @@ static int parse_output_config(struct spec *s, json_t *v)
 
 /* ---- ProcessingResources, StoppingCondition, AppSpecification, the rest ---- */
 
-static int parse_instance_type(struct spec *s, json_t *v)
-{
-	return spec_get_string(s, v, 1, JOB_INSTANCE_TYPE_MAX, job_rule_instance_type,
-			       &s->job->instance_type);
-}
-
 static int parse_instance_count(struct spec *s, json_t *v)
 {
 	long long x = 0;
@@ -370,23 +364,10 @@ static int parse_instance_count(struct spec *s, json_t *v)
 	return r;
 }
 
-static int parse_volume(struct spec *s, json_t *v)
-{
-	long long x = 0;
-	int r = spec_get_int(s, v, 1, JOB_VOLUME_GB_MAX, "", &x);
-
-	if (r < 0)
-		return r;
-	s->job->volume_size_gb = (int)x;
-	if (x != JOB_DEFAULT_VOLUME_GB)
-		spec_warn_unhonoured(s, "hosts share this machine's disk, with no volume limit");
-	return 0;
-}
-
 static const struct spec_field cluster_fields[] = {
     {"InstanceCount", parse_instance_count, NULL},
-    {"InstanceType", parse_instance_type, NULL},
-    {"VolumeSizeInGB", parse_volume, NULL},
+    {"InstanceType", spec_parse_instance_type, NULL},
+    {"VolumeSizeInGB", spec_parse_volume, NULL},
     {"VolumeKmsKeyId", NULL, "nothing is encrypted with KMS locally"},
     {NULL, NULL, NULL},
 };
@@ -434,27 +415,10 @@ static int parse_stopping(struct spec *s, json_t *v)
 		   : r;
 }
 
-/* Whether the image runs depends on the backend, which says so itself (hosts.h:
- * check_options). */
-static int parse_image(struct spec *s, json_t *v)
-{
-	return spec_get_string(s, v, 1, JOB_IMAGE_MAX, NULL, &s->job->image);
-}
-
-static int parse_entrypoint(struct spec *s, json_t *v)
-{
-	return spec_get_strv(s, v, 1, &s->job->entrypoint);
-}
-
-static int parse_arguments(struct spec *s, json_t *v)
-{
-	return spec_get_strv(s, v, 0, &s->job->arguments);
-}
-
 static const struct spec_field app_fields[] = {
-    {"ImageUri", parse_image, NULL},
-    {"ContainerEntrypoint", parse_entrypoint, NULL},
-    {"ContainerArguments", parse_arguments, NULL},
+    {"ImageUri", spec_parse_image, NULL},
+    {"ContainerEntrypoint", spec_parse_entrypoint, NULL},
+    {"ContainerArguments", spec_parse_arguments, NULL},
     {NULL, NULL, NULL},
 };
 
@@ -469,18 +433,9 @@ static int parse_env(struct spec *s, json_t *v)
 			    JOB_PROC_ENV_VALUE_MAX, job_rule_env_key, false);
 }
 
-/* Honoured by the backends that isolate their hosts; the others say so (check_options). */
-static int parse_isolation(struct spec *s, json_t *v)
-{
-	if (!json_is_boolean(v))
-		return spec_fail(s, "expected a boolean, got %s", spec_type_phrase(v));
-	s->job->network_isolation = json_is_true(v);
-	return 0;
-}
-
 static const struct spec_field network_fields[] = {
     {"EnableInterContainerTrafficEncryption", NULL, "hosts talk over this machine's own network"},
-    {"EnableNetworkIsolation", parse_isolation, NULL},
+    {"EnableNetworkIsolation", spec_parse_isolation, NULL},
     {"VpcConfig", NULL, "jobs run on this machine"},
     {NULL, NULL, NULL},
 };

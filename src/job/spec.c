@@ -289,6 +289,53 @@ int spec_parse_role(struct spec *s, json_t *v)
 	return r;
 }
 
+/* ---- fields every kind of request has ---- */
+
+int spec_parse_instance_type(struct spec *s, json_t *v)
+{
+	return spec_get_string(s, v, 1, JOB_INSTANCE_TYPE_MAX, job_rule_instance_type,
+			       &s->job->instance_type);
+}
+
+int spec_parse_volume(struct spec *s, json_t *v)
+{
+	long long x = 0;
+	int r = spec_get_int(s, v, 1, JOB_VOLUME_GB_MAX, "", &x);
+
+	if (r < 0)
+		return r;
+	s->job->volume_size_gb = (int)x;
+	if (x != JOB_DEFAULT_VOLUME_GB)
+		spec_warn_unhonoured(s, "hosts share this machine's disk, with no volume limit");
+	return 0;
+}
+
+/* Whether the image runs depends on the backend, which says so itself (hosts.h:
+ * check_options). */
+int spec_parse_image(struct spec *s, json_t *v)
+{
+	return spec_get_string(s, v, 1, JOB_IMAGE_MAX, NULL, &s->job->image);
+}
+
+int spec_parse_entrypoint(struct spec *s, json_t *v)
+{
+	return spec_get_strv(s, v, 1, &s->job->entrypoint);
+}
+
+int spec_parse_arguments(struct spec *s, json_t *v)
+{
+	return spec_get_strv(s, v, 0, &s->job->arguments);
+}
+
+/* Honoured by the backends that isolate their hosts; the others say so (check_options). */
+int spec_parse_isolation(struct spec *s, json_t *v)
+{
+	if (!json_is_boolean(v))
+		return spec_fail(s, "expected a boolean, got %s", spec_type_phrase(v));
+	s->job->network_isolation = json_is_true(v);
+	return 0;
+}
+
 /* Values that ask for nothing: an ignored field set to one of these earns no warning. */
 bool spec_is_empty(const json_t *v)
 {

@@ -89,6 +89,14 @@ int spec_get_map(struct spec *s, json_t *v, struct job_map *map, size_t max_keys
 /* <Kind>JobName and RoleArn, the same rules in every request. */
 int spec_parse_name(struct spec *s, json_t *v);
 int spec_parse_role(struct spec *s, json_t *v);
+/* The instance type, volume size, image, ContainerEntrypoint, ContainerArguments and
+ * EnableNetworkIsolation of every kind's request, whatever object holds them. */
+int spec_parse_instance_type(struct spec *s, json_t *v);
+int spec_parse_volume(struct spec *s, json_t *v);
+int spec_parse_image(struct spec *s, json_t *v);
+int spec_parse_entrypoint(struct spec *s, json_t *v);
+int spec_parse_arguments(struct spec *s, json_t *v);
+int spec_parse_isolation(struct spec *s, json_t *v);
 /* null, false, 0, "", [] or {}: values that ask for nothing. */
 bool spec_is_empty(const json_t *v);
 /* Check that `obj` is an object and dispatch each member, in text order, to `fields`. */

@@ -26,13 +26,6 @@ static void warn_fastfile(struct spec *s, const char *mode)
 
 /* ---- AlgorithmSpecification ---- */
 
-/* Whether the image runs depends on the backend, which says so itself (hosts.h:
- * check_options). */
-static int parse_image(struct spec *s, json_t *v)
-{
-	return spec_get_string(s, v, 1, JOB_IMAGE_MAX, NULL, &s->job->image);
-}
-
 static int parse_input_mode(struct spec *s, json_t *v)
 {
 	int r = spec_get_string(s, v, 1, 64, job_rule_input_mode, &s->job->train.input_mode);
@@ -40,16 +33,6 @@ static int parse_input_mode(struct spec *s, json_t *v)
 	if (r == 0)
 		warn_fastfile(s, s->job->train.input_mode);
 	return r;
-}
-
-static int parse_entrypoint(struct spec *s, json_t *v)
-{
-	return spec_get_strv(s, v, 1, &s->job->entrypoint);
-}
-
-static int parse_arguments(struct spec *s, json_t *v)
-{
-	return spec_get_strv(s, v, 0, &s->job->arguments);
 }
 
 static int parse_metric_name(struct spec *s, json_t *v)
@@ -104,13 +87,13 @@ static int parse_metrics(struct spec *s, json_t *v)
 }
 
 static const struct spec_field algo_fields[] = {
-    {"TrainingImage", parse_image, NULL},
+    {"TrainingImage", spec_parse_image, NULL},
     {"AlgorithmName", NULL, "Marketplace algorithms need the service"},
     {"TrainingInputMode", parse_input_mode, NULL},
     {"MetricDefinitions", parse_metrics, NULL},
     {"EnableSageMakerMetricsTimeSeries", NULL, "metrics are not scraped from the logs"},
-    {"ContainerEntrypoint", parse_entrypoint, NULL},
-    {"ContainerArguments", parse_arguments, NULL},
+    {"ContainerEntrypoint", spec_parse_entrypoint, NULL},
+    {"ContainerArguments", spec_parse_arguments, NULL},
     {"TrainingImageConfig", NULL, "private registry settings are not used locally"},
     {NULL, NULL, NULL},
 };
@@ -341,12 +324,6 @@ static int parse_output(struct spec *s, json_t *v)
 		     : spec_require(s, v, "S3OutputPath", " (s3://..., file://PATH or a folder)");
 }
 
-static int parse_instance_type(struct spec *s, json_t *v)
-{
-	return spec_get_string(s, v, 1, JOB_INSTANCE_TYPE_MAX, job_rule_instance_type,
-			       &s->job->instance_type);
-}
-
 static int parse_instance_count(struct spec *s, json_t *v)
 {
 	long long x = 0;
@@ -355,19 +332,6 @@ static int parse_instance_count(struct spec *s, json_t *v)
 	if (r == 0)
 		s->job->instance_count = (int)x;
 	return r;
-}
-
-static int parse_volume(struct spec *s, json_t *v)
-{
-	long long x = 0;
-	int r = spec_get_int(s, v, 1, JOB_VOLUME_GB_MAX, "", &x);
-
-	if (r < 0)
-		return r;
-	s->job->volume_size_gb = (int)x;
-	if (x != JOB_DEFAULT_VOLUME_GB)
-		spec_warn_unhonoured(s, "hosts share this machine's disk, with no volume limit");
-	return 0;
 }
 
 static int parse_instance_groups(struct spec *s, json_t *v)
@@ -380,9 +344,9 @@ static int parse_instance_groups(struct spec *s, json_t *v)
 }
 
 static const struct spec_field resource_fields[] = {
-    {"InstanceType", parse_instance_type, NULL},
+    {"InstanceType", spec_parse_instance_type, NULL},
     {"InstanceCount", parse_instance_count, NULL},
-    {"VolumeSizeInGB", parse_volume, NULL},
+    {"VolumeSizeInGB", spec_parse_volume, NULL},
     {"VolumeKmsKeyId", NULL, "nothing is encrypted with KMS locally"},
     {"KeepAlivePeriodInSeconds", NULL, "there are no warm pools locally"},
     {"InstanceGroups", parse_instance_groups, NULL},
@@ -484,15 +448,6 @@ static int parse_retry(struct spec *s, json_t *v)
 	return r;
 }
 
-/* Honoured by the backends that isolate their hosts; the others say so (check_options). */
-static int parse_isolation(struct spec *s, json_t *v)
-{
-	if (!json_is_boolean(v))
-		return spec_fail(s, "expected a boolean, got %s", spec_type_phrase(v));
-	s->job->network_isolation = json_is_true(v);
-	return 0;
-}
-
 /* The service refuses spot training without the time it may wait for capacity. */
 static int parse_spot(struct spec *s, json_t *v)
 {
@@ -523,7 +478,7 @@ const struct spec_field training_spec_fields[] = {
     {"VpcConfig", NULL, "jobs run on this machine"},
     {"StoppingCondition", parse_stopping, NULL},
     {"Tags", NULL, "nothing is tagged locally"},
-    {"EnableNetworkIsolation", parse_isolation, NULL},
+    {"EnableNetworkIsolation", spec_parse_isolation, NULL},
     {"EnableInterContainerTrafficEncryption", NULL, "hosts talk over this machine's own network"},
     {"EnableManagedSpotTraining", parse_spot, NULL},
     {"CheckpointConfig", parse_checkpoint, NULL},
