@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "contract/contract.h"
 #include "hosts/internal.h"
@@ -110,6 +111,17 @@ const char *host_opt_ml_seen(const struct host *h)
 {
 	return h->backend && (h->backend->flags & HOST_BACKEND_F_OPT_ML) ? CONTRACT_BASE_DIR
 									 : h->opt_ml;
+}
+
+char *host_self_exe_seen(const struct host *h)
+{
+	char exe[4096];
+	ssize_t n;
+
+	if (h->backend && h->backend->self_exe)
+		return xstrdup(h->backend->self_exe);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	return n > 0 ? xstrndup(exe, (size_t)n) : NULL;
 }
 
 bool host_mounts_folders(const struct host *h)

@@ -138,6 +138,9 @@ struct host_backend {
 	const char *name;
 	const char *summary; /* what a host is, for --backend's help (lines of <= 50) */
 	unsigned flags;	     /* enum host_backend_flags */
+	/* Where the host's processes reach this very binary whatever their file system shows
+	 * (a path under this machine's /tmp may be hidden); NULL: its path on this machine. */
+	const char *self_exe;
 	/* Optional: whether hosts can be made here; false with *ret_why (static, one line).
 	 * Whatever the probe leaves to clean (a child to reap) is the group's, undone by
 	 * group_teardown.  Without it the backend is always available. */
@@ -208,6 +211,9 @@ void host_env_finish(const struct host *h, struct strv *env);
 /* The host's /opt/ml as its own processes see it: /opt/ml, or h->opt_ml on a backend whose
  * hosts share this machine's file system. */
 const char *host_opt_ml_seen(const struct host *h);
+/* The path at which the host's own processes run this very binary (a launch agent that
+ * names sagerun: mpirun's), or NULL when it cannot be told.  Caller frees. */
+char *host_self_exe_seen(const struct host *h);
 
 void host_group_begin(struct host_group *g);
 int host_group_prepare(struct host_group *g, struct sr_error *err);

@@ -964,6 +964,10 @@ const struct host_backend host_backend_ns = {
     .summary = "Linux namespaces: a hostname, /opt/ml, network\n"
 	       "and processes of its own per host",
     .flags = HOST_BACKEND_F_OPT_ML | HOST_BACKEND_F_OWN_ADDRESS | HOST_BACKEND_F_BINDS,
+    /* A host's PID 1 is sagerun's init, a clone of this binary that never execs, and its
+     * /proc is the host's own: the link reaches the binary where the host's /tmp (a tmpfs of
+     * its own) hides its path, and still does once a rebuild has replaced the file. */
+    .self_exe = "/proc/1/exe",
     .probe = ns_probe,
     .check_options = ns_check_options,
     .host_env = ns_host_env,

@@ -55,13 +55,12 @@ static void host_env(const struct local_job *L, struct host *h, struct strv *env
 	if (strcmp(host_opt_ml_seen(h), CONTRACT_BASE_DIR))
 		strv_env_set(env, "SAGEMAKER_BASE_DIR", host_opt_ml_seen(h));
 	/* mpirun across the hosts without sshd: Open MPI reads its launch agent from here
-	 * (runtime/rsh.h); the path is this binary's, which a namespace host sees. */
+	 * (runtime/rsh.h), this binary as the host reaches it (its path may be hidden there). */
 	if (h->agent_port > 0 && !job_map_get(&job->environment, "OMPI_MCA_plm_rsh_agent")) {
-		char exe[4096];
-		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		_cleanup_free_ char *exe = host_self_exe_seen(h);
 
-		if (n > 0) {
-			_cleanup_free_ char *agent = xasprintf("%.*s container rsh", (int)n, exe);
+		if (exe) {
+			_cleanup_free_ char *agent = xasprintf("%s container rsh", exe);
 
 			strv_env_set(env, "OMPI_MCA_plm_rsh_agent", agent);
 		}

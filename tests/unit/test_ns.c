@@ -524,6 +524,31 @@ static void test_exit_statuses(void **state)
 	job_release(&j);
 }
 
+/* host_self_exe_seen: what the host's processes run this very binary by (mpirun's launch
+ * agent names it), which is the file this process runs, whatever the host's /tmp shows. */
+static void test_self_exe(void **state)
+{
+	struct tjob j;
+	struct stat st;
+	char *exe, *script, *want;
+
+	(void)state;
+	assert_int_equal(stat("/proc/self/exe", &st), 0);
+	job_init(&j, 1, false);
+	exe = host_self_exe_seen(&j.hosts[0]);
+	assert_non_null(exe);
+	script = xasprintf("stat -L -c %%d:%%i %s", exe);
+	job_script(&j, 0, script);
+	job_start(&j);
+	job_wait(&j);
+	want = xasprintf("%lu:%lu\n", (unsigned long)st.st_dev, (unsigned long)st.st_ino);
+	CHECK(&j, j.status[0] == 0 && !strcmp(j.out[0], want));
+	free(want);
+	free(script);
+	free(exe);
+	job_release(&j);
+}
+
 /* Orphans are reaped by init: no zombie stays while the user's process runs. */
 static void test_reaps_orphans(void **state)
 {
@@ -788,6 +813,7 @@ int main(void)
 	    NS_TEST(test_teardown_running),   NS_TEST(test_sagerun_killed),
 	    NS_TEST(test_clone_fallback),     NS_TEST(test_errors),
 	    NS_TEST(test_probe_child_reaped), NS_TEST(test_teardown_while_network_is_made),
+	    NS_TEST(test_self_exe),
 	};
 
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
