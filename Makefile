@@ -52,6 +52,7 @@ bench: build
 	./bench/launch.sh $(BUILD)/sagerun
 	./bench/scale.sh $(BUILD)/sagerun
 	./bench/s3.sh $(BUILD)/sagerun
+	./bench/process-vs-train.sh $(BUILD)/sagerun
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
