@@ -772,10 +772,35 @@ struct link_case {
 	const char *reason; /* and part of its reason */
 };
 
+/* Each case, unpacked into the empty folder `<tmp>/out` from `<tmp>/v.tar.gz`, is refused
+ * by the entry and reason it names and leaves the folder empty, and nothing beside it. */
+static void expect_refused(const char *tmp, const struct link_case *cases, size_t n_cases)
+{
+	_cleanup_free_ char *tar = pathf("%s/v.tar.gz", tmp);
+	_cleanup_free_ char *out = pathf("%s/out", tmp);
+
+	for (size_t i = 0; i < n_cases; i++) {
+		const struct link_case *c = &cases[i];
+		struct sr_error err = {0};
+		size_t n = 0;
+
+		while (n < 6 && c->items[n].name)
+			n++;
+		craft_tarball(tar, c->items, n);
+		mkdirs(out);
+		print_message("# %s\n", c->what);
+		assert_int_equal(artifacts_unpack(tar, out, &err), -EINVAL);
+		_cleanup_free_ char *want = pathf("refusing entry '%s': ", c->entry);
+		if (!strstr(err.msg, want) || !strstr(err.msg, c->reason))
+			fail_msg("%s: %s", c->what, err.msg);
+		assert_int_equal(count_entries(out), 0);
+	}
+	assert_int_equal(count_entries(tmp), 2); /* v.tar.gz and out: nothing beside them */
+}
+
 static void test_unpack_refuses_link_variants(void **state)
 {
 	const char *tmp = *state;
-	_cleanup_free_ char *tar = pathf("%s/v.tar.gz", tmp);
 	_cleanup_free_ char *out = pathf("%s/out", tmp);
 	_cleanup_free_ char *inside = pathf("%s/x", out);
 	const char *leaves = "leaves the destination";
@@ -834,23 +859,54 @@ static void test_unpack_refuses_link_variants(void **state)
 	     "replace the folder"},
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const struct link_case *c = &cases[i];
-		struct sr_error err = {0};
-		size_t n = 0;
+	expect_refused(tmp, cases, sizeof(cases) / sizeof(cases[0]));
+}
 
-		while (n < 6 && c->items[n].name)
-			n++;
-		craft_tarball(tar, c->items, n);
-		mkdirs(out);
-		print_message("# %s\n", c->what);
-		assert_int_equal(artifacts_unpack(tar, out, &err), -EINVAL);
-		_cleanup_free_ char *want = pathf("refusing entry '%s': ", c->entry);
-		if (!strstr(err.msg, want) || !strstr(err.msg, c->reason))
-			fail_msg("%s: %s", c->what, err.msg);
-		assert_int_equal(count_entries(out), 0);
-	}
-	assert_int_equal(count_entries(tmp), 2); /* v.tar.gz and out: nothing beside them */
+/* Found by tests/fuzz/fuzz_untar.c against a check of each link's text alone, which let
+ * these through: `l/l/l` is "." three times over, the link that makes `s` leave may come
+ * after it, `d/e` is the folder itself, and a hard link copies a link to another depth. */
+static void test_unpack_refuses_link_chains(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *tar = pathf("%s/v.tar.gz", tmp);
+	_cleanup_free_ char *out = pathf("%s/out", tmp);
+	struct sr_error err = {0};
+	const char *leaves = "leaves the destination";
+	const struct link_case cases[] = {
+	    {"a chain through 'l -> .'",
+	     {{"l", AE_IFLNK, "."}, {"s", AE_IFLNK, "l/l/l/../../.."}},
+	     "s",
+	     leaves},
+	    {"the link that makes it leave comes after",
+	     {{"s", AE_IFLNK, "l/l/../.."}, {"l", AE_IFLNK, "."}},
+	     "s",
+	     leaves},
+	    {"a link beside it that is the folder",
+	     {{"d/", AE_IFDIR, NULL}, {"d/e", AE_IFLNK, ".."}, {"d/s", AE_IFLNK, "e/../x"}},
+	     "d/s",
+	     leaves},
+	    /* Fine as a/b/s, out as h: refused as every hard link to a symbolic link is. */
+	    {"a hard link that moves a link up",
+	     {{"a/", AE_IFDIR, NULL},
+	      {"a/b/", AE_IFDIR, NULL},
+	      {"a/b/s", AE_IFLNK, "../../x"},
+	      {"h", HARDLINK, "a/b/s"}},
+	     "h",
+	     "a hard link to the symbolic link 'a/b/s'"},
+	};
+
+	expect_refused(tmp, cases, sizeof(cases) / sizeof(cases[0]));
+
+	/* Leading ".." climb the link's own folders, which are real: fine.  (A hard link to it
+	 * is not, even at the same depth: see "a hard link to a symbolic link" above.) */
+	const struct craft fine[] = {
+	    {"a/", AE_IFDIR, NULL}, {"a/b/", AE_IFDIR, NULL}, {"a/b/s", AE_IFLNK, "./../../a/./b"}};
+	int k;
+
+	craft_tarball(tar, fine, 3);
+	assert_int_equal(artifacts_unpack(tar, out, &err), 0); /* into the folder left empty */
+	k = kernel_beneath(out, "a/b/s");
+	assert_true(k == 0 || k == -ENOSYS);
 }
 
 /* What code trees hold: links up and across, chains (a venv's python -> python3 ->
@@ -963,6 +1019,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_unpack_refuses_link_chain, setup_tmp,
 					    teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_unpack_refuses_link_variants, setup_tmp,
+					    teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_unpack_refuses_link_chains, setup_tmp,
 					    teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_unpack_keeps_links_inside, setup_tmp,
 					    teardown_tmp),
