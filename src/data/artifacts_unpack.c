@@ -2,7 +2,8 @@
  *
  * The rules, each closing a way out (issue 16 found the last two missing):
  * - names are relative, without "..";
- * - files, folders, symbolic links and hard links only;
+ * - files, folders, symbolic links with a target and hard links only, none set-uid,
+ *   set-gid or sticky;
  * - nothing is written through a symbolic link, and nothing replaces a folder;
  * - a hard link names a file extracted before it, reached without a symbolic link;
  * - once everything is out, every symbolic link leads inside the folder, following the
@@ -383,6 +384,10 @@ static int unpack_entry(struct unpack *u, struct archive *in, struct archive *ou
 	 * as root is how extraction turns into privilege. */
 	if (!hard && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
 		return unpack_refuse(u, name, err, "not a file, folder or link");
+	/* libarchive makes a plain file of a symbolic link without a target, with the link's
+	 * mode: set-uid, if the tarball says so. */
+	if (!hard && type == AE_IFLNK && !(archive_entry_symlink(e) && *archive_entry_symlink(e)))
+		return unpack_refuse(u, name, err, "a symbolic link without a target");
 	/* A link judged harmless, then a file written through it, is how a tarball writes
 	 * where it likes; libarchive's SECURE_SYMLINKS refuses it too, this says which link. */
 	r = unpack_link_on_way(u, rel, &lnk);
@@ -404,12 +409,13 @@ static int unpack_entry(struct unpack *u, struct archive *in, struct archive *ou
 	}
 	full = xasprintf("%s/%s", u->root, rel);
 	archive_entry_copy_pathname(e, full);
-	/* set-uid/set-gid bits from a tarball are never wanted in a job's folders; a folder
-	 * its owner cannot enter or write could be neither checked nor removed by a user
-	 * other than root when the tarball is refused. */
+	/* set-uid/set-gid bits from a tarball are never wanted in a job's folders (a link's own
+	 * mode means nothing on Linux: masked too, whatever libarchive makes of the entry); a
+	 * folder its owner cannot enter or write could be neither checked nor removed by a
+	 * user other than root when the tarball is refused. */
 	if (type == AE_IFDIR)
 		archive_entry_set_perm(e, (archive_entry_perm(e) & 0777) | 0700);
-	else if (type != AE_IFLNK)
+	else
 		archive_entry_set_perm(e, archive_entry_perm(e) & 0777);
 
 	if (archive_write_header(out, e) < ARCHIVE_WARN)

@@ -512,12 +512,13 @@ static void test_pack_source_bad_links(void **state)
 
 /* --- unpack ----------------------------------------------------------------------------- */
 
-/* An entry's type for a hard link, whose data is then its target. */
-#define HARDLINK ((mode_t)1)
+/* An entry's type for a hard link, whose data is then its target: neither a file type nor
+ * permission bits. */
+#define HARDLINK ((mode_t)1 << 20)
 
 struct craft {
 	const char *name;
-	mode_t type;
+	mode_t type;	  /* with permission bits where 0644 will not do (AE_IFREG | 04755) */
 	const char *data; /* file content, link target, or a folder's mode in octal (0755) */
 };
 
@@ -532,20 +533,22 @@ static void craft_tarball(const char *path, const struct craft *items, size_t n)
 		struct archive_entry *e = archive_entry_new();
 		const struct craft *c = &items[i];
 		bool hard = c->type == HARDLINK;
+		mode_t type = hard ? AE_IFREG : c->type & AE_IFMT, perm = c->type & 07777;
 
 		archive_entry_set_pathname(e, c->name);
-		archive_entry_set_filetype(e, hard ? AE_IFREG : c->type);
-		archive_entry_set_perm(e, c->type != AE_IFDIR ? 0644
-					  : c->data	      ? (mode_t)strtoul(c->data, NULL, 8)
-							      : 0755);
-		if (c->type == AE_IFLNK)
+		archive_entry_set_filetype(e, type);
+		archive_entry_set_perm(e, perm		     ? perm
+					  : type != AE_IFDIR ? 0644
+					  : c->data	     ? (mode_t)strtoul(c->data, NULL, 8)
+							     : 0755);
+		if (type == AE_IFLNK)
 			archive_entry_set_symlink(e, c->data);
 		if (hard)
 			archive_entry_set_hardlink(e, c->data);
-		else if (c->type == AE_IFREG)
+		else if (type == AE_IFREG)
 			archive_entry_set_size(e, (la_int64_t)strlen(c->data));
 		assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
-		if (c->type == AE_IFREG)
+		if (!hard && type == AE_IFREG)
 			assert_int_equal(archive_write_data(a, c->data, strlen(c->data)),
 					 (ssize_t)strlen(c->data));
 		archive_entry_free(e);
@@ -973,6 +976,38 @@ static void test_unpack_into_used_folder(void **state)
 	assert_string_equal(mine, "mine");
 }
 
+/* No set-uid, set-gid or sticky bit from a tarball, whatever the entry's type says: a link
+ * without a target is made as a plain file by libarchive, with the link's mode
+ * (tests/fuzz/fuzz_untar.c found it). */
+static void test_unpack_drops_setuid(void **state)
+{
+	const char *tmp = *state;
+	_cleanup_free_ char *tar = pathf("%s/suid.tar.gz", tmp);
+	_cleanup_free_ char *out = pathf("%s/out", tmp);
+	_cleanup_free_ char *file = pathf("%s/suid", out);
+	_cleanup_free_ char *dir = pathf("%s/sticky", out);
+	struct sr_error err = {0};
+	struct stat st;
+
+	const struct craft suid[] = {{"suid", AE_IFREG | 07755, ""},
+				     {"sticky/", AE_IFDIR | 01777, NULL}};
+	craft_tarball(tar, suid, 2);
+	assert_int_equal(artifacts_unpack(tar, out, &err), 0);
+	assert_int_equal(lstat(file, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	assert_int_equal(lstat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0777);
+	assert_int_equal(fs_rm_rf(out, &err), 0);
+
+	const struct craft nolink[] = {{"train.py", AE_IFREG, "x"},
+				       {"nolink", AE_IFLNK | 04755, ""}};
+	craft_tarball(tar, nolink, 2);
+	assert_int_equal(artifacts_unpack(tar, out, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "refusing entry 'nolink': "));
+	assert_non_null(strstr(err.msg, "without a target"));
+	assert_false(fs_exists(out)); /* made here, so removed with what it held */
+}
+
 static void test_unpack_refuses_devices(void **state)
 {
 	const char *tmp = *state;
@@ -1025,6 +1060,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_unpack_keeps_links_inside, setup_tmp,
 					    teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_unpack_into_used_folder, setup_tmp, teardown_tmp),
+	    cmocka_unit_test_setup_teardown(test_unpack_drops_setuid, setup_tmp, teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_unpack_refuses_devices, setup_tmp, teardown_tmp),
 	    cmocka_unit_test_setup_teardown(test_unpack_missing_tarball, setup_tmp, teardown_tmp),
 	};
