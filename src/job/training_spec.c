@@ -244,8 +244,10 @@ static int parse_one_channel(struct spec *s, json_t *v, size_t i)
 		r = spec_require(s, v, "DataSource", " (with an S3DataSource)");
 	if (r < 0)
 		return r;
+	/* An earlier channel refused may have no name: every problem is reported in one run. */
 	for (size_t j = 0; j < i; j++) {
-		if (strcmp(job->train.channels[j].name, s->chan->name))
+		if (!job->train.channels[j].name ||
+		    strcmp(job->train.channels[j].name, s->chan->name))
 			continue;
 		jsonpos_push_key(&s->path, "ChannelName");
 		r = spec_fail(s, "duplicate channel name \"%s\" (InputDataConfig[%zu] has it too)",

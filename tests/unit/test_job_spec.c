@@ -66,6 +66,12 @@ static const struct bad_spec bad_specs[] = {
     {"missing ChannelName",
      "{\"InputDataConfig\": [{\"DataSource\": {\"S3DataSource\": {\"S3Uri\": \"s3://b/x\"}}}]}",
      "job.json:1:22: InputDataConfig[0]: missing required field ChannelName"},
+    /* The duplicate check of the next channel once compared with no name (tests/fuzz). */
+    {"missing ChannelName, then a channel",
+     "{\"InputDataConfig\": [{\"ChanelName\": \"a\"},\n  {\"ChannelName\": \"b\", "
+     "\"DataSource\": {\"S3DataSource\": {\"S3Uri\": \"s3://b/y\"}}}]}",
+     "job.json:1:23: InputDataConfig[0].ChanelName: unknown field (did you mean "
+     "\"ChannelName\"?)"},
     {"missing DataSource", "{\"InputDataConfig\": [{\"ChannelName\": \"train\"}]}",
      "job.json:1:22: InputDataConfig[0]: missing required field DataSource"},
     {"missing S3DataSource",
