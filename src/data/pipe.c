@@ -237,9 +237,10 @@ void pipe_feed_stop(struct pipe_feed *f)
 	 * next file, or at once, its reader gone with its host. */
 	while (f->thread_live && pthread_tryjoin_np(f->thread, NULL) == EBUSY) {
 		_cleanup_free_ char *path = fifo_path(f, atomic_load(&f->epoch));
-		_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
-		usleep(1000);
+		usleep(1000); /* open while the thread's open() of the other end returns */
+		(void)sr_close(fd);
 	}
 	feed_free(f);
 }
