@@ -5,8 +5,11 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
 BUILD_STATIC ?= build-static
+BUILD_FUZZ   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
 
-.PHONY: all deps build asan static test test-asan test-normal demo bench format clean
+.PHONY: all deps build asan static test test-asan test-normal fuzz demo bench format clean
 
 all: build
 
@@ -42,6 +45,14 @@ test-asan: asan
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
+# The libFuzzer harnesses (docs/fuzzing.md), built with clang in a tree of their own, each run
+# for FUZZ_SECONDS; FUZZ_TARGETS="NAME..." runs only those, FUZZ_ARGS adds libFuzzer flags.
+# Fails on a crash, keeping its input.
+fuzz:
+	@cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DSAGERUN_FUZZ=ON $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD_FUZZ) -j $(JOBS)
+	./tests/fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # Installs what is missing, builds, runs the 3-host example job.
 demo:
 	./scripts/deps.sh --demo
@@ -58,4 +69,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_STATIC)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_STATIC) $(BUILD_FUZZ)
