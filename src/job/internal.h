@@ -34,7 +34,8 @@ struct job_channel;
 char *processing_input_conflict(const struct job_channel *c, const char **ret_field,
 				const char **ret_hint);
 /* The LocalPaths of a job's inputs and outputs as one list (the inputs, then the outputs):
- * whether two of them (a < b) are the same folder or one inside the other; item k's
+ * whether two of them (a < b) clash: the same folder, or an output and another item one inside
+ * the other (an input may lie inside another input); item k's
  * LocalPath and its API name (caller frees); and how LocalPath `a` stands to `b`, which
  * overlap ("is the same folder as", "holds", "lies inside"). */
 bool processing_places_clash(const struct job *job, size_t *ret_a, size_t *ret_b);
@@ -43,7 +44,8 @@ char *processing_place_name(const struct job *job, size_t k);
 const char *processing_place_relation(const char *a, const char *b);
 #define PROCESSING_PLACES_HINT                                                                     \
 	"give every input and output a folder of its own, such as "                                \
-	"/opt/ml/processing/input/<name> and /opt/ml/processing/output/<name>"
+	"/opt/ml/processing/input/<name> and /opt/ml/processing/output/<name> (an input may lie "  \
+	"inside another input)"
 
 /* json.c: a string (job_validate() guarantees UTF-8, so json_string() only fails on a job
  * that skipped it; describe output must still come out whole), a list of strings, a map with

@@ -62,7 +62,15 @@ bool processing_places_clash(const struct job *job, size_t *ret_a, size_t *ret_b
 			const char *pa = processing_place_path(job, a);
 			const char *pb = processing_place_path(job, b);
 
-			if (pa && pb && paths_overlap(pa, pb)) {
+			/* An input may lie inside another (the SDK's code at .../input/code
+			 * beside data at .../input: mounted over it, as on the service where
+			 * both are downloaded there); never at the same folder, and an output
+			 * never shares a folder with anything: its files are uploaded from
+			 * it. */
+			bool inputs = a < job->proc.n_inputs && b < job->proc.n_inputs;
+
+			if (pa && pb && paths_overlap(pa, pb) &&
+			    (!inputs || trimmed_len(pa) == trimmed_len(pb))) {
 				*ret_a = a;
 				*ret_b = b;
 				return true;

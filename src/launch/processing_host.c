@@ -123,15 +123,32 @@ static void host_argv(const struct local_job *L, struct host *h)
 	h->cwd = xstrdup(getcwd(cwd, sizeof(cwd)) ? cwd : "/");
 }
 
+/* The inputs in the order they go into a host: a folder before the inputs inside it (the
+ * SDK's code at /opt/ml/processing/input/code inside data at /opt/ml/processing/input), so
+ * the inner one lands over the outer, as on the service, where both are downloaded there. */
+static int by_depth(const void *a, const void *b)
+{
+	const struct job_channel *ca = *(const struct job_channel *const *)a;
+	const struct job_channel *cb = *(const struct job_channel *const *)b;
+	size_t na = strlen(ca->dest), nb = strlen(cb->dest);
+
+	return na < nb ? -1 : na > nb;
+}
+
 /* Each input at its LocalPath: the host's own writable view of it, as on the service, where
  * an input is the instance's copy; the user's folder and the S3 cache never change.  Where the
  * backend mounts, an overlay; elsewhere a copy into the host's tree. */
 static int stage_inputs(struct local_job *L, struct host *h, struct sr_error *err)
 {
 	const struct job_processing *p = &L->job->proc;
+	_cleanup_free_ const struct job_channel **order = xcalloc(p->n_inputs + 1, sizeof(*order));
 
-	for (size_t i = 0; i < p->n_inputs; i++) {
-		const struct job_channel *c = &p->inputs[i];
+	for (size_t i = 0; i < p->n_inputs; i++)
+		order[i] = &p->inputs[i];
+	qsort(order, p->n_inputs, sizeof(*order), by_depth);
+	for (size_t k = 0; k < p->n_inputs; k++) {
+		const struct job_channel *c = order[k];
+		size_t i = (size_t)(c - p->inputs);
 		_cleanup_free_ char *src = processing_input_dir(L, i, h->index);
 		const char *rel = c->dest + strlen(CONTRACT_BASE_DIR "/");
 		int r;

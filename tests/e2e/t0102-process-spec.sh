@@ -265,7 +265,7 @@ JSON
 
 bad 'an output inside an input' \
 	'job.json:5:46: ProcessingOutputConfig.Outputs[0].S3Output.LocalPath: '"'"'/opt/ml/processing/data/out'"'"' lies inside ProcessingInputs[0].S3Input.LocalPath '"'"'/opt/ml/processing/data'"'"'' \
-	'hint: give every input and output a folder of its own, such as /opt/ml/processing/input/<name> and /opt/ml/processing/output/<name>' <<'JSON'
+	'hint: give every input and output a folder of its own, such as /opt/ml/processing/input/<name> and /opt/ml/processing/output/<name> (an input may lie inside another input)' <<'JSON'
 {"AppSpecification": {"ContainerEntrypoint": ["true"]},
  "ProcessingInputs": [{"InputName": "data",
    "S3Input": {"S3Uri": "data", "LocalPath": "/opt/ml/processing/data", "S3DataType": "S3Prefix"}}],

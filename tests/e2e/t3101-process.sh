@@ -205,6 +205,27 @@ for backend in ns process; do
 	'
 done
 
+# The SDK's sklearn example: data at /opt/ml/processing/input, the code inside it at
+# /opt/ml/processing/input/code.
+cat >nested.py <<'PY'
+import json, os
+base = os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml")
+host = json.load(open(base + "/config/resourceconfig.json"))["current_host"]
+top = sorted(os.listdir(base + "/processing/input"))
+code = sorted(os.listdir(base + "/processing/input/code"))
+open(base + "/processing/output/o/" + host, "w").write(" ".join(top) + " | " + " ".join(code))
+PY
+
+for backend in ns process; do
+	test_expect_success "an input inside another lands over it ($backend)" '
+		sagerun process --backend '$backend' --name nest-'$backend' --hosts 2 --code nested.py \
+			--command /usr/bin/python3 --input all="$PWD/data",destination=/opt/ml/processing/input \
+			--output o="$PWD/nest-'$backend'" 2>stderr &&
+		printf "a.csv code sub | nested.py" >expect &&
+		test_cmp expect nest-'$backend'/algo-2
+	'
+done
+
 # FrameworkProcessor: the folder as sourcedir.tar.gz, with the SDK's runproc.sh.
 mkdir -p src/lib && cat >src/main.py <<'PY'
 import os, sys

@@ -763,7 +763,8 @@ static const struct flag_case flag_cases[] = {
 	       "'/opt/ml/processing/x/' is the same folder as the LocalPath "
 	       "'/opt/ml/processing/x' of --input 'a=s3://b/a,destination=/opt/ml/processing/x'",
      .hint = "give every input and output a folder of its own, such as "
-	     "/opt/ml/processing/input/<name> and /opt/ml/processing/output/<name>"},
+	     "/opt/ml/processing/input/<name> and /opt/ml/processing/output/<name> (an input "
+	     "may lie inside another input)"},
     {"--output holding an input", .inputs = {"a=s3://b/a"},
      .outputs = {"o=s3://b/o,source=/opt/ml/processing/input"},
      .expect = "--output 'o=s3://b/o,source=/opt/ml/processing/input': LocalPath "
@@ -799,11 +800,11 @@ static const struct flag_case flag_cases[] = {
      .no_command = true, .expect = "--command ' \t ': expected a command, such as python3"},
     {"--input code beside --code", .code = "@DIR@/code/train.py", .inputs = {"code=s3://b/code"},
      .no_command = true, .expect = "--code: input 'code' is the code's: give it no --input"},
-    {"--code inside an --input", .code = "@DIR@/code/train.py",
-     .inputs = {"all=s3://b/all,destination=/opt/ml/processing/input"}, .no_command = true,
-     .expect = "--code: the input 'code' at '/opt/ml/processing/input/code' lies inside the "
-	       "LocalPath '/opt/ml/processing/input' of --input "
-	       "'all=s3://b/all,destination=/opt/ml/processing/input'"},
+    {"--code at an --input's folder", .code = "@DIR@/code/train.py",
+     .inputs = {"all=s3://b/all,destination=/opt/ml/processing/input/code"}, .no_command = true,
+     .expect = "--code: the input 'code' at '/opt/ml/processing/input/code' is the same folder "
+	       "as the LocalPath '/opt/ml/processing/input/code' of --input "
+	       "'all=s3://b/all,destination=/opt/ml/processing/input/code'"},
     {"nothing to run", .no_command = true,
      .expect = "nothing to run: give --spec FILE, --code FILE, --entry-point FILE or -- "
 	       "COMMAND [ARGS...]"},
@@ -885,7 +886,8 @@ static void test_places(void **state)
 	assert_string_equal(err.msg, expect);
 	assert_string_equal(err.hint, "give every input and output a folder of its own, such as "
 				      "/opt/ml/processing/input/<name> and "
-				      "/opt/ml/processing/output/<name>");
+				      "/opt/ml/processing/output/<name> (an input may lie inside "
+				      "another input)");
 	job_release(&job);
 	job_flags_release(&flags);
 
@@ -898,15 +900,25 @@ static void test_places(void **state)
 	job_release(&job);
 	job_flags_release(&flags);
 
-	/* a flag replaces input a with one inside b: the flag is named, though a comes first */
+	/* a flag replaces the output with one inside input b: the flag is named, though b
+	 * comes first */
+	proc_flags_init(&flags);
+	strv_push(&flags.outputs, "o=s3://b/o2,source=/opt/ml/processing/b/o");
+	assert_true(build_spec(fx, spec, &flags, &job, NULL, &err) < 0);
+	assert_string_equal(err.msg,
+			    "--output 'o=s3://b/o2,source=/opt/ml/processing/b/o': "
+			    "LocalPath '/opt/ml/processing/b/o' lies inside "
+			    "ProcessingInputs[1].S3Input.LocalPath '/opt/ml/processing/b'");
+	job_release(&job);
+	job_flags_release(&flags);
+
+	/* an input inside another, as the SDK puts its code inside data at
+	 * /opt/ml/processing/input: fine */
 	proc_flags_init(&flags);
 	strv_push(&flags.outputs, "o=s3://b/o2");
 	strv_push(&flags.inputs, "a=s3://b/a,destination=/opt/ml/processing/b/a");
-	assert_true(build_spec(fx, spec, &flags, &job, NULL, &err) < 0);
-	assert_string_equal(err.msg,
-			    "--input 'a=s3://b/a,destination=/opt/ml/processing/b/a': "
-			    "LocalPath '/opt/ml/processing/b/a' lies inside "
-			    "ProcessingInputs[1].S3Input.LocalPath '/opt/ml/processing/b'");
+	if (build_spec(fx, spec, &flags, &job, NULL, &err) < 0)
+		fail_msg("%s", err.msg);
 	job_release(&job);
 	job_flags_release(&flags);
 }
