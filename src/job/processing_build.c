@@ -424,6 +424,11 @@ static void apply_defaults(struct build *b)
 					? build_name_base(f->command[0], false)
 					: NULL;
 
+	/* An image alone names the job: "my-proc" of "registry/my-proc:1.2". */
+	if (!base && f->image) {
+		base = build_name_base(f->image, false);
+		base[strcspn(base, ":@")] = '\0';
+	}
 	build_defaults(b, base);
 	for (size_t i = 0; i < p->n_inputs; i++) {
 		struct job_channel *c = &p->inputs[i];
@@ -615,10 +620,11 @@ int processing_build(struct build *b)
 	const struct job_flags *f = b->flags;
 	int r;
 
-	if (!f->spec_path && !f->code && !f->entry_point && !f->command)
+	/* --image alone: the image's own ENTRYPOINT and CMD run, as on the service. */
+	if (!f->spec_path && !f->code && !f->entry_point && !f->command && !f->image)
 		return sr_err(b->err, -EINVAL,
-			      "nothing to run: give --spec FILE, --code FILE, --entry-point FILE "
-			      "or -- COMMAND [ARGS...]");
+			      "nothing to run: give --spec FILE, --code FILE, --entry-point FILE, "
+			      "--image IMAGE or -- COMMAND [ARGS...]");
 	if (f->code && f->entry_point)
 		return sr_err(b->err, -EINVAL,
 			      "--code and --entry-point: give one (--code FILE as ScriptProcessor, "

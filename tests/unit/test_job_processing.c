@@ -806,8 +806,8 @@ static const struct flag_case flag_cases[] = {
 	       "as the LocalPath '/opt/ml/processing/input/code' of --input "
 	       "'all=s3://b/all,destination=/opt/ml/processing/input/code'"},
     {"nothing to run", .no_command = true,
-     .expect = "nothing to run: give --spec FILE, --code FILE, --entry-point FILE or -- "
-	       "COMMAND [ARGS...]"},
+     .expect = "nothing to run: give --spec FILE, --code FILE, --entry-point FILE, --image "
+	       "IMAGE or -- COMMAND [ARGS...]"},
     {"--hosts 101", .hosts = 101, .expect = "--hosts: must be between 1 and 100 (got 101)"},
 };
 
