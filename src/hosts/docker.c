@@ -293,11 +293,12 @@ static json_t *mount_json(const struct host *h, const struct host_container *c,
 			  const struct ctr_mount *m)
 {
 	_cleanup_free_ char *o = m->upper ? ctr_overlay_options(m->src, m->upper) : NULL;
-	json_t *vo, *labels = json_object();
+	json_t *vo, *labels;
 
 	if (!o)
 		return json_pack("{s:s, s:s, s:s, s:b}", "Type", "bind", "Source", m->src, "Target",
 				 m->dst, "ReadOnly", m->readonly);
+	labels = json_object();
 	vo = json_pack("{s:{s:s, s:{s:s, s:s, s:s}}}", "DriverConfig", "Name", "local", "Options",
 		       "type", "overlay", "device", "overlay", "o", o);
 	labels_add(labels, c, h->name);

@@ -177,7 +177,16 @@ machine_procs() {
 	return 0
 }
 
+# A library's own end (a server it started), run by test_done before the trash folder goes:
+# an EXIT trap would come after it, without the files it kept there.
+test_at_end() {
+	_at_end="${_at_end:-}$*;"
+}
+
 test_done() {
+	if [ -n "${_at_end:-}" ]; then
+		eval "$_at_end"
+	fi
 	echo "1..$test_count"
 	# CI runs as root on a machine that has every peer: a skip there hides a missing step.
 	if [ "${CI:-}" = true ] && [ $test_skipped -gt 0 ]; then

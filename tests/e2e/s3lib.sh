@@ -39,5 +39,8 @@ stop_server() {
 
 if [ -z "${_skip_reason:-}" ]; then
 	start_server || { echo "s3rver did not start"; cat s3rver.log; exit 1; }
+	# At the end, before test_done removes the trash folder with the pid file; the trap is
+	# for a script that dies first.
+	test_at_end stop_server
 	trap 'stop_server' EXIT
 fi
