@@ -106,6 +106,12 @@ int s3_get_files(struct s3_client *c, const char *bucket, const struct s3_file *
 int s3_put_files(struct s3_client *c, const char *bucket, const struct s3_file *f, size_t n,
 		 struct sr_error *err);
 
+/* 1 when the bucket exists (and these credentials may see it), 0 when there is none. */
+int s3_bucket_exists(struct s3_client *c, const char *bucket, struct sr_error *err);
+/* CreateBucket in `region`; a bucket of ours that exists already is no error. */
+int s3_bucket_create(struct s3_client *c, const char *bucket, const char *region,
+		     struct sr_error *err);
+
 int s3_delete(struct s3_client *c, const char *bucket, const char *key, struct sr_error *err);
 
 /* Where object `key` under `prefix` lands in the local folder `dir` (<dir>/<key less the

@@ -298,6 +298,11 @@ void s3_creds_release(struct s3_creds *c)
 
 int s3_config_load(struct s3_config *cfg, struct sr_error *err)
 {
+	return s3_config_load_for(cfg, "AWS_ENDPOINT_URL_S3", err);
+}
+
+int s3_config_load_for(struct s3_config *cfg, const char *endpoint_env, struct sr_error *err)
+{
 	bool explicit_profile;
 	_cleanup_free_ char *conf_file = home_file("AWS_CONFIG_FILE", ".aws/config");
 	_cleanup_free_ char *section = NULL;
@@ -315,7 +320,7 @@ int s3_config_load(struct s3_config *cfg, struct sr_error *err)
 		free(cfg->region);
 		cfg->region = xstrdup("us-east-1");
 	}
-	if ((v = env("AWS_ENDPOINT_URL_S3")) || (v = env("AWS_ENDPOINT_URL")))
+	if ((v = env(endpoint_env)) || (v = env("AWS_ENDPOINT_URL")))
 		cfg->endpoint = xstrdup(v);
 	else
 		cfg->endpoint = s3_ini_get(conf_file, section, "endpoint_url");

@@ -16,7 +16,8 @@
  *
  * Region: AWS_REGION, AWS_DEFAULT_REGION, the profile's `region`, else us-east-1.
  * Endpoint: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the profile's `endpoint_url`; a custom
- * endpoint means path-style addressing (http://host:port/bucket/key).
+ * endpoint means path-style addressing (http://host:port/bucket/key).  Other services have
+ * their own variable first (AWS_ENDPOINT_URL_SAGEMAKER, s3_config_load_for).
  *
  * The secret and the token never leave these structs except into the signer; `source` says
  * where they came from, for messages ("environment", "profile dev in /root/.aws/credentials").
@@ -51,6 +52,9 @@ struct s3_config {
 };
 
 int s3_config_load(struct s3_config *cfg, struct sr_error *err);
+/* The same for another service: its own endpoint variable (AWS_ENDPOINT_URL_SAGEMAKER, as
+ * the AWS SDKs name them) before AWS_ENDPOINT_URL and the profile's endpoint_url. */
+int s3_config_load_for(struct s3_config *cfg, const char *endpoint_env, struct sr_error *err);
 void s3_config_release(struct s3_config *cfg);
 
 /* The value of `key` in section `section` of the INI file `path` (botocore's format: "key =

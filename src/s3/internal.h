@@ -33,8 +33,18 @@ struct s3_client {
 	void *cancel_ctx;
 };
 
+/* A call of an AWS JSON-1.1 API (awsjson.c) instead of an S3 request: POST of a JSON body
+ * to the service's endpoint, signed for the service, its operation in X-Amz-Target. */
+struct xfer_api {
+	const char *url;     /* "https://api.sagemaker.us-east-1.amazonaws.com/" */
+	const char *host;    /* the signed Host */
+	const char *service; /* the signing name: "sagemaker", "logs" */
+	const char *target;  /* "SageMaker.CreateTrainingJob" */
+};
+
 struct xfer {
 	/* request */
+	const struct xfer_api *api; /* NULL: an S3 request */
 	const char *method;
 	const char *bucket;
 	const char *key;
@@ -68,6 +78,17 @@ struct xfer {
 	char *url;
 	char *auth;
 };
+
+/* ---- transport.c: the client ---- */
+
+/* The client with the endpoint of `endpoint_env` (s3_config_load_for). */
+int s3_client_make(struct s3_client **ret, const char *endpoint_env, struct sr_error *err);
+
+/* ---- awsjson.c ---- */
+
+/* The answer of a JSON API call is a throttling error (HTTP 400 with a code such as
+ * ThrottlingException): worth another attempt, as botocore retries it. */
+bool s3_api_throttled(const struct xfer *x);
 
 /* ---- xfer.c: one request ---- */
 

@@ -342,3 +342,56 @@ int s3_delete(struct s3_client *c, const char *bucket, const char *key, struct s
 	s3_xfer_init(&x, "DELETE", bucket, key);
 	return run_simple(c, &x, "delete", err);
 }
+
+int s3_bucket_exists(struct s3_client *c, const char *bucket, struct sr_error *err)
+{
+	struct xfer x;
+	int r;
+
+	s3_xfer_init(&x, "HEAD", bucket, NULL);
+	x.label = "";
+	r = s3_run_one(c, &x, err);
+	if (r >= 0 && s3_xfer_ok(&x))
+		r = 1;
+	else if (r >= 0 && x.rc == CURLE_OK && x.status == 404)
+		r = 0;
+	else if (r >= 0 && x.rc == CURLE_OK && x.status == 403) {
+		r = sr_err(err, -EACCES,
+			   "bucket s3://%s: HTTP 403: it exists, and these credentials "
+			   "may not use it",
+			   bucket);
+		sr_err_hint(err, "the credentials came from %s", c->creds.source);
+	} else if (r >= 0)
+		r = s3_xfer_error(c, &x, "head bucket", err);
+	s3_xfer_release(&x);
+	return r;
+}
+
+int s3_bucket_create(struct s3_client *c, const char *bucket, const char *region,
+		     struct sr_error *err)
+{
+	/* us-east-1 takes no LocationConstraint (it refuses its own name there). */
+	_cleanup_free_ char *body =
+	    strcmp(region, "us-east-1")
+		? xasprintf("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/"
+			    "2006-03-01/\"><LocationConstraint>%s</LocationConstraint>"
+			    "</CreateBucketConfiguration>",
+			    region)
+		: NULL;
+	struct xfer x;
+	int r;
+
+	s3_xfer_init(&x, "PUT", bucket, NULL);
+	x.label = "";
+	if (body) {
+		x.body_mem = body;
+		x.body_len = strlen(body);
+	}
+	r = s3_run_one(c, &x, err);
+	/* Made meanwhile by another of our jobs: as good. */
+	if (r >= 0 && !s3_xfer_ok(&x) &&
+	    !(x.status == 409 && x.mem && strstr(x.mem, "<Code>BucketAlreadyOwnedByYou</Code>")))
+		r = s3_xfer_error(c, &x, "create bucket", err);
+	s3_xfer_release(&x);
+	return r;
+}

@@ -45,11 +45,16 @@ static char *find_ca_bundle(void)
 
 int s3_client_new(struct s3_client **ret, struct sr_error *err)
 {
+	return s3_client_make(ret, "AWS_ENDPOINT_URL_S3", err);
+}
+
+int s3_client_make(struct s3_client **ret, const char *endpoint_env, struct sr_error *err)
+{
 	struct s3_client *c = xcalloc(1, sizeof(*c));
 	int r = lazylib_curl_load(err);
 
 	if (r >= 0)
-		r = s3_config_load(&c->cfg, err);
+		r = s3_config_load_for(&c->cfg, endpoint_env, err);
 	if (r >= 0)
 		r = s3_creds_load(&c->creds, err);
 	if (r < 0) {

@@ -173,6 +173,34 @@ static void add_header(struct xfer *x, const char *name, const char *value)
 	free(line);
 }
 
+/* A JSON API call: POST / with the headers botocore signs for these services (Host,
+ * X-Amz-Date, X-Amz-Target, Content-Type, the session token), the body's hash in the
+ * signature but not in a header (that header is S3's). */
+static void xfer_sign_api(struct s3_client *c, struct xfer *x)
+{
+	_cleanup_free_ char *creq = NULL, *signed_h = NULL, *payload = payload_hash(x);
+	char date[17];
+	struct sigv4_param h[5];
+	size_t nh = 0;
+	struct sigv4_creds sc = {c->creds.access_key, c->creds.secret_key, c->creds.session_token};
+
+	amz_now(date);
+	h[nh++] = (struct sigv4_param){"content-type", "application/x-amz-json-1.1"};
+	h[nh++] = (struct sigv4_param){"host", x->api->host};
+	h[nh++] = (struct sigv4_param){"x-amz-date", date};
+	h[nh++] = (struct sigv4_param){"x-amz-target", x->api->target};
+	if (sc.session_token)
+		h[nh++] = (struct sigv4_param){"x-amz-security-token", sc.session_token};
+	creq = sigv4_canonical_request("POST", "/", NULL, 0, h, nh, payload, &signed_h);
+	x->auth = sigv4_authorization(&sc, c->cfg.region, x->api->service, date, creq, signed_h);
+	x->url = xstrdup(x->api->url);
+	for (size_t i = 0; i < nh; i++)
+		add_header(x, h[i].name, h[i].value);
+	add_header(x, "Authorization", x->auth);
+	x->hl = curl_slist_append(x->hl, "Expect:");
+	x->hl = curl_slist_append(x->hl, "Accept:");
+}
+
 /* This attempt's URL and headers, with a signature made now. */
 static void xfer_sign(struct s3_client *c, struct xfer *x)
 {
@@ -262,7 +290,10 @@ static void easy_setup(struct s3_client *c, struct xfer *x)
 
 int s3_xfer_prepare(struct s3_client *c, struct xfer *x, struct sr_error *err)
 {
-	xfer_sign(c, x);
+	if (x->api)
+		xfer_sign_api(c, x);
+	else
+		xfer_sign(c, x);
 	x->client = c;
 	x->easy = curl_easy_init();
 	if (!x->easy)
@@ -301,6 +332,8 @@ bool s3_xfer_retryable(const struct xfer *x)
 		return false;
 	if (x->rc != CURLE_OK)
 		return x->rc != CURLE_ABORTED_BY_CALLBACK && !tls_trust_error(x->rc);
+	if (x->api)
+		return x->status >= 500 || x->status == 429 || s3_api_throttled(x);
 	return x->status >= 500 || x->status == 429 || s3_code_is(x, "SlowDown");
 }
 
