@@ -18,13 +18,12 @@ struct json_t;
 struct sr_error;
 
 int training_validate(const struct job *job, struct sr_error *err);
-struct json_t *training_request_json(const struct job *job);
+struct json_t *training_request_json(const struct job *job, bool redact);
 
 /* The processing kind's (processing*.c): its rules, its request (Environment values redacted
- * with `redact`), and the request for describe (redacted). */
+ * with `redact`). */
 int processing_validate(const struct job *job, struct sr_error *err);
 struct json_t *processing_request_json(const struct job *job, bool redact);
-struct json_t *processing_request_describe(const struct job *job);
 /* What is wrong with one input's S3Input taken whole, its fields each fine (NULL values are
  * their defaults: File, None, S3Prefix): Gzip without Pipe, a local manifest, a local Gzip.
  * NULL when nothing, else the message (caller frees), with the field it is about in

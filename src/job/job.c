@@ -48,7 +48,12 @@ void job_proc_output_release(struct job_proc_output *o)
 
 struct json_t *job_request_json(const struct job *job)
 {
-	return job->kind->request_json(job);
+	return job->kind->request_json(job, true);
+}
+
+struct json_t *job_api_request_json(const struct job *job)
+{
+	return job->kind->request_json(job, false);
 }
 
 void job_release(struct job *job)

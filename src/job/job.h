@@ -219,6 +219,9 @@ int job_validate(const struct job *job, struct sr_error *err);
 /* The request JSON (Create<Kind>Job shape, API field names) for describe output.
  * Returns a new reference. */
 struct json_t *job_request_json(const struct job *job);
+/* The same request as the service gets it: the Environment's values as given (engines that
+ * submit the job).  New reference. */
+struct json_t *job_api_request_json(const struct job *job);
 
 /* A processing job's /opt/ml/config/processingjobconfig.json: the request as the service
  * echoes it into every host, with ProcessingJobArn and the Environment's values (the host

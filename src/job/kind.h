@@ -10,6 +10,7 @@
 #ifndef SR_JOB_KIND_H
 #define SR_JOB_KIND_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "job/status.h"
@@ -43,8 +44,10 @@ struct job_kind {
 	int (*build)(struct build *b);
 	/* The kind's own rules, after those every job has (job_validate). */
 	int (*validate)(const struct job *job, struct sr_error *err);
-	/* The Create<api> request (API field names), for describe output.  New reference. */
-	struct json_t *(*request_json)(const struct job *job);
+	/* The Create<api> request (API field names): for describe output with the values of
+	 * credentials' variables redacted (`redact`), as sent to the service without.  New
+	 * reference. */
+	struct json_t *(*request_json)(const struct job *job, bool redact);
 	/* The Describe<api> response: the request, the status, the hosts.  New reference. */
 	struct json_t *(*describe_json)(const struct job *job, const struct job_status *st);
 	/* A stored Describe<api> response changed as the service would show the job failed now

@@ -124,11 +124,6 @@ json_t *processing_request_json(const struct job *job, bool redact)
 	return req;
 }
 
-json_t *processing_request_describe(const struct job *job)
-{
-	return processing_request_json(job, true);
-}
-
 json_t *job_processing_config_json(const struct job *job)
 {
 	json_t *c = json_object();

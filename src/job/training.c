@@ -16,7 +16,7 @@
 static json_t *training_describe_json(const struct job *job, const struct job_status *st)
 {
 	const struct job_kind *k = job->kind;
-	json_t *d = training_request_json(job);
+	json_t *d = training_request_json(job, true);
 	json_t *transitions = json_array();
 
 	json_object_set_new(d, "TrainingJobArn", json_string(job->arn));

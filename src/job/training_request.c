@@ -1,5 +1,5 @@
-/* training_request.c - a training job as its CreateTrainingJob request (API field names), for
- * describe output (credentials redacted: job_json_map). */
+/* training_request.c - a training job as its CreateTrainingJob request (API field names): for
+ * describe output (credentials redacted: job_json_map), and as an engine sends it. */
 #include "job/job.h"
 
 #include <jansson.h>
@@ -29,7 +29,7 @@ static json_t *jchannel(const struct job_channel *c)
 	return ch;
 }
 
-struct json_t *training_request_json(const struct job *job)
+struct json_t *training_request_json(const struct job *job, bool redact)
 {
 	json_t *req = json_object(), *algo = json_object(), *o;
 
@@ -76,7 +76,7 @@ struct json_t *training_request_json(const struct job *job)
 	json_object_set_new(o, "MaxRuntimeInSeconds", json_integer(job->max_run_s));
 	json_object_set_new(req, "StoppingCondition", o);
 
-	json_object_set_new(req, "Environment", job_json_map(&job->environment, true));
+	json_object_set_new(req, "Environment", job_json_map(&job->environment, redact));
 
 	if (job->train.checkpoint_s3_uri) {
 		o = json_object();
