@@ -203,6 +203,32 @@ int store_job_update(struct store *s, const struct job *job, const struct job_st
 	return r;
 }
 
+int store_job_set_remote(struct store *s, const char *name, const struct store_remote_status *u,
+			 struct sr_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int r =
+	    prepare(s,
+		    "UPDATE jobs SET status = ?2, secondary = ?3, failure_reason = ?4, "
+		    "start_ms = ?5, end_ms = ?6, modified_ms = ?7, describe = ?8 WHERE name = ?1",
+		    &q, err);
+
+	if (r < 0)
+		return r;
+	bind_text(q, 1, name);
+	bind_text(q, 2, u->status);
+	bind_text(q, 3, u->secondary ? u->secondary : u->status);
+	bind_text(q, 4, u->failure_reason);
+	sqlite3_bind_int64(q, 5, u->start_ms);
+	sqlite3_bind_int64(q, 6, u->end_ms);
+	sqlite3_bind_int64(q, 7, u->modified_ms);
+	bind_text(q, 8, u->describe);
+	r = step_done(s, q, "update the job", err);
+	if (r >= 0 && sqlite3_changes(s->db) == 0)
+		r = sr_err(err, -ENOENT, "job store: no job '%s' to update", name);
+	return r;
+}
+
 void store_job_row_release(struct store_job_row *r)
 {
 	if (!r)

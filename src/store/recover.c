@@ -211,6 +211,12 @@ int store_recover(struct store *s, struct store_job_row **ret, size_t *ret_n, st
 	for (size_t i = 0; i < n; i++) {
 		int t = rows[i].folder ? store_lease_probe(rows[i].folder) : -ENOENT;
 
+		/* A job of another engine runs on where it runs, watched or not. */
+		if (rows[i].engine && strcmp(rows[i].engine, "local")) {
+			store_job_row_release(&rows[i]);
+			continue;
+		}
+
 		/* -EBUSY: its supervisor is alive.  Any error but a missing lock file (its
 		 * folder removed by hand) says nothing about the supervisor: leave it. */
 		if (r >= 0 && t != -EBUSY && (t >= 0 || t == -ENOENT)) {

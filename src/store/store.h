@@ -55,8 +55,9 @@ int store_schema_version(struct store *s);
 /* What a new job row holds.  Strings are borrowed. */
 struct store_job_rec {
 	const char *name; /* the job's (as in job->name): the record's key */
-	const char
-	    *engine; /* where it runs: "local" (engines/engine.h); its type is the job's kind */
+	/* where it runs: "local", "sagemaker" (engines/engine.h); its type is the job's kind.
+	 * Only local jobs have a supervisor whose loss store_recover finds. */
+	const char *engine;
 	const char *backend; /* the local engine's host backend: "ns", "process", ... */
 	const char *folder;  /* the job folder */
 };
@@ -69,6 +70,19 @@ int store_job_insert(struct store *s, const struct store_job_rec *rec, const str
 /* Replace the job's status, hosts, transitions and describe JSON in one transaction. */
 int store_job_update(struct store *s, const struct job *job, const struct job_status *st,
 		     struct sr_error *err);
+
+/* What an engine that runs jobs elsewhere learnt of one (engines/sagemaker.c): its status in
+ * the service's words and the service's own Describe answer (credentials' values already
+ * redacted).  Strings are borrowed; NULL failure_reason: none. */
+struct store_remote_status {
+	const char *status;    /* "InProgress", "Completed", ... */
+	const char *secondary; /* "Training", ... */
+	const char *failure_reason;
+	int64_t start_ms, end_ms, modified_ms; /* 0: not yet */
+	const char *describe;
+};
+int store_job_set_remote(struct store *s, const char *name, const struct store_remote_status *u,
+			 struct sr_error *err);
 
 /* One row of `ps`.  Strings owned by the row (store_job_row_release). */
 struct store_job_row {
