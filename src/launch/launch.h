@@ -43,6 +43,9 @@ struct launch_result {
 	/* This process was the detached supervisor of a job that could not start: its
 	 * launcher got the error and reports it; nothing more is to be said here. */
 	bool quiet;
+	/* --dry-run (an engine that submits jobs elsewhere): the request that would have been
+	 * sent, for stdout; nothing was sent, nothing recorded.  Caller frees. */
+	char *request;
 };
 
 /* Run `job` (built and validated) to its end, or until it is recorded with -d.  0 once the job
@@ -66,6 +69,12 @@ int launch_store_open(struct store **ret, const struct job_report *rep, struct s
  * Docker engine that was down when its supervisor died). */
 int launch_job_remove(struct store *s, const char *name, const struct job_report *rep,
 		      struct sr_error *err);
+
+/* A processing job's FrameworkProcessor code (--source-dir), made as the SDK makes it:
+ * sourcedir.tar.gz and runproc.sh in `dir`, and the inputs "code" and "entrypoint" pointed
+ * at them.  Nothing to do (0) without a source folder.  The local engine ships them to its
+ * hosts as inputs, the sagemaker engine uploads them. */
+int launch_processing_code(struct job *job, const char *dir, struct sr_error *err);
 
 /* The host backends, in the order `--backend auto` tries them: the i-th's name (and its
  * summary, for help), NULL past the end; and whether `name` is one ("auto" is). */

@@ -62,18 +62,16 @@ static void point_input(struct job *job, const char *name, const char *path)
 	}
 }
 
-int processing_ship_code(struct local_job *L, struct sr_error *err)
+int launch_processing_code(struct job *job, const char *dir, struct sr_error *err)
 {
-	struct job *job = L->job;
 	const struct job_processing *p = &job->proc;
-	_cleanup_free_ char *dir = NULL, *tar = NULL, *script = NULL, *text = NULL;
+	_cleanup_free_ char *tar = NULL, *script = NULL, *text = NULL;
 	_cleanup_free_ char *cmd = NULL, *ep = NULL;
 	char *one[2] = {NULL, NULL};
 	int r;
 
 	if (!p->source_dir)
 		return 0;
-	dir = xasprintf("%s/source", L->job_dir);
 	tar = xasprintf("%s/sourcedir.tar.gz", dir);
 	script = xasprintf("%s/runproc.sh", dir);
 	r = fs_mkdir_p(dir, 0755, err);
@@ -92,6 +90,20 @@ int processing_ship_code(struct local_job *L, struct sr_error *err)
 		return r;
 	point_input(job, JOB_PROC_CODE_INPUT, tar);
 	point_input(job, JOB_PROC_ENTRYPOINT_INPUT, script);
-	job_say(L->rep, JOB_SAY_INFO, job->name, "source: %s", tar);
+	return 0;
+}
+
+int processing_ship_code(struct local_job *L, struct sr_error *err)
+{
+	_cleanup_free_ char *dir = NULL;
+	int r;
+
+	if (!L->job->proc.source_dir)
+		return 0;
+	dir = xasprintf("%s/source", L->job_dir);
+	r = launch_processing_code(L->job, dir, err);
+	if (r < 0)
+		return r;
+	job_say(L->rep, JOB_SAY_INFO, L->job->name, "source: %s/sourcedir.tar.gz", dir);
 	return 0;
 }
