@@ -12,14 +12,16 @@ libcmocka-dev python3"
 # (users' MPI programs in Python), awscli (an
 # independent S3 client), busybox-static and file (the static binary's test, t6005), the
 # tools that build its libraries (scripts/static-deps.sh), the Docker engine and
-# docker-compose (t7001: the docker backend and compose files); s3rver
+# docker-compose (t7001: the docker backend and compose files), python3-botocore (the
+# stand-in SageMaker endpoint of t8001/t8002 validates requests against its service model and
+# checks signatures with its signer); s3rver
 # (the S3-compatible server) comes from npm, below; openssh-client and the .deb files of
 # openssh-server (downloaded, never installed: installing it would start an sshd on this
 # machine) make the test image of `--mpi-launcher ssh` (t7002); clang and libFuzzer
 # (libclang-rt-14-dev, only recommended by clang) build the harnesses of make fuzz.
 TEST="clang-format procps iproute2 python3-torch openmpi-bin libopenmpi-dev python3-mpi4py awscli
 busybox-static file dpkg-dev libssl-dev zlib1g-dev libtool autoconf automake
-docker.io docker-compose openssh-client clang libclang-rt-14-dev"
+docker.io docker-compose openssh-client clang libclang-rt-14-dev python3-botocore"
 # The S3 tests' server, pinned, installed into the checkout (.deps/, ignored by git).
 S3RVER_VERSION=3.7.1
 NPM_DIR="$(cd "$(dirname "$0")/.." && pwd)/.deps/npm"

@@ -129,7 +129,9 @@ int cmd_ps(int argc, char **argv, struct sr_ctx *ctx)
 
 	if (!cli_parse(argc, argv, &cmd, &args, &code))
 		return code;
-	if (engine_store_open(&s, &rep, &err) < 0 || store_job_list(s, all, &rows, &n, &err) < 0) {
+	if (engine_store_open(&s, &rep, &err) >= 0)
+		engine_jobs_refresh(s, &rep); /* jobs that run elsewhere, as they are now */
+	if (!s || store_job_list(s, all, &rows, &n, &err) < 0) {
 		cli_print_error(&err);
 		store_close(s);
 		return EXIT_FAILED;

@@ -5,6 +5,8 @@
 #include "cli/job_options.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "engines/engine.h"
 #include "job/job.h"
@@ -12,10 +14,50 @@
 #include "job/report.h"
 #include "util/error.h"
 
+static const char *const engine_names[] = {"local", "sagemaker", NULL};
+
+/* The Engine: rows; how many. */
+static size_t engine_options(struct cli_option *o, const char **engine, struct engine_options *eo)
+{
+	const struct cli_option rows[] = {
+	    CLI_GROUP("Engine:"),
+	    CLI_CHOICE(0, "engine", engine, "local|sagemaker", engine_names,
+		       "where the job runs: local (default): N hosts on this\n"
+		       "machine, made by a --backend; sagemaker: on Amazon\n"
+		       "SageMaker itself (see docs/engines.md)"),
+	    CLI_STRING(0, "role", &eo->role, "ARN",
+		       "sagemaker: RoleArn, the role the job runs as (default:\n"
+		       "the spec's, else $SAGERUN_ROLE_ARN)"),
+	    CLI_BOOL(0, "dry-run", &eo->dry_run,
+		     "sagemaker: print the request that would be sent, and\n"
+		     "what would be uploaded; send nothing"),
+	    CLI_BOOL(0, "download", &eo->download,
+		     "sagemaker: once the job completes, download its outputs\n"
+		     "into the local output folder"),
+	};
+	memcpy(o, rows, sizeof(rows));
+	return sizeof(rows) / sizeof(rows[0]);
+}
+
+/* The sagemaker engine's flags without it: a usage error, not silence. */
+static int check_engine_flags(const char *engine, const struct engine_options *eo)
+{
+	const char *flag = eo->dry_run	  ? "--dry-run"
+			   : eo->download ? "--download"
+			   : eo->role	  ? "--role"
+					  : NULL;
+
+	if (!flag || strcmp(engine, "local"))
+		return 0;
+	fprintf(stderr, "sagerun: error: %s is for --engine sagemaker\n", flag);
+	return EXIT_USAGE;
+}
+
 static int run_job(int argc, char **argv, struct sr_ctx *ctx, const struct job_kind *kind,
 		   const struct cli_command *proto)
 {
-	struct cli_option opts[2 * CLI_JOB_OPTIONS_MAX + 4];
+	struct cli_option opts[2 * CLI_JOB_OPTIONS_MAX + 12];
+	const char *engine = "local";
 	struct cli_command cmd = *proto;
 	struct cli_job_vars jv;
 	struct cli_host_vars hv;
@@ -35,6 +77,7 @@ static int run_job(int argc, char **argv, struct sr_ctx *ctx, const struct job_k
 	cli_host_vars_init(&hv, ctx);
 	n = cli_job_options(&jv, opts, kind);
 	n += cli_host_options(&hv, opts + n, false, kind);
+	n += engine_options(opts + n, &engine, &eo);
 	opts[n++] = (struct cli_option)CLI_GROUP("");
 	opts[n++] =
 	    (struct cli_option)CLI_BOOL('d', "detach", &eo.detach,
@@ -47,6 +90,7 @@ static int run_job(int argc, char **argv, struct sr_ctx *ctx, const struct job_k
 		return code;
 	}
 	cli_job_vars_finish(&jv, &args);
+	code = check_engine_flags(engine, &eo);
 	if (code == 0) {
 		cli_host_vars_finish(&hv);
 		jv.flags.image = hv.lo.hosts.image;
@@ -58,9 +102,12 @@ static int run_job(int argc, char **argv, struct sr_ctx *ctx, const struct job_k
 		code = cli_job_build(&jv.flags, &job, &rep);
 	}
 	if (code == 0) {
-		if (engine_find("local")->submit(&job, &eo, &rep, &res, &err) < 0) {
+		if (engine_find(engine)->submit(&job, &eo, &rep, &res, &err) < 0) {
 			cli_print_error(&err);
 			code = res.usage ? EXIT_USAGE : EXIT_FAILED;
+		} else if (res.request) {
+			printf("%s\n", res.request);
+			free(res.request);
 		} else if (res.detached) {
 			printf("%s\n", job.name);
 		} else if (!res.quiet) {

@@ -3,14 +3,40 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "job/report.h"
 #include "store/store.h"
 #include "util/error.h"
 
 static const struct engine *const engines[] = {
     &engine_local,
+    &engine_sagemaker,
 };
+
+const struct engine *engine_at(size_t i)
+{
+	return i < sizeof(engines) / sizeof(engines[0]) ? engines[i] : NULL;
+}
+
+void engine_jobs_refresh(struct store *s, const struct job_report *rep)
+{
+	struct store_job_row *rows = NULL;
+	size_t n = 0;
+
+	if (store_job_list(s, false, &rows, &n, NULL) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct engine *e = engine_find(rows[i].engine);
+		struct sr_error err = {0};
+
+		if (e && e->refresh && e->refresh(s, &rows[i], rep, &err) < 0)
+			job_say_error(rep, JOB_SAY_WARNING, rows[i].name, &err);
+		store_job_row_release(&rows[i]);
+	}
+	free(rows);
+}
 
 const struct engine *engine_find(const char *name)
 {

@@ -11,6 +11,7 @@
 #define SR_ENGINES_ENGINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "launch/launch.h"
@@ -24,6 +25,10 @@ struct store_job_row;
 struct engine_options {
 	bool detach;		     /* -d: return once the job is submitted */
 	struct launch_options local; /* the local engine's: its backend and host options */
+	/* The sagemaker engine's (--image is local.hosts.image). */
+	const char *role; /* --role: the execution role's ARN */
+	bool dry_run;	  /* --dry-run: the request to stdout, nothing sent */
+	bool download;	  /* --download: the outputs into the local output folder at the end */
 };
 
 /* What `sagerun logs` asks for. */
@@ -60,10 +65,15 @@ struct engine {
 	 * anything the engine keeps elsewhere. */
 	int (*remove)(struct store *s, const struct store_job_row *row,
 		      const struct job_report *rep, struct sr_error *err);
+	/* Optional: bring the record of a running job up to date from where it runs (ps). */
+	int (*refresh)(struct store *s, const struct store_job_row *row,
+		       const struct job_report *rep, struct sr_error *err);
 };
 
-/* NULL when unknown.  Known: "local". */
+/* NULL when unknown.  Known: "local", "sagemaker". */
 const struct engine *engine_find(const char *name);
+/* The i-th engine of the table, NULL past the end (for --engine's help). */
+const struct engine *engine_at(size_t i);
 /* The engine a recorded job runs on, with an error naming it when this sagerun lacks it. */
 const struct engine *engine_of(const struct store_job_row *row, struct sr_error *err);
 
@@ -78,10 +88,14 @@ int engine_job_get(const char *name, struct store_job_row *row, char **ret_descr
  * recorded or an engine this sagerun lacks. */
 int engine_job_open(const char *name, struct store_job_row *row, const struct engine **ret,
 		    const struct job_report *rep, struct sr_error *err);
+/* Every running job whose engine refreshes its record, refreshed; a failure is a warning
+ * (ps shows what the store has). */
+void engine_jobs_refresh(struct store *s, const struct job_report *rep);
 /* Wait for the job to end and read its final row. */
 int engine_job_wait(const char *name, struct store_job_row *final, const struct job_report *rep,
 		    struct sr_error *err);
 
 extern const struct engine engine_local;
+extern const struct engine engine_sagemaker;
 
 #endif
