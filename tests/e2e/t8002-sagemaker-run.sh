@@ -40,8 +40,8 @@ test_expect_success 'describe gives the service answer; logs read it again, one 
 
 test_expect_success 'a processing job runs to Completed' '
 	sm process --name p-ok --output o=s3://bkt/po -- sh -c true >out 2>err &&
-	test_grep "p-ok: Processing - Processing job in progress" err &&
-	test_grep "p-ok: Completed" err && test_grep "^algo-1 | algo-1 line 1$" out &&
+	test_grep "p-ok: Starting - Starting the processing job" err &&
+	test_grep "p-ok: Completed - Processing job completed" err && test_grep "^algo-1 | algo-1 line 1$" out &&
 	sagerun describe p-ok >d.json && test_grep "\"ProcessingJobStatus\": \"Completed\"" d.json
 '
 
