@@ -34,7 +34,9 @@ standin_throttle() {
 
 standin_start() {
 	$SM_PY "$SM_STANDIN" "$sm_port" "$TRASH/standin.ready" >>"$TRASH/standin.log" 2>&1 &
-	echo $! >"$TRASH/standin.pid"
+	# Kept in the script's own shell too: test_done removes the trash (and a file there)
+	# before the exit trap runs.
+	_standin_pid=$!
 	for _ in $(seq 1 200); do
 		[ -s "$TRASH/standin.ready" ] && return 0
 		sleep 0.05
@@ -42,11 +44,10 @@ standin_start() {
 	return 1
 }
 standin_stop() {
-	local pid
-	pid=$(cat "$TRASH/standin.pid" 2>/dev/null) || return 0
-	kill "$pid" 2>/dev/null
-	while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
-	rm -f "$TRASH/standin.pid"
+	[ -n "${_standin_pid:-}" ] || return 0
+	kill "$_standin_pid" 2>/dev/null
+	while kill -0 "$_standin_pid" 2>/dev/null; do sleep 0.02; done
+	_standin_pid=
 }
 
 if [ -z "${_skip_reason:-}" ]; then
