@@ -109,7 +109,7 @@ algo-2)
 *)
 	trap 'echo "$host got SIGINT"; exit 130' INT
 	touch "$DIR/$host.ready"
-	sleep 311 &
+	sleep 3111 &
 	wait ;;
 esac
 SH
@@ -156,7 +156,7 @@ test_expect_success 'a message that is not UTF-8 fails the job with a ClientErro
 
 test_expect_success 'sagerun stop stops a processing job with SIGINT' '
 	sagerun process -d --backend ns --name pstop --hosts 2 -- /bin/sh -c \
-		"trap \"echo \$(hostname) interrupted; exit 0\" INT; echo ready; sleep 312 & wait" >name &&
+		"trap \"echo \$(hostname) interrupted; exit 0\" INT; echo ready; sleep 3112 & wait" >name &&
 	test_wait_lines 2 "| ready$" "$SAGERUN" logs -f pstop &&
 	sagerun stop pstop &&
 	test_expect_code 130 sagerun wait pstop &&
@@ -166,7 +166,7 @@ test_expect_success 'sagerun stop stops a processing job with SIGINT' '
 
 test_expect_success 'a job past --max-run is stopped (MaxRuntimeExceeded)' '
 	test_expect_code 130 sagerun process --backend process --name pmax --max-run 1 --stop-grace 1 \
-		-- sleep 313 2>stderr &&
+		-- sleep 3113 2>stderr &&
 	test_grep "pmax: MaxRuntimeExceeded - Processing job exceeded MaxRuntimeInSeconds" stderr &&
 	python3 -c "import json,sys; d=json.load(open(\"$SAGERUN_HOME/jobs/pmax/describe.json\")); sys.exit(d[\"ProcessingJobStatus\"] != \"Stopped\")"
 '
@@ -277,7 +277,7 @@ test_expect_success 'logs and rm work for a processing job' '
 '
 
 test_expect_success 'a processing job whose supervisor is killed is marked Failed' '
-	sagerun process -d --backend ns --name plost --hosts 2 -- sleep 311 >/dev/null &&
+	sagerun process -d --backend ns --name plost --hosts 2 -- sleep 3111 >/dev/null &&
 	pid=$(cat "$SAGERUN_HOME/jobs/plost/supervisor.lock") &&
 	kill -9 "$pid" && while kill -0 "$pid" 2>/dev/null; do sleep 0.01; done &&
 	sagerun ps -a >ps.out 2>ps.err &&
@@ -287,7 +287,7 @@ test_expect_success 'a processing job whose supervisor is killed is marked Faile
 '
 
 test_expect_success 'nothing of the jobs is left running' '
-	! pgrep -f "sleep 31[123]"
+	! pgrep -f "sleep 311[123]"
 '
 
 test_done
