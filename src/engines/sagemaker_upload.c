@@ -330,7 +330,7 @@ static int bucket_ensure(struct s3_client *c, const struct sm_plan *p, const str
 static int upload_one(struct s3_client *c, const struct sm_plan *p, const struct sm_upload *u,
 		      const struct job_report *rep, const char *job_name, struct sr_error *err)
 {
-	_cleanup_free_ char *bucket = NULL, *key = NULL, *dir = NULL;
+	_cleanup_free_ char *bucket = NULL, *key = NULL;
 	struct s3_sync_opts o = {.changed_only = true, .delete_extra = true};
 	struct s3_sync_stats st = {0};
 	int r;
