@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "cli/job_options.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,35 @@ static int check_engine_flags(const char *engine, const struct engine_options *e
 	return EXIT_USAGE;
 }
 
+/* The local engine's job flags on another engine: a usage error that says why and what to
+ * do, not silence (the host flags are the engine's own to refuse: engines/sagemaker.c). */
+static int check_local_job_flags(const char *engine, const struct cli_job_vars *jv)
+{
+	const char *flag = NULL, *why = NULL, *hint = NULL;
+	struct sr_error err = {0};
+
+	if (!strcmp(engine, "local"))
+		return 0;
+	if (jv->stop_grace >= 0) {
+		flag = "--stop-grace";
+		why = "how long its hosts get between the stop signal and SIGKILL; the service "
+		      "gives 120 seconds, and no request field changes that";
+		hint = "drop --stop-grace: a job that saves its state on SIGTERM must do it "
+		       "within those 120 seconds";
+	} else if (jv->flags.mpi_launcher) {
+		flag = "--mpi-launcher";
+		why = "how it starts mpirun; on the service the image's training toolkit always "
+		      "runs mpirun over ssh";
+		hint = "drop --mpi-launcher (--distribution mpi is what the service reads)";
+	}
+	if (!flag)
+		return 0;
+	sr_err(&err, -EINVAL, "%s: the local engine's option: %s", flag, why);
+	sr_err_hint(&err, "%s", hint);
+	cli_print_error(&err);
+	return EXIT_USAGE;
+}
+
 static int run_job(int argc, char **argv, struct sr_ctx *ctx, const struct job_kind *kind,
 		   const struct cli_command *proto)
 {
@@ -91,7 +121,10 @@ static int run_job(int argc, char **argv, struct sr_ctx *ctx, const struct job_k
 	}
 	cli_job_vars_finish(&jv, &args);
 	code = check_engine_flags(engine, &eo);
+	if (code == 0)
+		code = check_local_job_flags(engine, &jv);
 	if (code == 0) {
+		jv.flags.remote = strcmp(engine, "local") != 0;
 		cli_host_vars_finish(&hv);
 		jv.flags.image = hv.lo.hosts.image;
 		/* -d: the status lines go to the job folder's log, never in colour. */

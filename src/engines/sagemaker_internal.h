@@ -5,6 +5,8 @@
  *   sagemaker_upload.c   where the job's local parts go in S3, and sending them there
  *   sagemaker_watch.c    Describe*Job polled to the job's end, as status lines and records
  *   sagemaker_logs.c     the hosts' output from CloudWatch Logs, merged with algo-N prefixes
+ *   sagemaker_dlc.c      --framework NAME:VERSION as the SDK's image URI (sagemaker_dlc_table.c,
+ *                        generated from the SDK's data by scripts/dlc-table.py)
  */
 #ifndef SR_ENGINES_SAGEMAKER_INTERNAL_H
 #define SR_ENGINES_SAGEMAKER_INTERNAL_H
@@ -74,6 +76,44 @@ int sm_plan_upload(const struct sm_plan *p, const struct job_report *rep, const 
 /* Fetch the plan's downloads (after Completed). */
 int sm_plan_download(const struct sm_plan *p, const struct job_report *rep, const char *job_name,
 		     struct sr_error *err);
+
+/* The Deep Learning Containers of a framework, as the SDK's image_uri_config/<framework>.json
+ * lists them for training (sagemaker_dlc_table.c). */
+struct sm_dlc_registry {
+	const char *region;
+	const char *account; /* the ECR registry's */
+};
+
+struct sm_dlc_version {
+	const char *version;	/* full: "2.5.1" */
+	const char *py_version; /* "py311": the only one the SDK has for it */
+	const char *repository; /* "pytorch-training" */
+	const struct sm_dlc_registry *registries;
+	size_t n_registries;
+};
+
+struct sm_dlc_alias {
+	const char *alias; /* "2.5" */
+	const char *full;  /* "2.5.1" */
+};
+
+struct sm_dlc_framework {
+	const char *name;
+	const struct sm_dlc_version *versions; /* oldest first */
+	size_t n_versions;
+	const struct sm_dlc_alias *aliases;
+	size_t n_aliases;
+};
+
+extern const struct sm_dlc_framework sm_dlc_pytorch;
+
+/* The image URI the SDK's image_uris.retrieve(framework, region, version,
+ * instance_type=instance_type, image_scope="training") gives: the region's registry, the
+ * version's repository and the tag VERSION-(gpu|cpu)-PYVERSION (the version as given, an alias
+ * too), gpu for the ml.p* and ml.g* families.  A usage error lists what is known when the
+ * framework, version, region or instance type has no image.  New string. */
+int sm_dlc_image(const char *framework, const char *version, const char *region,
+		 const char *instance_type, char **ret, struct sr_error *err);
 
 /* sagemaker_request.c: the Create<Kind>Job request for `job` as planned: the kind's request
  * with the Environment's values as given, and the fields of the spec sagerun reads but does

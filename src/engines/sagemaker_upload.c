@@ -139,7 +139,8 @@ static int plan_role(struct job *job, const char *role, struct sm_plan *p, struc
 	return 0;
 }
 
-static int plan_image(struct job *job, const char *image, struct sr_error *err)
+/* --image, else the spec's, else the framework's container as the SDK finds it. */
+static int plan_image(struct job *job, const char *image, const char *region, struct sr_error *err)
 {
 	if (image) {
 		free(job->image);
@@ -147,10 +148,14 @@ static int plan_image(struct job *job, const char *image, struct sr_error *err)
 	}
 	if (job->image)
 		return 0;
+	if (job->framework)
+		return sm_dlc_image(job->framework, job->framework_version, region,
+				    job->instance_type, &job->image, err);
 	sr_err(err, -EINVAL, "the sagemaker engine runs images only, and the job names none");
 	return sr_err_hint(err,
 			   "give --image with an image in Amazon ECR "
-			   "(ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME:TAG), or %s in the spec",
+			   "(ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME:TAG)%s, or %s in the spec",
+			   job->kind == &job_kind_training ? ", --framework pytorch:VERSION" : "",
 			   job->kind == &job_kind_training ? "AlgorithmSpecification.TrainingImage"
 							   : "AppSpecification.ImageUri");
 }
@@ -307,7 +312,7 @@ int sm_plan_make(struct job *job, const char *role, const char *image, bool down
 	s3_config_release(&cfg);
 	r = plan_role(job, role, p, err);
 	if (r >= 0)
-		r = plan_image(job, image, err);
+		r = plan_image(job, image, p->region, err);
 	if (r < 0)
 		return r;
 	p->bucket = xasprintf("sagemaker-%s-%s", p->region, p->account);

@@ -122,7 +122,10 @@ int build_load_spec(struct build *b)
 		return sr_err_wrap(b->err, "--spec");
 	b->len = len;
 	b->job->spec_path = xstrdup(path);
-	return job_spec_parse(b->job->kind, b->text, len, path, b->job, b->warnings, b->err);
+	/* What the spec parser warns of is what this machine does not honour: nothing to say of
+	 * a job that runs elsewhere. */
+	return job_spec_parse(b->job->kind, b->text, len, path, b->job,
+			      b->flags->remote ? NULL : b->warnings, b->err);
 }
 
 int build_split_kv(struct build *b, const char *flag, const char *arg, const char *shape,

@@ -81,6 +81,7 @@ struct job_channel {
 struct job_training {
 	char *input_mode; /* AlgorithmSpecification.TrainingInputMode, default "File" */
 	struct job_map hyperparameters; /* as sent to the service: string -> string */
+	struct strv hp_flag_keys;	/* the keys --hp gave (their values as typed) */
 	struct job_channel *channels;	/* InputDataConfig */
 	size_t n_channels;
 	char *output_path;	     /* OutputDataConfig.S3OutputPath as given */
@@ -190,6 +191,9 @@ struct job_flags {
 	const char *code;	  /* --code FILE: ScriptProcessor's code */
 	const char *proc_command; /* --command 'WORDS': ScriptProcessor's command */
 	const char *image;	  /* --image: a processing job's AppSpecification.ImageUri */
+	/* The job runs elsewhere (an engine other than local), where the service honours every
+	 * field: no warnings about what this machine does not honour. */
+	bool remote;
 };
 
 void job_flags_init(struct job_flags *f);
@@ -197,9 +201,9 @@ void job_flags_release(struct job_flags *f);
 
 /* Build a job from the spec file (if any) and the flags, apply defaults, resolve local paths
  * (channels, output, checkpoints, source dir) to absolute ones and validate everything.
- * Warnings (fields accepted but not honoured locally) are appended to `warnings`, one line
- * each.  On error the message names the source: the flag (`--hp`), or
- * `FILE:LINE:COL: JSON.Path`.  Nothing is created on disk. */
+ * Warnings are appended to `warnings`, one line each: a flag that replaces part of the spec,
+ * and (unless flags->remote) a field accepted but not honoured locally.  On error the message names
+ * the source: the flag (`--hp`), or `FILE:LINE:COL: JSON.Path`.  Nothing is created on disk. */
 int job_build(const struct job_flags *flags, struct job *ret, struct strv *warnings,
 	      struct sr_error *err);
 

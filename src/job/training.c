@@ -90,6 +90,7 @@ static void training_release(struct job *job)
 
 	free(t->input_mode);
 	job_map_release(&t->hyperparameters);
+	strv_release(&t->hp_flag_keys);
 	for (size_t i = 0; i < t->n_channels; i++)
 		job_channel_release(&t->channels[i]);
 	free(t->channels);

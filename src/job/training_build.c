@@ -43,6 +43,7 @@ static int apply_hps(struct build *b)
 			return build_fail_flag(b, "--hp", arg, "more than %d hyperparameters",
 					       JOB_HP_MAX_KEYS);
 		job_map_set(hps, key, value);
+		strv_push(&b->job->train.hp_flag_keys, key);
 	}
 	return 0;
 }
