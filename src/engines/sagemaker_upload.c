@@ -160,12 +160,55 @@ static int plan_image(struct job *job, const char *image, const char *region, st
 							   : "AppSpecification.ImageUri");
 }
 
+/* The SDK's default container_log_level, logging.INFO. */
+#define SM_CONTAINER_LOG_LEVEL "20"
+
 /* JSON-quoted, as the SDK sets sagemaker_submit_directory. */
 static char *json_quoted(const char *s)
 {
 	_cleanup_json_ json_t *v = json_string(s);
 
 	return v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+}
+
+/* A --hp value as the SDK's framework estimators send it: each value json.dumps'd, so that
+ * hyperparameters={"epochs": 2, "optimizer": "adam"} goes as "2" and "\"adam\"".  A value
+ * that reads as JSON (2, 0.1, true, [1, 2], "adam" quoted) is one already; any other is the
+ * string it is. */
+static void encode_flag_hps(struct job_training *t)
+{
+	for (size_t i = 0; i < t->hp_flag_keys.n; i++) {
+		const char *key = t->hp_flag_keys.v[i],
+			   *value = job_map_get(&t->hyperparameters, key);
+		_cleanup_json_ json_t *v = value ? json_loads(value, JSON_DECODE_ANY, NULL) : NULL;
+		_cleanup_free_ char *q = NULL;
+
+		if (!value || v)
+			continue;
+		q = json_quoted(value);
+		if (q)
+			job_map_set(&t->hyperparameters, key, q);
+	}
+}
+
+/* Script mode's hyperparameters as the SDK's Framework._script_mode_hyperparam_update sets
+ * them once the code is in S3, JSON-encoded like every other: the code's place, the entry
+ * point (job_build's), the container's log level (logging.INFO unless given), the job's name
+ * and the region.  The user's --hp values are encoded the same way. */
+static void script_mode_hps(struct job *job, const struct sm_plan *p, const char *code_uri)
+{
+	struct job_training *t = &job->train;
+	_cleanup_free_ char *q_uri = json_quoted(code_uri);
+	_cleanup_free_ char *q_name = json_quoted(job->name);
+	_cleanup_free_ char *q_region = json_quoted(p->region);
+
+	encode_flag_hps(t);
+	job_map_set(&t->hyperparameters, "sagemaker_submit_directory", q_uri);
+	if (!job_map_get(&t->hyperparameters, "sagemaker_container_log_level"))
+		job_map_set(&t->hyperparameters, "sagemaker_container_log_level",
+			    SM_CONTAINER_LOG_LEVEL);
+	job_map_set(&t->hyperparameters, "sagemaker_job_name", q_name);
+	job_map_set(&t->hyperparameters, "sagemaker_region", q_region);
 }
 
 static int plan_training(struct job *job, bool download, struct sm_plan *p, struct sr_error *err)
@@ -178,10 +221,10 @@ static int plan_training(struct job *job, bool download, struct sm_plan *p, stru
 	/* job_build made local code file:///absolute. */
 	if (src && !strncmp(src, "file://", 7)) {
 		char *uri = xasprintf("s3://%s/%s/source/sourcedir.tar.gz", p->bucket, job->name);
-		_cleanup_free_ char *q = json_quoted(uri);
 
-		add_up(p, SM_UP_SOURCEDIR, src + 7, uri, xstrdup("source"));
-		job_map_set(&t->hyperparameters, "sagemaker_submit_directory", q);
+		add_up(p, SM_UP_SOURCEDIR, src + 7, xstrdup(uri), xstrdup("source"));
+		script_mode_hps(job, p, uri);
+		free(uri);
 	}
 	for (size_t i = 0; i < t->n_channels; i++) {
 		struct job_channel *c = &t->channels[i];
