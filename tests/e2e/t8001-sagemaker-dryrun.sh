@@ -31,6 +31,15 @@ dry() {
 		}
 }
 
+# json_get FILE A.B.0.C: one value of a JSON file.
+json_get() {
+	python3 -c 'import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v = v[int(k)] if isinstance(v, list) else v[k]
+print(v)' "$1" "$2"
+}
+
 mkdir -p src data data2 && echo 'print("train")' >src/train.py && echo 'x' >data/a.csv &&
 	echo 'y' >data2/b.csv && echo 'print("pre")' >pre.py && echo 'torch' >src/requirements.txt
 
@@ -56,7 +65,7 @@ test_expect_success '2: script mode, torch distribution, hyperparameters' '
 	test_grep "would send source" t2.err
 '
 
-test_expect_success '3: one entry point file, MPI (the toolkit's mpirun over ssh)' '
+test_expect_success '3: one entry point file, MPI (on the service: mpirun over ssh)' '
 	dry t3 train --image "$IMAGE" --entry-point src/train.py --distribution mpi \
 		--processes-per-host 4 &&
 	test_grep "sagemaker_mpi_num_of_processes_per_host" t3.json &&
@@ -157,6 +166,43 @@ test_expect_success '11: a command on processing hosts, MaxRuntime' '
 	test_grep "\"InstanceCount\": 3" p11.json
 '
 
+test_expect_success '12: --framework pytorch:VERSION: the SDK image; script mode hyperparameters' '
+	dry t12 train --framework pytorch:2.5 --instance-type ml.g5.xlarge --name fw-job \
+		--entry-point train.py --source-dir src --hp epochs=2 --hp optimizer=adam &&
+	test "$(json_get t12.json AlgorithmSpecification.TrainingImage)" = \
+		763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.5-gpu-py311 &&
+	test "$(json_get t12.json HyperParameters.sagemaker_program)" = "\"train.py\"" &&
+	test "$(json_get t12.json HyperParameters.sagemaker_submit_directory)" = \
+		"\"s3://$BUCKET/fw-job/source/sourcedir.tar.gz\"" &&
+	test "$(json_get t12.json HyperParameters.sagemaker_job_name)" = "\"fw-job\"" &&
+	test "$(json_get t12.json HyperParameters.sagemaker_region)" = "\"us-east-1\"" &&
+	test "$(json_get t12.json HyperParameters.sagemaker_container_log_level)" = 20 &&
+	test "$(json_get t12.json HyperParameters.epochs)" = 2 &&
+	test "$(json_get t12.json HyperParameters.optimizer)" = "\"adam\"" &&
+	AWS_REGION=eu-west-1 sagerun train --engine sagemaker --dry-run --role "$ROLE" \
+		--framework pytorch:2.8.0 -- python3 t.py >t12b.json &&
+	test "$(json_get t12b.json AlgorithmSpecification.TrainingImage)" = \
+		763104351884.dkr.ecr.eu-west-1.amazonaws.com/pytorch-training:2.8.0-cpu-py312
+'
+
+test_expect_success '13: processing inputs and outputs with every option, environment, instance type' '
+	dry p13 process --image "$IMAGE" --instance-type ml.c5.2xlarge --env MODE=full \
+		--input m=s3://bkt/list.manifest,type=manifest,mode=pipe,compression=gzip \
+		--input d=data2,destination=/opt/ml/processing/data2,distribution=sharded \
+		--output r=s3://bkt/r,source=/opt/ml/processing/res -- python3 x.py &&
+	test_grep "ManifestFile" p13.json && test_grep "\"S3InputMode\": \"Pipe\"" p13.json &&
+	test_grep "\"S3CompressionType\": \"Gzip\"" p13.json &&
+	test_grep "/opt/ml/processing/res" p13.json && test_grep "\"MODE\": \"full\"" p13.json &&
+	test_grep "ml.c5.2xlarge" p13.json
+'
+
+test_expect_success 'a job for the service gets no warning about what runs differently here' '
+	! grep -e "honoured locally" -e "behaves as" t5.err &&
+	test_must_fail sagerun train --spec spec.json --backend process --name t5-local 2>t5-local.err &&
+	test_grep "VpcConfig: accepted but not honoured locally" t5-local.err &&
+	test_grep "ShuffleConfig: accepted but not honoured locally" t5-local.err
+'
+
 test_expect_success 'no role: a usage error that says where to give one' '
 	test_expect_code 2 sagerun train --engine sagemaker --dry-run --image "$IMAGE" -- true 2>err &&
 	test_grep "needs an execution role" err && test_grep "SAGERUN_ROLE_ARN" err
@@ -175,6 +221,32 @@ test_expect_success 'refused before anything is sent: a bad role, local checkpoi
 	test_expect_code 2 sagerun train --engine sagemaker --dry-run --role "$ROLE" --image "$IMAGE" \
 		--backend process -- true 2>err && test_grep "local engine" err &&
 	test_expect_code 2 sagerun train --dry-run -- true 2>err && test_grep "engine sagemaker" err
+'
+
+test_expect_success 'the local engine'"'"'s flags are refused, each with why and what to do' '
+	for flags in "--stop-grace 10" "--mpi-launcher ssh --distribution mpi" "--network host" \
+		"--subnet 10.9.0.0/24" "--gpus-per-host 1" "--shm-size 1g" "--toolkit builtin" \
+		"--backend ns"; do
+		flag=${flags%% *} &&
+		test_expect_code 2 sagerun train --engine sagemaker --dry-run --role "$ROLE" \
+			--image "$IMAGE" $flags -- true 2>err &&
+		test_grep "^sagerun: error: $flag: the local engine'"'"'s option" err &&
+		test_grep "^hint: " err || return 1
+	done &&
+	test_expect_code 2 sagerun process --engine sagemaker --dry-run --role "$ROLE" \
+		--image "$IMAGE" --stop-grace 5 -- true 2>err &&
+	test_grep "service gives 120 seconds" err && test_grep "drop --stop-grace" err
+'
+
+test_expect_success '--framework: what has no image is refused with what is known' '
+	test_expect_code 2 sagerun train --engine sagemaker --dry-run --role "$ROLE" \
+		--framework pytorch:0.9 -- true 2>err &&
+	test_grep "no SageMaker image of that version (known: .*2.8.0" err &&
+	test_expect_code 2 env AWS_REGION=xx-nowhere-1 "$SAGERUN" train --engine sagemaker \
+		--dry-run --role "$ROLE" --framework pytorch:2.5 -- true 2>err &&
+	test_grep "in region .xx-nowhere-1. (it has one in: .*us-west-2" err &&
+	test_expect_code 2 sagerun train --engine sagemaker --dry-run --role "$ROLE" \
+		--framework pytorch -- true 2>err && test_grep "needs its version" err
 '
 
 test_expect_success 'a dry run records nothing' '
