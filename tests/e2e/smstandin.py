@@ -161,6 +161,8 @@ class Job:
         self.step = float(env.get("STANDIN_STEP_MS", "100")) / 1000
         self.hold = env.get("STANDIN_HOLD") == "1"  # stays in Training until stopped
         self.lines = int(env.get("STANDIN_LOG_LINES", "4"))
+        # how long it stays Stopping once stopped (default: one step)
+        self.stopping = float(env.get("STANDIN_STOPPING_MS", "0")) / 1000 or self.step
         self.created = time.time()
         self.stop_at = None
         count = (req.get("ResourceConfig") or req.get("ProcessingResources", {}).get("ClusterConfig", {})).get("InstanceCount", 1)
@@ -178,8 +180,8 @@ class Job:
             stop_at = max(self.stop_at, train_start)
             steps = [s for s in steps if s[2] <= stop_at]
             steps.append(("Stopping", "Stopping the training job", stop_at))
-            steps.append(("Stopped", "Training job stopped", stop_at + st))
-            end = ("Stopped", stop_at + st)
+            steps.append(("Stopped", "Training job stopped", stop_at + self.stopping))
+            end = ("Stopped", stop_at + self.stopping)
         elif not self.hold:
             last = t0 + len(TRAIN_STEPS) * st
             word = "Completed" if self.outcome == "Completed" else "Failed"

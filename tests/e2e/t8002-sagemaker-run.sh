@@ -64,6 +64,22 @@ test_expect_success 'Ctrl-C stops the job on the service: Stopping, Stopped, exi
 	standin_calls >calls && test_grep "StopTrainingJob" calls
 '
 
+test_expect_success 'a second Ctrl-C leaves the job running on the service, and says how to reach it' '
+	"$SAGERUN" train --engine sagemaker --role "$ROLE" --image "$IMAGE" --name t-int2 \
+		--env STANDIN_HOLD=1 --env STANDIN_STOPPING_MS=600000 --output s3://bkt/out \
+		-- sleep 1 >out 2>err &
+	pid=$! &&
+	test_wait_lines 1 "t-int2: Training" tail -n +1 -f err --pid=$pid &&
+	kill -INT $pid &&
+	test_wait_lines 1 "stopping the job on SageMaker" tail -n +1 -f err --pid=$pid &&
+	kill -INT $pid && wait $pid; rc=$? &&
+	test $rc -eq 130 &&
+	test_grep "left running on SageMaker: .sagerun stop t-int2. stops it" err &&
+	! grep "t-int2: Stopped" err &&
+	sagerun ps >ps && test_grep "^t-int2  *training  *Stopping" ps &&
+	standin_calls >calls && test $(grep -c "StopTrainingJob" calls) -eq 2
+'
+
 test_expect_success '-d returns at once; ps, logs -f, describe, wait follow the job' '
 	sm train -d --name t-det --hosts 3 --env STANDIN_STEP_MS=300 --output s3://bkt/out \
 		-- python3 x.py >name 2>err &&
@@ -129,7 +145,14 @@ test_expect_success 'script mode and a local channel go to the session bucket, b
 	awss3 cp --recursive "s3://$BUCKET/$prefix/" back >/dev/null &&
 	cmp back/a.csv data/a.csv && cmp back/sub/blob.bin data/sub/blob.bin &&
 	standin_calls >calls && grep CreateTrainingJob calls | grep t-up >c &&
-	test_grep "s3://$BUCKET/$prefix/" c && test_grep "\"S3OutputPath\": \"s3://$BUCKET/\"" c
+	test_grep "s3://$BUCKET/$prefix/" c && test_grep "\"S3OutputPath\": \"s3://$BUCKET/\"" c &&
+	python3 -c "import json, sys
+hp = json.loads(sys.stdin.readline())[\"body\"][\"HyperParameters\"]
+want = {\"sagemaker_program\": \"\\\"train.py\\\"\",
+	\"sagemaker_submit_directory\": \"\\\"s3://$BUCKET/t-up/source/sourcedir.tar.gz\\\"\",
+	\"sagemaker_container_log_level\": \"20\", \"sagemaker_job_name\": \"\\\"t-up\\\"\",
+	\"sagemaker_region\": \"\\\"us-east-1\\\"\"}
+assert hp == want, hp" <c
 '
 
 test_expect_success 'the same folder again: only what changed is sent' '
