@@ -5,6 +5,7 @@
 #   sm_validate OP FILE     botocore's validation of a request file (exit 1 with the report)
 #   standin_calls           every call the stand-in got, one JSON per line
 #   standin_throttle N      its next N calls answer ThrottlingException
+#   standin_fail N STATUS CODE [MESSAGE]   its next N calls answer that error
 SM_PY=/usr/bin/python3
 SM_STANDIN="$SR_SOURCE_DIR/tests/e2e/smstandin.py"
 if ! $SM_PY -c 'import botocore' 2>/dev/null; then
@@ -30,6 +31,12 @@ standin_calls() {
 }
 standin_throttle() {
 	curl -sf "http://127.0.0.1:$sm_port/_standin/throttle?n=$1" >/dev/null
+}
+
+standin_fail() {
+	curl -sf -G "http://127.0.0.1:$sm_port/_standin/fail" --data-urlencode "n=$1" \
+		--data-urlencode "status=$2" --data-urlencode "code=$3" \
+		--data-urlencode "message=${4:-}" >/dev/null
 }
 
 standin_start() {

@@ -16,6 +16,8 @@
 #   smstandin.py PORT STATEFILE          serve until killed; writes "ready" to STATEFILE
 #   smstandin.py --validate OP FILE      check one request file as the server would
 #   GET /_standin/throttle?n=N           the next N calls answer ThrottlingException
+#   GET /_standin/fail?n=N&status=S&code=C&message=M
+#                                        the next N calls answer HTTP S with error C, M
 #   GET /_standin/requests               every call so far, as JSON lines
 #
 # Debian's python3-botocore (/usr/bin/python3), never another botocore on PATH.
@@ -51,6 +53,7 @@ lock = threading.Lock()
 jobs = {}  # name -> job
 calls = []
 throttle_left = [0]
+fail_next = [0, 500, "InternalFailure", ""]  # /_standin/fail: count, status, code, message
 
 
 class ApiError(Exception):
@@ -343,6 +346,10 @@ class Handler(BaseHTTPRequestHandler):
             if u.path == "/_standin/throttle":
                 throttle_left[0] = int(q.get("n", ["1"])[0])
                 return self.answer(200, {"throttle": throttle_left[0]})
+            if u.path == "/_standin/fail":
+                fail_next[:] = [int(q.get("n", ["1"])[0]), int(q.get("status", ["500"])[0]),
+                                q.get("code", ["InternalFailure"])[0], q.get("message", [""])[0]]
+                return self.answer(200, {"fail": fail_next[0]})
             if u.path == "/_standin/requests":
                 body = "".join(json.dumps(c) + "\n" for c in calls).encode()
                 self.send_response(200)
@@ -374,6 +381,9 @@ class Handler(BaseHTTPRequestHandler):
                 if throttle_left[0] > 0:
                     throttle_left[0] -= 1
                     raise ApiError(400, "ThrottlingException", "Rate exceeded")
+                if fail_next[0] > 0:
+                    fail_next[0] -= 1
+                    raise ApiError(fail_next[1], fail_next[2], fail_next[3])
                 validate(model, op, params)
                 out = sagemaker_op(op, params, region) if service == "sagemaker" else logs_op(op, params)
                 return self.answer(200, out)

@@ -126,6 +126,18 @@ test_expect_success 'throttling is retried with backoff; past the retries, said 
 	standin_throttle 0
 '
 
+test_expect_success 'HTTP 5xx is retried; AccessDenied is said with the permission it needs' '
+	standin_fail 2 503 ServiceUnavailable "Service is unavailable" &&
+	sm train --name t-5xx --output s3://bkt/out -- true 2>err && test_grep "t-5xx: Completed" err &&
+	standin_calls >calls && test $(grep -c "CreateTrainingJob.*t-5xx" calls) -eq 3 &&
+	standin_fail 1 400 AccessDeniedException "User: x is not authorized to perform: sagemaker:CreateTrainingJob" &&
+	test_expect_code 1 sm train --name t-denied --output s3://bkt/out -- true 2>err &&
+	test_grep "AccessDeniedException: User: x is not authorized" err &&
+	test_grep "^hint: .*needs sagemaker:CreateTrainingJob" err &&
+	test_must_fail sagerun describe t-denied &&
+	standin_calls >calls && test $(grep -c "CreateTrainingJob.*t-denied" calls) -eq 1
+'
+
 test_expect_success 'bad credentials: the service refuses the signature, said with their source' '
 	AWS_SECRET_ACCESS_KEY=wrong "$SAGERUN" train --engine sagemaker --role "$ROLE" \
 		--image "$IMAGE" --name t-sig --output s3://bkt/out -- true 2>err; test $? -eq 1 &&
@@ -175,6 +187,12 @@ test_expect_success '--download: the artifacts into the local output folder once
 	awss3 cp data/a.csv "s3://$BUCKET/t-dl/output/model.tar.gz" >/dev/null &&
 	sm train --name t-dl --download --output ./outdir -- true 2>err &&
 	cmp outdir/t-dl/output/model.tar.gz data/a.csv
+'
+
+test_expect_success '--download: a processing job'"'"'s local output, once Completed' '
+	awss3 cp data/a.csv "s3://$BUCKET/p-dl/output/res/part-0.csv" >/dev/null &&
+	sm process --name p-dl --download --output res=./pres -- true 2>err &&
+	cmp pres/part-0.csv data/a.csv && test_grep "downloaded s3://$BUCKET/p-dl/output/res/" err
 '
 
 test_expect_success 'no credential reaches the store, a job folder or a message' '
