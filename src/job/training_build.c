@@ -505,7 +505,8 @@ int training_build(struct build *b)
 		r = apply_framework(b);
 	if (r == 0 && f->command)
 		r = build_apply_command(b, false);
-	if (r == 0)
+	/* The service reads every S3DataType itself. */
+	if (r == 0 && !f->remote)
 		r = check_s3_channels(b);
 	if (r < 0)
 		return r;

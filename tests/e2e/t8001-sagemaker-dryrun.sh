@@ -196,6 +196,24 @@ test_expect_success '13: processing inputs and outputs with every option, enviro
 	test_grep "ml.c5.2xlarge" p13.json
 '
 
+test_expect_success '14: what only the service reads: an augmented manifest in Pipe mode' '
+	cat >aug.json <<-JSON &&
+	{
+	  "AlgorithmSpecification": {"TrainingImage": "$IMAGE", "TrainingInputMode": "Pipe"},
+	  "InputDataConfig": [{"ChannelName": "train", "RecordWrapperType": "RecordIO",
+	    "DataSource": {"S3DataSource": {"S3DataType": "AugmentedManifestFile",
+	      "S3Uri": "s3://bkt/train.manifest", "AttributeNames": ["source-ref", "label"]}}}],
+	  "OutputDataConfig": {"S3OutputPath": "s3://bkt/out"},
+	  "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+	  "StoppingCondition": {"MaxRuntimeInSeconds": 3600}
+	}
+	JSON
+	dry t14 train --spec aug.json &&
+	test_grep "AugmentedManifestFile" t14.json && test_grep "\"label\"" t14.json &&
+	test_must_fail sagerun train --spec aug.json --backend process 2>err &&
+	test_grep "AugmentedManifestFile is not supported" err
+'
+
 test_expect_success 'a job for the service gets no warning about what runs differently here' '
 	! grep -e "honoured locally" -e "behaves as" t5.err &&
 	test_must_fail sagerun train --spec spec.json --backend process --name t5-local 2>t5-local.err &&
