@@ -90,6 +90,17 @@ test_expect_success '-d returns at once; ps, logs -f, describe, wait follow the 
 	sagerun ps -a >ps && test_grep "^t-det .* Completed" ps
 '
 
+test_expect_success 'a detached processing job: ps, stop, wait, logs, rm' '
+	sm process -d --name p-det --env STANDIN_HOLD=1 --output o=s3://bkt/po -- sleep 1 >name &&
+	test "$(cat name)" = p-det &&
+	sagerun ps >ps && test_grep "^p-det  *processing  *InProgress" ps &&
+	sagerun stop p-det 2>err && test_grep "p-det: Stopped" err &&
+	test_expect_code 130 sagerun wait p-det &&
+	sagerun logs p-det >l && test_grep "^algo-1 | algo-1 line 1$" l &&
+	standin_calls >calls && test_grep "StopProcessingJob" calls &&
+	sagerun rm p-det && test_must_fail sagerun describe p-det
+'
+
 test_expect_success 'ps asks the service about running jobs' '
 	sm train -d --name t-ps --env STANDIN_STEP_MS=20 --output s3://bkt/out -- true >/dev/null &&
 	sleep 1 && sagerun ps -a >ps && test_grep "^t-ps .* Completed" ps
