@@ -54,6 +54,35 @@ static json_t *request_ok(const struct job *job)
 	return req;
 }
 
+/* One job of a test: the flags, the job built from them as for --engine sagemaker, its plan. */
+struct smc {
+	struct job_flags flags;
+	struct job job;
+	struct sm_plan plan;
+	struct strv warnings;
+};
+
+static void smc_init(struct smc *c)
+{
+	memset(c, 0, sizeof(*c));
+	job_flags_init(&c->flags);
+	c->warnings = (struct strv)STRV_INIT;
+}
+
+static void smc_plan(struct smc *c, const char *image, bool download)
+{
+	build_ok(&c->flags, &c->job, &c->warnings);
+	plan_ok(&c->job, image, download, &c->plan);
+}
+
+static void smc_release(struct smc *c)
+{
+	sm_plan_release(&c->plan);
+	job_release(&c->job);
+	job_flags_release(&c->flags);
+	strv_release(&c->warnings);
+}
+
 /* The string at a path of objects ("A.B.C") and array indexes ("A.0.B"). */
 static const char *at(json_t *v, const char *path)
 {
@@ -72,10 +101,7 @@ static const char *at(json_t *v, const char *path)
 static void test_training_local_code(void **state)
 {
 	struct fx *fx = *state;
-	struct job_flags flags;
-	struct job job = {0};
-	struct sm_plan plan;
-	struct strv warnings = STRV_INIT;
+	struct smc c;
 	_cleanup_free_ char *code = xasprintf("%s/code", fx->dir);
 	_cleanup_free_ char *data = xasprintf("%s/data", fx->dir);
 	_cleanup_free_ char *channel = xasprintf("train=%s", data);
@@ -85,32 +111,31 @@ static void test_training_local_code(void **state)
 	_cleanup_json_ json_t *want = NULL;
 	json_error_t jerr;
 
-	job_flags_init(&flags);
-	flags.name = "tj";
-	flags.entry_point = "train.py";
-	flags.source_dir = code;
-	flags.output = out;
-	strv_push(&flags.hps, "epochs=2");
-	strv_push(&flags.hps, "optimizer=adam");
-	strv_push(&flags.hps, "layers=[64, 32]");
-	strv_push(&flags.channels, channel);
-	build_ok(&flags, &job, &warnings);
-	plan_ok(&job, IMAGE, true, &plan);
+	smc_init(&c);
+	c.flags.name = "tj";
+	c.flags.entry_point = "train.py";
+	c.flags.source_dir = code;
+	c.flags.output = out;
+	strv_push(&c.flags.hps, "epochs=2");
+	strv_push(&c.flags.hps, "optimizer=adam");
+	strv_push(&c.flags.hps, "layers=[64, 32]");
+	strv_push(&c.flags.channels, channel);
+	smc_plan(&c, IMAGE, true);
 
-	assert_string_equal(plan.region, "us-west-2");
-	assert_string_equal(plan.bucket, BUCKET);
-	assert_int_equal(plan.n_up, 2);
-	assert_int_equal(plan.up[0].how, SM_UP_SOURCEDIR);
-	assert_string_equal(plan.up[0].local, code);
-	assert_string_equal(plan.up[0].uri, "s3://" BUCKET "/tj/source/sourcedir.tar.gz");
-	assert_int_equal(plan.up[1].how, SM_UP_SYNC);
-	assert_string_equal(plan.up[1].local, data);
-	assert_int_equal(strncmp(plan.up[1].uri, "s3://" BUCKET "/sagerun/inputs/data-", 42), 0);
-	assert_int_equal(plan.n_down, 1);
-	assert_string_equal(plan.down[0].uri, "s3://" BUCKET "/tj/output/");
-	assert_string_equal(plan.down[0].local, down);
+	assert_string_equal(c.plan.region, "us-west-2");
+	assert_string_equal(c.plan.bucket, BUCKET);
+	assert_int_equal(c.plan.n_up, 2);
+	assert_int_equal(c.plan.up[0].how, SM_UP_SOURCEDIR);
+	assert_string_equal(c.plan.up[0].local, code);
+	assert_string_equal(c.plan.up[0].uri, "s3://" BUCKET "/tj/source/sourcedir.tar.gz");
+	assert_int_equal(c.plan.up[1].how, SM_UP_SYNC);
+	assert_string_equal(c.plan.up[1].local, data);
+	assert_int_equal(strncmp(c.plan.up[1].uri, "s3://" BUCKET "/sagerun/inputs/data-", 42), 0);
+	assert_int_equal(c.plan.n_down, 1);
+	assert_string_equal(c.plan.down[0].uri, "s3://" BUCKET "/tj/output/");
+	assert_string_equal(c.plan.down[0].local, down);
 
-	req = request_ok(&job);
+	req = request_ok(&c.job);
 	want = json_loads("{\"epochs\": \"2\", \"optimizer\": \"\\\"adam\\\"\","
 			  " \"layers\": \"[64, 32]\","
 			  " \"sagemaker_program\": \"\\\"train.py\\\"\","
@@ -134,11 +159,8 @@ static void test_training_local_code(void **state)
 	assert_string_equal(at(req, "OutputDataConfig.S3OutputPath"), "s3://" BUCKET "/");
 	assert_string_equal(at(req, "InputDataConfig.0.ChannelName"), "train");
 	assert_string_equal(at(req, "InputDataConfig.0.DataSource.S3DataSource.S3Uri"),
-			    plan.up[1].uri);
-	sm_plan_release(&plan);
-	job_release(&job);
-	job_flags_release(&flags);
-	strv_release(&warnings);
+			    c.plan.up[1].uri);
+	smc_release(&c);
 }
 
 /* A spec's own hyperparameters are the request's as written; only --hp values are encoded,
@@ -146,66 +168,52 @@ static void test_training_local_code(void **state)
 static void test_training_spec_hps_kept(void **state)
 {
 	struct fx *fx = *state;
-	struct job_flags flags;
-	struct job job = {0};
-	struct sm_plan plan;
-	struct strv warnings = STRV_INIT;
+	struct smc c;
 	_cleanup_free_ char *code = xasprintf("%s/code", fx->dir);
 	_cleanup_json_ json_t *req = NULL;
 
 	write_file(fx->spec, "{\"HyperParameters\": {\"mode\": \"fast\","
 			     " \"sagemaker_container_log_level\": \"10\"},"
 			     " \"OutputDataConfig\": {\"S3OutputPath\": \"s3://b/out\"}}");
-	job_flags_init(&flags);
-	flags.spec_path = fx->spec;
-	flags.name = "tk";
-	flags.entry_point = "sub/run.py";
-	flags.source_dir = code;
-	strv_push(&flags.hps, "tag=v1");
-	build_ok(&flags, &job, &warnings);
-	plan_ok(&job, IMAGE, false, &plan);
-	req = request_ok(&job);
+	smc_init(&c);
+	c.flags.spec_path = fx->spec;
+	c.flags.name = "tk";
+	c.flags.entry_point = "sub/run.py";
+	c.flags.source_dir = code;
+	strv_push(&c.flags.hps, "tag=v1");
+	smc_plan(&c, IMAGE, false);
+	req = request_ok(&c.job);
 	assert_string_equal(at(req, "HyperParameters.mode"), "fast");
 	assert_string_equal(at(req, "HyperParameters.tag"), "\"v1\"");
 	assert_string_equal(at(req, "HyperParameters.sagemaker_container_log_level"), "10");
 	assert_string_equal(at(req, "HyperParameters.sagemaker_program"), "\"sub/run.py\"");
 	assert_string_equal(at(req, "OutputDataConfig.S3OutputPath"), "s3://b/out");
-	assert_int_equal(plan.n_down, 0);
-	sm_plan_release(&plan);
-	job_release(&job);
-	job_flags_release(&flags);
-	strv_release(&warnings);
+	assert_int_equal(c.plan.n_down, 0);
+	smc_release(&c);
 }
 
 /* A command job sends no script-mode hyperparameters, and --hp values as given. */
 static void test_training_command(void **state)
 {
-	struct job_flags flags;
-	struct job job = {0};
-	struct sm_plan plan;
-	struct strv warnings = STRV_INIT;
+	struct smc c;
 	char *argv[] = {"python3", "train.py", NULL};
 	_cleanup_json_ json_t *req = NULL;
 
 	(void)state;
-	job_flags_init(&flags);
-	flags.name = "tc";
-	flags.output = "s3://b/out";
-	flags.command = argv;
-	flags.n_command = 2;
-	strv_push(&flags.hps, "optimizer=adam");
-	build_ok(&flags, &job, &warnings);
-	plan_ok(&job, IMAGE, false, &plan);
-	req = request_ok(&job);
-	assert_int_equal(plan.n_up, 0);
-	assert_false(plan.bucket_used);
+	smc_init(&c);
+	c.flags.name = "tc";
+	c.flags.output = "s3://b/out";
+	c.flags.command = argv;
+	c.flags.n_command = 2;
+	strv_push(&c.flags.hps, "optimizer=adam");
+	smc_plan(&c, IMAGE, false);
+	req = request_ok(&c.job);
+	assert_int_equal(c.plan.n_up, 0);
+	assert_false(c.plan.bucket_used);
 	assert_string_equal(at(req, "HyperParameters.optimizer"), "adam");
 	assert_null(at(req, "HyperParameters.sagemaker_region"));
 	assert_string_equal(at(req, "AlgorithmSpecification.ContainerEntrypoint.0"), "python3");
-	sm_plan_release(&plan);
-	job_release(&job);
-	job_flags_release(&flags);
-	strv_release(&warnings);
+	smc_release(&c);
 }
 
 /* The SDK's image_uris.retrieve("pytorch", ...) for training, from its pytorch.json. */
@@ -304,10 +312,7 @@ static void test_framework_plan(void **state)
 static void test_processing_local_inputs(void **state)
 {
 	struct fx *fx = *state;
-	struct job_flags flags;
-	struct job job = {0};
-	struct sm_plan plan;
-	struct strv warnings = STRV_INIT;
+	struct smc c;
 	_cleanup_free_ char *in_dir = xasprintf("a=%s/data", fx->dir);
 	_cleanup_free_ char *in_file =
 	    xasprintf("f=%s/code/train.py,destination=/opt/ml/processing/f", fx->dir);
@@ -319,18 +324,17 @@ static void test_processing_local_inputs(void **state)
 	json_t *in;
 	int seen = 0;
 
-	job_flags_init(&flags);
-	flags.kind = &job_kind_processing;
-	flags.name = "pj";
-	flags.code = code;
-	strv_push(&flags.inputs, in_dir);
-	strv_push(&flags.inputs, in_file);
-	strv_push(&flags.outputs, out_local);
-	strv_push(&flags.outputs, "s=s3://b/s");
-	build_ok(&flags, &job, &warnings);
-	plan_ok(&job, IMAGE, false, &plan);
-	assert_int_equal(plan.n_up, 3);
-	req = request_ok(&job);
+	smc_init(&c);
+	c.flags.kind = &job_kind_processing;
+	c.flags.name = "pj";
+	c.flags.code = code;
+	strv_push(&c.flags.inputs, in_dir);
+	strv_push(&c.flags.inputs, in_file);
+	strv_push(&c.flags.outputs, out_local);
+	strv_push(&c.flags.outputs, "s=s3://b/s");
+	smc_plan(&c, IMAGE, false);
+	assert_int_equal(c.plan.n_up, 3);
+	req = request_ok(&c.job);
 	assert_string_equal(at(req, "AppSpecification.ImageUri"), IMAGE);
 	inputs = json_object_get(req, "ProcessingInputs");
 	json_array_foreach (inputs, i, in) {
@@ -350,19 +354,16 @@ static void test_processing_local_inputs(void **state)
 		}
 	}
 	assert_int_equal(seen, 7);
-	for (size_t k = 0; k < plan.n_up; k++)
+	for (size_t k = 0; k < c.plan.n_up; k++)
 		assert_int_equal(
-		    strncmp(plan.up[k].uri, "s3://" BUCKET "/", 5 + strlen(BUCKET) + 1), 0);
+		    strncmp(c.plan.up[k].uri, "s3://" BUCKET "/", 5 + strlen(BUCKET) + 1), 0);
 	assert_string_equal(at(req, "ProcessingOutputConfig.Outputs.0.OutputName"), "o");
 	assert_string_equal(at(req, "ProcessingOutputConfig.Outputs.0.S3Output.S3Uri"),
 			    "s3://" BUCKET "/pj/output/o");
 	assert_string_equal(at(req, "ProcessingOutputConfig.Outputs.1.S3Output.S3Uri"), "s3://b/s");
 	assert_string_equal(at(req, "AppSpecification.ContainerEntrypoint.1"),
 			    "/opt/ml/processing/input/code/run.py");
-	sm_plan_release(&plan);
-	job_release(&job);
-	job_flags_release(&flags);
-	strv_release(&warnings);
+	smc_release(&c);
 }
 
 /* FrameworkProcessor: sourcedir.tar.gz and runproc.sh made in the plan's own folder (gone
@@ -478,35 +479,30 @@ static void test_submit_dry_run(void **state)
 /* No role, no image: usage errors that say where to give them. */
 static void test_plan_refusals(void **state)
 {
-	struct job_flags flags;
-	struct job job = {0};
-	struct sm_plan plan;
-	struct strv warnings = STRV_INIT;
+	struct smc c;
 	struct sr_error err = {0};
 	char *argv[] = {"true", NULL};
 
 	(void)state;
-	job_flags_init(&flags);
-	flags.output = "s3://b/out";
-	flags.command = argv;
-	flags.n_command = 1;
-	build_ok(&flags, &job, &warnings);
-	assert_int_equal(sm_plan_make(&job, NULL, IMAGE, false, &plan, NULL, &err), -EINVAL);
+	smc_init(&c);
+	c.flags.output = "s3://b/out";
+	c.flags.command = argv;
+	c.flags.n_command = 1;
+	build_ok(&c.flags, &c.job, &c.warnings);
+	assert_int_equal(sm_plan_make(&c.job, NULL, IMAGE, false, &c.plan, NULL, &err), -EINVAL);
 	assert_non_null(strstr(err.hint, SM_ROLE_ENV));
-	sm_plan_release(&plan);
+	sm_plan_release(&c.plan);
 	sr_err_clear(&err);
-	assert_int_equal(sm_plan_make(&job, ROLE, NULL, false, &plan, NULL, &err), -EINVAL);
+	assert_int_equal(sm_plan_make(&c.job, ROLE, NULL, false, &c.plan, NULL, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "images only"));
 	assert_non_null(strstr(err.hint, "--framework"));
-	sm_plan_release(&plan);
+	sm_plan_release(&c.plan);
 	sr_err_clear(&err);
 	assert_int_equal(
-	    sm_plan_make(&job, "arn:aws:iam::12:role/x", IMAGE, false, &plan, NULL, &err), -EINVAL);
+	    sm_plan_make(&c.job, "arn:aws:iam::12:role/x", IMAGE, false, &c.plan, NULL, &err),
+	    -EINVAL);
 	assert_non_null(strstr(err.msg, "not an IAM role ARN"));
-	sm_plan_release(&plan);
-	job_release(&job);
-	job_flags_release(&flags);
-	strv_release(&warnings);
+	smc_release(&c);
 }
 
 int main(void)
