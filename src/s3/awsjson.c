@@ -175,7 +175,7 @@ static int code_errno(const char *code)
 }
 
 /* What the user can do about the service's answer. */
-static void add_hint(struct aws_json_client *c, const char *op, const char *code,
+static void add_hint(struct aws_json_client *c, const char *op, const char *code, long status,
 		     struct sr_error *err)
 {
 	const char *src = s3_client_creds_source(c->s3);
@@ -199,6 +199,12 @@ static void add_hint(struct aws_json_client *c, const char *op, const char *code
 	else if (!strcmp(code, "ResourceInUse"))
 		sr_err_hint(err, "job names are unique per account and region: choose another "
 				 "--name");
+	else if (!strcmp(code, "ValidationException") && !strncmp(op, "Create", 6))
+		sr_err_hint(err, "the service refused the request as sent: fix what it names "
+				 "(--dry-run prints the request without sending it)");
+	else if (status >= 500)
+		sr_err_hint(err, "the service failed every attempt (%d); try again later",
+			    S3_MAX_ATTEMPTS);
 }
 
 int aws_json_call(struct aws_json_client *c, const char *op, json_t *req, json_t **ret,
@@ -240,7 +246,7 @@ int aws_json_call(struct aws_json_client *c, const char *op, json_t *req, json_t
 		else
 			sr_err(err, r, "%s %s: HTTP %ld from %s", c->svc->title, op, x.status,
 			       c->url);
-		add_hint(c, op, code, err);
+		add_hint(c, op, code, x.status, err);
 		s3_xfer_release(&x);
 		return r;
 	}

@@ -125,7 +125,8 @@ test_expect_success 'a name the service already has: its ResourceInUse, exit 2, 
 test_expect_success 'a request the service refuses: its ValidationException, exit 2' '
 	test_expect_code 2 sm train --name t-inval --instance-type ml.nosuch.large --output s3://bkt/out \
 		-- true 2>err &&
-	test_grep "ValidationException: .*InstanceType" err && test_must_fail sagerun describe t-inval
+	test_grep "ValidationException: .*InstanceType" err && test_must_fail sagerun describe t-inval &&
+	test_grep "^hint: .*--dry-run prints the request" err
 '
 
 test_expect_success 'throttling is retried with backoff; past the retries, said with a hint' '
@@ -146,7 +147,11 @@ test_expect_success 'HTTP 5xx is retried; AccessDenied is said with the permissi
 	test_grep "AccessDeniedException: User: x is not authorized" err &&
 	test_grep "^hint: .*needs sagemaker:CreateTrainingJob" err &&
 	test_must_fail sagerun describe t-denied &&
-	standin_calls >calls && test $(grep -c "CreateTrainingJob.*t-denied" calls) -eq 1
+	standin_calls >calls && test $(grep -c "CreateTrainingJob.*t-denied" calls) -eq 1 &&
+	standin_fail 5 500 InternalFailure "We encountered an internal error" &&
+	test_expect_code 1 sm train --name t-500 --output s3://bkt/out -- true 2>err &&
+	test_grep "InternalFailure: We encountered an internal error" err &&
+	test_grep "^hint: the service failed every attempt (5)" err
 '
 
 test_expect_success 'bad credentials: the service refuses the signature, said with their source' '
