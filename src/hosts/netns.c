@@ -94,17 +94,19 @@ uint32_t netns_host_addr(const struct netns_job *nj, size_t index)
 
 /* A new network namespace, returned as an fd, without moving the calling thread: unshare()
  * is the only way to make one without a child process, so the thread steps in, takes an fd
- * and steps straight back.  If it cannot step back it reports that: nothing may run in the
- * wrong namespace. */
-static int netns_new(int *ret_fd, struct sr_error *err)
+ * and steps straight back, to `home` (-1: where it was).  If it cannot step back it reports
+ * that: nothing may run in the wrong namespace. */
+static int netns_new(int home, int *ret_fd, struct sr_error *err)
 {
 	_cleanup_close_ int orig = -1;
 	_cleanup_close_ int fd = -1;
 	int r, open_errno;
 
-	orig = open(NS_SELF, O_RDONLY | O_CLOEXEC);
-	if (orig < 0)
-		return sr_err_errno(err, errno, "open %s", NS_SELF);
+	if (home < 0) {
+		orig = open(NS_SELF, O_RDONLY | O_CLOEXEC);
+		if (orig < 0)
+			return sr_err_errno(err, errno, "open %s", NS_SELF);
+	}
 	if (unshare(CLONE_NEWNET) < 0) {
 		r = -errno;
 		sr_err_errno(err, -r, "create network namespace");
@@ -114,7 +116,7 @@ static int netns_new(int *ret_fd, struct sr_error *err)
 	}
 	fd = open(NS_SELF, O_RDONLY | O_CLOEXEC);
 	open_errno = errno;
-	if (setns(orig, CLONE_NEWNET) < 0) {
+	if (setns(home >= 0 ? home : orig, CLONE_NEWNET) < 0) {
 		r = -errno;
 		return sr_err_errno(err, -r, "return to sagerun's network namespace");
 	}
@@ -186,10 +188,20 @@ int netns_job_make(struct netns_job *nj, struct sr_error *err)
 
 	if (nj->ns_fd >= 0)
 		return sr_err(err, -EALREADY, "the job network exists already");
-	r = netns_new(&fd, err);
-	if (r < 0)
-		return r;
-	r = nl_open_in(fd, &nl, err);
+	if (nj->stay) {
+		/* The thread moves in for good: it could not come back (netns.h). */
+		if (unshare(CLONE_NEWNET) < 0)
+			return sr_err_errno(err, errno, "create network namespace");
+		fd = open(NS_SELF, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return sr_err_errno(err, errno, "open %s", NS_SELF);
+		r = nl_open(&nl, err);
+	} else {
+		r = netns_new(-1, &fd, err);
+		if (r < 0)
+			return r;
+		r = nl_open_in(fd, &nl, err);
+	}
 	if (r < 0)
 		return sr_err_wrap(err, "job network");
 	r = nl_link_up(nl, LOOPBACK_IFINDEX, err);
@@ -211,9 +223,11 @@ int netns_job_create(struct netns_job *nj, const char *cidr, size_t n_hosts, str
 	return r < 0 ? r : netns_job_make(nj, err);
 }
 
-int netns_host_new(int *ret_fd, struct sr_error *err)
+int netns_host_new(const struct netns_job *nj, int *ret_fd, struct sr_error *err)
 {
-	return netns_new(ret_fd, err);
+	if (nj->stay && nj->ns_fd < 0)
+		return sr_err(err, -EBADF, "the job network does not exist");
+	return netns_new(nj->stay ? nj->ns_fd : -1, ret_fd, err);
 }
 
 void netns_job_destroy(struct netns_job *nj)

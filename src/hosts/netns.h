@@ -12,6 +12,7 @@
 #ifndef SR_HOSTS_NETNS_H
 #define SR_HOSTS_NETNS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,12 @@ struct netns_job {
 	int bridge;	 /* br0's ifindex there */
 	uint32_t net;	 /* subnet address, host byte order */
 	unsigned prefix; /* prefix length, 8..30 */
+	/* Rootless (sagerun in a user namespace of its own, hosts/userns.h): a thread that leaves
+	 * the machine's network namespace, which belongs to the initial user namespace, can never
+	 * come back.  netns_job_make then moves its calling thread into the job's namespace for
+	 * good (it must be a thread of its own, that ends there), and netns_host_new steps back
+	 * into the job's namespace rather than into the thread's first one.  Set before make. */
+	bool stay;
 };
 
 /* Parse "A.B.C.D/P" (P in 8..30, host bits zero) with a clear error naming `cidr`. */
@@ -45,8 +52,9 @@ int netns_job_plan(struct netns_job *nj, const char *cidr, size_t n_hosts, struc
 int netns_job_make(struct netns_job *nj, struct sr_error *err);
 
 /* A new, empty network namespace for one host, as an fd (the calling thread steps in and
- * straight back out).  It exists while the fd is open or a process is in it. */
-int netns_host_new(int *ret_fd, struct sr_error *err);
+ * straight back out: to where it was, or with nj->stay to the job's namespace, where the
+ * thread must be).  It exists while the fd is open or a process is in it. */
+int netns_host_new(const struct netns_job *nj, int *ret_fd, struct sr_error *err);
 
 /* Address of host `index` (0-based): net + index + 1, host byte order. */
 uint32_t netns_host_addr(const struct netns_job *nj, size_t index);

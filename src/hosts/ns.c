@@ -34,6 +34,7 @@
 #include "hosts/internal.h"
 #include "hosts/netns.h"
 #include "hosts/spawn.h"
+#include "hosts/userns.h"
 #include "job/report.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -107,7 +108,7 @@ static int make_network(struct host_group *g, struct sr_error *err)
 			r = sr_err(err, -ECANCELED, "the job's network: cancelled");
 			break;
 		}
-		r = netns_host_new(&fd, err);
+		r = netns_host_new(&ng->nj, &fd, err);
 		if (r >= 0)
 			r = netns_host_link(&ng->nj, fd, i, CONTRACT_IFACE_DEFAULT, err);
 		if (r < 0) {
@@ -225,6 +226,13 @@ static void ns_group_begin(struct host_group *g)
 	if (ng->begun)
 		return;
 	ng->begun = true;
+	/* Rootless: into a user namespace of our own before anything of the job is made, and
+	 * while this is the only thread (userns.h). */
+	if (geteuid() != 0 || userns_entered()) {
+		ng->begin_r = userns_enter(&ng->begin_err);
+		if (ng->begin_r < 0)
+			return;
+	}
 	if (g->network_host) {
 		if (g->n > NS_LOOPBACK_HOSTS_MAX)
 			ng->begin_r = sr_err(&ng->begin_err, -E2BIG,
@@ -236,6 +244,7 @@ static void ns_group_begin(struct host_group *g)
 	ng->begin_r = netns_job_plan(&ng->nj, g->subnet, g->n, &ng->begin_err);
 	if (ng->begin_r < 0)
 		return;
+	ng->nj.stay = userns_entered();
 	ng->host_fds = xmalloc(g->n * sizeof(*ng->host_fds));
 	for (size_t i = 0; i < g->n; i++)
 		ng->host_fds[i] = -1;
@@ -442,10 +451,68 @@ static int clone_error(const struct host *h, int e, struct sr_error *err)
 {
 	sr_err_errno(err, e, "%s: cannot create the host's namespaces", h->name);
 	if (e == EPERM)
-		sr_err_hint(err, "the ns backend needs root; try --backend process");
+		sr_err_hint(err, "%s", userns_probe() ? userns_probe() : "try --backend process");
 	else if (e == ENOSPC || e == EUSERS)
 		sr_err_hint(err, "a namespace limit is reached (/proc/sys/user/max_*_namespaces)");
 	return -e;
+}
+
+struct relink_task {
+	struct host *h;
+	int fd, r;
+	struct sr_error err;
+};
+
+/* A host's network made again: its old veth pair gone, a new namespace with a new pair. */
+static void *relink_main(void *arg)
+{
+	struct relink_task *t = arg;
+	const struct ns_group *ng = t->h->group->priv;
+
+	/* Rootless: this thread steps into the job's namespace for good (netns.h). */
+	if (ng->nj.stay && setns(ng->nj.ns_fd, CLONE_NEWNET) < 0) {
+		t->r = sr_err_errno(&t->err, errno, "enter the job's network namespace");
+		return NULL;
+	}
+	t->r = netns_host_unlink(&ng->nj, t->h->index, &t->err);
+	if (t->r >= 0)
+		t->r = netns_host_new(&ng->nj, &t->fd, &t->err);
+	if (t->r >= 0)
+		t->r =
+		    netns_host_link(&ng->nj, t->fd, t->h->index, CONTRACT_IFACE_DEFAULT, &t->err);
+	if (t->r < 0)
+		sr_closep(&t->fd);
+	return NULL;
+}
+
+/* relink_main here, or rootless in a thread of its own, which never comes back to the
+ * machine's network namespace. */
+static int relink(struct host *h, int *ret_fd, struct sr_error *err)
+{
+	const struct ns_group *ng = h->group->priv;
+	struct relink_task t = {.h = h, .fd = -1};
+	sigset_t all, old;
+	pthread_t tid;
+	int r;
+
+	if (!ng->nj.stay) {
+		relink_main(&t);
+	} else {
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		r = pthread_create(&tid, NULL, relink_main, &t);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (r != 0)
+			return sr_err_errno(err, r, "start a thread");
+		pthread_join(tid, NULL);
+	}
+	if (t.r < 0) {
+		if (err)
+			*err = t.err;
+		return t.r;
+	}
+	*ret_fd = t.fd;
+	return 0;
 }
 
 /* The host's network namespace, with its veth pair in it, for the clone: the one the group's
@@ -474,15 +541,9 @@ static int take_netns(struct host *h, int *ret_fd, struct sr_error *err)
 	}
 	/* Started again: by now the thread is done with the job's netlink socket. */
 	net_join(ng);
-	r = netns_host_unlink(&ng->nj, h->index, err);
-	if (r >= 0)
-		r = netns_host_new(&fd, err);
-	if (r >= 0)
-		r = netns_host_link(&ng->nj, fd, h->index, CONTRACT_IFACE_DEFAULT, err);
-	if (r < 0) {
-		sr_closep(&fd);
+	r = relink(h, &fd, err);
+	if (r < 0)
 		return sr_err_wrap(err, "%s: network", h->name);
-	}
 	*ret_fd = fd;
 	return 0;
 }
@@ -885,8 +946,10 @@ static bool ns_probe(struct host_group *g, const char **ret_why)
 	int e = EPERM;
 	pid_t pid;
 
-	if (geteuid() != 0) {
-		why = "needs root: unprivileged user namespaces are not supported yet";
+	/* Rootless: the namespaces are made in a user namespace of the job's own (userns.h); a
+	 * child tries what that will ask for. */
+	if (geteuid() != 0 && !userns_entered()) {
+		why = userns_probe();
 		goto out;
 	}
 	/* Probe, don't check versions: a child tries what ns_start's clone will ask for.  It
