@@ -291,6 +291,16 @@ size_t cli_host_options(struct cli_host_vars *v, struct cli_option *o, bool comp
 		o[n++] = (struct cli_option)CLI_STRING(0, "subnet", &h->subnet, "CIDR",
 						       "the private network's subnet (default "
 						       "10.0.0.0/24)");
+	if (!compose) {
+		o[n++] = (struct cli_option)CLI_BOOL(
+		    0, "privileged", &h->privileged,
+		    "DANGEROUS: ns hosts uncontained, as root with every\n"
+		    "capability, writing this machine's own files (docs/cli.md)");
+		o[n++] = (struct cli_option)CLI_BOOL(
+		    0, "keep-layers", &h->keep_layers,
+		    "keep each ns host's writable layer over this machine's\n"
+		    "files in the job folder (hosts/algo-N/layer)");
+	}
 	o[n++] = (struct cli_option)CLI_CALLBACK(
 	    0, "image", &h->image, "IMAGE", set_image,
 	    compose ? "the image (default: the spec's TrainingImage or ImageUri)"

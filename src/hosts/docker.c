@@ -531,6 +531,10 @@ static int dk_check_options(const struct host_options *o, size_t n_hosts,
 		job_say(rep, JOB_SAY_WARNING, NULL,
 			"EnableNetworkIsolation: with --network host the containers reach this "
 			"machine's networks");
+	if (o->privileged || o->keep_layers)
+		job_say(rep, JOB_SAY_WARNING, NULL,
+			"%s: for ns hosts; the Docker engine's containers keep its defaults",
+			o->privileged ? "--privileged" : "--keep-layers");
 	return 0;
 }
 

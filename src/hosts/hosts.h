@@ -97,6 +97,8 @@ struct host_group {
 	size_t n;
 	bool network_host;  /* --network host: share this machine's network namespace */
 	const char *subnet; /* --subnet CIDR for the private network; NULL = the default */
+	bool privileged;    /* --privileged: no containment (host_options) */
+	bool keep_layers;   /* --keep-layers (host_options) */
 	const struct host_container *container; /* container backends only (borrowed) */
 	/* The job's folder (borrowed): where a backend records what must not outlive the job
 	 * (the process backend's cgroup), for cleanup_leftovers to find.  NULL: none. */
@@ -124,6 +126,11 @@ enum host_backend_flags {
 struct host_options {
 	bool network_host;  /* --network host */
 	const char *subnet; /* --subnet CIDR; NULL: the default */
+	/* --privileged: namespaced hosts without containment (no capability dropped, no
+	 * seccomp filter, no layer over this machine's files): the machine's root. */
+	bool privileged;
+	/* --keep-layers: each host's writable layer in the job folder, not on a tmpfs. */
+	bool keep_layers;
 	/* The job asks for no network beyond its hosts (EnableNetworkIsolation). */
 	bool network_isolation;
 	/* Container hosts. */

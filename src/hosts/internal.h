@@ -110,9 +110,26 @@ enum ns_mount_policy {
 	 * its parent that keeps every original entry (bind mounts), then make it there. */
 	NSM_SHADOW_PARENT = 1 << 4,
 	/* A fresh file system (tmpfs) over a folder that may hold the working folder: bind the
-	 * working folder back at the same path inside it. */
+	 * working folder back at the same path inside it (and `keep`, when set). */
 	NSM_KEEP_CWD = 1 << 5,
+	/* With NSM_RDONLY: every mount below `where` read-only too. */
+	NSM_REC = 1 << 6,
+	/* The folder that holds the hosts' layers (a tmpfs, or what NULL: a folder of the job),
+	 * opened once mounted.  Comes before the first NSM_LAYER row. */
+	NSM_LAYER_BASE = 1 << 7,
+	/* An overlay of `where` over itself, its writable layer the folder `upper` of the layers'
+	 * base (made there).  From the first such row on, every later row's sources are opened
+	 * first: the layers hide their paths (a job folder under /home). */
+	NSM_LAYER = 1 << 8,
+	/* Copy-on-write: an overlay of `lower`, its layer `upper`/data (work folder
+	 * `upper`/work). */
+	NSM_COW = 1 << 9,
+	/* symlink(what, where): a fresh /dev's links. */
+	NSM_SYMLINK = 1 << 10,
 };
+
+/* Rows of a host's mount table that hold an fd opened before the layers (ns_mount.c). */
+#define NS_MOUNTS_MAX 1024
 
 struct ns_mount {
 	const char *what; /* source; NULL for a change of propagation */
@@ -120,8 +137,10 @@ struct ns_mount {
 	const char *type; /* NULL for binds */
 	unsigned long flags;
 	const char *data;
-	unsigned policy;  /* enum ns_mount_policy */
-	const char *step; /* "mount /opt/ml": names the step in an error */
+	unsigned policy;	   /* enum ns_mount_policy */
+	const char *step;	   /* "mount /opt/ml": names the step in an error */
+	const char *lower, *upper; /* NSM_COW, NSM_LAYER (upper only) */
+	const char *keep;	   /* NSM_KEEP_CWD: a path to bind back too (NULL: none) */
 };
 
 /* The child's report, one SOCK_SEQPACKET message (crun: sync socket).  err 0: the user's
@@ -161,6 +180,11 @@ struct ns_plan {
 	 * net_addr/net_prefix.  NULL ifname and netns_fd -1: the host shares this machine's
 	 * network. */
 	int netns_fd;
+	/* Contained like a container (not --privileged): Docker's capabilities, no new
+	 * privileges, its seccomp refusals (ns_seccomp.c). */
+	bool contain;
+	/* Overlays in a user namespace: their metadata in user.* xattrs (`userxattr`). */
+	bool userxattr;
 	const char *ifname;
 	uint32_t net_addr; /* host byte order */
 	unsigned net_prefix;
@@ -179,6 +203,10 @@ int ns_mount_all(const struct ns_plan *p, char *what, size_t len);
 int ns_net_open(void);
 int ns_net_lo_up(int fd, char *what, size_t len);
 int ns_net_iface_up(int fd, const struct ns_plan *p, char *what, size_t len);
+
+/* Install the seccomp filter of a contained host (and no_new_privs, which it needs) in the
+ * calling process: 0 or a positive errno.  Async-signal-safe. */
+int ns_seccomp_install(void);
 
 /* Async-signal-safe string helpers (no stdio): append `s` to buf at *pos, truncating. */
 void ns_str_add(char *buf, size_t len, size_t *pos, const char *s);

@@ -14,6 +14,8 @@
 #include "hosts/hosts.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -272,7 +274,13 @@ static int write_etc(const struct host *h, const char *hosts, struct sr_error *e
 	free(path);
 	path = xasprintf("%s/hostname", etc);
 	name = xasprintf("%s\n", h->name);
-	return fs_write_fresh(path, name, strlen(name), 0644, err);
+	r = fs_write_fresh(path, name, strlen(name), 0644, err);
+	if (r < 0 || h->group->privileged)
+		return r;
+	/* Where a contained host's layers go: a tmpfs mounted there, or the layers kept. */
+	free(path);
+	path = xasprintf("%s/layer", h->root);
+	return fs_mkdir_p(path, 0755, err);
 }
 
 static int ns_group_prepare(struct host_group *g, struct sr_error *err)
@@ -361,36 +369,261 @@ static const char *overlay_unsafe(const char *lower, const char *upper)
 	return strpbrk(upper, ",:\\") ? upper : NULL;
 }
 
+/* The mount points of this machine's mount namespace (mountinfo's fifth field, its \ooo
+ * escapes undone). */
+static void mount_points(struct strv *out)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+
+	while (f && getline(&line, &cap, f) > 0) {
+		char *field = line, *e;
+
+		for (int i = 0; i < 4 && field; i++) {
+			field = strchr(field, ' ');
+			if (field)
+				field++;
+		}
+		if (!field)
+			continue;
+		e = strchr(field, ' ');
+		if (e)
+			*e = '\0';
+		for (char *r = field, *w = field;; r++, w++) {
+			if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] && r[3]) {
+				*w = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+				r += 3;
+			} else {
+				*w = *r;
+			}
+			if (!*r)
+				break;
+		}
+		strv_push(out, field);
+	}
+	free(line);
+}
+
+static bool any_under(const struct strv *points, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	for (size_t i = 0; i < points->n; i++)
+		if (!strncmp(points->v[i], dir, n) && points->v[i][n] == '/')
+			return true;
+	return false;
+}
+
+/* The folders at / a contained host sees through a layer of its own; those that hold other
+ * mounts (which a layer would hide, and which a user namespace may not reveal) or the kept
+ * layers themselves (an overlay's layer may not lie inside its lower folder) are read-only
+ * instead.  The ones with a file system of the host's own are left out. */
+static const char *const own_tops[] = {"proc", "sys", "dev", "run", "tmp", "lost+found", NULL};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct mount_table {
+	struct ns_mount *m;
+	size_t n, cap;
+	struct strv *strs;
+};
+
+static struct ns_mount *row(struct mount_table *t)
+{
+	xgrow(&t->m, &t->cap, t->n + 1, sizeof(*t->m));
+	memset(&t->m[t->n], 0, sizeof(t->m[t->n]));
+	return &t->m[t->n++];
+}
+
+static void add(struct mount_table *t, const char *what, const char *where, const char *type,
+		unsigned long flags, const char *data, unsigned policy, const char *step)
+{
+	*row(t) = (struct ns_mount){.what = what,
+				    .where = where,
+				    .type = type,
+				    .flags = flags,
+				    .data = data,
+				    .policy = policy,
+				    .step = step};
+}
+
+#define STR(...) (strv_pushf(t->strs, __VA_ARGS__), t->strs->v[t->strs->n - 1])
+
+static void layer_rows(struct mount_table *t, const struct host *h, const char *base)
+{
+	struct strv points = STRV_INIT, tops = STRV_INIT;
+	DIR *d = opendir("/");
+	struct dirent *e;
+	struct ns_mount *m;
+
+	mount_points(&points);
+	m = row(t);
+	*m = (struct ns_mount){.what = h->group->keep_layers ? NULL : "tmpfs",
+			       .where = base,
+			       .type = h->group->keep_layers ? NULL : "tmpfs",
+			       .flags = h->group->keep_layers ? 0 : MS_NOSUID | MS_NODEV,
+			       .data = h->group->keep_layers ? NULL : "mode=0755",
+			       .policy = NSM_LAYER_BASE,
+			       .step = "mount the host's layers"};
+	while (d && (e = readdir(d))) {
+		char path[PATH_MAX];
+		struct stat st;
+		bool own = e->d_name[0] == '.';
+
+		for (size_t i = 0; own_tops[i] && !own; i++)
+			own = !strcmp(e->d_name, own_tops[i]);
+		snprintf(path, sizeof(path), "/%s", e->d_name);
+		if (own || lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		strv_push(&tops, path);
+	}
+	if (d)
+		closedir(d);
+	qsort(tops.v, tops.n, sizeof(*tops.v), cmp_str);
+	for (size_t i = 0; i < tops.n; i++) {
+		const char *top = tops.v[i];
+		size_t n = strlen(top);
+
+		m = row(t);
+		if (any_under(&points, top) || (!strncmp(base, top, n) && base[n] == '/'))
+			*m = (struct ns_mount){.what = STR("%s", top),
+					       .where = STR("%s", top),
+					       .flags = MS_BIND | MS_REC,
+					       .policy = NSM_RDONLY | NSM_REC,
+					       .step = STR("make %s read-only", top)};
+		else
+			*m = (struct ns_mount){.what = "overlay",
+					       .where = STR("%s", top),
+					       .type = "overlay",
+					       .upper = STR("%s", top + 1),
+					       .policy = NSM_LAYER,
+					       .step = STR("mount the host's layer over %s", top)};
+	}
+	strv_release(&points);
+	strv_release(&tops);
+}
+
+/* A contained host's /dev: a tmpfs with this machine's harmless devices (and its GPUs)
+ * bound in, a devpts of its own and the usual links, as a container's. */
+static void dev_rows(struct mount_table *t)
+{
+	static const char *const devs[] = {"null", "zero", "full", "random", "urandom", "tty"};
+	static const char *const links[][2] = {
+	    {"/proc/self/fd", "/dev/fd"},	{"/proc/self/fd/0", "/dev/stdin"},
+	    {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
+	    {"pts/ptmx", "/dev/ptmx"},
+	};
+	DIR *d = opendir("/dev");
+	struct dirent *e;
+
+	add(t, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755", 0, "mount /dev");
+	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
+		add(t, STR("/dev/%s", devs[i]), STR("/dev/%s", devs[i]), NULL, MS_BIND, NULL,
+		    NSM_MKDIR | NSM_FILE | NSM_OPTIONAL, STR("mount /dev/%s", devs[i]));
+	while (d && (e = readdir(d)))
+		if (!strncmp(e->d_name, "nvidia", 6))
+			add(t, STR("/dev/%s", e->d_name), STR("/dev/%s", e->d_name), NULL,
+			    MS_BIND | MS_REC, NULL,
+			    NSM_MKDIR | NSM_OPTIONAL | (e->d_type == DT_DIR ? 0 : NSM_FILE),
+			    STR("mount /dev/%s", e->d_name));
+	if (d)
+		closedir(d);
+	add(t, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+	    "newinstance,ptmxmode=0666,mode=0620", NSM_MKDIR, "mount /dev/pts");
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+		*row(t) = (struct ns_mount){.what = links[i][0],
+					    .where = links[i][1],
+					    .policy = NSM_SYMLINK,
+					    .step = STR("link %s", links[i][1])};
+}
+
+/* What Docker hides or makes read-only in a container's /proc and /sys (moby:
+ * oci/defaults.go, MaskedPaths and ReadonlyPaths), after the host's own /proc. */
+static void proc_rows(struct mount_table *t)
+{
+	static const char *const ro[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+					 "/proc/sysrq-trigger"};
+	static const char *const masked[] = {"/proc/kcore",	    "/proc/keys",
+					     "/proc/latency_stats", "/proc/timer_list",
+					     "/proc/timer_stats",   "/proc/sched_debug"};
+	static const char *const hidden[] = {"/proc/acpi", "/proc/scsi", "/sys/firmware"};
+
+	for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)
+		add(t, ro[i], ro[i], NULL, MS_BIND | MS_REC, NULL,
+		    NSM_RDONLY | NSM_REC | NSM_OPTIONAL, STR("make %s read-only", ro[i]));
+	for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++)
+		add(t, "/dev/null", masked[i], NULL, MS_BIND, NULL, NSM_OPTIONAL,
+		    STR("mask %s", masked[i]));
+	add(t, "/sys", "/sys", NULL, MS_BIND | MS_REC, NULL, NSM_RDONLY | NSM_REC,
+	    "make /sys read-only");
+	for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
+		add(t, "tmpfs", hidden[i], "tmpfs", MS_RDONLY, "mode=0555", NSM_OPTIONAL,
+		    STR("hide %s", hidden[i]));
+}
+
+/* The machine's runtime sockets (Docker's, containerd's, systemd's, D-Bus's) live under /run:
+ * a fresh one hides them, as a container's; the name server's file stays when
+ * /etc/resolv.conf leads there (systemd-resolved's). */
+static void run_rows(struct mount_table *t)
+{
+	_cleanup_free_ char *resolv = realpath("/etc/resolv.conf", NULL);
+	struct stat st;
+
+	add(t, "tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755",
+	    NSM_OPTIONAL | NSM_KEEP_CWD, "mount /run");
+	if (resolv && !strncmp(resolv, "/run/", 5))
+		t->m[t->n - 1].keep = STR("%s", resolv);
+	/* Where /var/run is a folder of its own, not the usual link to /run. */
+	if (lstat("/var/run", &st) == 0 && S_ISDIR(st.st_mode))
+		add(t, "tmpfs", "/var/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755",
+		    NSM_OPTIONAL, "mount /var/run");
+}
+
 /* The mount table, in the order the child must follow (see ns_mount.c for why).  Strings
- * the table points to are owned by `strs`. */
+ * the table points to are owned by `strs`.  Contained (not --privileged), the host sees this
+ * machine's folders through a writable layer of its own (made on a tmpfs, or kept in the job
+ * folder), a /dev, /run and read-only /proc/sys and /sys as a container's, and / itself
+ * read-only. */
 static int build_mounts(const struct host *h, struct ns_mount **ret, size_t *ret_n,
 			struct strv *strs, struct sr_error *err)
 {
-	size_t cap = h->n_binds + 8, n = 0;
-	struct ns_mount *m = xcalloc(cap, sizeof(*m));
+	struct mount_table tt = {.strs = strs}, *t = &tt;
 	const size_t base_len = strlen(CONTRACT_BASE_DIR);
+	bool contain = !h->group->privileged;
+	bool opt_layered = false;
 
-#define STR(...) (strv_pushf(strs, __VA_ARGS__), strs->v[strs->n - 1])
 	/* Nothing we mount may propagate back to the machine's mount namespace. */
-	m[n++] = (struct ns_mount){NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, 0, "make / private"};
+	add(t, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, 0, "make / private");
+	if (contain) {
+		const char *base = STR("%s/layer", h->root);
+
+		layer_rows(t, h, base);
+		for (size_t i = 0; i < t->n; i++)
+			opt_layered |=
+			    (t->m[i].policy & NSM_LAYER) && !strcmp(t->m[i].where, "/opt");
+	}
 	if (h->opt_ml)
-		m[n++] = (struct ns_mount){
-		    h->opt_ml,	       CONTRACT_BASE_DIR,	  NULL, MS_BIND | MS_REC, NULL,
-		    NSM_SHADOW_PARENT, "mount " CONTRACT_BASE_DIR};
+		add(t, h->opt_ml, CONTRACT_BASE_DIR, NULL, MS_BIND | MS_REC, NULL,
+		    /* In the host's layer, /opt/ml is made there. */
+		    opt_layered ? NSM_MKDIR : NSM_SHADOW_PARENT, "mount " CONTRACT_BASE_DIR);
 	for (size_t i = 0; i < h->n_binds; i++) {
 		const struct host_bind *b = &h->binds[i];
 		unsigned policy = b->readonly ? NSM_RDONLY : 0;
 		struct stat st;
 
 		if (!b->src || !b->dst || !path_is_clean(b->dst) || b->src[0] != '/') {
-			free(m);
+			free(t->m);
 			return sr_err(err, -EINVAL, "%s: bind '%s' on '%s': not an absolute path",
 				      h->name, b->src ? b->src : "", b->dst ? b->dst : "");
 		}
 		if (stat(b->src, &st) < 0) {
 			int e = errno;
 
-			free(m);
+			free(t->m);
 			return sr_err_errno(err, e, "%s: bind '%s'", h->name, b->src);
 		}
 		/* Targets are made only inside the host's own tree, never on the real machine. */
@@ -401,51 +634,51 @@ static int build_mounts(const struct host *h, struct ns_mount **ret, size_t *ret
 			const char *bad = overlay_unsafe(b->src, b->upper);
 
 			if (bad || !S_ISDIR(st.st_mode)) {
-				free(m);
+				free(t->m);
 				return sr_err(err, -EINVAL,
 					      "%s: '%s' cannot be a writable channel: %s", h->name,
 					      bad ? bad : b->src,
 					      bad ? "overlayfs options cannot hold , : or \\"
 						  : "not a folder");
 			}
-			m[n++] =
-			    (struct ns_mount){"overlay",
-					      b->dst,
-					      "overlay",
-					      0,
-					      STR("lowerdir=%s,upperdir=%s/data,workdir=%s/work",
-						  b->src, b->upper, b->upper),
-					      policy & ~NSM_RDONLY,
-					      STR("mount %s (copy-on-write)", b->dst)};
+			*row(t) = (struct ns_mount){.what = "overlay",
+						    .where = b->dst,
+						    .type = "overlay",
+						    .policy = (policy & ~NSM_RDONLY) | NSM_COW,
+						    .step = STR("mount %s (copy-on-write)", b->dst),
+						    .lower = b->src,
+						    .upper = b->upper};
 			continue;
 		}
-		m[n++] = (struct ns_mount){
-		    b->src, b->dst, NULL, MS_BIND | MS_REC, NULL, policy, STR("mount %s", b->dst)};
+		add(t, b->src, b->dst, NULL, MS_BIND | MS_REC, NULL, policy,
+		    STR("mount %s", b->dst));
 	}
-	m[n++] = (struct ns_mount){
-	    STR("%s/etc/hosts", h->root), "/etc/hosts", NULL, MS_BIND, NULL, 0, "mount /etc/hosts"};
-	m[n++] = (struct ns_mount){STR("%s/etc/hostname", h->root),
-				   "/etc/hostname",
-				   NULL,
-				   MS_BIND,
-				   NULL,
-				   NSM_OPTIONAL,
-				   "mount /etc/hostname"};
+	add(t, STR("%s/etc/hosts", h->root), "/etc/hosts", NULL, MS_BIND, NULL, 0,
+	    "mount /etc/hosts");
+	add(t, STR("%s/etc/hostname", h->root), "/etc/hostname", NULL, MS_BIND, NULL, NSM_OPTIONAL,
+	    "mount /etc/hostname");
 	/* After the binds: their sources may be under the real /tmp. */
-	m[n++] = (struct ns_mount){"tmpfs",	"/tmp",	      "tmpfs",	   MS_NOSUID | MS_NODEV,
-				   "mode=1777", NSM_KEEP_CWD, "mount /tmp"};
-	m[n++] = (struct ns_mount){"tmpfs",	    "/dev/shm",
-				   "tmpfs",	    MS_NOSUID | MS_NODEV,
-				   "mode=1777",	    NSM_KEEP_CWD | NSM_OPTIONAL,
-				   "mount /dev/shm"};
-	/* Last: a /proc of the new PID namespace, so the host sees only its own processes. */
-	m[n++] = (struct ns_mount){"proc", "/proc", "proc",	  MS_NOSUID | MS_NODEV | MS_NOEXEC,
-				   NULL,   0,	    "mount /proc"};
-#undef STR
-	*ret = m;
-	*ret_n = n;
+	add(t, "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", NSM_KEEP_CWD,
+	    "mount /tmp");
+	if (contain) {
+		dev_rows(t);
+		run_rows(t);
+	}
+	add(t, "tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777",
+	    NSM_KEEP_CWD | (contain ? NSM_MKDIR : NSM_OPTIONAL), "mount /dev/shm");
+	/* Then a /proc of the new PID namespace, so the host sees only its own processes. */
+	add(t, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0, "mount /proc");
+	if (contain) {
+		proc_rows(t);
+		/* Last: what the binds above read from / is bound by now. */
+		add(t, NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL, 0,
+		    "make / read-only");
+	}
+	*ret = t->m;
+	*ret_n = t->n;
 	return 0;
 }
+#undef STR
 
 static int clone_error(const struct host *h, int e, struct sr_error *err)
 {
@@ -688,6 +921,8 @@ static void plan_fill(const struct host *h, struct launch_kit *k)
 	    .agent = h->agent_port > 0,
 	    .agent_addr = k->agent_addr,
 	    .netns_fd = k->netns_fd,
+	    .contain = !h->group->privileged,
+	    .userxattr = userns_entered(),
 	};
 	if (!h->group->network_host) {
 		k->plan.ifname = CONTRACT_IFACE_DEFAULT;

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,6 +32,61 @@
 #include <unistd.h>
 
 #include "hosts/spawn.h"
+
+/* Docker's default capabilities (moby: oci/caps/defaults.go), all a contained host's
+ * processes may ever have. */
+static const int docker_caps[] = {
+    CAP_CHOWN,	    CAP_DAC_OVERRIDE, CAP_FOWNER,      CAP_FSETID,	     CAP_KILL,
+    CAP_SETGID,	    CAP_SETUID,	      CAP_SETPCAP,     CAP_NET_BIND_SERVICE, CAP_NET_RAW,
+    CAP_SYS_CHROOT, CAP_MKNOD,	      CAP_AUDIT_WRITE, CAP_SETFCAP,
+};
+
+/* Contained like a container, once the host is set up: every capability but Docker's out of
+ * the bounding set (the user's processes run as root, whose exec gets exactly that set), no
+ * ambient ones, then no_new_privs and the seccomp filter, which init's own few calls from
+ * here on (poll, read, wait, kill, clone without namespaces, exec) pass.  0 or a positive
+ * errno with the step in `what`. */
+static int contain(char *what, size_t len)
+{
+	size_t pos = 0;
+	int e;
+
+	for (int cap = 0; cap < 64; cap++) {
+		bool kept = false;
+
+		for (size_t i = 0; i < sizeof(docker_caps) / sizeof(docker_caps[0]); i++)
+			kept |= docker_caps[i] == cap;
+		if (kept || prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
+			continue;
+		if (errno == EINVAL)
+			break; /* past the kernel's last capability */
+		e = errno;
+		ns_str_add(what, len, &pos, "drop capabilities");
+		return e;
+	}
+	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	/* Init itself keeps no more than its host's processes: they may then read what the
+	 * kernel shows only to a peer, /proc/1/exe (the path by which they run sagerun: its
+	 * rsh agent for mpirun). */
+	{
+		struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+		struct __user_cap_data_struct data[2] = {{0}};
+
+		for (size_t i = 0; i < sizeof(docker_caps) / sizeof(docker_caps[0]); i++) {
+			data[docker_caps[i] / 32].effective |= 1u << (docker_caps[i] % 32);
+			data[docker_caps[i] / 32].permitted |= 1u << (docker_caps[i] % 32);
+		}
+		if (syscall(SYS_capset, &hdr, data) < 0) {
+			e = errno;
+			ns_str_add(what, len, &pos, "drop init's capabilities");
+			return e;
+		}
+	}
+	e = ns_seccomp_install();
+	if (e)
+		ns_str_add(what, len, &pos, "install the seccomp filter");
+	return e;
+}
 
 static void report(int fd, int e, bool exec, const char *what)
 {
@@ -316,6 +372,13 @@ _Noreturn void ns_child_main(const struct ns_plan *p)
 		if (e)
 			fail(p, e, what);
 		close(nl);
+	}
+
+	if (p->contain) {
+		what[0] = '\0';
+		e = contain(what, sizeof(what));
+		if (e)
+			fail(p, e, what);
 	}
 
 	sfd = signalfd(-1, &all, SFD_CLOEXEC);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -243,17 +244,165 @@ static bool path_under(const char *path, const char *dir)
 	return path && !strncmp(path, dir, n) && path[n] == '/';
 }
 
-static int mount_one(const struct ns_plan *p, const struct ns_mount *m, char *what, size_t len)
+/* Init is single-threaded and carries out one table: the fds opened before the layers (for
+ * row i: its source, or a copy-on-write overlay's lower folder, and its layer) and the layers'
+ * base. */
+static int src_fd[NS_MOUNTS_MAX], upper_fd[NS_MOUNTS_MAX];
+static int layer_fd = -1;
+static char data_buf[3 * PATH_MAX];
+
+/* mount_setattr(2) (Linux 5.12), which sets an attribute on a whole tree of mounts at once;
+ * declared here as glibc 2.36's headers and the kernel's clash. */
+struct sr_mount_attr {
+	uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+#define SR_MOUNT_ATTR_RDONLY 0x00000001
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+
+/* Read-only, with every mount below when `rec`: one call where the kernel has it, else the
+ * top mount only (FIXME: drop when kernel 5.12 is baseline). */
+static int make_rdonly(const char *where, bool rec)
+{
+#ifdef SYS_mount_setattr
+	struct sr_mount_attr a = {.attr_set = SR_MOUNT_ATTR_RDONLY};
+
+	if (rec &&
+	    syscall(SYS_mount_setattr, -1, where, rec ? AT_RECURSIVE : 0, &a, sizeof(a)) == 0)
+		return 0;
+#endif
+	return mount(NULL, where, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | kept_flags(where),
+		     NULL) < 0
+		   ? errno
+		   : 0;
+}
+
+/* "/proc/self/fd/N" for an fd opened before the layers, else the path itself. */
+static const char *via_fd(char *buf, size_t len, int fd, const char *path)
+{
+	if (fd < 0 || fd_path(buf, len, fd, NULL))
+		return path;
+	return buf;
+}
+
+/* Before the first layer: open what every later row reads, while the machine's paths still
+ * lead to it. */
+static int preopen(const struct ns_plan *p, size_t from, char *what, size_t len)
+{
+	for (size_t i = from; i < p->n_mounts && i < NS_MOUNTS_MAX; i++) {
+		const struct ns_mount *m = &p->mounts[i];
+		const char *src = (m->policy & NSM_COW)	 ? m->lower
+				  : (m->flags & MS_BIND) ? m->what
+							 : NULL;
+
+		if (src) {
+			src_fd[i] = open(src, O_PATH | O_CLOEXEC);
+			if (src_fd[i] < 0 && errno != ENOENT) {
+				set_what(what, len, m->step, "open ");
+				add_what(what, len, src, "");
+				return errno;
+			}
+		}
+		if (m->policy & NSM_COW) {
+			upper_fd[i] = open(m->upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (upper_fd[i] < 0) {
+				set_what(what, len, m->step, "open ");
+				add_what(what, len, m->upper, "");
+				return errno;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The overlay options of a NSM_COW or NSM_LAYER row, in data_buf. */
+static int overlay_data(const struct ns_plan *p, const struct ns_mount *m, size_t i)
+{
+	char a[64], b[64];
+	const char *lower, *upper;
+	size_t pos = 0;
+
+	if (m->policy & NSM_LAYER) {
+		int r;
+
+		if (layer_fd < 0)
+			return EBADF;
+		/* The layer's two folders, on the base (a fresh tmpfs, or the job's). */
+		if (mkdirat(layer_fd, m->upper, 0755) < 0 && errno != EEXIST)
+			return errno;
+		r = fd_path(b, sizeof(b), layer_fd, m->upper);
+		if (r)
+			return r;
+		lower = m->where;
+		upper = b;
+	} else {
+		lower = via_fd(a, sizeof(a), i < NS_MOUNTS_MAX ? src_fd[i] : -1, m->lower);
+		upper = via_fd(b, sizeof(b), i < NS_MOUNTS_MAX ? upper_fd[i] : -1, m->upper);
+	}
+	if (m->policy & NSM_LAYER) {
+		char d[PATH_MAX];
+
+		ns_str_add(d, sizeof(d), &pos, upper);
+		ns_str_add(d, sizeof(d), &pos, "/data");
+		if (mkdir(d, 0755) < 0 && errno != EEXIST)
+			return errno;
+		pos -= 5;
+		d[pos] = '\0';
+		ns_str_add(d, sizeof(d), &pos, "/work");
+		if (mkdir(d, 0755) < 0 && errno != EEXIST)
+			return errno;
+		pos = 0;
+	}
+	ns_str_add(data_buf, sizeof(data_buf), &pos, "lowerdir=");
+	ns_str_add(data_buf, sizeof(data_buf), &pos, lower);
+	ns_str_add(data_buf, sizeof(data_buf), &pos, ",upperdir=");
+	ns_str_add(data_buf, sizeof(data_buf), &pos, upper);
+	ns_str_add(data_buf, sizeof(data_buf), &pos, "/data,workdir=");
+	ns_str_add(data_buf, sizeof(data_buf), &pos, upper);
+	ns_str_add(data_buf, sizeof(data_buf), &pos, "/work");
+	if (p->userxattr)
+		ns_str_add(data_buf, sizeof(data_buf), &pos, ",userxattr");
+	return pos + 1 >= sizeof(data_buf) ? ENAMETOOLONG : 0;
+}
+
+/* Bind `path` (opened as `fd` before the mount that hid it) back at its place. */
+static int bind_back(int fd, const char *path)
 {
 	char fdp[64];
 	struct stat st;
-	int cwd_fd = -1, r = 0;
+	int r;
+
+	if (fstat(fd, &st) < 0)
+		return errno;
+	r = make_path(path, !S_ISDIR(st.st_mode));
+	if (!r)
+		r = fd_path(fdp, sizeof(fdp), fd, NULL);
+	if (!r && mount(fdp, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+		r = errno;
+	return r;
+}
+
+static int mount_one(const struct ns_plan *p, size_t i, char *what, size_t len)
+{
+	const struct ns_mount *m = &p->mounts[i];
+	char fdp[64];
+	const char *src = m->what, *data = m->data;
+	struct stat st;
+	int cwd_fd = -1, keep_fd = -1, r = 0;
 
 	set_what(what, len, m->step, NULL);
+	if (m->policy & NSM_SYMLINK)
+		return symlink(m->what, m->where) < 0 && errno != EEXIST ? errno : 0;
+	if ((m->flags & MS_BIND) && i < NS_MOUNTS_MAX) {
+		if (src_fd[i] < 0 && layer_fd >= 0 && (m->policy & NSM_OPTIONAL))
+			return 0; /* its source is not there */
+		src = via_fd(fdp, sizeof(fdp), src_fd[i], m->what);
+	}
 	if (m->what && stat(m->where, &st) < 0) {
 		if (errno != ENOENT)
 			return errno;
-		if (m->policy & NSM_OPTIONAL)
+		if ((m->policy & NSM_OPTIONAL) && !(m->policy & NSM_MKDIR))
 			return 0;
 		if (m->policy & NSM_SHADOW_PARENT)
 			r = shadow_parent(m->where, m->policy & NSM_FILE, what, len);
@@ -264,46 +413,101 @@ static int mount_one(const struct ns_plan *p, const struct ns_mount *m, char *wh
 		if (r)
 			return r;
 	}
+	if (m->policy & (NSM_COW | NSM_LAYER)) {
+		r = overlay_data(p, m, i);
+		if (r) {
+			set_what(what, len, m->step, "its layer");
+			return r;
+		}
+		data = data_buf;
+	}
 
 	/* A fresh tmpfs over /tmp would hide a working folder below it (a test run from its
 	 * temp folder): keep a handle on it to bind it back.  A missing one is chdir's error. */
 	if ((m->policy & NSM_KEEP_CWD) && path_under(p->cwd, m->where))
 		cwd_fd = open(p->cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if ((m->policy & NSM_KEEP_CWD) && m->keep)
+		keep_fd = open(m->keep, O_PATH | O_CLOEXEC);
 
-	if (mount(m->what, m->where, m->type, m->flags, m->data) < 0) {
-		r = errno;
-		goto out;
+	if (m->flags || m->what || m->type) {
+		unsigned long flags = m->flags;
+
+		if (flags & MS_REMOUNT)
+			flags |= kept_flags(m->where);
+		if (mount(src, m->where, m->type, flags, data) < 0) {
+			r = errno;
+			goto out;
+		}
 	}
-	if ((m->policy & NSM_RDONLY) &&
-	    mount(NULL, m->where, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | kept_flags(m->where),
-		  NULL) < 0) {
-		r = errno;
+	if ((m->policy & NSM_RDONLY) && (r = make_rdonly(m->where, m->policy & NSM_REC))) {
 		set_what(what, len, m->step, "make read-only");
 		goto out;
 	}
+	if (m->policy & NSM_LAYER_BASE) {
+		layer_fd = open(m->where, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (layer_fd < 0) {
+			r = errno;
+			goto out;
+		}
+	}
 	if (cwd_fd >= 0) {
 		set_what(what, len, m->step, "keep the working folder");
-		r = make_path(p->cwd, false);
-		if (!r)
-			r = fd_path(fdp, sizeof(fdp), cwd_fd, NULL);
-		if (!r && mount(fdp, p->cwd, NULL, MS_BIND | MS_REC, NULL) < 0)
-			r = errno;
+		r = bind_back(cwd_fd, p->cwd);
+		if (r)
+			goto out;
+	}
+	if (keep_fd >= 0) {
+		set_what(what, len, m->step, "keep ");
+		add_what(what, len, m->keep, "");
+		r = bind_back(keep_fd, m->keep);
 	}
 out:
 	if (cwd_fd >= 0)
 		close(cwd_fd);
+	if (keep_fd >= 0)
+		close(keep_fd);
 	return r;
+}
+
+static void close_opened(void)
+{
+	for (size_t i = 0; i < NS_MOUNTS_MAX; i++) {
+		if (src_fd[i] >= 0)
+			close(src_fd[i]);
+		if (upper_fd[i] >= 0)
+			close(upper_fd[i]);
+		src_fd[i] = upper_fd[i] = -1;
+	}
+	if (layer_fd >= 0)
+		close(layer_fd);
+	layer_fd = -1;
 }
 
 int ns_mount_all(const struct ns_plan *p, char *what, size_t len)
 {
-	int r;
+	bool opened = false;
+	int r = 0;
 
-	for (size_t i = 0; i < p->n_mounts; i++) {
-		r = mount_one(p, &p->mounts[i], what, len);
-		if (r)
-			return r;
+	for (size_t i = 0; i < NS_MOUNTS_MAX; i++)
+		src_fd[i] = upper_fd[i] = -1;
+	if (p->n_mounts > NS_MOUNTS_MAX) {
+		set_what(what, len, "mount the host's folders: too many", NULL);
+		return E2BIG;
 	}
+	for (size_t i = 0; i < p->n_mounts; i++) {
+		if ((p->mounts[i].policy & NSM_LAYER) && !opened) {
+			opened = true;
+			r = preopen(p, i + 1, what, len);
+			if (r)
+				break;
+		}
+		r = mount_one(p, i, what, len);
+		if (r)
+			break;
+	}
+	close_opened();
+	if (r)
+		return r;
 	if (p->cwd && chdir(p->cwd) < 0) {
 		r = errno;
 		set_what(what, len, "cannot change to folder '", NULL);

@@ -405,6 +405,17 @@ static int proc_check_options(const struct host_options *o, size_t n_hosts,
 		job_say(rep, JOB_SAY_WARNING, NULL,
 			"EnableNetworkIsolation: the process backend's hosts reach whatever this "
 			"machine reaches (--backend ns isolates them)");
+	if (o->privileged || o->keep_layers)
+		job_say(rep, JOB_SAY_NOTE, NULL,
+			"%s: the process backend contains nothing and has no layer to keep",
+			o->privileged ? "--privileged" : "--keep-layers");
+	/* Once per job, what a host here is not, so that a program that connects to algo-1 or
+	 * shares /tmp by mistake is no surprise. */
+	job_say(rep, JOB_SAY_NOTE, NULL,
+		"the process backend's hosts are plain processes: algo-N names do not resolve "
+		"(peers meet at 127.0.0.1), /tmp, /opt/ml's path and this machine's network are "
+		"shared, and nothing is contained (hosts run with your rights); --backend ns "
+		"gives each host its name, network, /tmp and a container's limits");
 	return 0;
 }
 

@@ -182,6 +182,8 @@ int launch_backend_pick(struct local_job *L, struct sr_error *err)
 	L->group.n = (size_t)L->job->instance_count;
 	L->group.network_host = L->host_opts.network_host;
 	L->group.subnet = L->host_opts.subnet;
+	L->group.privileged = L->host_opts.privileged;
+	L->group.keep_layers = L->host_opts.keep_layers;
 
 	r = !name || !strcmp(name, "auto") ? pick_auto(L, err) : pick_named(L, name, err);
 	/* What the job needs first: an option warning is noise when the job cannot run. */
