@@ -177,6 +177,26 @@ machine_procs() {
 	return 0
 }
 
+# What must work for a normal user is tested as one: test_user_setup makes the user
+# sagerun-test (once, for every test that needs one), and a folder of its own in the trash,
+# $USER_DIR, with its SAGERUN_HOME; as_user runs a command there as that user, with a plain
+# environment (no root's variables).  The trash becomes readable for it (its binaries and
+# scripts); the test runs as root.
+SR_TEST_USER=sagerun-test
+test_user_setup() {
+	id -u "$SR_TEST_USER" >/dev/null 2>&1 ||
+		useradd --system --no-create-home --shell /bin/sh "$SR_TEST_USER" 2>/dev/null ||
+		id -u "$SR_TEST_USER" >/dev/null 2>&1 || return 1
+	chmod 755 "$TRASH" &&
+	USER_DIR="$TRASH/user" &&
+	mkdir -p "$USER_DIR" &&
+	chown "$SR_TEST_USER:" "$USER_DIR"
+}
+as_user() {
+	(cd "$USER_DIR" && runuser -u "$SR_TEST_USER" -- env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin \
+		HOME="$USER_DIR" SAGERUN_HOME="$USER_DIR/home" NO_COLOR=1 "$@")
+}
+
 # A library's own end (a server it started), run by test_done before the trash folder goes:
 # an EXIT trap would come after it, without the files it kept there.
 test_at_end() {

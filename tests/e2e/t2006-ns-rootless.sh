@@ -1,0 +1,201 @@
+#!/bin/bash
+# Rootless ns hosts: as a normal user (made by the test), the ns backend runs in a user
+# namespace of the job's own, and its hosts are those of the root case (t2001): hostname,
+# /etc/hosts, /opt/ml, private /tmp, processes and network; the barrier, torch and MPI across
+# them; stop and a killed supervisor leave nothing; where user namespaces are refused, auto
+# says why and ns fails with it.
+. "$(dirname "$0")/lib.sh"
+test_require ROOT NS PYTHON
+if [ -z "${_skip_reason:-}" ]; then
+	test_user_setup || _skip_reason="cannot make the user $SR_TEST_USER"
+fi
+if [ -z "${_skip_reason:-}" ] && ! as_user unshare -Urm --pid --uts --net --fork true 2>/dev/null; then
+	_skip_reason="this machine refuses user namespaces to a normal user"
+fi
+[ -n "${_skip_reason:-}" ] && say "skipping $test_name: $_skip_reason"
+
+U=${USER_DIR:-$TRASH}
+mkdir -p "$U/data" && echo rows >"$U/data/part-0"
+cat >"$U/iso.sh" <<'SH'
+set -e
+me=$SM_CURRENT_HOST
+echo "$me" >/tmp/mine-$me
+echo "$me" >/opt/ml/model/mine-$me
+sleep 1
+test "$(ls /tmp | grep mine)" = "mine-$me"
+test "$(ls /opt/ml/model)" = "mine-$me"
+n=$(ls /proc | grep -c '^[0-9][0-9]*$')
+test "$n" -le 6 || { echo "sees $n processes"; exit 1; }
+test "$(cat /opt/ml/input/data/train/part-0)" = rows
+echo "$me" >/opt/ml/input/data/train/new-$me
+sleep 1
+test "$(ls /opt/ml/input/data/train | tr '\n' ' ')" = "new-$me part-0 "
+echo "$me isolated as uid $(id -u)"
+SH
+chown -R "$SR_TEST_USER:" "$U" 2>/dev/null
+
+test_expect_success 'a normal user: auto picks ns, each host has its name' '
+	as_user "$SAGERUN" train --name names --hosts 4 --output out \
+		-- sh -c "echo \$(id -u) \$(hostname) \$(cat /etc/hostname) \$SM_CURRENT_HOST" \
+		>stdout 2>stderr &&
+	for h in 1 2 3 4; do test_grep "^algo-$h | 0 algo-$h algo-$h algo-$h\$" stdout || exit 1; done &&
+	! grep "process backend" stderr
+'
+
+test_expect_success 'every host name resolves through the host own /etc/hosts' '
+	as_user "$SAGERUN" train --backend ns --name resolve --hosts 4 --output out \
+		-- python3 -c "import socket; print(\" \".join(socket.gethostbyname(\"algo-%d\" % i) for i in (1, 2, 3, 4)))" \
+		>stdout 2>stderr &&
+	test_grep "^algo-3 | 10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4\$" stdout
+'
+
+test_expect_success '4 hosts cannot see each other processes, /tmp or /opt/ml; channels are theirs' '
+	as_user "$SAGERUN" train --backend ns --name iso --hosts 4 --channel train=data --output out \
+		-- sh "$U/iso.sh" >stdout 2>stderr &&
+	for h in 1 2 3 4; do test_grep "^algo-$h | algo-$h isolated as uid 0" stdout || exit 1; done &&
+	test "$(ls "$U/data")" = part-0 &&
+	tar -tzf "$U/out/iso/output/model.tar.gz" | sort >entries &&
+	printf "%s\n" mine-algo-1 mine-algo-2 mine-algo-3 mine-algo-4 >expect &&
+	test_cmp expect entries
+'
+
+test_expect_success 'the barrier example meets at algo-1:12000' '
+	as_user "$SAGERUN" train --backend ns --name barrier --hosts 4 \
+		--source-dir "$SR_SOURCE_DIR/examples/barrier" --entry-point train.py --hp port=12000 \
+		--output out >stdout 2>stderr &&
+	test_grep "^algo-1 | leader: barrier passed by 4 hosts" stdout
+'
+
+test_expect_success 'hosts reach each other and nothing on this machine' '
+	python3 -u -m http.server --bind 127.0.0.1 0 >server.out 2>&1 &
+	server=$!
+	test_when_finished "kill $server" &&
+	for _ in $(seq 1 100); do grep -o "port [0-9]*" server.out >port && break; sleep 0.05; done &&
+	port=$(sed "s/port //" port) &&
+	as_user "$SAGERUN" train --backend ns --name closed --hosts 1 --output out \
+		-- python3 -c "import socket,sys; s=socket.socket(); s.settimeout(2); sys.exit(0 if s.connect_ex((\"127.0.0.1\", $port)) else 1)" \
+		>stdout 2>stderr
+'
+
+if /usr/bin/python3 -c "import torch.distributed as d; assert d.is_gloo_available()" 2>/dev/null; then
+	test_expect_success 'torch gloo all_reduce across 4 rootless hosts' '
+		cp "$SR_SOURCE_DIR/examples/torch-allreduce/train.py" "$U/" &&
+		as_user "$SAGERUN" train --backend ns --name gloo --hosts 4 --env MASTER_ADDR=algo-1 \
+			--output out -- /usr/bin/python3 "$U/train.py" >stdout 2>stderr &&
+		for h in 1 2 3 4; do
+			test_grep "^algo-$h | algo-$h: rank $((h - 1)) of 4, all_reduce sum 10 (expected 10) via algo-1" stdout || exit 1
+		done
+	'
+else
+	say "torch step left out: needs Debian's python3-torch"
+fi
+
+if command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1; then
+	test_expect_success 'mpirun across 4 rootless hosts through the sagerun agent' '
+		mpicc -O2 -o "$U/allreduce" "$SR_SOURCE_DIR/examples/mpi/allreduce.c" &&
+		cp "$SAGERUN" "$U/sagerun" && chmod 755 "$U/sagerun" &&
+		cat >"$U/host.sh" <<-\EOS &&
+		if [ "$SM_CURRENT_HOST" = algo-1 ]; then
+			for h in $(echo "$SM_HOSTS" | tr -d "[]\" " | tr , " "); do echo "$h slots=1"; done >/tmp/hostfile
+			mpirun --hostfile /tmp/hostfile -np 4 -mca plm_rsh_agent "$PWD/sagerun container rsh" \
+				-mca plm_rsh_no_tree_spawn 1 \
+				-mca btl_tcp_if_include eth0 -mca oob_tcp_if_include eth0 -mca btl ^openib ./allreduce
+			rc=$?
+			for h in $(echo "$SM_HOSTS" | tr -d "[]\" " | tr , " "); do
+				[ "$h" = algo-1 ] || ./sagerun container rsh "$h" touch /tmp/mpi-done
+			done
+			exit $rc
+		fi
+		i=0
+		while [ ! -e /tmp/mpi-done ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+		[ -e /tmp/mpi-done ]
+		EOS
+		as_user "$SAGERUN" train --backend ns --name mpi --hosts 4 --output out \
+			--env OMPI_ALLOW_RUN_AS_ROOT=1 --env OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+			-- /bin/sh host.sh >stdout 2>stderr &&
+		test_grep "allreduce ok: sum=10 over 4 ranks on algo-1,algo-2,algo-3,algo-4" stdout
+	'
+else
+	say "MPI step left out: needs mpicc and mpirun"
+fi
+
+# test_procs for the user's jobs: processes whose SAGERUN_HOME is the user's.
+user_procs() {
+	for _p in $(pgrep "$@"); do
+		tr '\0' '\n' <"/proc/$_p/environ" 2>/dev/null |
+			grep -qxF "SAGERUN_HOME=$U/home" && echo "$_p"
+	done
+	return 0
+}
+
+# The job's user namespace, as its supervisor's: after the job no process may be in it (a
+# namespace with no process and no fd is gone: nothing of ours binds one to a file).
+userns_of() {
+	readlink "/proc/$1/ns/user"
+}
+in_userns() {
+	for _p in /proc/[0-9]*; do
+		[ "$(readlink "$_p/ns/user" 2>/dev/null)" = "$1" ] && echo "${_p#/proc/}"
+	done
+	return 0
+}
+
+test_expect_success 'sagerun stop leaves no process, mount or namespace' '
+	wc -l </proc/self/mountinfo >mounts.before &&
+	as_user "$SAGERUN" train -d --backend ns --name stopme --hosts 3 --output out -- sleep 2006 >job &&
+	for _ in $(seq 1 100); do
+		[ "$(user_procs -fx "sleep 2006" | wc -l)" -eq 3 ] && break
+		sleep 0.1
+	done
+	pid=$(cat "$U/home/jobs/stopme/supervisor.lock") &&
+	ns=$(userns_of "$pid") &&
+	test "$ns" != "$(readlink /proc/self/ns/user)" &&
+	as_user "$SAGERUN" stop stopme >stop.out 2>&1 &&
+	test_expect_code 130 as_user "$SAGERUN" wait stopme &&
+	for _ in $(seq 1 100); do [ -z "$(in_userns "$ns")" ] && break; sleep 0.1; done &&
+	test -z "$(in_userns "$ns")" &&
+	test -z "$(user_procs -fx "sleep 2006")" &&
+	wc -l </proc/self/mountinfo >mounts.after &&
+	test_cmp mounts.before mounts.after
+'
+
+test_expect_success 'a SIGKILLed supervisor takes its hosts and namespaces with it' '
+	as_user "$SAGERUN" train -d --backend ns --name killed --hosts 3 --output out -- sleep 2007 >job &&
+	for _ in $(seq 1 100); do
+		[ "$(user_procs -fx "sleep 2007" | wc -l)" -eq 3 ] && break
+		sleep 0.1
+	done
+	test "$(user_procs -fx "sleep 2007" | wc -l)" -eq 3 &&
+	pid=$(cat "$U/home/jobs/killed/supervisor.lock") &&
+	ns=$(userns_of "$pid") &&
+	kill -9 "$pid" &&
+	for _ in $(seq 1 100); do [ -z "$(in_userns "$ns")" ] && break; sleep 0.1; done &&
+	test -z "$(in_userns "$ns")" &&
+	test -z "$(user_procs -fx "sleep 2007")"
+'
+
+# A process whose seccomp filter refuses user namespaces, as a container's default profile
+# does: a contained host's own (t2007), where the test user runs sagerun in turn.
+cat >"$U/refused.sh" <<'SH'
+export SAGERUN_HOME=/tmp/home
+cd /tmp
+setpriv --reuid="$1" --regid="$1" --clear-groups -- "$2" train --backend ns --name inner -- true 2>ns.err
+echo "ns exit $?"
+sed 's/^/ns: /' ns.err
+setpriv --reuid="$1" --regid="$1" --clear-groups -- "$2" train --name inner2 -- true 2>auto.err
+echo "auto exit $?"
+sed 's/^/auto: /' auto.err
+SH
+
+test_expect_success 'where user namespaces are refused, ns fails and auto falls back saying why' '
+	cp "$SAGERUN" "$U/sagerun" && chmod 755 "$U/sagerun" &&
+	sagerun train --backend ns --name refused --hosts 1 --output out \
+		-- sh "$U/refused.sh" "$(id -u "$SR_TEST_USER")" "$U/sagerun" >stdout 2>stderr &&
+	test_grep "^algo-1 | ns exit 2\$" stdout &&
+	test_grep "^algo-1 | ns: .*--backend ns: a seccomp filter refuses user namespaces" stdout &&
+	test_grep "^algo-1 | auto exit 0\$" stdout &&
+	test_grep "^algo-1 | auto: sagerun: note: hosts run on the process backend" stdout &&
+	test_grep "^algo-1 | auto: .*the ns backend: a seccomp filter refuses user namespaces.*seccomp=unconfined" stdout
+'
+
+test_done
