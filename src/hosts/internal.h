@@ -126,6 +126,10 @@ enum ns_mount_policy {
 	NSM_COW = 1 << 9,
 	/* symlink(what, where): a fresh /dev's links. */
 	NSM_SYMLINK = 1 << 10,
+	/* A folder of the host's own, empty, made in the layers' base as `upper`/data and bound
+	 * at `where`: rootless, for /root, which the machine's root owns and no user namespace
+	 * may read or change. */
+	NSM_LAYER_OWN = 1 << 11,
 };
 
 /* Rows of a host's mount table that hold an fd opened before the layers (ns_mount.c). */

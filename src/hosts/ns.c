@@ -489,7 +489,12 @@ static void layer_rows(struct mount_table *t, const struct host *h, const char *
 		size_t n = strlen(top);
 
 		m = row(t);
-		if (any_under(&points, top) || (!strncmp(base, top, n) && base[n] == '/'))
+		if (userns_entered() && !strcmp(top, "/root"))
+			*m = (struct ns_mount){.where = "/root",
+					       .upper = "root",
+					       .policy = NSM_LAYER_OWN,
+					       .step = "mount the host's own /root"};
+		else if (any_under(&points, top) || (!strncmp(base, top, n) && base[n] == '/'))
 			*m = (struct ns_mount){.what = STR("%s", top),
 					       .where = STR("%s", top),
 					       .flags = MS_BIND | MS_REC,
@@ -1253,6 +1258,11 @@ static int ns_check_options(const struct host_options *o, size_t n_hosts,
 /* The host's init serves its rsh agent (ns_init.c): the runtime must not serve another. */
 static void ns_host_env(const struct host *h, struct strv *env)
 {
+	/* Rootless and contained, /root is the host's own (build_mounts), and the home of its
+	 * root as on the service: what pip falls back to where this machine's root owns the
+	 * folders, `pip install --user`, lands there, in the host's layer. */
+	if (userns_entered() && h->group && !h->group->privileged)
+		strv_env_set(env, "HOME", "/root");
 	if (h->agent_port > 0)
 		strv_env_set(env, CONTRACT_AGENT_SERVED_ENV, "init");
 }

@@ -394,6 +394,23 @@ static int mount_one(const struct ns_plan *p, size_t i, char *what, size_t len)
 	set_what(what, len, m->step, NULL);
 	if (m->policy & NSM_SYMLINK)
 		return symlink(m->what, m->where) < 0 && errno != EEXIST ? errno : 0;
+	if (m->policy & NSM_LAYER_OWN) {
+		char d[PATH_MAX];
+		size_t pos = 0;
+
+		if (layer_fd < 0)
+			return EBADF;
+		if (mkdirat(layer_fd, m->upper, 0700) < 0 && errno != EEXIST)
+			return errno;
+		r = fd_path(d, sizeof(d), layer_fd, m->upper);
+		if (r)
+			return r;
+		pos = strlen(d);
+		ns_str_add(d, sizeof(d), &pos, "/data");
+		if (mkdir(d, 0700) < 0 && errno != EEXIST)
+			return errno;
+		return mount(d, m->where, NULL, MS_BIND, NULL) < 0 ? errno : 0;
+	}
 	if ((m->flags & MS_BIND) && i < NS_MOUNTS_MAX) {
 		if (src_fd[i] < 0 && layer_fd >= 0 && (m->policy & NSM_OPTIONAL))
 			return 0; /* its source is not there */

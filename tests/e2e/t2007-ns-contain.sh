@@ -1,0 +1,105 @@
+#!/bin/bash
+# An ns host is contained like a container, as root and as a normal user: every attempt on
+# this machine fails (its /etc, /root and /usr, its runtime sockets, /proc/sys, mounts, kernel
+# modules, the clock, ptrace of a process outside), while what a SageMaker container may do
+# still works (pip install into the host's own layer, binding ports, writing /opt/ml and /tmp).
+# --keep-layers keeps the layer in the job folder; --privileged gives the old uncontained host.
+. "$(dirname "$0")/lib.sh"
+test_require ROOT NS PYTHON
+if [ -z "${_skip_reason:-}" ]; then
+	test_user_setup || _skip_reason="cannot make the user $SR_TEST_USER"
+	/usr/bin/python3 -m pip --version >/dev/null 2>&1 || _skip_reason="needs Debian's python3-pip"
+	[ -n "${_skip_reason:-}" ] && say "skipping $test_name: $_skip_reason"
+fi
+
+U=${USER_DIR:-$TRASH}
+cp "$SR_SOURCE_DIR/tests/e2e/fixtures/contain_probe.py" "$U/probe.py"
+# A wheel pip installs without a network or a build: a package that says 42.
+/usr/bin/python3 - "$U/sr_probe_pkg-1.0-py3-none-any.whl" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.writestr("sr_probe_pkg/__init__.py", "VALUE = 42\n")
+    z.writestr("sr_probe_pkg-1.0.dist-info/METADATA",
+               "Metadata-Version: 2.1\nName: sr-probe-pkg\nVersion: 1.0\n")
+    z.writestr("sr_probe_pkg-1.0.dist-info/WHEEL",
+               "Wheel-Version: 1.0\nGenerator: t2007\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+    z.writestr("sr_probe_pkg-1.0.dist-info/RECORD", "")
+PY
+chown -R "$SR_TEST_USER:" "$U" 2>/dev/null
+
+# Outside every host: a process to trace, and a unix socket in this machine's /run, as
+# Docker's and containerd's are.
+sleep 600 &
+outside=$!
+sock=/run/sagerun-t2007-$$.sock
+/usr/bin/python3 -c "
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666); s.listen(8)
+time.sleep(600)" "$sock" &
+server=$!
+for _ in $(seq 1 100); do [ -S "$sock" ] && break; sleep 0.05; done
+test_at_end "kill $outside $server 2>/dev/null; rm -f $sock"
+
+refused="write drop_caches|mount a tmpfs|load a module|set the clock|ptrace outside"
+allowed="pip install|bind port 80|bind port 8080|write /opt/ml|write /tmp"
+
+# check_probe FILE: the refusals and the leaves, one line each, in FILE (a job's stdout).
+check_probe() {
+	for what in "reach the machine's socket" "reach docker.sock"; do
+		test_grep "^algo-1 | $what: refused" "$1" || return 1
+	done
+	IFS="|"
+	for what in $refused; do test_grep "^algo-1 | $what: refused" "$1" || return 1; done
+	for what in $allowed; do test_grep "^algo-1 | $what: ALLOWED$" "$1" || return 1; done
+	unset IFS
+}
+
+# nothing_reached TAG: the machine's own files are as they were.
+nothing_reached() {
+	test ! -e "/etc/sagerun-t2007-$1" && test ! -e "/root/sagerun-t2007-$1" &&
+	test ! -e "/usr/sagerun-t2007-$1" &&
+	test -z "$(ls -d /usr/local/lib/python3*/dist-packages/sr_probe_pkg 2>/dev/null)" &&
+	test ! -e "$U/.local"
+}
+
+test_expect_success 'as root: a host is contained, and may do what a SageMaker container does' '
+	sagerun train --backend ns --name root --hosts 1 --output out --env PATH=/usr/bin:/bin \
+		-- /usr/bin/python3 "$U/probe.py" root "$outside" "$sock" "$U/sr_probe_pkg-1.0-py3-none-any.whl" \
+		>stdout 2>stderr &&
+	check_probe stdout &&
+	nothing_reached root &&
+	# what the host wrote on its layer went with it
+	test ! -e "$SAGERUN_HOME/jobs/root/hosts/algo-1/layer/etc" &&
+	kill -0 "$outside"
+'
+
+test_expect_success 'as a normal user: the same' '
+	as_user "$SAGERUN" train --backend ns --name user --hosts 1 --output out \
+		-- /usr/bin/python3 "$U/probe.py" user "$outside" "$sock" "$U/sr_probe_pkg-1.0-py3-none-any.whl" \
+		>stdout 2>stderr &&
+	check_probe stdout &&
+	nothing_reached user
+'
+
+test_expect_success '--keep-layers: what the host wrote over this machine stays in the job folder' '
+	as_user "$SAGERUN" train --backend ns --keep-layers --name kept --hosts 1 --output out \
+		-- /usr/bin/python3 "$U/probe.py" kept "$outside" "$sock" "$U/sr_probe_pkg-1.0-py3-none-any.whl" \
+		>stdout 2>stderr &&
+	test_grep "^algo-1 | pip install: ALLOWED" stdout &&
+	layer="$U/home/jobs/kept/hosts/algo-1/layer" &&
+	# rootless, pip installs into the home of root, /root: a folder of the host own
+	find "$layer" -type d -name sr_probe_pkg >found &&
+	test_grep "/root/data/.local/lib/python3.*/site-packages/sr_probe_pkg\$" found &&
+	test -e "$layer/etc/data/sagerun-t2007-kept" &&
+	nothing_reached kept
+'
+
+test_expect_success '--privileged: the host as it was, uncontained (a mount of its own works)' '
+	sagerun train --backend ns --privileged --name priv --hosts 1 --output out \
+		-- /usr/bin/python3 -c "import ctypes, socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print(\"socket reached\"); libc = ctypes.CDLL(None, use_errno=True); print(\"mount rc\", libc.mount(b\"t\", b\"/mnt\", b\"tmpfs\", 0, None))" "$sock" \
+		>stdout 2>stderr &&
+	test_grep "^algo-1 | socket reached" stdout &&
+	test_grep "^algo-1 | mount rc 0" stdout
+'
+
+test_done
