@@ -1,6 +1,8 @@
 #!/bin/bash
 # Wall time from launch to exit of an N-host job whose hosts run `true`, for N = 1, 4, 16, 64:
-# sagerun's ns and process backends next to Open MPI's `mpirun --oversubscribe -n N true` and,
+# sagerun's ns backend (contained, as root), ns --privileged (uncontained: what containment
+# costs), rootless ns (as the normal user $BENCH_USER, made if missing: what the user namespace
+# adds) and the process backend next to Open MPI's `mpirun --oversubscribe -n N true` and,
 # when a Docker engine answers, N parallel `docker run --rm` of a tiny local image, all in the
 # same run.  Then sagerun's own memory per host: the proportional set size (PSS) of every
 # sagerun process of a running job (supervisor, each host's init and rsh agent), 16 hosts
@@ -28,7 +30,17 @@ HUNG_FILE=$work/hung
 : >"$HUNG_FILE"
 
 backends="process"
-[ "$(id -u)" -eq 0 ] && backends="ns process"
+# Rootless ns runs as this user, in a folder of its own.
+BENCH_USER=${BENCH_USER:-sagerun-test}
+if [ "$(id -u)" -eq 0 ]; then
+	backends="ns ns-privileged process"
+	if id -u "$BENCH_USER" >/dev/null 2>&1 ||
+		useradd --system --no-create-home --shell /bin/sh "$BENCH_USER" 2>/dev/null; then
+		chmod 755 "$work"
+		mkdir -p "$work/user" && chown "$BENCH_USER:" "$work/user"
+		backends="ns ns-privileged ns-rootless process"
+	fi
+fi
 have_mpirun=false
 command -v mpirun >/dev/null && have_mpirun=true
 
@@ -79,8 +91,24 @@ mean_ms() { # key
 }
 
 run_sagerun() { # backend n i
-	"$SAGERUN" train --backend "$1" --name "s-$1-$2-$3" --hosts "$2" --stop-grace 1 \
-		--output "$work/out" -- true
+	case $1 in
+	ns-privileged)
+		"$SAGERUN" train --backend ns --privileged --name "s-$1-$2-$3" --hosts "$2" \
+			--stop-grace 1 --output "$work/out" -- true
+		;;
+	ns-rootless)
+		# setpriv, not runuser: no PAM session to time.
+		(cd "$work/user" && setpriv --reuid="$BENCH_USER" --regid="$BENCH_USER" \
+			--clear-groups -- env -i PATH=/usr/bin:/bin \
+			HOME="$work/user" SAGERUN_HOME="$work/user/home" NO_COLOR=1 \
+			"$SAGERUN" train --backend ns --name "s-$1-$2-$3" --hosts "$2" --stop-grace 1 \
+			--output "$work/user/out" -- true)
+		;;
+	*)
+		"$SAGERUN" train --backend "$1" --name "s-$1-$2-$3" --hosts "$2" --stop-grace 1 \
+			--output "$work/out" -- true
+		;;
+	esac
 }
 
 run_mpirun() { # n i
@@ -118,7 +146,7 @@ pss_of_job() { # backend n
 }
 
 printf '%-6s' hosts
-for b in $backends; do printf '%16s' "sagerun $b"; done
+for b in $backends; do printf '%22s' "sagerun $b"; done
 $have_mpirun && printf '%16s' mpirun
 $have_docker && printf '%16s' "docker run"
 printf '\n'
@@ -139,7 +167,7 @@ for n in $SIZES; do
 	printf '%-6s' "$n"
 	for b in $backends; do
 		t[$b-$n]=$(mean_ms "sagerun-$b-$n")
-		printf '%13s ms' "${t[$b-$n]}"
+		printf '%19s ms' "${t[$b-$n]}"
 	done
 	if $have_mpirun; then
 		t[mpirun-$n]=$(mean_ms "mpirun-$n")
@@ -155,6 +183,17 @@ done
 first=${backends%% *}
 for n in $SIZES; do
 	[ "${t[$first-$n]}" = failed ] && continue
+	for b in ns-privileged ns-rootless; do
+		case " $backends " in *" $b "*) ;; *) continue ;; esac
+		[ "${t[$b-$n]}" = failed ] || [ "${t[$first-$n]}" -eq 0 ] ||
+			awk -v a="${t[$b-$n]}" -v b="${t[$first-$n]}" -v n="$n" -v k="$b" \
+				'BEGIN { printf "ratio sagerun %s / ns, %d hosts: %.2f\n", k, n, a / b }'
+		if $have_mpirun && [ "${t[$b-$n]}" != failed ] && [ "${t[mpirun-$n]:-failed}" != failed ] &&
+			[ "${t[mpirun-$n]}" -gt 0 ]; then
+			awk -v a="${t[$b-$n]}" -v b="${t[mpirun-$n]}" -v n="$n" -v k="$b" \
+				'BEGIN { printf "ratio sagerun %s / mpirun, %d hosts: %.2f\n", k, n, a / b }'
+		fi
+	done
 	if $have_mpirun && [ "${t[mpirun-$n]:-failed}" != failed ] && [ "${t[mpirun-$n]}" -gt 0 ]; then
 		awk -v a="${t[$first-$n]}" -v b="${t[mpirun-$n]}" -v n="$n" -v f="$first" \
 			'BEGIN { printf "ratio sagerun %s / mpirun, %d hosts: %.2f\n", f, n, a / b }'

@@ -43,6 +43,8 @@ static int check_local_options(const struct engine_options *o, struct sr_error *
 			   : h->toolkit_builtin					? "--toolkit"
 			   : h->gpus						? "--gpus-per-host"
 			   : h->shm_bytes					? "--shm-size"
+			   : h->privileged					? "--privileged"
+			   : h->keep_layers					? "--keep-layers"
 										: NULL;
 
 	if (!flag)

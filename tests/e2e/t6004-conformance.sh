@@ -7,15 +7,24 @@
 test_require ROOT NS PYTHON
 export PATH="/usr/bin:$PATH" # Debian's python3, as in an image
 
+# SR_CONFORM_AS_USER=1 (t2008): every case as a normal user, on rootless ns hosts.
+as=""
+if [ "${SR_CONFORM_AS_USER:-0}" = 1 ] && [ -z "${_skip_reason:-}" ]; then
+	test_user_setup || exit 1
+	cd "$USER_DIR" || exit 1
+	as=as_user
+fi
+
 mkdir -p code data/training data/validation &&
 	cp "$SR_SOURCE_DIR/tests/e2e/fixtures/dump.py" code/ || exit 1
+[ -z "$as" ] || chown -R "$SR_TEST_USER:" "$USER_DIR"
 
 # conform NAME HOST FLAGS... <expected lines
 conform() {
 	local name=$1 host=$2
 	shift 2
 	cat >"$name.expect"
-	"$SAGERUN" train --backend ns --name "$name" --output out --source-dir code \
+	$as "$SAGERUN" train --backend ns --name "$name" --output out --source-dir code \
 		--entry-point dump.py "$@" >"$name.out" 2>"$name.err" || {
 		echo "$name: the job failed"
 		tail -5 "$name.err"
