@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -826,6 +827,49 @@ static int teardown_tmp(void **state)
 	return fs_rm_rf(tmpdir, NULL);
 }
 
+/* The contained host's filter, in a child: Docker's refusals refused, with the errno a C
+ * library expects, and what a program needs still allowed. */
+static void test_seccomp_filter(void **state)
+{
+	pid_t pid;
+	int st;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int bad = 0;
+
+		if (ns_seccomp_install() != 0)
+			_exit(100);
+		/* refused: EPERM, clone3 ENOSYS (the C library falls back to clone) */
+		bad |= (syscall(SYS_mount, "t", "/mnt", "tmpfs", 0, NULL) == 0 || errno != EPERM)
+		       << 0;
+		bad |= (syscall(SYS_unshare, CLONE_NEWUSER) == 0 || errno != EPERM) << 1;
+		bad |=
+		    (syscall(SYS_clone, CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0) >= 0 || errno != EPERM)
+		    << 2;
+		bad |= (syscall(SYS_clone3, NULL, 0) >= 0 || errno != ENOSYS) << 3;
+		bad |= (syscall(SYS_personality, 0x0040000) >= 0 || errno != EPERM) << 4;
+		bad |= (syscall(SYS_clock_settime, 0, NULL) >= 0 || errno != EPERM) << 5;
+		/* allowed */
+		bad |= (syscall(SYS_personality, 0xffffffff) < 0) << 6;
+		bad |= (getpid() <= 0) << 7;
+		{
+			pid_t c = fork(); /* clone without a namespace flag */
+
+			if (c == 0)
+				_exit(0);
+			bad |= (c < 0 || waitpid(c, NULL, 0) != c) << 8;
+		}
+		bad |= (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) << 9;
+		_exit(bad);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -847,6 +891,7 @@ int main(void)
 	    cmocka_unit_test(test_cgroup_kill_each),
 	    cmocka_unit_test(test_cgroup_leftovers),
 	    cmocka_unit_test(test_cgroup_without_clone3),
+	    cmocka_unit_test(test_seccomp_filter),
 	};
 
 	/* Orphaned grandchildren come to us, so tests can check they died and reap them. */
