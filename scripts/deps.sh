@@ -18,10 +18,11 @@ libcmocka-dev python3"
 # (the S3-compatible server) comes from npm, below; openssh-client and the .deb files of
 # openssh-server (downloaded, never installed: installing it would start an sshd on this
 # machine) make the test image of `--mpi-launcher ssh` (t7002); clang and libFuzzer
-# (libclang-rt-14-dev, only recommended by clang) build the harnesses of make fuzz.
+# (libclang-rt-14-dev, only recommended by clang) build the harnesses of make fuzz; uidmap
+# (newuidmap, newgidmap) maps a normal user's /etc/subuid range into rootless hosts (t2006).
 TEST="clang-format procps iproute2 python3-torch openmpi-bin libopenmpi-dev python3-mpi4py awscli
 busybox-static file dpkg-dev libssl-dev zlib1g-dev libtool autoconf automake
-docker.io docker-compose openssh-client clang libclang-rt-14-dev python3-botocore"
+docker.io docker-compose openssh-client clang libclang-rt-14-dev python3-botocore uidmap"
 # The S3 tests' server, pinned, installed into the checkout (.deps/, ignored by git).
 S3RVER_VERSION=3.7.1
 NPM_DIR="$(cd "$(dirname "$0")/.." && pwd)/.deps/npm"

@@ -174,6 +174,23 @@ test_expect_success 'a SIGKILLed supervisor takes its hosts and namespaces with 
 	test -z "$(user_procs -fx "sleep 2007")"
 '
 
+if command -v newuidmap >/dev/null 2>&1 && command -v newgidmap >/dev/null 2>&1; then
+	test_expect_success 'with a range in /etc/subuid and /etc/subgid, hosts have those ids too' '
+		for f in /etc/subuid /etc/subgid; do
+			grep "^$SR_TEST_USER:" $f >/dev/null && continue
+			echo "$SR_TEST_USER:420000:65536" >>$f &&
+			test_when_finished "sed -i \"/^$SR_TEST_USER:420000:65536\$/d\" $f" || exit 1
+		done
+		as_user "$SAGERUN" train --backend ns --name subids --hosts 1 --output out \
+			-- sh -c "wc -l </proc/self/uid_map; wc -l </proc/self/gid_map; touch /tmp/f; chown 1000:1000 /tmp/f && stat -c \"owner %u %g\" /tmp/f" \
+			>stdout 2>stderr &&
+		test "$(grep -c "^algo-1 | 2\$" stdout)" = 2 &&
+		test_grep "^algo-1 | owner 1000 1000\$" stdout
+	'
+else
+	say "subordinate ids step left out: needs newuidmap and newgidmap (uidmap)"
+fi
+
 # A process whose seccomp filter refuses user namespaces, as a container's default profile
 # does: a contained host's own (t2007), where the test user runs sagerun in turn.
 cat >"$U/refused.sh" <<'SH'
