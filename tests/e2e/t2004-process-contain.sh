@@ -202,4 +202,12 @@ test_expect_success 'pgrep finds no process of these jobs' '
 	test_cmp /dev/null left
 '
 
+# Issue 19: a process host is no namespaced host, and the job says so once, naming the way.
+test_expect_success 'every job on the process backend says once what its hosts are not' '
+	sagerun train --backend process --name said --hosts 3 --output out -- true >stdout 2>stderr &&
+	test "$(grep -c "hosts are plain processes: algo-N names do not resolve" stderr)" = 1 &&
+	test_grep "/tmp, /opt/ml.s path and this machine.s network are shared, and nothing is contained" stderr &&
+	test_grep -- "--backend ns gives each host its name, network, /tmp and a container.s limits" stderr
+'
+
 test_done
