@@ -417,8 +417,9 @@ static bool any_under(const struct strv *points, const char *dir)
 
 /* The folders at / a contained host sees through a layer of its own; those that hold other
  * mounts (which a layer would hide, and which a user namespace may not reveal) or the kept
- * layers themselves (an overlay's layer may not lie inside its lower folder) are read-only
- * instead.  The ones with a file system of the host's own are left out. */
+ * layers themselves (an overlay's layer may not lie inside its lower folder on the same file
+ * system; the layers' tmpfs is another one) are read-only instead.  The ones with a file
+ * system of the host's own are left out. */
 static const char *const own_tops[] = {"proc", "sys", "dev", "run", "tmp", "lost+found", NULL};
 
 static int cmp_str(const void *a, const void *b)
@@ -494,7 +495,8 @@ static void layer_rows(struct mount_table *t, const struct host *h, const char *
 					       .upper = "root",
 					       .policy = NSM_LAYER_OWN,
 					       .step = "mount the host's own /root"};
-		else if (any_under(&points, top) || (!strncmp(base, top, n) && base[n] == '/'))
+		else if (any_under(&points, top) ||
+			 (h->group->keep_layers && !strncmp(base, top, n) && base[n] == '/'))
 			*m = (struct ns_mount){.what = STR("%s", top),
 					       .where = STR("%s", top),
 					       .flags = MS_BIND | MS_REC,
