@@ -102,4 +102,27 @@ test_expect_success '--privileged: the host as it was, uncontained (a mount of i
 	test_grep "^algo-1 | mount rc 0" stdout
 '
 
+# A job folder in a folder the hosts see through their layer (a normal user's default is under
+# /home; /var/tmp here): its /opt/ml and channels are bound from the machine's own folder, so
+# what a host writes there reaches the job, and nothing else does.
+test_expect_success 'a job folder under a layered folder: /opt/ml reaches it, the rest not' '
+	v=$(mktemp -d /var/tmp/sagerun-t2007.XXXXXX) &&
+	test_when_finished "rm -rf $v" &&
+	chmod 755 "$v" && mkdir -p "$v/data" && echo rows >"$v/data/part-0" &&
+	chown -R "$SR_TEST_USER:" "$v" &&
+	for who in root user; do
+		run=""
+		[ $who = user ] && run=as_user
+		(cd "$v" && $run env SAGERUN_HOME="$v/home-$who" "$SAGERUN" train --backend ns --name deep \
+			--hosts 2 --channel train="$v/data" --output "$v/out-$who" \
+			-- sh -c "cat /opt/ml/input/data/train/part-0 && echo m >/opt/ml/model/m-\$SM_CURRENT_HOST && { echo x >$v/written-by-host; true; }") \
+			>stdout 2>stderr || exit 1
+		test "$(grep -c "^algo-[12] | rows\$" stdout)" = 2 &&
+		tar -tzf "$v/out-$who/deep/output/model.tar.gz" | sort >entries &&
+		printf "%s\n" m-algo-1 m-algo-2 >expect &&
+		test_cmp expect entries &&
+		test ! -e "$v/written-by-host" || exit 1
+	done
+'
+
 test_done
