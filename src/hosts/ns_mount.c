@@ -453,7 +453,15 @@ static int mount_one(const struct ns_plan *p, size_t i, char *what, size_t len)
 			flags |= kept_flags(m->where);
 		if (mount(src, m->where, m->type, flags, data) < 0) {
 			r = errno;
-			goto out;
+			/* A folder overlayfs cannot take as its lower layer (a file system it
+			 * refuses, one without user xattrs for a rootless layer before Linux
+			 * 6.6's tmpfs): read-only instead, so the host still starts. */
+			if (!(m->policy & NSM_LAYER))
+				goto out;
+			if (mount(m->where, m->where, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+			    make_rdonly(m->where, true))
+				goto out;
+			r = 0;
 		}
 	}
 	if ((m->policy & NSM_RDONLY) && (r = make_rdonly(m->where, m->policy & NSM_REC))) {
