@@ -11,7 +11,15 @@
  * (https://bucket.s3.region.amazonaws.com/key) for AWS.  Requests are signed by sigv4.h.
  * Errors name the operation, the s3:// URI and S3's own code and message; never a credential.
  * Retries: connection errors, HTTP 5xx, 429 and SlowDown, up to S3_MAX_ATTEMPTS per request
- * with exponential backoff and full jitter; every attempt is signed anew.
+ * with exponential backoff and full jitter; every attempt is signed anew.  A request waiting
+ * for its next attempt does not hold up the others, nor a cancel.
+ *
+ * How long a dead endpoint takes to fail: each attempt has S3_CONNECT_TIMEOUT_MS to connect
+ * (name lookup included), and a transfer that moves no byte for S3_STALL_SECONDS fails; the
+ * waits between the S3_MAX_ATTEMPTS attempts add up to less than S3_BACKOFF_TOTAL_MS.  So a
+ * request to an endpoint that refuses or never answers the connection fails within
+ * 5 x 10 s + 3 s = 53 s, and to one that accepts it and then says nothing within
+ * 5 x (10 s + 30 s) + 3 s = 203 s.
  */
 #ifndef SR_S3_CLIENT_H
 #define SR_S3_CLIENT_H
@@ -22,7 +30,12 @@
 
 struct sr_error;
 
-#define S3_MAX_ATTEMPTS 5
+#define S3_MAX_ATTEMPTS	      5
+#define S3_CONNECT_TIMEOUT_MS 10000
+#define S3_STALL_SECONDS      30
+/* No wait between attempts is longer, and all of a request's waits together are shorter. */
+#define S3_BACKOFF_CAP_MS   5000
+#define S3_BACKOFF_TOTAL_MS 3000
 /* Objects from this size on go in parts, this big, this many at a time. */
 #define S3_PART_SIZE (8 * 1024 * 1024)
 #define S3_PARALLEL  8

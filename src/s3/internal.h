@@ -71,6 +71,7 @@ struct xfer {
 	bool write_failed;
 	CURLcode rc;
 	int attempts;
+	int64_t retry_ms; /* waiting for its next attempt: when it starts (clock_mono_ms) */
 	/* per attempt */
 	struct s3_client *client;
 	CURL *easy;
@@ -109,6 +110,10 @@ bool s3_xfer_retryable(const struct xfer *x);
 int s3_xfer_error(struct s3_client *c, const struct xfer *x, const char *op, struct sr_error *err);
 
 /* ---- transport.c: running requests ---- */
+
+/* The wait before the attempt after `attempt`: full jitter, `random` taken into
+ * [0, min(S3_BACKOFF_CAP_MS, 100 ms * 2^attempt)).  Exposed for tests. */
+long s3_backoff_ms(int attempt, unsigned random);
 
 /* A source of requests for s3_run_feed: next() hands the next request to start (NULL: none
  * left), done() takes each one back once it has its final answer (after the retries), or

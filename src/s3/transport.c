@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "s3/creds.h"
@@ -114,20 +113,21 @@ const char *s3_client_creds_source(const struct s3_client *c)
 
 /* ---- running requests --------------------------------------------------------------------- */
 
-/* Full jitter: a random wait in [0, min(cap, base * 2^attempt)). */
-static void backoff(int attempt)
+long s3_backoff_ms(int attempt, unsigned random)
+{
+	long ms = 100L << (attempt < 6 ? attempt : 6);
+
+	if (ms > S3_BACKOFF_CAP_MS)
+		ms = S3_BACKOFF_CAP_MS;
+	return (long)(random % (unsigned)ms);
+}
+
+static long backoff_ms(int attempt)
 {
 	unsigned r = 0;
-	long ms = 100L << (attempt < 6 ? attempt : 6);
-	struct timespec ts;
 
-	if (ms > 5000)
-		ms = 5000;
 	(void)getrandom(&r, sizeof(r), 0);
-	ms = (long)(r % (unsigned)ms);
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	nanosleep(&ts, NULL);
+	return s3_backoff_ms(attempt, r);
 }
 
 static void report_progress(struct s3_client *c, bool force)
@@ -154,7 +154,10 @@ static int start(struct s3_client *c, struct xfer *x, struct sr_error *err)
 	return 0;
 }
 
-/* One s3_run_feed: the requests in flight, and whether the feed may give more. */
+/* One s3_run_feed: the requests in flight, and whether the feed may give more.  A request
+ * waiting for its next attempt stays in `active` without an easy handle until its
+ * `retry_ms`: the loop keeps serving the others and asking whether to cancel meanwhile,
+ * where a sleep would stall every transfer in flight and `sagerun stop` with it. */
 struct feed_run {
 	struct s3_client *c;
 	const struct s3_feed *f;
@@ -171,6 +174,30 @@ static void run_drop(struct feed_run *run, struct xfer *x)
 	x->rc = CURLE_ABORTED_BY_CALLBACK;
 	if (run->f->done)
 		(void)run->f->done(run->f->ctx, x, NULL);
+}
+
+static void run_remove(struct feed_run *run, struct xfer *x)
+{
+	for (size_t i = 0; i < run->nactive; i++)
+		if (run->active[i] == x) {
+			run->active[i] = run->active[--run->nactive];
+			break;
+		}
+}
+
+/* `x` has its final answer: hand it to the feed. */
+static void run_done(struct feed_run *run, struct xfer *x, struct sr_error *err)
+{
+	run_remove(run, x);
+	s3_xfer_attempt_done(x);
+	if (run->f->done) {
+		int d = run->f->done(run->f->ctx, x, err);
+
+		if (d < 0 && run->r >= 0) {
+			run->r = d;
+			run->feeding = false;
+		}
+	}
 }
 
 /* Start the feed's next requests until S3_PARALLEL are in flight or it has no more. */
@@ -197,14 +224,16 @@ static void run_fill(struct feed_run *run, struct sr_error *err)
 static int run_cancel(struct feed_run *run, struct sr_error *err)
 {
 	for (size_t i = 0; i < run->nactive; i++) {
-		curl_multi_remove_handle(run->c->multi, run->active[i]->easy);
+		if (run->active[i]->easy)
+			curl_multi_remove_handle(run->c->multi, run->active[i]->easy);
 		run_drop(run, run->active[i]);
 	}
 	report_progress(run->c, true);
 	return run->r < 0 ? run->r : sr_err(err, -ECANCELED, "S3 transfer stopped");
 }
 
-/* Another attempt at `x` when one may help; false when its answer is final. */
+/* Another attempt at `x` when one may help, after its backoff; false when its answer is
+ * final. */
 static bool run_retry(struct feed_run *run, struct xfer *x)
 {
 	struct s3_client *c = run->c;
@@ -214,16 +243,38 @@ static bool run_retry(struct feed_run *run, struct xfer *x)
 	/* This attempt's bytes count again in the next one. */
 	c->moved -= (int64_t)x->written + (x->body_mem ? 0 : (int64_t)x->body_pos);
 	s3_xfer_attempt_done(x);
-	backoff(x->attempts);
-	if (start(c, x, NULL) == 0) {
-		run->active[run->nactive++] = x;
-		return true;
-	}
-	x->rc = CURLE_OUT_OF_MEMORY;
-	return false;
+	x->retry_ms = clock_mono_ms() + backoff_ms(x->attempts);
+	return true;
 }
 
-/* A request's attempt ended: try again, or hand its final answer to the feed. */
+/* Start the waiting requests whose backoff is over; returns the ms until the next one is due
+ * (at most `max`). */
+static long run_wake(struct feed_run *run, long max, struct sr_error *err)
+{
+	int64_t now = clock_mono_ms();
+
+	for (size_t i = 0; i < run->nactive;) {
+		struct xfer *x = run->active[i];
+
+		if (x->easy) {
+			i++;
+		} else if (x->retry_ms <= now) {
+			if (start(run->c, x, NULL) == 0) {
+				i++;
+				continue;
+			}
+			x->rc = CURLE_OUT_OF_MEMORY;
+			run_done(run, x, err); /* takes it out of active[i] */
+		} else {
+			if (x->retry_ms - now < max)
+				max = (long)(x->retry_ms - now);
+			i++;
+		}
+	}
+	return max;
+}
+
+/* A request's attempt ended: try again later, or hand its final answer to the feed. */
 static void run_finished(struct feed_run *run, CURLMsg *m, struct sr_error *err)
 {
 	struct xfer *x = NULL;
@@ -232,22 +283,9 @@ static void run_finished(struct feed_run *run, CURLMsg *m, struct sr_error *err)
 	x->rc = m->data.result;
 	curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &x->status);
 	curl_multi_remove_handle(run->c->multi, m->easy_handle);
-	for (size_t i = 0; i < run->nactive; i++)
-		if (run->active[i] == x) {
-			run->active[i] = run->active[--run->nactive];
-			break;
-		}
 	if (run_retry(run, x))
 		return;
-	s3_xfer_attempt_done(x);
-	if (run->f->done) {
-		int d = run->f->done(run->f->ctx, x, err);
-
-		if (d < 0 && run->r >= 0) {
-			run->r = d;
-			run->feeding = false;
-		}
-	}
+	run_done(run, x, err);
 }
 
 int s3_run_feed(struct s3_client *c, const struct s3_feed *f, struct sr_error *err)
@@ -258,18 +296,21 @@ int s3_run_feed(struct s3_client *c, const struct s3_feed *f, struct sr_error *e
 		int running = 0, left;
 		CURLMsg *m;
 
+		long wait;
+
 		run_fill(&run, err);
 		if (!run.nactive)
 			break;
 		if (c->cancelled && c->cancelled(c->cancel_ctx))
 			return run_cancel(&run, err);
+		wait = run_wake(&run, 200, err);
 		curl_multi_perform(c->multi, &running);
 		while ((m = curl_multi_info_read(c->multi, &left)))
 			if (m->msg == CURLMSG_DONE)
 				run_finished(&run, m, err);
 		report_progress(c, false);
 		if (run.nactive)
-			curl_multi_poll(c->multi, NULL, 0, 200, NULL);
+			curl_multi_poll(c->multi, NULL, 0, (int)wait, NULL);
 	}
 	report_progress(c, true);
 	return run.r;

@@ -270,10 +270,10 @@ static void easy_setup(struct s3_client *c, struct xfer *x)
 		curl_easy_setopt(e, CURLOPT_CAINFO, c->cainfo);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hl);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	/* A transfer that stalls (no byte for 30 s) is a connection error, retried. */
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)S3_CONNECT_TIMEOUT_MS);
+	/* A transfer that stalls (no byte for S3_STALL_SECONDS) is a connection error, retried. */
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 30L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)S3_STALL_SECONDS);
 	/* Bodies in 512 KiB pieces rather than 16 and 64 KiB: a 32th of the callbacks and the
 	 * pwrite/pread calls behind them. */
 	if (x->sink_fd >= 0)
