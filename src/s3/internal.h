@@ -147,7 +147,14 @@ int s3_set_mtime(int fd, int64_t mtime);
  * file turned into a symlink or a FIFO is refused, never followed or waited on). */
 int s3_put_one(struct s3_client *c, const char *bucket, const char *key, const char *path,
 	       int oflags, struct sr_error *err);
-/* Upload `size` bytes of the open file `fd` in parts; aborted after any failure. */
+/* S3's limits on a multipart upload: its parts, and the object it makes. */
+#define S3_MAX_PARTS	   10000
+#define S3_MAX_OBJECT_SIZE (5LL << 40)
+/* The size of each part for an object of `size` bytes: S3_PART_SIZE, or more (whole MiB) when
+ * S3_MAX_PARTS of those would not hold it.  Exposed for tests. */
+int64_t s3_part_size(int64_t size);
+/* Upload `size` bytes of the open file `fd` in parts; aborted after any failure, and when the
+ * abort fails too, `err`'s hint says how to remove the upload (bucket, key, upload id). */
 int s3_put_multipart(struct s3_client *c, const char *bucket, const char *key, int fd, int64_t size,
 		     struct sr_error *err);
 
