@@ -231,8 +231,9 @@ int aws_json_call(struct aws_json_client *c, const char *op, json_t *req, json_t
 		return r;
 	}
 	if (x.rc != CURLE_OK) {
-		r = sr_err(err, -EIO, "%s %s: %s: %s (after %d attempts)", c->svc->title, op,
-			   c->url, curl_easy_strerror(x.rc), x.attempts);
+		r = sr_err(err, -EIO, "%s %s: %s: %s (after %d attempt%s)", c->svc->title, op,
+			   c->url, curl_easy_strerror(x.rc), x.attempts,
+			   x.attempts == 1 ? "" : "s");
 		s3_xfer_release(&x);
 		return r;
 	}

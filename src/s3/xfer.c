@@ -387,8 +387,9 @@ int s3_xfer_error(struct s3_client *c, const struct xfer *x, const char *op, str
 				   "(or SSL_CERT_FILE)");
 	}
 	if (x->rc != CURLE_OK)
-		return sr_err(err, -EIO, "%s s3://%s/%s: %s (after %d attempts)", op, x->bucket,
-			      key, curl_easy_strerror(x->rc), x->attempts);
+		return sr_err(err, -EIO, "%s s3://%s/%s: %s (after %d attempt%s)", op, x->bucket,
+			      key, curl_easy_strerror(x->rc), x->attempts,
+			      x->attempts == 1 ? "" : "s");
 	if (x->write_failed)
 		return sr_err(err, -EIO, "%s s3://%s/%s: cannot write the local file", op,
 			      x->bucket, key);

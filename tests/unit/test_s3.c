@@ -202,12 +202,36 @@ static void test_failed_abort_is_said(void **state)
 	fs_rm_rf(dir, NULL);
 }
 
+/* "after 1 attempt", "after 5 attempts". */
+static void test_attempts_said(void **state)
+{
+	struct s3_client *c;
+	struct sr_error err = {0};
+	struct xfer x;
+	int fd;
+
+	(void)state;
+	c = client_at(refusing_port(&fd));
+	s3_xfer_init(&x, "GET", "bkt", "k");
+	x.rc = CURLE_COULDNT_CONNECT;
+	x.attempts = 1;
+	assert_int_equal(s3_xfer_error(c, &x, "get", &err), -EIO);
+	assert_non_null(strstr(err.msg, "(after 1 attempt)"));
+	x.attempts = 5;
+	assert_int_equal(s3_xfer_error(c, &x, "get", &err), -EIO);
+	assert_non_null(strstr(err.msg, "(after 5 attempts)"));
+	s3_xfer_release(&x);
+	s3_client_free(c);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_backoff_bounded),
 	    cmocka_unit_test(test_cancel_while_waiting_to_retry),
 	    cmocka_unit_test(test_part_size),
+	    cmocka_unit_test(test_attempts_said),
 	    cmocka_unit_test(test_failed_abort_is_said),
 	};
 
