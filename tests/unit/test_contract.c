@@ -237,6 +237,20 @@ static void test_py_decode(void **state)
 	/* not JSON numbers: the raw string */
 	assert_json("0123", "\"0123\"");
 	assert_json("nan", "\"nan\"");
+	/* the same inside a list or an object as on their own, as json.loads() */
+	assert_json("[1, NaN]", "[1,NaN]");
+	assert_str("[1, NaN]", "[1, nan]");
+	assert_str(" {\"a\": [Infinity, -Infinity], \"b\": 1e400} ",
+		   "{'a': [inf, -inf], 'b': inf}");
+	assert_str("{\"n\": 123456789012345678901234567890, \"s\": \"x\\\"y\", \"t\": true}",
+		   "{'n': 123456789012345678901234567890, 's': 'x\"y', 't': True}");
+	assert_str("[[], {}, null, false, -0.5]", "[[], {}, None, False, -0.5]");
+	/* still not JSON: the raw string, whole */
+	assert_json("[1, NaN", "\"[1, NaN\"");
+	assert_json("[1, nan]", "\"[1, nan]\"");
+	assert_json("[NaN] x", "\"[NaN] x\"");
+	assert_json("{\"a\" NaN}", "\"{\\\"a\\\" NaN}\"");
+	assert_json("{\"\\u0000k\": NaN}", "\"{\\\"\\\\u0000k\\\": NaN}\"");
 }
 
 /* ---- config ---- */
