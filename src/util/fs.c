@@ -332,11 +332,20 @@ struct copy_up {
 	const struct copy_up *up;
 };
 
+/* What a copy may still make: links to folders that do not loop can still lead to the same
+ * folders again and again (each of 30 folders linking twice to the next is 2^30 copies), so
+ * the entries are counted, with the folder the copy began at for the error. */
+struct copy_budget {
+	const char *top;
+	size_t left, max;
+};
+
 static int copy_tree_at(const char *src, const char *dst, const struct copy_up *up, int depth,
-			struct sr_error *err);
+			struct copy_budget *b, struct sr_error *err);
 
 static int copy_dir(const char *src, const char *dst, const struct stat *st,
-		    const struct copy_up *up, int depth, struct sr_error *err)
+		    const struct copy_up *up, int depth, struct copy_budget *b,
+		    struct sr_error *err)
 {
 	struct copy_up me = {st->st_dev, st->st_ino, NULL, up};
 	struct copy_up bottom = {.dst = dst};
@@ -363,20 +372,27 @@ static int copy_dir(const char *src, const char *dst, const struct stat *st,
 			continue;
 		_cleanup_free_ char *s = xasprintf("%s/%s", src, e->d_name);
 		_cleanup_free_ char *t = xasprintf("%s/%s", dst, e->d_name);
-		r = copy_tree_at(s, t, &me, depth + 1, err);
+		r = copy_tree_at(s, t, &me, depth + 1, b, err);
 	}
 	closedir(d);
 	return r;
 }
 
 static int copy_tree_at(const char *src, const char *dst, const struct copy_up *up, int depth,
-			struct sr_error *err)
+			struct copy_budget *b, struct sr_error *err)
 {
 	char target[PATH_MAX] = "";
 	struct stat st;
 
-	if (depth > 256)
-		return sr_err(err, -ELOOP, "copy '%s': folders nested deeper than 256", src);
+	if (depth > FS_COPY_MAX_DEPTH)
+		return sr_err(err, -ELOOP, "copy '%s': folders nested deeper than %d", src,
+			      FS_COPY_MAX_DEPTH);
+	if (!b->left--)
+		return sr_err(err, -EFBIG,
+			      "copy '%s': more than %zu files and folders (counting each a "
+			      "symbolic link leads to again); links that lead to the same folders "
+			      "many times can make a small folder that big",
+			      b->top, b->max);
 	if (lstat(src, &st) < 0)
 		return sr_err_errno(err, errno, "copy '%s'", src);
 	if (S_ISLNK(st.st_mode)) {
@@ -416,12 +432,19 @@ static int copy_tree_at(const char *src, const char *dst, const struct copy_up *
 			      "copy '%s': symbolic link to '%s' loops back to a folder it is in",
 			      src, target);
 	}
-	return copy_dir(src, dst, &st, up, depth, err);
+	return copy_dir(src, dst, &st, up, depth, b, err);
+}
+
+int fs_copy_tree_max(const char *src, const char *dst, size_t max_entries, struct sr_error *err)
+{
+	struct copy_budget b = {src, max_entries, max_entries};
+
+	return copy_tree_at(src, dst, NULL, 0, &b, err);
 }
 
 int fs_copy_tree(const char *src, const char *dst, struct sr_error *err)
 {
-	return copy_tree_at(src, dst, NULL, 0, err);
+	return fs_copy_tree_max(src, dst, FS_COPY_MAX_ENTRIES, err);
 }
 
 bool fs_is_dir(const char *path)

@@ -54,8 +54,14 @@ int fs_empty_dir(const char *dir, struct sr_error *err);
 /* Copy a tree from src into dst (created), following symbolic links as the SageMaker SDK
  * packs a source folder: a link to a file copies the file under the link's name, a link to
  * a folder the folder's content; a link that leads nowhere, back to a folder it is in, or
- * into dst is an error naming it.  Sockets, FIFOs and devices are left out. */
+ * into dst is an error naming it.  Sockets, FIFOs and devices are left out.  Bounded: folders
+ * nested deeper than FS_COPY_MAX_DEPTH, or more than FS_COPY_MAX_ENTRIES files and folders
+ * (links that lead to the same folder again count each time), are an error naming `src`. */
+#define FS_COPY_MAX_DEPTH   256
+#define FS_COPY_MAX_ENTRIES (16 * 1000 * 1000)
 int fs_copy_tree(const char *src, const char *dst, struct sr_error *err);
+/* The same with another bound on the entries (for tests). */
+int fs_copy_tree_max(const char *src, const char *dst, size_t max_entries, struct sr_error *err);
 
 /* Everything from fd `in` to fd `out` (EINTR retried): 0, or -errno with *ret_writing saying
  * which side failed, for the caller to name. */

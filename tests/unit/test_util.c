@@ -198,6 +198,56 @@ static void test_fs_copy_tree_links(void **state)
 	assert_int_equal(fs_rm_rf(dir, &err), 0);
 }
 
+/* A tree too deep, and links that lead to the same folders again and again (no loop, but 2^n
+ * copies), end in an error naming the folder instead of running on. */
+static void test_fs_copy_tree_bounded(void **state)
+{
+	char tmpl[] = "/tmp/sr-util-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	_cleanup_free_ char *deep = NULL, *out = NULL, *top = NULL;
+	struct sr_error err = {0};
+	enum { LEVELS = 12 };
+
+	(void)state;
+	assert_non_null(dir);
+	out = xasprintf("%s/out", dir);
+	deep = xasprintf("%s/deep", dir);
+	for (int i = 0; i <= FS_COPY_MAX_DEPTH + 1; i++) {
+		char *next = xasprintf("%s/d", deep);
+
+		free(deep);
+		deep = next;
+	}
+	assert_int_equal(fs_mkdir_p(deep, 0755, &err), 0);
+	free(deep);
+	deep = xasprintf("%s/deep", dir);
+	assert_int_equal(fs_copy_tree(deep, out, &err), -ELOOP);
+	assert_non_null(strstr(err.msg, "nested deeper than 256"));
+	assert_non_null(strstr(err.msg, deep));
+	assert_int_equal(fs_rm_rf(out, &err), 0);
+
+	/* level i holds two links to level i+1: 2^LEVELS folders from LEVELS + 1 */
+	for (int i = 0; i <= LEVELS; i++) {
+		_cleanup_free_ char *lvl = xasprintf("%s/l%d", dir, i);
+
+		assert_int_equal(fs_mkdir_p(lvl, 0755, &err), 0);
+		for (int k = 0; i < LEVELS && k < 2; k++) {
+			_cleanup_free_ char *next = xasprintf("%s/l%d", dir, i + 1);
+			_cleanup_free_ char *link = xasprintf("%s/%c", lvl, 'a' + k);
+
+			assert_int_equal(symlink(next, link), 0);
+		}
+	}
+	top = xasprintf("%s/l0", dir);
+	assert_int_equal(fs_copy_tree_max(top, out, 1000, &err), -EFBIG);
+	assert_non_null(strstr(err.msg, top));
+	assert_non_null(strstr(err.msg, "more than 1000 files and folders"));
+	assert_int_equal(fs_rm_rf(out, &err), 0);
+	/* within the bound, the same tree is copied whole */
+	assert_int_equal(fs_copy_tree_max(top, out, 1u << (LEVELS + 1), &err), 0);
+	assert_int_equal(fs_rm_rf(dir, &err), 0);
+}
+
 /* Links are neither listed nor followed, and fs_list_files_links says which it left out. */
 static void test_fs_list_files_links(void **state)
 {
@@ -295,6 +345,7 @@ int main(void)
 	    cmocka_unit_test(test_clock_format),
 	    cmocka_unit_test(test_need_open_files),
 	    cmocka_unit_test(test_fs_copy_tree_links),
+	    cmocka_unit_test(test_fs_copy_tree_bounded),
 	    cmocka_unit_test(test_fs_list_files_links),
 	};
 
