@@ -75,24 +75,18 @@ fail_pipe:;
 	return sr_err_errno(err, e, "%s: create %s pipe", name, which);
 }
 
-static void close_fd(int *fd)
-{
-	sr_closep(fd);
-	*fd = -1;
-}
-
 void spawn_stdio_close_child(struct spawn_stdio *s)
 {
-	close_fd(&s->out_w);
-	close_fd(&s->err_w);
-	close_fd(&s->null_fd);
+	s->out_w = sr_close(s->out_w);
+	s->err_w = sr_close(s->err_w);
+	s->null_fd = sr_close(s->null_fd);
 }
 
 void spawn_stdio_close(struct spawn_stdio *s)
 {
 	spawn_stdio_close_child(s);
-	close_fd(&s->out_r);
-	close_fd(&s->err_r);
+	s->out_r = sr_close(s->out_r);
+	s->err_r = sr_close(s->err_r);
 }
 
 void spawn_exec_candidates(const struct host *h, struct strv *out)

@@ -227,13 +227,6 @@ struct proc {
 	int in_w, out_r, err_r;
 };
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 /* fork + exec /bin/sh -c cmd in a group of its own; stdio on pipes. */
 static int proc_start(struct proc *p, const char *cmd)
 {
@@ -308,7 +301,7 @@ static void pump_out(struct wire_conn *w, int *fd, enum wire_type type)
 	if (n > 0)
 		wire_queue(w, type, buf, (size_t)n);
 	else if (n == 0 || errno != EAGAIN)
-		close_fd(fd);
+		*fd = sr_close(*fd);
 }
 
 /* Relay until the command has exited and its stdout/stderr reached EOF (then EXIT), or the
@@ -394,7 +387,7 @@ static int conn_relay(struct conn *c, struct proc *p, int sigfd)
 				pend_len = len;
 				pend_off = 0;
 			} else if (type == WIRE_STDIN_EOF) {
-				close_fd(&p->in_w);
+				p->in_w = sr_close(p->in_w);
 			}
 			wire_consume(&w);
 		}
@@ -406,7 +399,8 @@ static int conn_relay(struct conn *c, struct proc *p, int sigfd)
 			if (n > 0)
 				pend_off += (size_t)n;
 			else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-				close_fd(&p->in_w); /* EPIPE: the command closed its stdin */
+				p->in_w =
+				    sr_close(p->in_w); /* EPIPE: the command closed its stdin */
 				pend_off = pend_len;
 			}
 		} else if (p->in_w < 0) {

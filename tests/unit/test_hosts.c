@@ -25,6 +25,7 @@
 #include "contract/contract.h"
 #include "hosts/hosts.h"
 #include "hosts/internal.h"
+#include "hosts/spawn.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -870,6 +871,37 @@ static void test_seccomp_filter(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* The pipes a host's output comes through: the child's ends closed after the clone, ours
+ * later, each marked closed (-1) so a second close touches nothing (an fd number reused by
+ * then would otherwise be closed under its new owner). */
+static void test_spawn_stdio_close(void **state)
+{
+	struct spawn_stdio s;
+	struct sr_error err = {0};
+	int child[3], ours[2];
+
+	(void)state;
+	assert_int_equal(spawn_stdio_open(&s, "algo-1", &err), 0);
+	child[0] = s.out_w, child[1] = s.err_w, child[2] = s.null_fd;
+	ours[0] = s.out_r, ours[1] = s.err_r;
+	spawn_stdio_close_child(&s);
+	assert_int_equal(s.out_w, -1);
+	assert_int_equal(s.err_w, -1);
+	assert_int_equal(s.null_fd, -1);
+	for (int i = 0; i < 3; i++)
+		assert_true(fcntl(child[i], F_GETFD) < 0 && errno == EBADF);
+	for (int i = 0; i < 2; i++)
+		assert_true(fcntl(ours[i], F_GETFD) >= 0);
+	errno = EINTR;
+	spawn_stdio_close(&s);
+	assert_int_equal(errno, EINTR); /* an errno being reported survives the cleanup */
+	assert_int_equal(s.out_r, -1);
+	assert_int_equal(s.err_r, -1);
+	for (int i = 0; i < 2; i++)
+		assert_true(fcntl(ours[i], F_GETFD) < 0 && errno == EBADF);
+	spawn_stdio_close(&s); /* idempotent */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -884,6 +916,7 @@ int main(void)
 	    cmocka_unit_test(test_path_is_the_hosts),
 	    cmocka_unit_test(test_stdio_and_fds),
 	    cmocka_unit_test(test_signals_reset),
+	    cmocka_unit_test(test_spawn_stdio_close),
 	    cmocka_unit_test(test_teardown),
 	    cmocka_unit_test(test_fork_fallback),
 	    cmocka_unit_test(test_sweep_kills_leavers),
