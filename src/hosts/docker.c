@@ -473,7 +473,8 @@ static int dk_signal(struct host *h, int sig, struct sr_error *err)
 		return 0;
 	/* 409: not running.  Either it ended (its attach process ends too) or its attach
 	 * process has not started it yet: that process then gives up without starting it on
-	 * SIGTERM or SIGINT, and SIGKILL ends it (the teardown removes the container). */
+	 * SIGTERM or SIGINT (or, when it started it meanwhile, hands the signal on to the
+	 * engine), and SIGKILL ends it (the teardown removes the container). */
 	if (status == 409) {
 		struct sr_error ignored = {0};
 

@@ -10,7 +10,8 @@
  *     frame: stream 1 or 2, then the length, big-endian) and copied to our fd 1 and 2.
  * The wait and the logs run side by side in one curl multi handle.  The process sleeps only in
  * curl_multi_poll, which also watches a signalfd of SIGTERM and SIGINT: an answer, output or
- * a stop wakes it at once.
+ * a stop wakes it at once.  After the exit the logs are followed to their end (the engine
+ * ends them once all is sent), not for a fixed time.
  */
 #include "hosts/docker.h"
 #include "hosts/hosts.h"
@@ -36,7 +37,10 @@
 #include "util/membuf.h"
 #include "util/xalloc.h"
 
-/* After the container exited, its last log lines may still be on their way. */
+/* After the container exited, its last log lines may still be on their way: the engine ends
+ * the stream once it has sent them all, which for a container that wrote much just before its
+ * end can take long.  So the stream is followed to its end as long as it moves, and given up
+ * only after this long without a byte. */
 #define LOGS_DRAIN_MS 5000
 
 struct waiter {
@@ -48,8 +52,9 @@ struct waiter {
 struct demux {
 	unsigned char hdr[8];
 	size_t hdr_len;
-	uint32_t left; /* payload bytes of the current frame still to copy */
-	int fd;	       /* where the current frame goes */
+	uint32_t left;	 /* payload bytes of the current frame still to copy */
+	int fd;		 /* where the current frame goes */
+	int64_t last_ms; /* when the last bytes came (clock_mono_ms) */
 };
 
 static size_t on_wait_header(char *p, size_t size, size_t n, void *ctx)
@@ -93,6 +98,7 @@ static size_t on_logs(char *p, size_t size, size_t n, void *ctx)
 	struct demux *d = ctx;
 	size_t len = size * n, done = 0;
 
+	d->last_ms = clock_mono_ms();
 	while (done < len) {
 		if (d->left) {
 			size_t k = len - done < d->left ? len - done : d->left;
@@ -171,6 +177,7 @@ struct attach {
 	const char *host; /* borrowed */
 	struct dk_engine engine;
 	char *start_path;
+	char *kill_path; /* without the signal */
 	CURLM *multi;
 	CURL *wait_h; /* in the multi from the beginning */
 	CURL *logs_h; /* in the multi once the container is started */
@@ -180,7 +187,7 @@ struct attach {
 	bool stopped; /* one of them came before the start: the container never runs */
 	bool started; /* its start was asked for: from here a stop goes through the engine */
 	bool wait_done, logs_done;
-	int64_t drain_until; /* 0 until the container exited */
+	int64_t exited_ms; /* when the wait answered; 0 until then */
 };
 
 /* A stop that comes before the container was started (the supervisor's /kill found it not
@@ -202,14 +209,28 @@ static int stop_signals_open(struct sr_error *err)
 	return fd;
 }
 
-/* Take every pending stop: one after the start is the engine's business, so it is dropped. */
+/* Take every pending stop.  Before the start it means never start.  After it, it is one the
+ * supervisor sent us because its /kill found the container not running: either the container
+ * has ended (a second /kill changes nothing) or the supervisor asked between our last look
+ * and our start, and the stop would be lost with the container running; so it goes on to
+ * the engine. */
 static void stop_signals_read(struct attach *a)
 {
 	struct signalfd_siginfo si;
 
-	while (read(a->stop_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		if (!a->started)
+	while (read(a->stop_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		_cleanup_free_ char *path = NULL;
+		_cleanup_json_ json_t *ans = NULL;
+		struct sr_error ignored = {0};
+		long status = 0;
+
+		if (!a->started) {
 			a->stopped = true;
+			continue;
+		}
+		path = xasprintf("%s?signal=%u", a->kill_path, si.ssi_signo);
+		(void)dk_request(&a->engine, "POST", path, NULL, &status, &ans, &ignored);
+	}
 }
 
 static char *container_url(const struct dk_engine *e, const char *id, const char *what)
@@ -259,6 +280,7 @@ static int attach_open(struct attach *a, const char *socket, const char *api, co
 		return r;
 	dk_engine_init(&a->engine, socket, api);
 	a->start_path = xasprintf("/containers/%s/start", id);
+	a->kill_path = xasprintf("/containers/%s/kill", id);
 	return streams_open(a, socket, id, err);
 }
 
@@ -279,6 +301,7 @@ static void attach_close(struct attach *a)
 		curl_multi_cleanup(a->multi);
 	free(a->wait.body.data);
 	free(a->start_path);
+	free(a->kill_path);
 	dk_engine_release(&a->engine);
 	a->stop_fd = sr_close(a->stop_fd);
 }
@@ -362,17 +385,18 @@ static int container_start(struct attach *a, struct sr_error *err)
 
 /* How long the loop may sleep: while the container runs, until something happens
  * (curl_multi_poll takes no -1; it shortens the sleep to its own timers); once it exited,
- * what is left of LOGS_DRAIN_MS for its last lines, -1 when that is over. */
+ * until LOGS_DRAIN_MS pass without a byte of its output, -1 when they have. */
 static int sleep_ms(struct attach *a)
 {
-	int64_t now;
+	int64_t now, until;
 
 	if (!a->wait_done)
 		return INT_MAX;
 	now = clock_mono_ms();
-	if (!a->drain_until)
-		a->drain_until = now + LOGS_DRAIN_MS;
-	return a->drain_until > now ? (int)(a->drain_until - now) : -1;
+	if (!a->exited_ms)
+		a->exited_ms = now;
+	until = (a->demux.last_ms > a->exited_ms ? a->demux.last_ms : a->exited_ms) + LOGS_DRAIN_MS;
+	return until > now ? (int)(until - now) : -1;
 }
 
 /* Sleep until a stream moves, a stop comes or `ms` are over. */
@@ -409,8 +433,14 @@ static int attach_follow(struct attach *a, struct sr_error *err)
 			continue; /* the logs request goes out now, not after a sleep */
 		}
 		ms = sleep_ms(a);
-		if (ms < 0)
-			return 0; /* its last lines are lost, not its status */
+		if (ms < 0) {
+			/* Its last lines are lost, not its status. */
+			fprintf(stderr,
+				"sagerun: %s: the container's output stopped coming %d s after "
+				"it ended; what followed is not shown\n",
+				a->host, LOGS_DRAIN_MS / 1000);
+			return 0;
+		}
 		r = events_wait(a, ms, err);
 		if (r < 0)
 			return r;

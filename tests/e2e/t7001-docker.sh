@@ -187,6 +187,27 @@ test_expect_success 'stop: SIGTERM reaches the containers, the job is Stopped, n
 	job_leftovers "$(jobdir stopme)" >left && test_cmp /dev/null left
 '
 
+test_expect_success 'a stop right after the start is not lost: never started, or TERM reaches it' '
+	sagerun train -d --backend docker --image "$IMG" --name stopearly --stop-grace 60 \
+		-- sh -c "trap \"echo got TERM; exit 143\" TERM; echo up; while :; do sleep 0.2; done" \
+		>name &&
+	sagerun stop stopearly &&
+	sagerun describe stopearly >d.json &&
+	test_grep "\"TrainingJobStatus\": \"Stopped\"" d.json &&
+	sagerun logs stopearly >log &&
+	{ ! grep "algo-1 | up" log >/dev/null || test_grep "algo-1 | got TERM" log; } &&
+	job_leftovers "$(jobdir stopearly)" >left && test_cmp /dev/null left
+'
+
+test_expect_success 'the last lines of a container that wrote much just before its end are kept' '
+	sagerun train --backend docker --image "$IMG" --name biglog \
+		-- sh -c "seq 1 1000000; echo LAST-LINE" >biglog.out 2>biglog.err &&
+	sagerun logs biglog >log &&
+	grep "algo-1 | 1000000$" log >/dev/null &&
+	grep "algo-1 | LAST-LINE" log >/dev/null &&
+	! grep "output stopped coming" biglog.err >/dev/null
+'
+
 test_expect_success 'the network is internal, except with --network host (backend and compose)' '
 	sagerun train -d --backend docker --image "$IMG" --name nethost --network host \
 		--stop-grace 1 -- sleep 60 >/dev/null 2>&1 &&
