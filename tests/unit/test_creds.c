@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "s3/creds.h"
+#include "test_pyserver.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -217,23 +218,8 @@ static const char server_py[] =
 static void start_server(struct fx *fx, const char *ak)
 {
 	_cleanup_free_ char *script = xasprintf(server_py, ak);
-	int p[2];
-	char buf[16] = {0};
 
-	assert_int_equal(pipe(p), 0);
-	fx->server = fork();
-	assert_true(fx->server >= 0);
-	if (fx->server == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		execlp("python3", "python3", "-c", script, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	assert_true(read(p[0], buf, sizeof(buf) - 1) > 0);
-	close(p[0]);
-	fx->port = atoi(buf);
-	assert_true(fx->port > 0);
+	fx->server = pyserver_start(script, &fx->port);
 }
 
 static void test_container(void **state)

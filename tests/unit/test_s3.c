@@ -24,6 +24,7 @@
 
 #include "s3/client.h"
 #include "s3/internal.h"
+#include "test_pyserver.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -148,29 +149,6 @@ static const char refusing_s3_py[] =
     "os.close(1)\n"
     "s.serve_forever()\n";
 
-static pid_t start_server(const char *script, int *port)
-{
-	int p[2];
-	char buf[16] = {0};
-	pid_t pid;
-
-	assert_int_equal(pipe(p), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		execlp("python3", "python3", "-c", script, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	assert_true(read(p[0], buf, sizeof(buf) - 1) > 0);
-	close(p[0]);
-	*port = atoi(buf);
-	assert_true(*port > 0);
-	return pid;
-}
-
 static void test_failed_abort_is_said(void **state)
 {
 	char dir[] = "/tmp/sr-test-s3-XXXXXX";
@@ -187,7 +165,7 @@ static void test_failed_abort_is_said(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, S3_PART_SIZE + 1), 0);
 	close(fd);
-	server = start_server(refusing_s3_py, &port);
+	server = pyserver_start(refusing_s3_py, &port);
 	c = client_at(port);
 	assert_true(s3_put_file(c, "bkt", "out/model.tar.gz", path, &err) < 0);
 	/* The failure is the part's; the hint names what is left and how to remove it. */
