@@ -80,16 +80,55 @@ static void source_release(struct source *src)
 	s3_objects_free(src->objs, src->n);
 }
 
-/* S3DataType ManifestFile: the object at the channel's URI is a JSON array, a {"prefix":
- * "s3://bucket/prefix/"} then keys relative to that prefix; each is looked up (HEAD, for the
- * cache's ETag).  Errors name the manifest and the entry. */
+int s3_manifest_parse(const char *data, size_t len, const char *uri, char **ret_bucket,
+		      char **ret_prefix, struct strv *ret_keys, struct sr_error *err)
+{
+	_cleanup_free_ char *bucket = NULL, *prefix = NULL;
+	_cleanup_json_ json_t *root = NULL;
+	struct strv keys = STRV_INIT;
+	json_error_t je;
+	json_t *first, *pv;
+	int r;
+
+	root = json_loadb(data, len, 0, &je);
+	if (!root)
+		return sr_err(err, -EINVAL, "manifest %s: line %d: %s", uri, je.line, je.text);
+	first = json_array_get(root, 0);
+	pv = json_object_get(first, "prefix");
+	if (!json_is_array(root) || !json_is_string(pv) ||
+	    strncmp(json_string_value(pv), "s3://", 5)) {
+		sr_err(err, -EINVAL, "manifest %s: not a manifest", uri);
+		return sr_err_hint(err, "a manifest is [{\"prefix\": \"s3://bucket/prefix/\"}, "
+					"\"key/relative/to/prefix\", ...]");
+	}
+	r = s3_uri_parse(json_string_value(pv), &bucket, &prefix, err);
+	if (r < 0)
+		return sr_err_wrap(err, "manifest %s: [0].prefix", uri);
+	for (size_t i = 1; i < json_array_size(root); i++) {
+		json_t *v = json_array_get(root, i);
+
+		if (!json_is_string(v) || !*json_string_value(v)) {
+			strv_release(&keys);
+			return sr_err(err, -EINVAL,
+				      "manifest %s: [%zu]: must be a key relative to the prefix",
+				      uri, i);
+		}
+		strv_pushf(&keys, "%s%s", prefix, json_string_value(v));
+	}
+	*ret_bucket = TAKE_PTR(bucket);
+	*ret_prefix = TAKE_PTR(prefix);
+	*ret_keys = keys;
+	return 0;
+}
+
+/* S3DataType ManifestFile: the object at the channel's URI is the manifest
+ * (s3_manifest_parse); each key in it is looked up (HEAD, for the cache's ETag).  Errors name
+ * the manifest and the entry. */
 static int list_manifest(struct s3_client *cl, const struct job_channel *c, const char *cache_dir,
 			 struct source *src, struct sr_error *err)
 {
 	_cleanup_free_ char *mbucket = NULL, *mkey = NULL, *path = NULL, *data = NULL;
-	_cleanup_json_ json_t *root = NULL;
-	json_error_t je;
-	json_t *first, *pv;
+	struct strv keys = STRV_INIT;
 	size_t len;
 	int r;
 
@@ -103,37 +142,21 @@ static int list_manifest(struct s3_client *cl, const struct job_channel *c, cons
 	(void)unlink(path);
 	if (r < 0)
 		return sr_err_wrap(err, "manifest %s", c->uri);
-	root = json_loadb(data, len, 0, &je);
-	if (!root)
-		return sr_err(err, -EINVAL, "manifest %s: line %d: %s", c->uri, je.line, je.text);
-	first = json_array_get(root, 0);
-	pv = json_object_get(first, "prefix");
-	if (!json_is_array(root) || !json_is_string(pv) ||
-	    strncmp(json_string_value(pv), "s3://", 5)) {
-		sr_err(err, -EINVAL, "manifest %s: not a manifest", c->uri);
-		return sr_err_hint(err, "a manifest is [{\"prefix\": \"s3://bucket/prefix/\"}, "
-					"\"key/relative/to/prefix\", ...]");
-	}
-	r = s3_uri_parse(json_string_value(pv), &src->bucket, &src->prefix, err);
+	r = s3_manifest_parse(data, len, c->uri, &src->bucket, &src->prefix, &keys, err);
 	if (r < 0)
-		return sr_err_wrap(err, "manifest %s: [0].prefix", c->uri);
-	src->objs = xcalloc(json_array_size(root), sizeof(*src->objs));
-	for (size_t i = 1; i < json_array_size(root); i++) {
-		json_t *v = json_array_get(root, i);
-		_cleanup_free_ char *key = NULL;
-
-		if (!json_is_string(v) || !*json_string_value(v))
-			return sr_err(err, -EINVAL,
-				      "manifest %s: [%zu]: must be a key relative to the prefix",
-				      c->uri, i);
-		key = xasprintf("%s%s", src->prefix, json_string_value(v));
-		r = s3_head(cl, src->bucket, key, &src->objs[src->n], err);
-		if (r < 0)
-			return sr_err_wrap(err, "manifest %s: [%zu]", c->uri, i);
+		return r;
+	src->objs = xcalloc(keys.n ? keys.n : 1, sizeof(*src->objs));
+	for (size_t i = 0; i < keys.n; i++) {
+		r = s3_head(cl, src->bucket, keys.v[i], &src->objs[src->n], err);
+		if (r < 0) {
+			strv_release(&keys);
+			return sr_err_wrap(err, "manifest %s: [%zu]", c->uri, i + 1);
+		}
 		if (!src->objs[src->n].key)
-			src->objs[src->n].key = TAKE_PTR(key);
+			src->objs[src->n].key = xstrdup(keys.v[i]);
 		src->n++;
 	}
+	strv_release(&keys);
 	return 0;
 }
 

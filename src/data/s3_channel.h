@@ -52,6 +52,13 @@ int s3_channels_stage(const struct job_channel *channels, size_t n, const char *
 		      bool (*cancelled)(void *ctx), void *ctx, struct strv *report,
 		      struct sr_error *err);
 
+/* A ManifestFile channel's manifest, `len` bytes of `data` (the object at `uri`, named in
+ * errors): a JSON array, first {"prefix": "s3://bucket/prefix/"}, then keys relative to it,
+ * each a non-empty string.  On success the prefix's bucket and key, and in *ret_keys (to
+ * release) each entry's full key, prefix first, in the manifest's order. */
+int s3_manifest_parse(const char *data, size_t len, const char *uri, char **ret_bucket,
+		      char **ret_prefix, struct strv *ret_keys, struct sr_error *err);
+
 /* The folder host `index` sees for the channel staged under `dest` (caller frees). */
 char *s3_channel_host_dir(const struct job_channel *c, const char *dest, size_t index);
 

@@ -183,40 +183,27 @@ static int conn_auth(struct conn *c)
 	return wire_write_exact(c->sock, want, sizeof(want), WIRE_HANDSHAKE_MS);
 }
 
-static uint32_t be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Step 4: the argv, joined with spaces into the shell command (ssh semantics). */
 static int conn_request(struct conn *c, char **ret_cmd)
 {
 	unsigned char hdr[8];
 	_cleanup_free_ char *buf = NULL;
-	uint32_t argc, size, nuls = 0;
+	uint32_t argc, size;
 	int r;
 
 	r = wire_read_exact(c->sock, hdr, sizeof(hdr), WIRE_HANDSHAKE_MS);
 	if (r < 0)
 		return r;
-	argc = be32(hdr);
-	size = be32(hdr + 4);
-	if (argc < 1 || argc > WIRE_MAX_ARGS || size > WIRE_MAX_REQUEST || size < argc)
-		return -E2BIG;
+	r = wire_request_header(hdr, &argc, &size);
+	if (r < 0)
+		return r;
 	buf = xmalloc(size + 1);
 	r = wire_read_exact(c->sock, buf, size, WIRE_HANDSHAKE_MS);
 	if (r < 0)
 		return r;
-	if (buf[size - 1] != '\0')
-		return -EPROTO;
-	for (uint32_t i = 0; i < size; i++)
-		if (buf[i] == '\0') {
-			nuls++;
-			if (i + 1 < size)
-				buf[i] = ' ';
-		}
-	if (nuls != argc)
-		return -EPROTO;
+	r = wire_request_join(buf, size, argc);
+	if (r < 0)
+		return r;
 	*ret_cmd = TAKE_PTR(buf);
 	return 0;
 }

@@ -216,3 +216,35 @@ void wire_consume(struct wire_conn *c)
 	memmove(c->in, c->in + n, c->in_len - n);
 	c->in_len -= n;
 }
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int wire_request_header(const unsigned char hdr[WIRE_REQUEST_HDR_LEN], uint32_t *ret_argc,
+			uint32_t *ret_size)
+{
+	uint32_t argc = be32(hdr), size = be32(hdr + 4);
+
+	if (argc < 1 || argc > WIRE_MAX_ARGS || size > WIRE_MAX_REQUEST || size < argc)
+		return -E2BIG;
+	*ret_argc = argc;
+	*ret_size = size;
+	return 0;
+}
+
+int wire_request_join(char *buf, uint32_t size, uint32_t argc)
+{
+	uint32_t nuls = 0;
+
+	if (size == 0 || buf[size - 1] != '\0')
+		return -EPROTO;
+	for (uint32_t i = 0; i < size; i++)
+		if (buf[i] == '\0') {
+			nuls++;
+			if (i + 1 < size)
+				buf[i] = ' ';
+		}
+	return nuls == argc ? 0 : -EPROTO;
+}

@@ -59,6 +59,16 @@ void wire_mac(const unsigned char secret[WIRE_SECRET_LEN], enum wire_role role,
 int wire_read_exact(int fd, void *buf, size_t len, int timeout_ms);
 int wire_write_exact(int fd, const void *buf, size_t len, int timeout_ms);
 
+/* Step 4 on the agent's side.  The request's header: its argc and size, -E2BIG when either
+ * is out of bounds (so the size is safe to allocate). */
+#define WIRE_REQUEST_HDR_LEN 8
+int wire_request_header(const unsigned char hdr[WIRE_REQUEST_HDR_LEN], uint32_t *ret_argc,
+			uint32_t *ret_size);
+/* Its `size` bytes in `buf` (one more allocated), checked to be `argc` NUL-terminated strings
+ * and joined in place with spaces into one NUL-terminated command (ssh semantics); -EPROTO
+ * when they are not. */
+int wire_request_join(char *buf, uint32_t size, uint32_t argc);
+
 /* A connection's buffers for the frame phase: bytes read but not yet parsed, and frames
  * queued but not yet written.  The socket is non-blocking; the owner polls it. */
 struct wire_conn {
