@@ -995,7 +995,6 @@ static void hand_over(struct host *h, struct launch_kit *k, pid_t pid)
 {
 	struct ns_priv *priv;
 
-	(void)setpgid(pid, pid); /* see ns_child_main */
 	priv = xcalloc(1, sizeof(*priv));
 	*priv = (struct ns_priv){.status_fd = TAKE_FD(k->status_r),
 				 .report_fd = TAKE_FD(k->report_p),

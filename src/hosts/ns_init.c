@@ -335,10 +335,25 @@ _Noreturn void ns_child_main(const struct ns_plan *p)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		fail(p, errno, "set the parent-death signal");
 	close_others(p);
-	/* Out of sagerun's process group, as a process host is: a Ctrl-C at sagerun's terminal
-	 * goes to sagerun, whose stop policy decides what the hosts get.  The parent does it too,
-	 * whichever runs first. */
-	(void)setpgid(0, 0);
+	/* A session of its own, as runc's and bwrap --new-session's: no process of the host has
+	 * sagerun's terminal as its controlling one, so none can push keystrokes into it
+	 * (TIOCSTI) or reach it by /dev/tty (ENXIO); and a Ctrl-C at that terminal goes to
+	 * sagerun alone, whose stop policy decides what the hosts get.  A terminal's signal sent
+	 * before this, while init was still in sagerun's process group, was meant for sagerun:
+	 * drop it rather than forward it to the user's process later. */
+	if (setsid() < 0)
+		fail(p, errno, "start a session of its own");
+	{
+		static const int tty_sigs[] = {SIGINT, SIGQUIT, SIGTSTP, SIGHUP};
+		const struct timespec now = {0, 0};
+		sigset_t tty;
+
+		sigemptyset(&tty);
+		for (size_t i = 0; i < sizeof(tty_sigs) / sizeof(tty_sigs[0]); i++)
+			sigaddset(&tty, tty_sigs[i]);
+		while (sigtimedwait(&tty, NULL, &now) > 0)
+			;
+	}
 	/* What `ps` in the host shows as PID 1 (the command line stays sagerun's). */
 	(void)prctl(PR_SET_NAME, "sagerun-init", 0, 0, 0);
 

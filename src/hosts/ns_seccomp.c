@@ -13,7 +13,8 @@
  * mount and the new mount API, pivot_root, setns and unshare, clone and clone3 with a new
  * namespace (clone3 says ENOSYS, so that the C library falls back to clone, whose flags the
  * filter can read); personalities but the plain ones; NUMA policy; the handle-based opens;
- * userfaultfd; the 32-bit and x32 entry points (their numbers mean other calls).
+ * userfaultfd; the 32-bit and x32 entry points (their numbers mean other calls); the ioctls
+ * TIOCSTI and TIOCLINUX, which type into a terminal (runc and bubblewrap refuse them too).
  */
 #include "hosts/internal.h"
 
@@ -23,6 +24,7 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <stddef.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
@@ -218,6 +220,8 @@ static const unsigned personalities[] = {0x0, 0x8, 0x20000, 0x20008, 0xffffffff}
 #define ARCH_OFF offsetof(struct seccomp_data, arch)
 /* The low 32 bits of the first argument (little-endian): clone's flags, personality's. */
 #define ARG0_OFF offsetof(struct seccomp_data, args[0])
+/* The low 32 bits of the second: ioctl's request. */
+#define ARG1_OFF offsetof(struct seccomp_data, args[1])
 
 #define STMT(code, k) ((struct sock_filter){(unsigned short)(code), 0, 0, (unsigned)(k)})
 #define JUMP(code, k, jt, jf)                                                                      \
@@ -254,6 +258,13 @@ int ns_seccomp_install(void)
 	f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 4);
 	f[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_OFF);
 	f[n++] = JUMP(BPF_JMP | BPF_JSET | BPF_K, NEW_NS_FLAGS, 0, 1);
+	f[n++] = DENY(EPERM);
+	f[n++] = ALLOW;
+	/* ioctl: not the two that type into a terminal (the request is an unsigned int). */
+	f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 0, 5);
+	f[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG1_OFF);
+	f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, TIOCSTI, 1, 0);
+	f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, TIOCLINUX, 0, 1);
 	f[n++] = DENY(EPERM);
 	f[n++] = ALLOW;
 	/* personality: the plain ones only. */

@@ -102,6 +102,22 @@ test_expect_success '--privileged: the host as it was, uncontained (a mount of i
 	test_grep "^algo-1 | mount rc 0" stdout
 '
 
+# A host's processes are in a session of their own: sagerun's terminal is not theirs, so they
+# cannot type into it (TIOCSTI), as root or as a normal user.  script gives the job a terminal.
+cp "$SR_SOURCE_DIR/tests/e2e/fixtures/tty_probe.py" "$U/tty_probe.py"
+test_expect_success 'a host cannot type into the terminal sagerun runs in' '
+	for who in root user; do
+		run=""
+		[ $who = user ] && run=as_user
+		$run script -qec "$SAGERUN train --backend ns --name tty-$who --hosts 1 --output out -- /usr/bin/python3 $U/tty_probe.py sagerun-t2007-typed" \
+			"$U/typescript-$who" </dev/null >/dev/null || exit 1
+		test_grep "type into /dev/tty: refused (ENXIO)" "$U/typescript-$who" &&
+		test_grep "type into stdio: refused (EPERM)" "$U/typescript-$who" &&
+		test_grep "type into its own terminal: refused (EPERM)" "$U/typescript-$who" &&
+		! grep sagerun-t2007-typed "$U/typescript-$who" || exit 1
+	done
+'
+
 # A job folder in a folder the hosts see through their layer (a normal user's default is under
 # /home; /var/tmp here): its /opt/ml and channels are bound from the machine's own folder, so
 # what a host writes there reaches the job, and nothing else does.

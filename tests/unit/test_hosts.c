@@ -14,6 +14,7 @@
 #include <sys/pidfd.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
@@ -853,6 +854,16 @@ static void test_seccomp_filter(void **state)
 		bad |= (syscall(SYS_clone3, NULL, 0) >= 0 || errno != ENOSYS) << 3;
 		bad |= (syscall(SYS_personality, 0x0040000) >= 0 || errno != EPERM) << 4;
 		bad |= (syscall(SYS_clock_settime, 0, NULL) >= 0 || errno != EPERM) << 5;
+		/* typing into a terminal: EPERM before the kernel's ENOTTY for /dev/null */
+		{
+			int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			char c = 'x';
+
+			bad |= (ioctl(fd, TIOCSTI, &c) == 0 || errno != EPERM) << 10;
+			bad |= (ioctl(fd, TIOCLINUX, &c) == 0 || errno != EPERM) << 11;
+			bad |= (isatty(fd) || errno != ENOTTY) << 12; /* other ioctls pass */
+			close(fd);
+		}
 		/* allowed */
 		bad |= (syscall(SYS_personality, 0xffffffff) < 0) << 6;
 		bad |= (getpid() <= 0) << 7;
