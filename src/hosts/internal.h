@@ -189,6 +189,8 @@ struct ns_plan {
 	bool contain;
 	/* Overlays in a user namespace: their metadata in user.* xattrs (`userxattr`). */
 	bool userxattr;
+	/* In a user namespace of the job's own (rootless): contained, CAP_MKNOD stays. */
+	bool rootless;
 	const char *ifname;
 	uint32_t net_addr; /* host byte order */
 	unsigned net_prefix;

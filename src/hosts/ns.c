@@ -506,6 +506,7 @@ static void layer_rows(struct mount_table *t, const struct host *h, const char *
 			*m = (struct ns_mount){.what = "overlay",
 					       .where = STR("%s", top),
 					       .type = "overlay",
+					       .flags = MS_NODEV,
 					       .upper = STR("%s", top + 1),
 					       .policy = NSM_LAYER,
 					       .step = STR("mount the host's layer over %s", top)};
@@ -527,7 +528,9 @@ static void dev_rows(struct mount_table *t)
 	DIR *d = opendir("/dev");
 	struct dirent *e;
 
-	add(t, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755", 0, "mount /dev");
+	/* nodev: a node made there opens nothing (the binds below are mounts of their own). */
+	add(t, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, "mode=0755", 0,
+	    "mount /dev");
 	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
 		add(t, STR("/dev/%s", devs[i]), STR("/dev/%s", devs[i]), NULL, MS_BIND, NULL,
 		    NSM_MKDIR | NSM_FILE | NSM_OPTIONAL, STR("mount /dev/%s", devs[i]));
@@ -930,6 +933,7 @@ static void plan_fill(const struct host *h, struct launch_kit *k)
 	    .netns_fd = k->netns_fd,
 	    .contain = !h->group->privileged,
 	    .userxattr = userns_entered(),
+	    .rootless = userns_entered(),
 	};
 	if (!h->group->network_host) {
 		k->plan.ifname = CONTRACT_IFACE_DEFAULT;

@@ -34,29 +34,38 @@
 #include "hosts/spawn.h"
 
 /* Docker's default capabilities (moby: oci/caps/defaults.go), all a contained host's
- * processes may ever have. */
+ * processes may ever have; CAP_MKNOD only in a user namespace, where the kernel lets it make
+ * no device node anyway.  Docker keeps it for root because its device cgroup refuses to open
+ * what a container makes; a host has no such cgroup, so a block node of this machine's disk
+ * would open onto the disk. */
 static const int docker_caps[] = {
     CAP_CHOWN,	    CAP_DAC_OVERRIDE, CAP_FOWNER,      CAP_FSETID,	     CAP_KILL,
     CAP_SETGID,	    CAP_SETUID,	      CAP_SETPCAP,     CAP_NET_BIND_SERVICE, CAP_NET_RAW,
     CAP_SYS_CHROOT, CAP_MKNOD,	      CAP_AUDIT_WRITE, CAP_SETFCAP,
 };
 
+static bool cap_kept(const struct ns_plan *p, int cap)
+{
+	if (cap == CAP_MKNOD && !p->rootless)
+		return false;
+	for (size_t i = 0; i < sizeof(docker_caps) / sizeof(docker_caps[0]); i++)
+		if (docker_caps[i] == cap)
+			return true;
+	return false;
+}
+
 /* Contained like a container, once the host is set up: every capability but Docker's out of
  * the bounding set (the user's processes run as root, whose exec gets exactly that set), no
  * ambient ones, then no_new_privs and the seccomp filter, which init's own few calls from
  * here on (poll, read, wait, kill, clone without namespaces, exec) pass.  0 or a positive
  * errno with the step in `what`. */
-static int contain(char *what, size_t len)
+static int contain(const struct ns_plan *p, char *what, size_t len)
 {
 	size_t pos = 0;
 	int e;
 
 	for (int cap = 0; cap < 64; cap++) {
-		bool kept = false;
-
-		for (size_t i = 0; i < sizeof(docker_caps) / sizeof(docker_caps[0]); i++)
-			kept |= docker_caps[i] == cap;
-		if (kept || prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
+		if (cap_kept(p, cap) || prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
 			continue;
 		if (errno == EINVAL)
 			break; /* past the kernel's last capability */
@@ -72,9 +81,11 @@ static int contain(char *what, size_t len)
 		struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 		struct __user_cap_data_struct data[2] = {{0}};
 
-		for (size_t i = 0; i < sizeof(docker_caps) / sizeof(docker_caps[0]); i++) {
-			data[docker_caps[i] / 32].effective |= 1u << (docker_caps[i] % 32);
-			data[docker_caps[i] / 32].permitted |= 1u << (docker_caps[i] % 32);
+		for (int cap = 0; cap < 64; cap++) {
+			if (!cap_kept(p, cap))
+				continue;
+			data[cap / 32].effective |= 1u << (cap % 32);
+			data[cap / 32].permitted |= 1u << (cap % 32);
 		}
 		if (syscall(SYS_capset, &hdr, data) < 0) {
 			e = errno;
@@ -391,7 +402,7 @@ _Noreturn void ns_child_main(const struct ns_plan *p)
 
 	if (p->contain) {
 		what[0] = '\0';
-		e = contain(what, sizeof(what));
+		e = contain(p, what, sizeof(what));
 		if (e)
 			fail(p, e, what);
 	}

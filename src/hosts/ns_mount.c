@@ -257,23 +257,26 @@ struct sr_mount_attr {
 	uint64_t attr_set, attr_clr, propagation, userns_fd;
 };
 #define SR_MOUNT_ATTR_RDONLY 0x00000001
+#define SR_MOUNT_ATTR_NODEV  0x00000004
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
 
 /* Read-only, with every mount below when `rec`: one call where the kernel has it, else the
- * top mount only (FIXME: drop when kernel 5.12 is baseline). */
+ * top mount only (FIXME: drop when kernel 5.12 is baseline).  No device nodes either: a
+ * device node of this machine's tree outside /dev (or one a host made before) must not open
+ * onto its disks. */
 static int make_rdonly(const char *where, bool rec)
 {
 #ifdef SYS_mount_setattr
-	struct sr_mount_attr a = {.attr_set = SR_MOUNT_ATTR_RDONLY};
+	struct sr_mount_attr a = {.attr_set = SR_MOUNT_ATTR_RDONLY | SR_MOUNT_ATTR_NODEV};
 
 	if (rec &&
 	    syscall(SYS_mount_setattr, -1, where, rec ? AT_RECURSIVE : 0, &a, sizeof(a)) == 0)
 		return 0;
 #endif
-	return mount(NULL, where, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | kept_flags(where),
-		     NULL) < 0
+	return mount(NULL, where, NULL,
+		     MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NODEV | kept_flags(where), NULL) < 0
 		   ? errno
 		   : 0;
 }
@@ -409,7 +412,13 @@ static int mount_one(const struct ns_plan *p, size_t i, char *what, size_t len)
 		ns_str_add(d, sizeof(d), &pos, "/data");
 		if (mkdir(d, 0700) < 0 && errno != EEXIST)
 			return errno;
-		return mount(d, m->where, NULL, MS_BIND, NULL) < 0 ? errno : 0;
+		if (mount(d, m->where, NULL, MS_BIND, NULL) < 0)
+			return errno;
+		/* A bind takes no flags but through a remount. */
+		return mount(NULL, m->where, NULL, MS_REMOUNT | MS_BIND | MS_NODEV | kept_flags(d),
+			     NULL) < 0
+			   ? errno
+			   : 0;
 	}
 	if ((m->flags & MS_BIND) && i < NS_MOUNTS_MAX) {
 		if (src_fd[i] < 0 && layer_fd >= 0 && (m->policy & NSM_OPTIONAL))

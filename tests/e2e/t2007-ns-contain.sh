@@ -102,6 +102,34 @@ test_expect_success '--privileged: the host as it was, uncontained (a mount of i
 	test_grep "^algo-1 | mount rc 0" stdout
 '
 
+# No disk of this machine through a device node: as root, a host cannot make a block node
+# (no CAP_MKNOD), and one this machine's tree has outside /dev opens nothing (nodev).  The
+# disk is a loop device over a file of the test's.
+cat >"$U/disk_probe.py" <<'PY'
+import errno, os, sys
+def attempt(name, fn):
+    try:
+        fn()
+        print(name + ": ALLOWED", flush=True)
+    except OSError as e:
+        print(name + ": refused (" + errno.errorcode[e.errno] + ")", flush=True)
+dev = os.stat(sys.argv[1]).st_rdev
+attempt("make a block node", lambda: os.mknod("/dev/sr-disk", 0o600 | 0o060000, dev))
+attempt("open the machine node", lambda: os.close(os.open(sys.argv[1], os.O_RDWR)))
+PY
+test_expect_success 'as root: a host cannot reach a disk through a device node' '
+	truncate -s 1M "$TRASH/disk" &&
+	loop=$(losetup -f --show "$TRASH/disk") &&
+	test_when_finished "losetup -d $loop" &&
+	v=$(mktemp -d /var/tmp/sagerun-t2007.XXXXXX) &&
+	test_when_finished "rm -rf $v" &&
+	mknod "$v/disk" b $(stat -c "%Hr %Lr" "$loop") &&
+	sagerun train --backend ns --name disk --hosts 1 --output out \
+		-- /usr/bin/python3 "$U/disk_probe.py" "$v/disk" >stdout 2>stderr &&
+	test_grep "^algo-1 | make a block node: refused (EPERM)" stdout &&
+	test_grep "^algo-1 | open the machine node: refused (EACCES)" stdout
+'
+
 # A host's processes are in a session of their own: sagerun's terminal is not theirs, so they
 # cannot type into it (TIOCSTI), as root or as a normal user.  script gives the job a terminal.
 cp "$SR_SOURCE_DIR/tests/e2e/fixtures/tty_probe.py" "$U/tty_probe.py"
