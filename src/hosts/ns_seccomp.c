@@ -13,8 +13,12 @@
  * mount and the new mount API, pivot_root, setns and unshare, clone and clone3 with a new
  * namespace (clone3 says ENOSYS, so that the C library falls back to clone, whose flags the
  * filter can read); personalities but the plain ones; NUMA policy; the handle-based opens;
- * userfaultfd; the 32-bit and x32 entry points (their numbers mean other calls); the ioctls
- * TIOCSTI and TIOCLINUX, which type into a terminal (runc and bubblewrap refuse them too).
+ * userfaultfd; io_uring (whose requests no filter sees; Docker refuses it since 25.0); the
+ * calls that reach into another process without ptrace's checks, which Docker allows only
+ * with CAP_SYS_PTRACE (pidfd_getfd would take init's fds, its status pipe among them: kcmp,
+ * process_madvise too); the LSM calls; socket(AF_VSOCK); the 32-bit and x32 entry points
+ * (their numbers mean other calls); the ioctls TIOCSTI and TIOCLINUX, which type into a
+ * terminal (runc and bubblewrap refuse them too).
  */
 #include "hosts/internal.h"
 
@@ -33,6 +37,16 @@
 #elif defined(__aarch64__)
 #define NATIVE_ARCH AUDIT_ARCH_AARCH64
 #endif
+
+/* Linux 6.8's LSM calls, one number on every architecture; older headers lack them. */
+#ifndef __NR_lsm_get_self_attr
+#define __NR_lsm_get_self_attr 459
+#define __NR_lsm_set_self_attr 460
+#define __NR_lsm_list_modules  461
+#endif
+
+/* Vsock's address family: a socket to the hypervisor, which Docker's profile refuses. */
+#define SR_AF_VSOCK 40
 
 /* The namespace flags of clone that Docker's profile refuses (CAP_SYS_ADMIN's). */
 #define NEW_NS_FLAGS                                                                               \
@@ -62,11 +76,11 @@ static const int refused[] = {
 #ifdef __NR_delete_module
     R(delete_module),
 #endif
-#ifdef __NR_finit_module
-    R(finit_module),
-#endif
 #ifdef __NR_fanotify_init
     R(fanotify_init),
+#endif
+#ifdef __NR_finit_module
+    R(finit_module),
 #endif
 #ifdef __NR_fsconfig
     R(fsconfig),
@@ -89,6 +103,15 @@ static const int refused[] = {
 #ifdef __NR_init_module
     R(init_module),
 #endif
+#ifdef __NR_io_uring_enter
+    R(io_uring_enter),
+#endif
+#ifdef __NR_io_uring_register
+    R(io_uring_register),
+#endif
+#ifdef __NR_io_uring_setup
+    R(io_uring_setup),
+#endif
 #ifdef __NR_ioperm
     R(ioperm),
 #endif
@@ -110,8 +133,20 @@ static const int refused[] = {
 #ifdef __NR_lookup_dcookie
     R(lookup_dcookie),
 #endif
+#ifdef __NR_lsm_get_self_attr
+    R(lsm_get_self_attr),
+#endif
+#ifdef __NR_lsm_list_modules
+    R(lsm_list_modules),
+#endif
+#ifdef __NR_lsm_set_self_attr
+    R(lsm_set_self_attr),
+#endif
 #ifdef __NR_mbind
     R(mbind),
+#endif
+#ifdef __NR_migrate_pages
+    R(migrate_pages),
 #endif
 #ifdef __NR_mount
     R(mount),
@@ -140,8 +175,14 @@ static const int refused[] = {
 #ifdef __NR_perf_event_open
     R(perf_event_open),
 #endif
+#ifdef __NR_pidfd_getfd
+    R(pidfd_getfd),
+#endif
 #ifdef __NR_pivot_root
     R(pivot_root),
+#endif
+#ifdef __NR_process_madvise
+    R(process_madvise),
 #endif
 #ifdef __NR_query_module
     R(query_module),
@@ -160,6 +201,9 @@ static const int refused[] = {
 #endif
 #ifdef __NR_set_mempolicy
     R(set_mempolicy),
+#endif
+#ifdef __NR_set_mempolicy_home_node
+    R(set_mempolicy_home_node),
 #endif
 #ifdef __NR_setns
     R(setns),
@@ -236,7 +280,14 @@ int ns_seccomp_install(void)
 	struct sock_fprog prog;
 	size_t n = 0;
 
+	/* no_new_privs first, on every architecture: the kernel takes a filter from a process
+	 * without CAP_SYS_ADMIN only then, and the host's processes get it anyway (ns_init.c). */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return errno;
 #ifndef NATIVE_ARCH
+	(void)f;
+	(void)prog;
+	(void)n;
 	return 0; /* an architecture this list was not written for: no filter */
 #else
 	f[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARCH_OFF);
@@ -260,6 +311,12 @@ int ns_seccomp_install(void)
 	f[n++] = JUMP(BPF_JMP | BPF_JSET | BPF_K, NEW_NS_FLAGS, 0, 1);
 	f[n++] = DENY(EPERM);
 	f[n++] = ALLOW;
+	/* socket: not to the hypervisor. */
+	f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 4);
+	f[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_OFF);
+	f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, SR_AF_VSOCK, 0, 1);
+	f[n++] = DENY(EPERM);
+	f[n++] = ALLOW;
 	/* ioctl: not the two that type into a terminal (the request is an unsigned int). */
 	f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 0, 5);
 	f[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG1_OFF);
@@ -279,10 +336,6 @@ int ns_seccomp_install(void)
 	f[n++] = ALLOW;
 	prog.len = (unsigned short)n;
 	prog.filter = f;
-	/* no_new_privs first: the kernel takes a filter from a process without CAP_SYS_ADMIN
-	 * only then, and the host's processes get it anyway (ns_init.c). */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return errno;
 	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0 ? errno : 0;
 #endif
 }

@@ -41,6 +41,7 @@ for _ in $(seq 1 100); do [ -S "$sock" ] && break; sleep 0.05; done
 test_at_end "kill $outside $server 2>/dev/null; rm -f $sock"
 
 refused="write drop_caches|mount a tmpfs|load a module|set the clock|ptrace outside"
+seccomp_refused="set up io_uring|open a vsock|take init's fds"
 allowed="pip install|bind port 80|bind port 8080|write /opt/ml|write /tmp"
 
 # check_probe FILE: the refusals and the leaves, one line each, in FILE (a job's stdout).
@@ -51,6 +52,9 @@ check_probe() {
 	IFS="|"
 	for what in $refused; do test_grep "^algo-1 | $what: refused" "$1" || return 1; done
 	for what in $allowed; do test_grep "^algo-1 | $what: ALLOWED$" "$1" || return 1; done
+	for what in $seccomp_refused; do
+		test_grep "^algo-1 | $what: refused (EPERM)$" "$1" || return 1
+	done
 	unset IFS
 }
 
