@@ -576,7 +576,7 @@ static void proc_rows(struct mount_table *t)
 }
 
 /* The machine's runtime sockets (Docker's, containerd's, systemd's, D-Bus's) live under /run:
- * a fresh one hides them, as a container's; the name server's file stays when
+ * a fresh one hides them, as a container's; the name server's file stays, read-only, when
  * /etc/resolv.conf leads there (systemd-resolved's). */
 static void run_rows(struct mount_table *t)
 {

@@ -494,6 +494,10 @@ static int mount_one(const struct ns_plan *p, size_t i, char *what, size_t len)
 		set_what(what, len, m->step, "keep ");
 		add_what(what, len, m->keep, "");
 		r = bind_back(keep_fd, m->keep);
+		/* This machine's own file (systemd-resolved's stub-resolv.conf, where
+		 * /etc/resolv.conf leads): the host reads it, never writes it. */
+		if (!r)
+			r = make_rdonly(m->keep, false);
 	}
 out:
 	if (cwd_fd >= 0)

@@ -134,6 +134,29 @@ test_expect_success 'as root: a host cannot reach a disk through a device node' 
 	test_grep "^algo-1 | open the machine node: refused (EACCES)" stdout
 '
 
+# Where /etc/resolv.conf leads into /run (systemd-resolved's stub-resolv.conf), the host's
+# fresh /run keeps that file, read-only: the host resolves names with it, and cannot rewrite
+# this machine's.  The layout is made in a mount namespace of the test's own.
+cat >"$TRASH/resolv.sh" <<'SH'
+mount -t tmpfs t /run && mkdir -p /run/systemd/resolve &&
+echo "nameserver 192.0.2.53" >/run/systemd/resolve/stub-resolv.conf &&
+mount -t overlay o -o "lowerdir=/etc,upperdir=$PWD/etc-up,workdir=$PWD/etc-work" /etc &&
+"$SAGERUN" train --backend ns --name resolv --hosts 1 --output out \
+	-- sh -c 'cat /etc/resolv.conf; echo nameserver 203.0.113.1 >/etc/resolv.conf; echo wrote $?' \
+	>stdout 2>stderr &&
+cat /run/systemd/resolve/stub-resolv.conf >after
+SH
+test_expect_success 'as root: a resolv.conf that leads into /run is read-only in the host' '
+	mkdir etc-up etc-work &&
+	ln -s /run/systemd/resolve/stub-resolv.conf etc-up/resolv.conf &&
+	unshare -m --propagation private sh "$TRASH/resolv.sh" &&
+	test_grep "^algo-1 | nameserver 192.0.2.53$" stdout &&
+	test_grep "^algo-1 | wrote 2$" stdout &&
+	test_grep "Read-only file system" stderr &&
+	echo "nameserver 192.0.2.53" >expect &&
+	test_cmp expect after
+'
+
 # A host's processes are in a session of their own: sagerun's terminal is not theirs, so they
 # cannot type into it (TIOCSTI), as root or as a normal user.  script gives the job a terminal.
 cp "$SR_SOURCE_DIR/tests/e2e/fixtures/tty_probe.py" "$U/tty_probe.py"
