@@ -319,31 +319,13 @@ static int preopen(const struct ns_plan *p, size_t from, char *what, size_t len)
 	return 0;
 }
 
-/* The overlay options of a NSM_COW or NSM_LAYER row, in data_buf. */
-static int overlay_data(const struct ns_plan *p, const struct ns_mount *m, size_t i)
+/* lowerdir=`lower`,upperdir=`upper`/data,workdir=`upper`/work in data_buf; with `make`, the
+ * two folders made first. */
+static int overlay_options(const struct ns_plan *p, const char *lower, const char *upper, bool make)
 {
-	char a[64], b[64];
-	const char *lower, *upper;
 	size_t pos = 0;
 
-	if (m->policy & NSM_LAYER) {
-		int r;
-
-		if (layer_fd < 0)
-			return EBADF;
-		/* The layer's two folders, on the base (a fresh tmpfs, or the job's). */
-		if (mkdirat(layer_fd, m->upper, 0755) < 0 && errno != EEXIST)
-			return errno;
-		r = fd_path(b, sizeof(b), layer_fd, m->upper);
-		if (r)
-			return r;
-		lower = m->where;
-		upper = b;
-	} else {
-		lower = via_fd(a, sizeof(a), i < NS_MOUNTS_MAX ? src_fd[i] : -1, m->lower);
-		upper = via_fd(b, sizeof(b), i < NS_MOUNTS_MAX ? upper_fd[i] : -1, m->upper);
-	}
-	if (m->policy & NSM_LAYER) {
+	if (make) {
 		char d[PATH_MAX];
 
 		ns_str_add(d, sizeof(d), &pos, upper);
@@ -369,6 +351,32 @@ static int overlay_data(const struct ns_plan *p, const struct ns_mount *m, size_
 	return pos + 1 >= sizeof(data_buf) ? ENAMETOOLONG : 0;
 }
 
+/* The overlay options of a NSM_COW or NSM_LAYER row, in data_buf. */
+static int overlay_data(const struct ns_plan *p, const struct ns_mount *m, size_t i)
+{
+	char a[64], b[64];
+	const char *lower, *upper;
+
+	if (m->policy & NSM_LAYER) {
+		int r;
+
+		if (layer_fd < 0)
+			return EBADF;
+		/* The layer's two folders, on the base (a fresh tmpfs, or the job's). */
+		if (mkdirat(layer_fd, m->upper, 0755) < 0 && errno != EEXIST)
+			return errno;
+		r = fd_path(b, sizeof(b), layer_fd, m->upper);
+		if (r)
+			return r;
+		lower = m->where;
+		upper = b;
+	} else {
+		lower = via_fd(a, sizeof(a), i < NS_MOUNTS_MAX ? src_fd[i] : -1, m->lower);
+		upper = via_fd(b, sizeof(b), i < NS_MOUNTS_MAX ? upper_fd[i] : -1, m->upper);
+	}
+	return overlay_options(p, lower, upper, m->policy & NSM_LAYER);
+}
+
 /* Bind `path` (opened as `fd` before the mount that hid it) back at its place. */
 static int bind_back(int fd, const char *path)
 {
@@ -384,6 +392,34 @@ static int bind_back(int fd, const char *path)
 	if (!r && mount(fdp, path, NULL, MS_BIND | MS_REC, NULL) < 0)
 		r = errno;
 	return r;
+}
+
+/* The working folder (opened as `fd` before the fresh file system that hid it) back at its
+ * place.  Contained, through the host's layer, as the folders at / are: what the host writes
+ * there stays in the layer, and this machine's folder is as it was (read-only where overlayfs
+ * refuses it).  --privileged, the folder itself. */
+static int cwd_back(const struct ns_plan *p, int fd)
+{
+	char lower[64], upper[64];
+	int r;
+
+	if (!p->contain || layer_fd < 0)
+		return bind_back(fd, p->cwd);
+	r = make_path(p->cwd, false);
+	if (!r && mkdirat(layer_fd, ".cwd", 0755) < 0 && errno != EEXIST)
+		r = errno;
+	if (!r)
+		r = fd_path(upper, sizeof(upper), layer_fd, ".cwd");
+	if (!r)
+		r = fd_path(lower, sizeof(lower), fd, NULL);
+	if (!r)
+		r = overlay_options(p, lower, upper, true);
+	if (r)
+		return r;
+	if (mount("overlay", p->cwd, "overlay", MS_NODEV, data_buf) == 0)
+		return 0;
+	r = bind_back(fd, p->cwd);
+	return r ? r : make_rdonly(p->cwd, true);
 }
 
 static int mount_one(const struct ns_plan *p, size_t i, char *what, size_t len)
@@ -486,7 +522,7 @@ static int mount_one(const struct ns_plan *p, size_t i, char *what, size_t len)
 	}
 	if (cwd_fd >= 0) {
 		set_what(what, len, m->step, "keep the working folder");
-		r = bind_back(cwd_fd, p->cwd);
+		r = cwd_back(p, cwd_fd);
 		if (r)
 			goto out;
 	}

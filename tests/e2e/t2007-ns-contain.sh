@@ -157,6 +157,23 @@ test_expect_success 'as root: a resolv.conf that leads into /run is read-only in
 	test_cmp expect after
 '
 
+# The working folder (here under /tmp, which a host gets fresh) is seen through the host's
+# layer, as the folders at / are: the host reads it and writes there, and this machine's
+# folder is as it was.
+test_expect_success 'a working folder under /tmp: what a host writes there stays in the host' '
+	echo given >"$U/given" &&
+	for who in root user; do
+		run=""
+		[ $who = user ] && run=as_user
+		(cd "$U" && $run "$SAGERUN" train --backend ns --name cwd-$who --hosts 2 --output out \
+			-- sh -c "cat given && echo \$SM_CURRENT_HOST >by-host && cat by-host") \
+			>stdout 2>stderr || exit 1
+		test "$(grep -c "^algo-[12] | given\$" stdout)" = 2 &&
+		test_grep "^algo-2 | algo-2\$" stdout &&
+		test ! -e "$U/by-host" || exit 1
+	done
+'
+
 # A host's processes are in a session of their own: sagerun's terminal is not theirs, so they
 # cannot type into it (TIOCSTI), as root or as a normal user.  script gives the job a terminal.
 cp "$SR_SOURCE_DIR/tests/e2e/fixtures/tty_probe.py" "$U/tty_probe.py"
