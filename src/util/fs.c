@@ -194,6 +194,19 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 {
 	(void)st;
 	(void)ftw;
+	if (flag == FTW_DNR) {
+		/* A folder we own but may not read: overlayfs leaves its work folders mode 000
+		 * (a rootless --keep-layers job's).  Open it up and remove what it holds. */
+		DIR *d;
+
+		if (chmod(path, 0700) < 0)
+			return -1;
+		d = opendir(path);
+		if (!d)
+			return -1; /* still unreadable: no endless retry */
+		closedir(d);
+		return nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	}
 	if (flag == FTW_DP)
 		return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
 	return unlink(path) < 0 && errno != ENOENT ? -1 : 0;

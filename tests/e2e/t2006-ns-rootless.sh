@@ -174,6 +174,17 @@ test_expect_success 'a SIGKILLed supervisor takes its hosts and namespaces with 
 	test -z "$(user_procs -fx "sleep 2007")"
 '
 
+# overlayfs leaves its work folders mode 000, which a normal user's rm must open up.
+test_expect_success 'rm of a --keep-layers job leaves nothing of it' '
+	as_user "$SAGERUN" train --backend ns --keep-layers --name keptrm --hosts 1 --output out \
+		-- sh -c "echo x >/etc/sagerun-t2006" >stdout 2>stderr &&
+	test -e "$U/home/jobs/keptrm/hosts/algo-1/layer/etc/data/sagerun-t2006" &&
+	find "$U/home/jobs/keptrm" -type d -perm 000 >closed &&
+	test -s closed &&
+	as_user "$SAGERUN" rm keptrm >rm.out 2>&1 &&
+	test ! -e "$U/home/jobs/keptrm"
+'
+
 if command -v newuidmap >/dev/null 2>&1 && command -v newgidmap >/dev/null 2>&1; then
 	test_expect_success 'with a range in /etc/subuid and /etc/subgid, hosts have those ids too' '
 		for f in /etc/subuid /etc/subgid; do
