@@ -147,14 +147,26 @@ static void net_start(struct host_group *g)
 {
 	struct ns_group *ng = g->priv;
 	sigset_t all, old;
+	int e;
 
 	/* The thread takes no signal: those are for the supervisor's signalfd. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ng->net_thread_live = pthread_create(&ng->net_thread, NULL, net_main, g) == 0;
+	e = pthread_create(&ng->net_thread, NULL, net_main, g);
+	ng->net_thread_live = e == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!ng->net_thread_live)
+	if (ng->net_thread_live)
+		return;
+	if (!ng->nj.stay) {
 		net_main(g); /* no thread: here and now */
+		return;
+	}
+	/* Rootless, the network's maker steps into the job's namespace for good (netns.h): here
+	 * that would strand the supervisor there.  Every host's wait gets this error instead. */
+	pthread_mutex_lock(&ng->lock);
+	ng->net_r = sr_err_errno(&ng->net_err, e, "start a thread to make the job's network");
+	ng->net_done = true;
+	pthread_mutex_unlock(&ng->lock);
 }
 
 /* Wait until host `index`'s network is made; the thread's error if it stopped before. */

@@ -174,6 +174,30 @@ test_expect_success 'a SIGKILLed supervisor takes its hosts and namespaces with 
 	test -z "$(user_procs -fx "sleep 2007")"
 '
 
+# Rootless, the thread that makes the job's network steps into its namespace for good: when
+# no thread can start (a C library shim refuses them all), the job fails saying so, instead of
+# the supervisor itself stepping in and staying there.
+cat >"$U/nothread.c" <<'C'
+#include <errno.h>
+#include <pthread.h>
+int pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
+{
+	(void)t, (void)a, (void)fn, (void)arg;
+	return EAGAIN;
+}
+C
+if cc -shared -fPIC -o "$U/nothread.so" "$U/nothread.c" 2>/dev/null; then
+	test_expect_success 'no thread for the network: the job fails, the supervisor stays out' '
+		test_must_fail as_user env LD_PRELOAD="$U/nothread.so" \
+			ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 \
+			"$SAGERUN" train --backend ns --name nothread --hosts 2 --output out \
+			-- true >stdout 2>stderr &&
+		test_grep "start a thread to make the job.s network: Resource temporarily unavailable" stderr
+	'
+else
+	say "no-thread step left out: needs a C compiler (cc)"
+fi
+
 # overlayfs leaves its work folders mode 000, which a normal user's rm must open up.
 test_expect_success 'rm of a --keep-layers job leaves nothing of it' '
 	as_user "$SAGERUN" train --backend ns --keep-layers --name keptrm --hosts 1 --output out \
