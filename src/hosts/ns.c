@@ -572,7 +572,8 @@ static void proc_rows(struct mount_table *t)
 	static const char *const masked[] = {"/proc/kcore",	    "/proc/keys",
 					     "/proc/latency_stats", "/proc/timer_list",
 					     "/proc/timer_stats",   "/proc/sched_debug"};
-	static const char *const hidden[] = {"/proc/acpi", "/proc/scsi", "/sys/firmware"};
+	static const char *const hidden[] = {"/proc/acpi", "/proc/asound", "/proc/scsi",
+					     "/sys/devices/virtual/powercap", "/sys/firmware"};
 
 	for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)
 		add(t, ro[i], ro[i], NULL, MS_BIND | MS_REC, NULL,

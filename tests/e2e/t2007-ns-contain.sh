@@ -174,6 +174,19 @@ test_expect_success 'a working folder under /tmp: what a host writes there stays
 	done
 '
 
+# Docker's masked folders (moby: oci/defaults.go): the host sees each that this machine has
+# empty.  (A machine without sound cards or RAPL has no /proc/asound or powercap to check.)
+test_expect_success "a host sees Docker's masked folders empty" '
+	masked="/proc/acpi /proc/asound /proc/scsi /sys/devices/virtual/powercap /sys/firmware" &&
+	sagerun train --backend ns --name masked --hosts 1 --output out \
+		-- sh -c "for d in $masked; do test -d \$d && echo \$d: \$(ls -A \$d | wc -l); done; true" \
+		>stdout 2>stderr &&
+	for d in $masked; do
+		[ -d "$d" ] || continue
+		test_grep "^algo-1 | $d: 0\$" stdout || exit 1
+	done
+'
+
 # A host's processes are in a session of their own: sagerun's terminal is not theirs, so they
 # cannot type into it (TIOCSTI), as root or as a normal user.  script gives the job a terminal.
 cp "$SR_SOURCE_DIR/tests/e2e/fixtures/tty_probe.py" "$U/tty_probe.py"
