@@ -181,7 +181,9 @@ machine_procs() {
 # sagerun-test (once, for every test that needs one), and a folder of its own in the trash,
 # $USER_DIR, with its SAGERUN_HOME; as_user runs a command there as that user, with a plain
 # environment (no root's variables).  The trash becomes readable for it (its binaries and
-# scripts); the test runs as root.
+# scripts); the test runs as root.  The user is kept after the test: tests that run side by
+# side (ctest -j) share it, and removing it at one's end would pull it from under another's
+# running jobs; it is a system user with no home, no password and no login.
 SR_TEST_USER=sagerun-test
 test_user_setup() {
 	id -u "$SR_TEST_USER" >/dev/null 2>&1 ||
