@@ -427,11 +427,12 @@ static bool any_under(const struct strv *points, const char *dir)
 	return false;
 }
 
-/* The folders at / a contained host sees through a layer of its own; those that hold other
- * mounts (which a layer would hide, and which a user namespace may not reveal) or the kept
- * layers themselves (an overlay's layer may not lie inside its lower folder on the same file
- * system; the layers' tmpfs is another one) are read-only instead.  The ones with a file
- * system of the host's own are left out. */
+/* The folders at / a contained host sees through a layer of its own, those that hold other
+ * mounts too, the mounts bound back on the layer (submount_rows).  Read-only instead: the one
+ * that holds the kept layers (an overlay's layer may not lie inside its lower folder on the
+ * same file system; the layers' tmpfs is another one), and those overlayfs refuses (ns_mount.c),
+ * among them, rootless, every folder that holds mounts, which a user namespace may not reveal.
+ * The ones with a file system of the host's own are left out. */
 static const char *const own_tops[] = {"proc", "sys", "dev", "run", "tmp", "lost+found", NULL};
 
 static int cmp_str(const void *a, const void *b)
@@ -465,6 +466,50 @@ static void add(struct mount_table *t, const char *what, const char *where, cons
 }
 
 #define STR(...) (strv_pushf(t->strs, __VA_ARGS__), t->strs->v[t->strs->n - 1])
+
+/* More mounts than this below one folder (a machine's containers' roots) and the folder is
+ * read-only instead of layered: a host's mount table has room for NS_MOUNTS_MAX rows. */
+#define SUBMOUNTS_MAX 64
+
+/* A layered folder's overlay hides the mounts below it, and with them this machine's unix
+ * sockets in the folder itself (a socket is not reached through an overlay; a read-only bind
+ * would let connect() through): the overlay's row, then each outermost mount below `top`
+ * bound back read-only on the layer (MS_REC brings those below it), skipped where the host's
+ * user may not open it.  These rows, after the overlay's; false, adding nothing, when there
+ * are too many. */
+static bool submount_rows(struct mount_table *t, const struct strv *points, const char *top)
+{
+	struct strv outer = STRV_INIT;
+	size_t n = strlen(top);
+
+	for (size_t i = 0; i < points->n; i++) {
+		const char *pt = points->v[i];
+		bool inner = false, seen = false;
+
+		if (strncmp(pt, top, n) || pt[n] != '/')
+			continue;
+		for (size_t j = 0; j < points->n && !inner; j++) {
+			size_t m = strlen(points->v[j]);
+
+			inner = j != i && m > n && m < strlen(pt) &&
+				!strncmp(pt, points->v[j], m) && pt[m] == '/' &&
+				!strncmp(points->v[j], top, n) && points->v[j][n] == '/';
+		}
+		for (size_t j = 0; j < outer.n && !seen; j++)
+			seen = !strcmp(outer.v[j], pt);
+		if (!inner && !seen)
+			strv_push(&outer, pt);
+	}
+	if (outer.n > SUBMOUNTS_MAX) {
+		strv_release(&outer);
+		return false;
+	}
+	for (size_t i = 0; i < outer.n; i++)
+		add(t, STR("%s", outer.v[i]), STR("%s", outer.v[i]), NULL, MS_BIND | MS_REC, NULL,
+		    NSM_RDONLY | NSM_REC | NSM_OPTIONAL, STR("keep %s read-only", outer.v[i]));
+	strv_release(&outer);
+	return true;
+}
 
 static void layer_rows(struct mount_table *t, const struct host *h, const char *base)
 {
@@ -501,6 +546,24 @@ static void layer_rows(struct mount_table *t, const struct host *h, const char *
 		const char *top = tops.v[i];
 		size_t n = strlen(top);
 
+		if (any_under(&points, top) && !(userns_entered() && !strcmp(top, "/root")) &&
+		    !(h->group->keep_layers && !strncmp(base, top, n) && base[n] == '/')) {
+			size_t at = t->n;
+
+			(void)row(t); /* the overlay's, filled once the rows below fit */
+			if (submount_rows(t, &points, top)) {
+				t->m[at] = (struct ns_mount){
+				    .what = "overlay",
+				    .where = STR("%s", top),
+				    .type = "overlay",
+				    .flags = MS_NODEV,
+				    .upper = STR("%s", top + 1),
+				    .policy = NSM_LAYER,
+				    .step = STR("mount the host's layer over %s", top)};
+				continue;
+			}
+			t->n = at;
+		}
 		m = row(t);
 		if (userns_entered() && !strcmp(top, "/root"))
 			*m = (struct ns_mount){.where = "/root",

@@ -172,6 +172,59 @@ test_expect_success 'as root: a resolv.conf that leads into /run is read-only in
 	test_cmp expect after
 '
 
+# A folder at / that holds other mounts (here /srv, in a mount namespace of the test's own)
+# is layered too, its mounts bound back read-only on the layer: a unix socket of this
+# machine's in the folder itself is not reached (a read-only bind would let connect()
+# through), and what the mounts hold is read, never written.  Rootless, overlayfs refuses a
+# folder whose mounts the user namespace may not reveal: read-only, and its sockets are the
+# user's to reach as outside (docs/contract.md).
+cat >"$TRASH/submount.sh" <<'SH'
+mount -t tmpfs t "$1/sub" && echo held >"$1/sub/data" &&
+for who in root user; do
+	run=""
+	[ $who = user ] && run=as_user
+	$run "$SAGERUN" train --backend ns --name sub-$who --hosts 1 --output out \
+		-- /usr/bin/python3 "$U/submount_probe.py" "$1" >stdout-$who 2>stderr-$who || exit 1
+done
+SH
+cat >"$U/submount_probe.py" <<'PY'
+import errno, os, socket, sys
+def attempt(name, fn):
+    try:
+        fn()
+        print(name + ": ALLOWED", flush=True)
+    except OSError as e:
+        print(name + ": refused (" + errno.errorcode[e.errno] + ")", flush=True)
+def connect():
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1] + "/machine.sock")
+def write():
+    with open(sys.argv[1] + "/sub/new", "w") as f:
+        f.write("x")
+attempt("reach the socket", connect)
+print("mount holds " + open(sys.argv[1] + "/sub/data").read().strip(), flush=True)
+attempt("write the mount", write)
+PY
+test_expect_success 'a folder holding mounts: layered, its socket not reached, its mounts read-only' '
+	d=$(mktemp -d /srv/sagerun-t2007.XXXXXX) &&
+	test_when_finished "rm -rf $d" &&
+	chmod 755 "$d" && mkdir "$d/sub" || exit 1
+	/usr/bin/python3 -c "
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666); s.listen(8)
+time.sleep(600)" "$d/machine.sock" &
+	server=$!
+	test_when_finished "kill $server" &&
+	for _ in $(seq 1 100); do [ -S "$d/machine.sock" ] && break; sleep 0.05; done &&
+	(export -f as_user; export U USER_DIR SR_TEST_USER SAGERUN;
+	 unshare -m --propagation private bash "$TRASH/submount.sh" "$d") &&
+	test_grep "^algo-1 | reach the socket: refused (ECONNREFUSED)$" stdout-root &&
+	for who in root user; do
+		test_grep "^algo-1 | mount holds held$" stdout-$who &&
+		test_grep "^algo-1 | write the mount: refused (EROFS)$" stdout-$who || exit 1
+	done
+'
+
 # The working folder (here under /tmp, which a host gets fresh) is seen through the host's
 # layer, as the folders at / are: the host reads it and writes there, and this machine's
 # folder is as it was.
