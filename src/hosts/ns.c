@@ -467,6 +467,19 @@ static void add(struct mount_table *t, const char *what, const char *where, cons
 
 #define STR(...) (strv_pushf(t->strs, __VA_ARGS__), t->strs->v[t->strs->n - 1])
 
+/* The host's layer over the folder `top` at /: an overlay, its upper folder in the layers'
+ * base, no device nodes. */
+static struct ns_mount layer_row(struct mount_table *t, const char *top)
+{
+	return (struct ns_mount){.what = "overlay",
+				 .where = STR("%s", top),
+				 .type = "overlay",
+				 .flags = MS_NODEV,
+				 .upper = STR("%s", top + 1),
+				 .policy = NSM_LAYER,
+				 .step = STR("mount the host's layer over %s", top)};
+}
+
 /* More mounts than this below one folder (a machine's containers' roots) and the folder is
  * read-only instead of layered: a host's mount table has room for NS_MOUNTS_MAX rows. */
 #define SUBMOUNTS_MAX 64
@@ -552,14 +565,7 @@ static void layer_rows(struct mount_table *t, const struct host *h, const char *
 
 			(void)row(t); /* the overlay's, filled once the rows below fit */
 			if (submount_rows(t, &points, top)) {
-				t->m[at] = (struct ns_mount){
-				    .what = "overlay",
-				    .where = STR("%s", top),
-				    .type = "overlay",
-				    .flags = MS_NODEV,
-				    .upper = STR("%s", top + 1),
-				    .policy = NSM_LAYER,
-				    .step = STR("mount the host's layer over %s", top)};
+				t->m[at] = layer_row(t, top);
 				continue;
 			}
 			t->n = at;
@@ -578,13 +584,7 @@ static void layer_rows(struct mount_table *t, const struct host *h, const char *
 					       .policy = NSM_RDONLY | NSM_REC,
 					       .step = STR("make %s read-only", top)};
 		else
-			*m = (struct ns_mount){.what = "overlay",
-					       .where = STR("%s", top),
-					       .type = "overlay",
-					       .flags = MS_NODEV,
-					       .upper = STR("%s", top + 1),
-					       .policy = NSM_LAYER,
-					       .step = STR("mount the host's layer over %s", top)};
+			*m = layer_row(t, top);
 	}
 	strv_release(&points);
 	strv_release(&tops);

@@ -14,6 +14,7 @@ fi
 
 U=${USER_DIR:-$TRASH}
 cp "$SR_SOURCE_DIR/tests/e2e/fixtures/contain_probe.py" "$U/probe.py"
+cp "$SR_SOURCE_DIR/tests/e2e/fixtures/attempt.py" "$U/attempt.py"
 # A wheel pip installs without a network or a build: a package that says 42.
 /usr/bin/python3 - "$U/sr_probe_pkg-1.0-py3-none-any.whl" <<'PY'
 import sys, zipfile
@@ -31,13 +32,17 @@ chown -R "$SR_TEST_USER:" "$U" 2>/dev/null
 # Docker's and containerd's are.
 sleep 600 &
 outside=$!
-sock=/run/sagerun-t2007-$$.sock
-/usr/bin/python3 -c "
+# unix_server PATH: a unix socket listening at PATH, as a service's; its pid in $server.
+unix_server() {
+	/usr/bin/python3 -c "
 import os, socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666); s.listen(8)
-time.sleep(600)" "$sock" &
-server=$!
-for _ in $(seq 1 100); do [ -S "$sock" ] && break; sleep 0.05; done
+time.sleep(600)" "$1" &
+	server=$!
+	for _ in $(seq 1 100); do [ -S "$1" ] && break; sleep 0.05; done
+}
+sock=/run/sagerun-t2007-$$.sock
+unix_server "$sock"
 test_at_end "kill $outside $server 2>/dev/null; rm -f $sock"
 
 # Each refusal with the errno that says who refused: the read-only /proc/sys (EROFS), the
@@ -125,13 +130,8 @@ test_expect_success '--privileged: the host as it was, uncontained (a mount of i
 # (no CAP_MKNOD), and one this machine's tree has outside /dev opens nothing (nodev).  The
 # disk is a loop device over a file of the test's.
 cat >"$U/disk_probe.py" <<'PY'
-import errno, os, sys
-def attempt(name, fn):
-    try:
-        fn()
-        print(name + ": ALLOWED", flush=True)
-    except OSError as e:
-        print(name + ": refused (" + errno.errorcode[e.errno] + ")", flush=True)
+import os, sys
+from attempt import attempt
 dev = os.stat(sys.argv[1]).st_rdev
 attempt("make a block node", lambda: os.mknod("/dev/sr-disk", 0o600 | 0o060000, dev))
 attempt("open the machine node", lambda: os.close(os.open(sys.argv[1], os.O_RDWR)))
@@ -188,13 +188,8 @@ for who in root user; do
 done
 SH
 cat >"$U/submount_probe.py" <<'PY'
-import errno, os, socket, sys
-def attempt(name, fn):
-    try:
-        fn()
-        print(name + ": ALLOWED", flush=True)
-    except OSError as e:
-        print(name + ": refused (" + errno.errorcode[e.errno] + ")", flush=True)
+import socket, sys
+from attempt import attempt
 def connect():
     s = socket.socket(socket.AF_UNIX)
     s.connect(sys.argv[1] + "/machine.sock")
@@ -208,14 +203,9 @@ PY
 test_expect_success 'a folder holding mounts: layered, its socket not reached, its mounts read-only' '
 	d=$(mktemp -d /srv/sagerun-t2007.XXXXXX) &&
 	test_when_finished "rm -rf $d" &&
-	chmod 755 "$d" && mkdir "$d/sub" || exit 1
-	/usr/bin/python3 -c "
-import os, socket, sys, time
-s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666); s.listen(8)
-time.sleep(600)" "$d/machine.sock" &
-	server=$!
+	chmod 755 "$d" && mkdir "$d/sub" &&
+	unix_server "$d/machine.sock" &&
 	test_when_finished "kill $server" &&
-	for _ in $(seq 1 100); do [ -S "$d/machine.sock" ] && break; sleep 0.05; done &&
 	(export -f as_user; export U USER_DIR SR_TEST_USER SAGERUN;
 	 unshare -m --propagation private bash "$TRASH/submount.sh" "$d") &&
 	test_grep "^algo-1 | reach the socket: refused (ECONNREFUSED)$" stdout-root &&
