@@ -34,18 +34,21 @@ secret_in_cmdlines() {
 test_expect_success 'no secret given with --env is on a command line while the job runs' '
 	SECRET=s3cr3t-$$-$RANDOM &&
 	for backend in process ns; do
+		secs=4004
+		[ $backend = ns ] && secs=4005
 		if [ $backend = ns ] && ! unshare --mount --pid --fork true 2>/dev/null; then
 			say "ns: cannot create namespaces here; the process backend was checked"
 			continue
 		fi
 		job=$(sagerun train -d --backend $backend --hosts 2 --output out \
 			--env AWS_SECRET_ACCESS_KEY=$SECRET --env=TOKEN=$SECRET \
-			-- sh -c "touch ready-\$SM_CURRENT_HOST-$backend; sleep 30") &&
+			-- sleep "$secs") &&
+		# (a file a host writes in the working folder stays in its layer on ns)
 		for _ in $(seq 1 200); do
-			[ -e ready-algo-1-$backend ] && [ -e ready-algo-2-$backend ] && break
+			[ "$(test_procs -fx "sleep $secs" | wc -l)" -eq 2 ] && break
 			sleep 0.05
 		done &&
-		test -e ready-algo-2-$backend &&
+		test "$(test_procs -fx "sleep $secs" | wc -l)" -eq 2 &&
 		! secret_in_cmdlines "$SECRET" &&
 		pgrep -f -- "--env=TOKEN=\*\*\*" >/dev/null &&
 		sagerun stop "$job" >/dev/null 2>&1 || exit 1
