@@ -115,7 +115,9 @@ esac
 SH
 
 test_expect_success 'a failing host fails the job with the service'\''s reason and message' '
-	test_expect_code 1 sagerun process --backend ns --name pfail --hosts 2 --env DIR="$PWD" \
+	# (--privileged: the hosts meet in the working folder, which only an uncontained host
+	# shares; a contained one sees it through a layer of its own)
+	test_expect_code 1 sagerun process --backend ns --privileged --name pfail --hosts 2 --env DIR="$PWD" \
 		--output result="$PWD/failout" -- /bin/sh "$PWD/fail.sh" >stdout 2>stderr &&
 	test_grep "pfail: Failed" stderr &&
 	test_grep "FailureReason: AlgorithmError: , exit code: 3" stderr &&
@@ -257,7 +259,9 @@ test_expect_success '--source-dir and --entry-point run as FrameworkProcessor ru
 '
 
 test_expect_success 'Continuous outputs are uploaded while the job still runs' '
-	"$SAGERUN" process --backend ns --name cont --output o="$PWD/cont",upload=continuous -- /bin/sh -c \
+	# (--privileged: the host waits for a file this machine makes in the working folder,
+	# which a contained host sees through a layer of its own)
+	"$SAGERUN" process --backend ns --privileged --name cont --output o="$PWD/cont",upload=continuous -- /bin/sh -c \
 		"echo first >/opt/ml/processing/output/o/first.txt; while [ ! -e \"$PWD/go\" ]; do sleep 0.05; done; echo second >/opt/ml/processing/output/o/second.txt" \
 		2>stderr &
 	pid=$! &&

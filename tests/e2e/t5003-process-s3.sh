@@ -84,7 +84,9 @@ test_expect_success 'the local output holds the same files' '
 '
 
 test_expect_success 'a Continuous output is on S3 while the job still runs' '
-	"$SAGERUN" process --backend ns --name pcont --hosts 2 \
+	# (--privileged: the hosts wait for a file this machine makes in the working folder,
+	# which a contained host sees through a layer of its own)
+	"$SAGERUN" process --backend ns --privileged --name pcont --hosts 2 \
 		--output live=s3://bkt/live,upload=continuous -- /bin/sh -c \
 		"echo early >/opt/ml/processing/output/live/\$(hostname)-early.txt; while [ ! -e \"$PWD/go\" ]; do sleep 0.05; done; echo late >/opt/ml/processing/output/live/\$(hostname)-late.txt" \
 		>stdout 2>stderr &
