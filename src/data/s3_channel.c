@@ -236,6 +236,23 @@ static int fetch_missing(struct s3_client *cl, const struct source *src, char **
 	return r;
 }
 
+/* Where an object lands: its key less the prefix, below the channel's folder.  An S3Prefix
+ * URI that is an object's whole key names that object, which the service lists by that
+ * prefix and puts at <LocalPath>/<its name> (s3://b/graph/metadata.json gives
+ * metadata.json); whatever else the prefix lists lands by the rest of its key, as always. */
+static int object_local_path(const char *dir, const char *prefix, const char *key, char **ret,
+			     struct sr_error *err)
+{
+	const char *base = strrchr(key, '/') ? strrchr(key, '/') + 1 : key;
+
+	/* Not "." or "..", which would land outside the folder (nor "dir/", a folder marker). */
+	if (prefix && !strcmp(key, prefix) && *base && strcmp(base, ".") && strcmp(base, "..")) {
+		*ret = xasprintf("%s/%s", dir, base);
+		return 0;
+	}
+	return s3_key_local_path(dir, prefix, key, ret, err);
+}
+
 int s3_channel_stage(struct s3_client *cl, const struct job_channel *c, const char *cache_dir,
 		     const char *dest, size_t n_hosts, struct s3_channel_stats *stats,
 		     struct sr_error *err)
@@ -272,7 +289,7 @@ int s3_channel_stage(struct s3_client *cl, const struct job_channel *c, const ch
 		if (!*o->key || o->key[strlen(o->key) - 1] == '/')
 			continue; /* a "folder" marker object */
 		host_dir = s3_channel_host_dir(c, dest, sharded(c) ? kept % n_hosts : 0);
-		r = s3_key_local_path(host_dir, src.prefix, o->key, &local[i], err);
+		r = object_local_path(host_dir, src.prefix, o->key, &local[i], err);
 		if (r < 0)
 			break;
 		cached[i] = cache_path(cache_dir, src.bucket, o);

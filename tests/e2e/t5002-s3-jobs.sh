@@ -49,6 +49,22 @@ test_expect_success 'an S3 channel is downloaded before Training, and cached for
 	test_grep "^algo-1 | ./part-3 row 3 changed$" stdout3
 '
 
+# S3Prefix semantics: the service lists by the URI as a prefix, so a URI that is an object's
+# whole key gives that object, at <channel>/<its name> (a training channel and a processing
+# input alike).
+test_expect_success 'an S3 URI that names one object gives that object, by its name' '
+	echo meta >m.json && sagerun s3 cp m.json s3://bkt/one/graph/metadata.json &&
+	sagerun train --backend process --name one1 --channel meta=s3://bkt/one/graph/metadata.json \
+		--output out -- sh -c "cd \$SM_CHANNEL_META && find . -type f && cat metadata.json" \
+		>stdout 2>stderr &&
+	test_grep "one1: channel .meta.: 1 objects" stderr &&
+	printf "algo-1 | ./metadata.json\nalgo-1 | meta\n" >expect &&
+	grep "^algo-1 |" stdout >actual && test_cmp expect actual &&
+	sagerun process --backend process --name one2 --input m=s3://bkt/one/graph/metadata.json \
+		-- sh -c "cat \$SAGEMAKER_BASE_DIR/processing/input/m/metadata.json" >stdout 2>stderr &&
+	test_grep "^algo-1 | meta$" stdout
+'
+
 test_expect_success 'hosts write into their S3 channel; the cache and the other hosts never see it' '
 	(cd "$SAGERUN_HOME/cache/s3" && find . -type f | sort | xargs sha256sum) >cache.before &&
 	cat >writech.sh <<-\EOF &&
