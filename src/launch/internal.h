@@ -121,6 +121,12 @@ void launch_release(struct local_job *L);
 /* The hosts and their group for the chosen backend, the job's status with them. */
 void launch_hosts_init(struct local_job *L);
 
+/* host_mpi.c: for a host that is no container, what a program's own `mpirun` needs to reach
+ * the other hosts without sshd: OMPI_MCA_plm_rsh_agent naming sagerun's rsh client (when the
+ * host serves an rsh agent) and, run as root, Open MPI's leave to run so; the job's
+ * Environment wins over either. */
+void launch_host_mpi_env(const struct local_job *L, const struct host *h, struct strv *env);
+
 /* home.c: <home>/jobs/<name>, made with mkdir so two runs of one name cannot both win. */
 int launch_job_dir_make(struct local_job *L, struct sr_error *err);
 

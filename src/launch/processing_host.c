@@ -35,24 +35,6 @@ static char *arn_region(const char *arn)
 	return p && strchr(p, ':') ? xstrndup(p, (size_t)(strchr(p, ':') - p)) : NULL;
 }
 
-/* mpirun refuses to run as root unless told otherwise.  A host that is no container runs as
- * sagerun does, root on the ns backend, because the backend needs it, not because the job
- * chose it; on the service a job's container runs as root, and AWS's images (the Deep
- * Learning Containers that GraphStorm's build on) make plain `mpirun` allow it, so a user's
- * `mpirun --hostfile F -np N ...` (DGL's ParMETIS wrapper) runs there as it is.  Open MPI's
- * two variables do the same here; the job's Environment may still say otherwise. */
-static void allow_mpirun_as_root(const struct local_job *L, struct strv *env)
-{
-	const struct job_map *e = &L->job->environment;
-
-	if ((L->backend->flags & HOST_BACKEND_F_CONTAINER) || geteuid() != 0 ||
-	    job_map_get(e, "OMPI_ALLOW_RUN_AS_ROOT") ||
-	    job_map_get(e, "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"))
-		return;
-	strv_env_set(env, "OMPI_ALLOW_RUN_AS_ROOT", "1");
-	strv_env_set(env, "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-}
-
 /* What the host's first process gets: what the backend starts it from, less what steers a
  * toolkit (a processing container has none), then the job's Environment, then what the
  * platform adds: AWS_REGION; where the backend shows the host its tree elsewhere than at
@@ -73,18 +55,8 @@ static void host_env(const struct local_job *L, struct host *h, struct strv *env
 		strv_env_set(env, job->environment.items[i].key, job->environment.items[i].value);
 	if (strcmp(host_opt_ml_seen(h), CONTRACT_BASE_DIR))
 		strv_env_set(env, "SAGEMAKER_BASE_DIR", host_opt_ml_seen(h));
-	/* mpirun across the hosts without sshd: Open MPI reads its launch agent from here
-	 * (runtime/rsh.h), this binary as the host reaches it (its path may be hidden there). */
-	if (h->agent_port > 0 && !job_map_get(&job->environment, "OMPI_MCA_plm_rsh_agent")) {
-		_cleanup_free_ char *exe = host_self_exe_seen(h);
-
-		if (exe) {
-			_cleanup_free_ char *agent = xasprintf("%s container rsh", exe);
-
-			strv_env_set(env, "OMPI_MCA_plm_rsh_agent", agent);
-		}
-	}
-	allow_mpirun_as_root(L, env);
+	/* mpirun across the hosts without sshd: its launch agent, and leave to run as root. */
+	launch_host_mpi_env(L, h, env);
 }
 
 /* One word of the argv: where the backend shows the host its tree elsewhere than at /opt/ml

@@ -258,6 +258,11 @@ int training_host_prepare(struct local_job *L, struct host *h, struct sr_error *
 		r = host_env(L, &cfg, h, &h->env, err);
 	if (r >= 0)
 		r = host_argv(L, &cfg, h, err);
+	/* A command that runs mpirun itself (`-- mpirun ...`, GraphStorm's launch_train) reaches
+	 * the other hosts as a processing job's does; the toolkit's MPI runner names its agent
+	 * on its own command line, which wins over this. */
+	if (r >= 0)
+		launch_host_mpi_env(L, h, &h->env);
 	if (r >= 0)
 		host_env_finish(h, &h->env);
 	contract_config_release(&cfg);

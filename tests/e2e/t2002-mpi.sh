@@ -43,6 +43,38 @@ test_expect_success 'a 4-host mpirun allreduce through the sagerun agent' '
 	test_grep "mpi: Completed" stderr
 '
 
+# GraphStorm's launch_train, and the graph example's train stage: a training command that
+# runs a plain mpirun itself (no toolkit runner, no flags of ours) reaches the other hosts as
+# a processing job's does, with sagerun as its launch agent and leave to run as root.
+test_expect_success 'a training command'"'"'s own plain mpirun reaches every host' '
+	cat >own.sh <<-\EOS &&
+	echo "agent=$OMPI_MCA_plm_rsh_agent root=$OMPI_ALLOW_RUN_AS_ROOT,$OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"
+	if [ "$SM_CURRENT_HOST" = algo-1 ]; then
+		printf "algo-%d slots=1\n" 1 2 3 >/tmp/hostfile
+		mpirun --hostfile /tmp/hostfile -np 3 -mca btl_tcp_if_include eth0 ./allreduce
+		rc=$?
+		for h in algo-2 algo-3; do /proc/1/exe container rsh "$h" touch /tmp/mpi-done; done
+		exit $rc
+	fi
+	i=0
+	while [ ! -e /tmp/mpi-done ] && [ $i -lt 1200 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -e /tmp/mpi-done ]
+	EOS
+	sagerun train --backend ns --name ownmpi --hosts 3 --output out -- /bin/sh own.sh \
+		>stdout 2>stderr &&
+	test_grep "^algo-1 | allreduce ok: sum=6 over 3 ranks on algo-1,algo-2,algo-3" stdout &&
+	test_grep "^algo-2 | agent=/proc/1/exe container rsh root=1,1$" stdout &&
+	test_grep "ownmpi: Completed" stderr &&
+	sagerun train --backend ns --name ownenv --hosts 1 --output out \
+		--env OMPI_ALLOW_RUN_AS_ROOT=0 --env OMPI_MCA_plm_rsh_agent=ssh -- /bin/sh -c \
+		"echo \"\$OMPI_MCA_plm_rsh_agent,\$OMPI_ALLOW_RUN_AS_ROOT,\$OMPI_ALLOW_RUN_AS_ROOT_CONFIRM\"" \
+		>stdout 2>stderr &&
+	test_grep "^algo-1 | ssh,0,$" stdout
+'
+
 test_expect_success 'a client with another job'"'"'s secret is refused and logged' '
 	cat >host.sh <<-\EOS &&
 	if [ "$SM_CURRENT_HOST" = algo-1 ]; then
