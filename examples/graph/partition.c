@@ -36,6 +36,7 @@ typedef float real_t;
 _Static_assert(sizeof(idx_t) == sizeof(int), "parts travel as MPI_INT");
 
 #include "graph.h"
+#include "graph_mpi.h"
 
 struct opts {
 	const char *algo, *in, *out;
@@ -111,15 +112,6 @@ static int32_t *random_assignment(int64_t n, int num_parts, uint64_t seed)
 
 /* ---- parmetis: the MPI program ---- */
 
-static int cmp_pair(const void *a, const void *b)
-{
-	const int64_t *x = a, *y = b;
-
-	if (x[0] != y[0])
-		return x[0] < y[0] ? -1 : 1;
-	return x[1] < y[1] ? -1 : x[1] > y[1];
-}
-
 static void hold_for_test(int rank)
 {
 	const char *hold = getenv("GRAPH_TEST_HOLD");
@@ -137,10 +129,17 @@ static void hold_for_test(int rank)
 		usleep(50 * 1000);
 }
 
+struct dist {
+	const idx_t *vtxdist;
+	int size;
+};
+
 /* The owner of node v in the block distribution vtxdist. */
-static int owner(const idx_t *vtxdist, int size, int64_t v)
+static int block_owner(int64_t v, const void *ctx)
 {
-	int lo = 0, hi = size - 1;
+	const struct dist *d = ctx;
+	const idx_t *vtxdist = d->vtxdist;
+	int lo = 0, hi = d->size - 1;
 
 	while (lo < hi) {
 		int mid = (lo + hi + 1) / 2;
@@ -158,8 +157,6 @@ static int parmetis_main(const struct opts *o)
 	MPI_Comm comm = MPI_COMM_WORLD;
 	int rank, size, provided;
 	struct chunked g;
-	struct edges mine = {0};
-	size_t first, last;
 	double t0;
 
 	/* Plain MPI_Init: PartKway aborted with MPI_ERR_TRUNCATE in MPI_Allreduce on 4 ranks. */
@@ -177,48 +174,12 @@ static int parmetis_main(const struct opts *o)
 		split_range((size_t)g.num_nodes, r < size ? r : size - 1, size, &f, &l);
 		vtxdist[r] = (idx_t)(r < size ? f : l);
 	}
-	/* This rank's slice of the chunks; both directions of every edge to their owners. */
-	split_range(g.n_edge_files, rank, size, &first, &last);
-	chunked_read_edges(&g, first, last, &mine);
-	int *scount = calloc((size_t)size, sizeof(int)), *rcount = calloc((size_t)size, sizeof(int));
-	int *sdisp = calloc((size_t)size + 1, sizeof(int)), *rdisp = calloc((size_t)size + 1, sizeof(int));
-	if (!scount || !rcount || !sdisp || !rdisp)
-		die("out of memory");
-	for (size_t i = 0; i < mine.n; i++) {
-		scount[owner(vtxdist, size, mine.v[2 * i])] += 2;
-		scount[owner(vtxdist, size, mine.v[2 * i + 1])] += 2;
-	}
-	MPI_Alltoall(scount, 1, MPI_INT, rcount, 1, MPI_INT, comm);
-	for (int r = 0; r < size; r++) {
-		sdisp[r + 1] = sdisp[r] + scount[r];
-		rdisp[r + 1] = rdisp[r] + rcount[r];
-	}
-	int64_t *sbuf = xmalloc((size_t)sdisp[size] * sizeof(int64_t));
-	int64_t *rbuf = xmalloc((size_t)rdisp[size] * sizeof(int64_t));
-	int *fill = calloc((size_t)size, sizeof(int));
-	if (!fill)
-		die("out of memory");
-	for (size_t i = 0; i < mine.n; i++)
-		for (int d = 0; d < 2; d++) {
-			int64_t u = mine.v[2 * i + d], v = mine.v[2 * i + 1 - d];
-			int q = owner(vtxdist, size, u);
-
-			sbuf[sdisp[q] + fill[q]++] = u;
-			sbuf[sdisp[q] + fill[q]++] = v;
-		}
-	MPI_Alltoallv(sbuf, scount, sdisp, MPI_INT64_T, rbuf, rcount, rdisp, MPI_INT64_T, comm);
-	free(sbuf);
-	edges_release(&mine);
-	/* This rank's adjacency in CSR, each neighbour once, no self loop. */
-	size_t np = (size_t)rdisp[size] / 2, k = 0;
-	qsort(rbuf, np, 2 * sizeof(int64_t), cmp_pair);
-	for (size_t i = 0; i < np; i++)
-		if (rbuf[2 * i] != rbuf[2 * i + 1] &&
-		    (!k || rbuf[2 * k - 2] != rbuf[2 * i] || rbuf[2 * k - 1] != rbuf[2 * i + 1])) {
-			rbuf[2 * k] = rbuf[2 * i];
-			rbuf[2 * k + 1] = rbuf[2 * i + 1];
-			k++;
-		}
+	/* Both directions of every edge of this rank's slice of the chunks, at their owners. */
+	struct dist d = {vtxdist, size};
+	struct edges adj = {0};
+	mpi_owned_adjacency(&g, block_owner, &d, comm, &adj);
+	size_t k = adj.n;
+	int64_t *rbuf = adj.v;
 	idx_t nlocal = vtxdist[rank + 1] - vtxdist[rank];
 	idx_t *xadj = calloc((size_t)nlocal + 1, sizeof(idx_t));
 	idx_t *adjncy = xmalloc((k ? k : 1) * sizeof(idx_t));
@@ -275,11 +236,6 @@ static int parmetis_main(const struct opts *o)
 	free(part);
 	free(adjncy);
 	free(xadj);
-	free(fill);
-	free(scount);
-	free(rcount);
-	free(sdisp);
-	free(rdisp);
 	free(vtxdist);
 	chunked_release(&g);
 	MPI_Finalize();
