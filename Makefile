@@ -9,7 +9,7 @@ BUILD_FUZZ   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 
-.PHONY: all deps build asan static test test-asan test-normal fuzz demo bench format clean
+.PHONY: all deps build asan static test test-asan test-normal fuzz demo bench format clean graph
 
 all: build
 
@@ -52,6 +52,11 @@ fuzz:
 	@cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DSAGERUN_FUZZ=ON $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD_FUZZ) -j $(JOBS)
 	./tests/fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# The graph pipeline's stages (examples/graph/README.md), MPI programs of their own, into
+# $(BUILD)/graph; examples/graph/pipeline.sh runs them (GRAPH_BIN=$(BUILD)/graph).
+graph:
+	@$(MAKE) --no-print-directory -C examples/graph BIN=$(CURDIR)/$(BUILD)/graph
 
 # Installs what is missing, builds, runs the 3-host example job.
 demo:

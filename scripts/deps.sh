@@ -19,10 +19,14 @@ libcmocka-dev python3"
 # openssh-server (downloaded, never installed: installing it would start an sshd on this
 # machine) make the test image of `--mpi-launcher ssh` (t7002); clang and libFuzzer
 # (libclang-rt-14-dev, only recommended by clang) build the harnesses of make fuzz; uidmap
-# (newuidmap, newgidmap) maps a normal user's /etc/subuid range into rootless hosts (t2006).
+# (newuidmap, newgidmap) maps a normal user's /etc/subuid range into rootless hosts (t2006);
+# the graph example (examples/graph, t9001) partitions with ParMETIS's API from PT-Scotch
+# (libscotchparmetis-dev; ParMETIS itself is not in Debian) and is checked against serial
+# METIS's gpmetis (metis).
 TEST="clang-format procps iproute2 python3-torch openmpi-bin libopenmpi-dev python3-mpi4py awscli
 busybox-static file dpkg-dev libssl-dev zlib1g-dev libtool autoconf automake
-docker.io docker-compose openssh-client clang libclang-rt-14-dev python3-botocore uidmap"
+docker.io docker-compose openssh-client clang libclang-rt-14-dev python3-botocore uidmap
+libscotchparmetis-dev metis"
 # The S3 tests' server, pinned, installed into the checkout (.deps/, ignored by git).
 S3RVER_VERSION=3.7.1
 NPM_DIR="$(cd "$(dirname "$0")/.." && pwd)/.deps/npm"

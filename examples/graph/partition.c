@@ -19,6 +19,7 @@
  * ParMETIS, makes PATH.<rank> and waits for PATH.go, so that a test can kill a host there. */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +271,28 @@ static int run_parmetis(const struct opts *o, const struct hosts *h, const char 
 	return run_wait(argv);
 }
 
+static volatile sig_atomic_t stopping;
+
+static void on_stop(int sig)
+{
+	stopping = sig;
+}
+
+/* The job's ExitMessage (/opt/ml/output/message): why the partitioning failed, in a line.  A
+ * stop (the job failing elsewhere: a host gone) waits for mpirun to end first. */
+static void exit_message(int rc)
+{
+	const char *why = stopping ? "the job was stopped (a host failed or went away)"
+				   : "a rank failed or a host went away";
+	FILE *f = fopen("/opt/ml/output/message", "w");
+
+	fprintf(stderr, "partition: parmetis failed: mpirun exited %d: %s\n", rc, why);
+	if (f) {
+		fprintf(f, "partition: parmetis failed: mpirun exited %d: %s\n", rc, why);
+		fclose(f);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -285,6 +308,11 @@ int main(int argc, char **argv)
 	parse(argc, argv, &o);
 	if (o.mpi)
 		return parmetis_main(&o);
+	/* SIGINT or SIGTERM (StopProcessingJob, or another host failed): mpirun gets it too;
+	 * this process waits for it and says why. */
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	if (!realpath(argv[0], self))
 		die("cannot find myself (%s): %s", argv[0], strerror(errno));
 	hosts_load(&h);
@@ -331,7 +359,7 @@ int main(int argc, char **argv)
 	} else {
 		rc = run_parmetis(&o, &h, self);
 		if (rc)
-			fprintf(stderr, "partition: parmetis failed: mpirun exited %d\n", rc);
+			exit_message(rc);
 	}
 	for (size_t i = 0; i < v.n; i++)
 		rdv_send(v.fds[i], rc ? "PartitionFail" : "PartitionDone");

@@ -394,6 +394,7 @@ int main(int argc, char **argv)
 	char self[PATH_MAX], *ip_list;
 	const char *leader;
 	int rc = 0;
+	double t0 = now_s();
 
 	parse(argc, argv, &o);
 	if (o.mpi)
@@ -428,6 +429,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "train: pagerank failed: mpirun exited %d\n", rc);
 	for (size_t i = 0; i < v.n; i++)
 		rdv_send(v.fds[i], rc ? "Fail" : "Done");
+	printf("train: stage time %.3f s\n", now_s() - t0);
 	rdv_close(&v);
 	free(ip_list);
 	hosts_release(&h);
