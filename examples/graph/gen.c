@@ -40,7 +40,7 @@ static void parse(int argc, char **argv, struct opts *o)
 			   .feat_dim = 8,
 			   .name = "synthetic",
 			   .out = "/opt/ml/processing/output/graph"};
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!v)
@@ -61,7 +61,6 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->out = v;
 		else
 			usage();
-		i++;
 	}
 	if (o->nodes < 2 || o->nodes > (int64_t)1 << 31)
 		die("gen: --nodes must be 2 to 2^31");
@@ -112,8 +111,8 @@ static uint64_t *rmat_pairs(struct rng *r, int64_t n, int64_t want, size_t *ret_
 		size_t goal = have + (size_t)(want - (int64_t)have) * 5 / 4 + 16;
 
 		if (round == 64)
-			die("gen: cannot find %lld distinct edges among %lld nodes", (long long)want,
-			    (long long)n);
+			die("gen: cannot find %lld distinct edges among %lld nodes",
+			    (long long)want, (long long)n);
 		if (goal > cap) {
 			cap = goal;
 			keys = xrealloc(keys, cap * sizeof(*keys));
@@ -278,8 +277,8 @@ int main(int argc, char **argv)
 	fputs("}}},\n  \"edge_data\": {}\n}\n", f);
 	atomic_close(f, tmp, path);
 	free(path);
-	printf("gen: %lld nodes, %zu edges in %d chunks, seed %llu, to %s\n", (long long)o.nodes,
-	       m, o.chunks, (unsigned long long)o.seed, o.out);
+	printf("gen: %lld nodes, %zu edges in %d chunks, seed %llu, to %s\n", (long long)o.nodes, m,
+	       o.chunks, (unsigned long long)o.seed, o.out);
 	printf("gen: stage time %.3f s\n", now_s() - t0);
 	free(perm);
 	free(keys);

@@ -130,8 +130,8 @@ static const char *first_string(json_t *arr, const char *what, const char *path)
 {
 	if (!json_is_array(arr) || json_array_size(arr) != 1 ||
 	    !json_is_string(json_array_get(arr, 0)))
-		die("%s: %s must list one name (this example has one node and one edge type)",
-		    path, what);
+		die("%s: %s must list one name (this example has one node and one edge type)", path,
+		    what);
 	return json_string_value(json_array_get(arr, 0));
 }
 
@@ -158,7 +158,8 @@ void chunked_load(struct chunked *g, const char *dir)
 	spec = json_object_get(need(m, "edges", path), g->etype);
 	if (!spec)
 		die("%s: edges has no \"%s\"", path, g->etype);
-	if (strcmp(json_string_value(json_object_get(json_object_get(spec, "format"), "name")) ?: "",
+	if (strcmp(json_string_value(json_object_get(json_object_get(spec, "format"), "name"))
+		       ?: "",
 		   "csv"))
 		die("%s: edges of %s: only the csv format is read here", path, g->etype);
 	data = need(spec, "data", path);
@@ -212,8 +213,8 @@ void chunked_read_edges(const struct chunked *g, size_t first, size_t last, stru
 		while ((n = fscanf(f, "%lld %lld", &s, &d)) == 2) {
 			line++;
 			if (s < 0 || d < 0 || s >= g->num_nodes || d >= g->num_nodes)
-				die("%s:%zu: node id out of range [0, %lld)", g->edge_files[i], line,
-				    (long long)g->num_nodes);
+				die("%s:%zu: node id out of range [0, %lld)", g->edge_files[i],
+				    line, (long long)g->num_nodes);
 			edges_push(out, s, d);
 		}
 		if (n != EOF)

@@ -25,8 +25,10 @@ void mpi_owned_adjacency(const struct chunked *g, owner_fn owner, const void *ct
 	split_range(g->n_edge_files, rank, size, &first, &last);
 	chunked_read_edges(g, first, last, &mine);
 	/* Counts in int64_t values, as MPI's int counts take them: fine below 2^31 per rank. */
-	int *scount = calloc((size_t)size, sizeof(int)), *rcount = calloc((size_t)size, sizeof(int));
-	int *sdisp = calloc((size_t)size + 1, sizeof(int)), *rdisp = calloc((size_t)size + 1, sizeof(int));
+	int *scount = calloc((size_t)size, sizeof(int)),
+	    *rcount = calloc((size_t)size, sizeof(int));
+	int *sdisp = calloc((size_t)size + 1, sizeof(int)),
+	    *rdisp = calloc((size_t)size + 1, sizeof(int));
 	int *fill = calloc((size_t)size, sizeof(int));
 
 	if (!scount || !rcount || !sdisp || !rdisp || !fill)

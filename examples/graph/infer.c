@@ -60,7 +60,8 @@ static char *find_scores(const char *model)
 
 int main(int argc, char **argv)
 {
-	const char *model = "/opt/ml/processing/input/model", *out = "/opt/ml/processing/output/infer";
+	const char *model = "/opt/ml/processing/input/model",
+		   *out = "/opt/ml/processing/output/infer";
 	int top = 10;
 	struct hosts h;
 	double t0 = now_s(), x, *score = NULL;
@@ -94,7 +95,8 @@ int main(int argc, char **argv)
 		die("%s: not a list of scores", path);
 	fclose(f);
 	/* rank[v]: 1 for the highest score, ties by id. */
-	int64_t *order = xmalloc((size_t)n * sizeof(int64_t)), *rank = xmalloc((size_t)n * sizeof(int64_t));
+	int64_t *order = xmalloc((size_t)n * sizeof(int64_t)),
+		*rank = xmalloc((size_t)n * sizeof(int64_t));
 	for (int64_t i = 0; i < n; i++)
 		order[i] = i;
 	sort_scores = score;

@@ -58,11 +58,12 @@ static void parse(int argc, char **argv, struct opts *o)
 			   .in = "/opt/ml/processing/input/graph",
 			   .out = "/opt/ml/processing/output/partition",
 			   .seed = 1};
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!strcmp(a, "--mpi")) {
 			o->mpi = 1;
+			i--; /* a flag without a value */
 			continue;
 		}
 		if (!v)
@@ -79,7 +80,6 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->out = v;
 		else
 			usage();
-		i++;
 	}
 	if (strcmp(o->algo, "random") && strcmp(o->algo, "parmetis"))
 		die("partition: --algo must be random or parmetis, not '%s'", o->algo);
@@ -209,7 +209,8 @@ static int parmetis_main(const struct opts *o)
 		die("partition: rank %d: ParMETIS_V3_PartKway returned %d", rank, rc);
 
 	/* Every rank the whole assignment; the cut counted here (the call leaves edgecut 0). */
-	int *counts = xmalloc((size_t)size * sizeof(int)), *displs = xmalloc((size_t)size * sizeof(int));
+	int *counts = xmalloc((size_t)size * sizeof(int)),
+	    *displs = xmalloc((size_t)size * sizeof(int));
 	for (int r = 0; r < size; r++) {
 		counts[r] = vtxdist[r + 1] - vtxdist[r];
 		displs[r] = vtxdist[r];
@@ -260,11 +261,25 @@ static int run_parmetis(const struct opts *o, const struct hosts *h, const char 
 	snprintf(np, sizeof(np), "%zu", h->n);
 	snprintf(parts, sizeof(parts), "%d", o->num_parts);
 	snprintf(seed, sizeof(seed), "%llu", (unsigned long long)o->seed);
-	char *argv[] = {"mpirun",      "--hostfile", "/tmp/graph-hostfile", "-np",     np,
-			"-x",	       "GRAPH_TEST_HOLD",
-			(char *)self,  "--mpi",	     "--algo",		    "parmetis",
-			"--num-parts", parts,	     "--seed",		    seed,
-			"--in",	       (char *)o->in, "--out",		    (char *)o->out,
+	char *argv[] = {"mpirun",
+			"--hostfile",
+			"/tmp/graph-hostfile",
+			"-np",
+			np,
+			"-x",
+			"GRAPH_TEST_HOLD",
+			(char *)self,
+			"--mpi",
+			"--algo",
+			"parmetis",
+			"--num-parts",
+			parts,
+			"--seed",
+			seed,
+			"--in",
+			(char *)o->in,
+			"--out",
+			(char *)o->out,
 			NULL};
 	if (!getenv("GRAPH_TEST_HOLD"))
 		memmove(&argv[5], &argv[7], (sizeof(argv) / sizeof(*argv) - 7) * sizeof(*argv));

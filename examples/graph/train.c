@@ -49,11 +49,12 @@ static void parse(int argc, char **argv, struct opts *o)
 			   .damping = 0.85,
 			   .tol = 1e-10,
 			   .max_iters = 200};
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!strcmp(a, "--mpi")) {
 			o->mpi = 1;
+			i--; /* a flag without a value */
 			continue;
 		}
 		if (!v)
@@ -73,7 +74,6 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->max_iters = atoi(v);
 		else
 			die("train: unknown option '%s'", a);
-		i++;
 	}
 	if (!o->graph)
 		die("train: no graph: give --graph or a channel named graph");
@@ -126,9 +126,10 @@ static void write_model(const struct opts *o, const double *pr, int64_t n, const
 	free(path);
 	path = path_join(o->model, "history.json");
 	f = atomic_open(path, &tmp);
-	fprintf(f, "{\"algorithm\": \"pagerank\", \"nodes\": %lld, \"hosts\": %d, "
-		   "\"damping\": %.17g, \"tol\": %.17g, \"iterations\": %d, \"seconds\": %.3f, "
-		   "\"l1_change\": [",
+	fprintf(f,
+		"{\"algorithm\": \"pagerank\", \"nodes\": %lld, \"hosts\": %d, "
+		"\"damping\": %.17g, \"tol\": %.17g, \"iterations\": %d, \"seconds\": %.3f, "
+		"\"l1_change\": [",
 		(long long)n, size, o->damping, o->tol, iters, secs);
 	for (int i = 0; i < iters; i++)
 		fprintf(f, "%s%.17g", i ? ", " : "", hist[i]);
@@ -152,8 +153,8 @@ static int pagerank_main(const struct opts *o)
 	t0 = MPI_Wtime();
 	chunked_load(&g, o->graph);
 	own = (struct owners){NULL, g.num_nodes, size};
-	int32_t *part = o->partition ? assignment_read(o->partition, g.ntype, g.num_nodes, &np)
-				     : NULL;
+	int32_t *part =
+	    o->partition ? assignment_read(o->partition, g.ntype, g.num_nodes, &np) : NULL;
 	if (part && np != size)
 		die("train: the partition has %d parts for %d hosts: one part per host", np, size);
 	own.part = part;
@@ -188,8 +189,10 @@ static int pagerank_main(const struct opts *o)
 		if (!k || ghosts[k - 1] != ghosts[i])
 			ghosts[k++] = ghosts[i];
 	ng = k;
-	int *rcount = calloc((size_t)size, sizeof(int)), *scount = calloc((size_t)size, sizeof(int));
-	int *rdisp = calloc((size_t)size + 1, sizeof(int)), *sdisp = calloc((size_t)size + 1, sizeof(int));
+	int *rcount = calloc((size_t)size, sizeof(int)),
+	    *scount = calloc((size_t)size, sizeof(int));
+	int *rdisp = calloc((size_t)size + 1, sizeof(int)),
+	    *sdisp = calloc((size_t)size + 1, sizeof(int));
 	if (!rcount || !scount || !rdisp || !sdisp)
 		die("out of memory");
 	/* Ordered by owner, then id: the values come back in this order. */
@@ -215,7 +218,8 @@ static int pagerank_main(const struct opts *o)
 	for (int r = 0; r < size; r++)
 		sdisp[r + 1] = sdisp[r] + scount[r];
 	int64_t *wanted = xmalloc((size_t)(sdisp[size] ? sdisp[size] : 1) * sizeof(int64_t));
-	MPI_Alltoallv(byowner, rcount, rdisp, MPI_INT64_T, wanted, scount, sdisp, MPI_INT64_T, comm);
+	MPI_Alltoallv(byowner, rcount, rdisp, MPI_INT64_T, wanted, scount, sdisp, MPI_INT64_T,
+		      comm);
 	/* Where each neighbour's value is: local ones first, then the halo as received. */
 	int64_t *slot = xmalloc((adj.n ? adj.n : 1) * sizeof(int64_t));
 	for (size_t i = 0; i < adj.n; i++) {
@@ -260,15 +264,16 @@ static int pagerank_main(const struct opts *o)
 		/* The halo exchange: each rank's contributions to the nodes others hold. */
 		for (int r = 0; r < sdisp[size]; r++)
 			sval[r] = val[wanted[r]];
-		MPI_Alltoallv(sval, scount, sdisp, MPI_DOUBLE, val + nlocal, rcount, rdisp, MPI_DOUBLE,
-			      comm);
+		MPI_Alltoallv(sval, scount, sdisp, MPI_DOUBLE, val + nlocal, rcount, rdisp,
+			      MPI_DOUBLE, comm);
 		MPI_Allreduce(&dangling, &dsum, 1, MPI_DOUBLE, MPI_SUM, comm);
 		for (int64_t i = 0; i < nlocal; i++) {
 			double s = 0;
 
 			for (int64_t j = xadj[i]; j < xadj[i + 1]; j++)
 				s += val[slot[j]];
-			next[i] = (1 - o->damping) / (double)n + o->damping * (s + dsum / (double)n);
+			next[i] =
+			    (1 - o->damping) / (double)n + o->damping * (s + dsum / (double)n);
 			diff += fabs(next[i] - pr[i]);
 		}
 		MPI_Allreduce(&diff, &dall, 1, MPI_DOUBLE, MPI_SUM, comm);
@@ -280,7 +285,8 @@ static int pagerank_main(const struct opts *o)
 			break;
 	}
 	/* Rank 0 gathers the vector by id and writes the model. */
-	int *counts = xmalloc((size_t)size * sizeof(int)), *displs = xmalloc((size_t)size * sizeof(int));
+	int *counts = xmalloc((size_t)size * sizeof(int)),
+	    *displs = xmalloc((size_t)size * sizeof(int));
 	int nl = (int)nlocal;
 	MPI_Gather(&nl, 1, MPI_INT, counts, 1, MPI_INT, 0, comm);
 	int total = 0;
@@ -301,9 +307,10 @@ static int pagerank_main(const struct opts *o)
 		for (int64_t i = 0; i < n; i++)
 			sum += full[i];
 		write_model(o, full, n, hist, iters, size, MPI_Wtime() - t0);
-		printf("train: pagerank on %d hosts: %d iterations, last L1 change %.3g, sum %.12f, "
-		       "halo %lld nodes in all, %.3f s\n",
-		       size, iters, hist[iters - 1], sum, halo_all, MPI_Wtime() - t0);
+		printf(
+		    "train: pagerank on %d hosts: %d iterations, last L1 change %.3g, sum %.12f, "
+		    "halo %lld nodes in all, %.3f s\n",
+		    size, iters, hist[iters - 1], sum, halo_all, MPI_Wtime() - t0);
 		free(full);
 	}
 	free(ids);
@@ -376,13 +383,26 @@ static int run_pagerank(const struct opts *o, const struct hosts *h, const char 
 	snprintf(damping, sizeof(damping), "%.17g", o->damping);
 	snprintf(tol, sizeof(tol), "%.17g", o->tol);
 	snprintf(iters, sizeof(iters), "%d", o->max_iters);
-	char *argv[] = {"mpirun",     "--hostfile",	"/tmp/graph-train-hostfile",
-			"-np",	      np,		(char *)self,
-			"--mpi",      "--graph",	(char *)o->graph,
-			"--model",    (char *)o->model, "--damping",
-			damping,      "--tol",		tol,
-			"--max-iters", iters,		"--partition",
-			(char *)(o->partition ? o->partition : ""), NULL};
+	char *argv[] = {"mpirun",
+			"--hostfile",
+			"/tmp/graph-train-hostfile",
+			"-np",
+			np,
+			(char *)self,
+			"--mpi",
+			"--graph",
+			(char *)o->graph,
+			"--model",
+			(char *)o->model,
+			"--damping",
+			damping,
+			"--tol",
+			tol,
+			"--max-iters",
+			iters,
+			"--partition",
+			(char *)(o->partition ? o->partition : ""),
+			NULL};
 	return run_wait(argv);
 }
 
