@@ -79,18 +79,23 @@ stage() {
 		<<<"$t0 $t1 ${own:-0}"
 }
 
+# More hosts than cores: every host has one MPI slot, so Open MPI cannot tell that its ranks
+# share cores and would spin while they wait; they yield instead.
+mpienv=()
+[ "$hosts" -le "$(nproc)" ] || mpienv=(--env OMPI_MCA_mpi_yield_when_idle=1)
+
 echo "pipeline: $hosts hosts, $nodes nodes, seed $seed, to $out (logs in $logs)"
 stage gen "$SAGERUN" process --backend ns --name "$stamp-gen" --hosts 1 \
 	--input code="$GRAPH_BIN" --output graph="$out/graph" \
 	-- "$code/gen" --nodes "$nodes" --seed "$seed" --chunks "$((hosts > 4 ? hosts : 4))"
 for algo in random parmetis; do
 	stage "partition-$algo" "$SAGERUN" process --backend ns --name "$stamp-$algo" \
-		--hosts "$hosts" --input code="$GRAPH_BIN" --input graph="$out/graph" \
+		--hosts "$hosts" ${mpienv[@]+"${mpienv[@]}"} --input code="$GRAPH_BIN" --input graph="$out/graph" \
 		--output partition="$out/partition-$algo" \
 		-- "$code/partition" --algo "$algo" --num-parts "$hosts" --seed "$seed"
 done
 stage train "$SAGERUN" train --backend ns --name "$stamp-train" --hosts "$hosts" \
-	--channel code="$GRAPH_BIN" --channel graph="$out/graph" \
+	${mpienv[@]+"${mpienv[@]}"} --channel code="$GRAPH_BIN" --channel graph="$out/graph" \
 	--channel partition="$out/partition-parmetis" --output "$out/model" \
 	-- /opt/ml/input/data/code/train
 stage infer "$SAGERUN" process --backend ns --name "$stamp-infer" --hosts "$hosts" \
