@@ -14,6 +14,8 @@
  *   processing*.c  the processing kind (launch_kind_processing): its code shipped as the SDK
  *                  ships it, its inputs at their LocalPaths, each host's tree, its outputs
  *                  uploaded at the end or as they are written, its ExitMessage
+ *   host_mpi.c     for either kind, what a program's own mpirun needs on a host that is no
+ *                  container (its launch agent, leave to run as root)
  */
 #ifndef SR_LAUNCH_INTERNAL_H
 #define SR_LAUNCH_INTERNAL_H
