@@ -518,13 +518,15 @@ static void test_teardown(void **state)
 /* A host whose first process leaves a daemon in a session of its own (as `setsid` does) and
  * prints the daemon's pid once it runs there, then runs `then`.  Only builtins once the pid
  * is out: a child of the shell's still exiting when the test kills the host would be left to
- * us, a zombie. */
+ * us, a zombie.  So is the daemon's own mv: its pid is out only once it is sleep itself. */
 static void host_setup_daemon(struct host *h, const char *then)
 {
 	_cleanup_free_ char *script =
 	    xasprintf("f=%s/daemon.pid; rm -f $f; "
 		      "setsid sh -c 'echo $$ >$0.tmp; mv $0.tmp $0; exec sleep 1000' $f & "
-		      "while [ ! -e $f ]; do sleep 0.01; done; read p <$f; echo $p; %s",
+		      "while [ ! -e $f ]; do sleep 0.01; done; read p <$f; "
+		      "until read c </proc/$p/comm && [ \"$c\" = sleep ]; do sleep 0.01; done; "
+		      "echo $p; %s",
 		      tmpdir, then);
 
 	host_setup(h, 0, "/bin/sh", "-c", script, NULL);
