@@ -167,6 +167,9 @@ struct ns_plan {
 	/* The child's fds; every other fd is closed in the child. */
 	int null_fd, out_fd, err_fd;
 	int report_fd; /* the child's end of the report socket */
+	/* The process that clones init, by its pid in this machine's /proc: init checks it is
+	 * still its parent once its parent-death signal is set (ns_init.c). */
+	pid_t parent;
 	int status_fd; /* write end: the user process's wait status, 4 bytes, before init exits */
 	/* >= 0: an O_PATH fd of sagerun's own binary (-1: neither of the two below). */
 	int agent_exe_fd;

@@ -1001,6 +1001,7 @@ static void plan_fill(const struct host *h, struct launch_kit *k)
 	    .out_fd = k->io.out_w,
 	    .err_fd = k->io.err_w,
 	    .report_fd = k->report_c,
+	    .parent = getpid(),
 	    .status_fd = k->status_w,
 	    .agent_exe_fd = k->agent_fd,
 	    .run_self = h->run_self,

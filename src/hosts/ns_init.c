@@ -22,6 +22,7 @@
 #include <sched.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -154,6 +155,34 @@ static void close_others(const struct ns_plan *p)
 		from = (unsigned)keep[i] + 1;
 	}
 	close_range_compat(from, ~0U);
+}
+
+/* Whether init was handed to another reaper: getppid() says 0 across the PID namespace, but
+ * /proc, still the machine's here, shows the real parent.  Stack only, no allocation.  When
+ * /proc cannot say, the report socket's EOF is all there is. */
+static bool parent_gone(const struct ns_plan *p)
+{
+	char buf[512], *s, *end;
+	ssize_t n;
+	long ppid;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid ...": comm may hold spaces and parentheses */
+	s = strrchr(buf, ')');
+	if (!s || s[1] != ' ' || !s[2] || s[3] != ' ')
+		return false;
+	errno = 0;
+	ppid = strtol(s + 4, &end, 10);
+	if (errno || end == s + 4 || *end != ' ')
+		return false;
+	return ppid != (long)p->parent;
 }
 
 /* fork() without glibc's atfork handlers, which take locks that another thread of sagerun may
@@ -340,11 +369,13 @@ _Noreturn void ns_child_main(const struct ns_plan *p)
 	for (int s = 1; s < NSIG; s++)
 		(void)sigaction(s, &dfl, NULL);
 
-	/* Die with sagerun.  getppid() is 0 here (the parent is outside our PID namespace), so
-	 * the usual re-check cannot see a parent that died before the prctl; the report socket
-	 * closes that race instead: the "go" below then reads EOF. */
+	/* Die with sagerun.  A parent that died before the prctl sent nothing: the "go" below
+	 * then reads EOF, unless the parent sent it just before it died (a busy machine may run
+	 * init only after that), so check the parent as the machine's /proc shows it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		fail(p, errno, "set the parent-death signal");
+	if (parent_gone(p))
+		_exit(127);
 	close_others(p);
 	/* A session of its own, as runc's and bwrap --new-session's: no process of the host has
 	 * sagerun's terminal as its controlling one, so none can push keystrokes into it
