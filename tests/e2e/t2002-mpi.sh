@@ -104,19 +104,32 @@ test_expect_success 'the agent starts at its first client, with --network host t
 	agents() { cat /proc/[0-9]*/comm 2>/dev/null | grep -cx sagerun; }
 	if [ "$SM_CURRENT_HOST" = algo-1 ]; then
 		echo "algo-1 agents before: $(agents)"
+		python3 -c "$WAIT_READY"
 		./sagerun container rsh algo-2 "echo agents on \$(hostname): \$(cat /proc/[0-9]*/comm | grep -cx sagerun)"
 		./sagerun container rsh algo-2 touch /tmp/done
 		exit 0
 	fi
 	echo "algo-2 agents before: $(agents)"
+	python3 -c "$SAY_READY" &
 	i=0
 	while [ ! -e /tmp/done ] && [ $i -lt 600 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
 	EOS
+	# algo-2 counts before algo-1 connects: the hosts share no folder, but with --network host
+	# they share 127.0.0.1, where algo-2 says it is ready
+	port=$((20000 + $$ % 20000)) &&
+	say="import socket; s = socket.socket(); s.bind((\"127.0.0.1\", $port)); s.listen(); s.accept()" &&
+	wait="import socket, time
+for i in range(600):
+    try:
+        socket.create_connection((\"127.0.0.1\", $port)).close()
+        break
+    except OSError:
+        time.sleep(0.1)" &&
 	sagerun train --backend ns --network host --name lazy --hosts 2 --output out \
-		-- /bin/sh host.sh >stdout 2>stderr &&
+		--env "SAY_READY=$say" --env "WAIT_READY=$wait" -- /bin/sh host.sh >stdout 2>stderr &&
 	test_grep "algo-1 agents before: 0" stdout &&
 	test_grep "algo-2 agents before: 0" stdout &&
 	# the agent, and its child that serves this very connection
