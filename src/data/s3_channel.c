@@ -253,6 +253,52 @@ static int object_local_path(const char *dir, const char *prefix, const char *ke
 	return s3_key_local_path(dir, prefix, key, ret, err);
 }
 
+/* Paths in the order of their folders: '/' below every other byte, so a folder's own path is
+ * followed at once by everything under it ("data", "data/x", "data.csv"). */
+static int path_byte(unsigned char c)
+{
+	return c == '/' ? 1 : c ? c + 1 : 0;
+}
+
+static int cmp_local(const void *a, const void *b, void *arg)
+{
+	char *const *local = arg;
+	const unsigned char *x = (const unsigned char *)local[*(const size_t *)a];
+	const unsigned char *y = (const unsigned char *)local[*(const size_t *)b];
+
+	for (; *x && *x == *y; x++, y++)
+		;
+	return path_byte(*x) - path_byte(*y);
+}
+
+/* Two keys that would land at one path, or one where the other needs a folder (s3://b/data
+ * lists data and data/data, or data and datadata, once the whole key is placed by its
+ * name): refused before anything is downloaded, both named. */
+static int check_overlaps(const struct source *src, char **local, struct sr_error *err)
+{
+	size_t *ix = xcalloc(src->n ? src->n : 1, sizeof(*ix)), n = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < src->n; i++)
+		if (local[i])
+			ix[n++] = i;
+	qsort_r(ix, n, sizeof(*ix), cmp_local, local);
+	for (size_t i = 1; r >= 0 && i < n; i++) {
+		const char *a = local[ix[i - 1]], *b = local[ix[i]];
+		size_t la = strlen(a);
+
+		if (strcmp(a, b) && (strncmp(a, b, la) || b[la] != '/'))
+			continue;
+		r = sr_err(err, -EEXIST, "s3://%s/%s and s3://%s/%s would both be '%s'",
+			   src->bucket, src->objs[ix[i - 1]].key, src->bucket, src->objs[ix[i]].key,
+			   a);
+		sr_err_hint(err, "give a prefix that ends in '/', or list the objects to use in a "
+				 "ManifestFile");
+	}
+	free(ix);
+	return r;
+}
+
 int s3_channel_stage(struct s3_client *cl, const struct job_channel *c, const char *cache_dir,
 		     const char *dest, size_t n_hosts, struct s3_channel_stats *stats,
 		     struct sr_error *err)
@@ -292,15 +338,23 @@ int s3_channel_stage(struct s3_client *cl, const struct job_channel *c, const ch
 		r = object_local_path(host_dir, src.prefix, o->key, &local[i], err);
 		if (r < 0)
 			break;
+		if (gzipped(c)) {
+			/* train.csv.gz is train.csv once decompressed. */
+			size_t len = strlen(local[i]);
+
+			if (len > 3 && !strcmp(local[i] + len - 3, ".gz"))
+				local[i][len - 3] = '\0';
+		}
 		cached[i] = cache_path(cache_dir, src.bucket, o);
 		kept++;
 	}
+	if (r >= 0)
+		r = check_overlaps(&src, local, err);
 	if (r >= 0)
 		r = fetch_missing(cl, &src, cached, stats, err);
 	for (size_t i = 0; r >= 0 && i < src.n; i++) {
 		const struct s3_object *o = &src.objs[i];
 		_cleanup_free_ char *plain = NULL;
-		size_t len;
 
 		if (!cached[i])
 			continue;
@@ -308,10 +362,6 @@ int s3_channel_stage(struct s3_client *cl, const struct job_channel *c, const ch
 			r = gunzipped(cached[i], src.bucket, o->key, &plain, err);
 			if (r < 0)
 				break;
-			/* train.csv.gz is train.csv once decompressed. */
-			len = strlen(local[i]);
-			if (len > 3 && !strcmp(local[i] + len - 3, ".gz"))
-				local[i][len - 3] = '\0';
 		}
 		r = place(plain ? plain : cached[i], local[i], err);
 		stats->objects++;

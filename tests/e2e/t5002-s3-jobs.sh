@@ -65,6 +65,27 @@ test_expect_success 'an S3 URI that names one object gives that object, by its n
 	test_grep "^algo-1 | meta$" stdout
 '
 
+# ... and where that object's name is also the path of another key the prefix lists, the job
+# is refused before anything is downloaded or recorded, both keys named.
+test_expect_success 'a whole key and another key at the same path are refused, both named' '
+	sagerun s3 cp m.json s3://bkt/clash/data &&
+	sagerun s3 cp m.json s3://bkt/clash/data/data &&
+	sagerun s3 cp m.json s3://bkt/clash2/data &&
+	sagerun s3 cp m.json s3://bkt/clash2/datadata &&
+	sagerun s3 cp m.json s3://bkt/fine/data.csv &&
+	sagerun s3 cp m.json s3://bkt/fine/data.csv.bak &&
+	for p in clash clash2; do
+		test_expect_code 1 sagerun train --backend process --name c$p \
+			--channel d=s3://bkt/$p/data --output out -- true 2>stderr &&
+		test_grep "s3://bkt/$p/data and s3://bkt/$p/data.* would both be" stderr &&
+		test_grep "hint: give a prefix that ends in ./." stderr || return 1
+	done &&
+	sagerun train --backend process --name cfine --channel d=s3://bkt/fine/data.csv \
+		--output out -- sh -c "cd \$SM_CHANNEL_D && ls -A" >stdout 2>stderr &&
+	printf "algo-1 | .bak\nalgo-1 | data.csv\n" >expect &&
+	grep "^algo-1 |" stdout >actual && test_cmp expect actual
+'
+
 test_expect_success 'hosts write into their S3 channel; the cache and the other hosts never see it' '
 	(cd "$SAGERUN_HOME/cache/s3" && find . -type f | sort | xargs sha256sum) >cache.before &&
 	cat >writech.sh <<-\EOF &&
