@@ -24,8 +24,8 @@ int chan_stage_copy(const struct job_channel *channels, size_t n, const char *op
 /* Put the user's code (sagemaker_submit_directory: a folder, or a single file) into
  * <opt_ml>/code as the toolkit does: copy a folder's tree, copy a single file, extract a
  * .tar.gz (with artifacts_unpack's checks: nothing that leads out of the folder).  Only
- * when the code folder is empty; on failure it is left empty.  `submit_dir` may be a plain path, a file:// URI or an s3:// URI of
- * a sourcedir.tar.gz (downloaded, then extracted). */
+ * when the code folder is empty; on failure it is left empty.  `submit_dir` may be a plain path, a
+ * file:// URI or an s3:// URI of a sourcedir.tar.gz (downloaded, then extracted). */
 int chan_stage_code(const char *submit_dir, const char *code_dir, struct sr_error *err);
 
 #endif

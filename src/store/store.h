@@ -39,10 +39,10 @@ void store_close(struct store *s);
 
 /* Every job recorded as running whose supervisor's lease is free is marked Failed with
  * STORE_LOST_REASON and its describe.json rewritten, unless its describe.json says it ended
- * (its supervisor could write that and not the store: a full disk); that end is recorded.  *ret gets the rows of the jobs
- * recovered now, with the status now recorded (*ret_n of them; the caller releases each and
- * frees the array), whose backends have their leftovers to remove.  Every command that opens the store calls it; an
- * error here should not keep the command from its own work. */
+ * (its supervisor could write that and not the store: a full disk); that end is recorded.  *ret
+ * gets the rows of the jobs recovered now, with the status now recorded (*ret_n of them; the caller
+ * releases each and frees the array), whose backends have their leftovers to remove.  Every command
+ * that opens the store calls it; an error here should not keep the command from its own work. */
 struct store_job_row;
 int store_recover(struct store *s, struct store_job_row **ret, size_t *ret_n, struct sr_error *err);
 
