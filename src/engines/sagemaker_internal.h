@@ -120,10 +120,13 @@ int sm_dlc_image(const char *framework, const char *version, const char *region,
  * not model (Tags, VpcConfig, ...) kept.  New reference, or NULL with `err` set. */
 struct json_t *sm_request_json(const struct job *job, struct sr_error *err);
 
-/* sagemaker_watch.c: the Describe<Kind>Job answer read as a status: the state, the secondary
+/* sagemaker_describe.c: the Describe<Kind>Job answer read as a status: the state, the secondary
  * status and its transitions (training's SecondaryStatusTransitions; a processing job's
  * status alone), FailureReason and times. */
 void sm_describe_status(const struct job_kind *kind, struct json_t *d, struct job_status *st);
+/* Append a transition (sec, from start to end, 0: open) with a copy of msg. */
+void sm_add_transition(struct job_status *st, enum job_secondary sec, int64_t start, int64_t end,
+		       const char *msg);
 /* The Describe<Kind>Job request for a job of `kind` named `name`.  New reference. */
 struct json_t *sm_name_request(const struct job_kind *kind, const char *name);
 /* Record a Describe answer in the store (status, times, the answer itself). */

@@ -138,7 +138,7 @@ static bool is_throttling(const char *code)
 	return false;
 }
 
-bool s3_api_throttled(const struct xfer *x)
+static bool api_throttled(const struct xfer *x)
 {
 	char code[128], msg[8];
 
@@ -212,7 +212,7 @@ int aws_json_call(struct aws_json_client *c, const char *op, json_t *req, json_t
 {
 	_cleanup_free_ char *target = xasprintf("%s.%s", c->svc->target_prefix, op);
 	_cleanup_free_ char *body = req ? json_dumps(req, JSON_COMPACT) : xstrdup("{}");
-	struct xfer_api api = {c->url, c->host, c->svc->signing_name, target};
+	struct xfer_api api = {c->url, c->host, c->svc->signing_name, target, api_throttled};
 	struct xfer x;
 	char code[128], msg[1024];
 	json_t *answer;

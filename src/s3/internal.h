@@ -33,6 +33,8 @@ struct s3_client {
 	void *cancel_ctx;
 };
 
+struct xfer;
+
 /* A call of an AWS JSON-1.1 API (awsjson.c) instead of an S3 request: POST of a JSON body
  * to the service's endpoint, signed for the service, its operation in X-Amz-Target. */
 struct xfer_api {
@@ -40,6 +42,10 @@ struct xfer_api {
 	const char *host;    /* the signed Host */
 	const char *service; /* the signing name: "sagemaker", "logs" */
 	const char *target;  /* "SageMaker.CreateTrainingJob" */
+	/* The answer is a throttling error (HTTP 400 with a code such as ThrottlingException):
+	 * worth another attempt, as botocore retries it.  A hook, so the transport asks the API
+	 * layer above it without calling up into it. */
+	bool (*throttled)(const struct xfer *x);
 };
 
 struct xfer {
@@ -84,12 +90,6 @@ struct xfer {
 
 /* The client with the endpoint of `endpoint_env` (s3_config_load_for). */
 int s3_client_make(struct s3_client **ret, const char *endpoint_env, struct sr_error *err);
-
-/* ---- awsjson.c ---- */
-
-/* The answer of a JSON API call is a throttling error (HTTP 400 with a code such as
- * ThrottlingException): worth another attempt, as botocore retries it. */
-bool s3_api_throttled(const struct xfer *x);
 
 /* ---- xfer.c: one request ---- */
 

@@ -333,7 +333,7 @@ bool s3_xfer_retryable(const struct xfer *x)
 	if (x->rc != CURLE_OK)
 		return x->rc != CURLE_ABORTED_BY_CALLBACK && !tls_trust_error(x->rc);
 	if (x->api)
-		return x->status >= 500 || x->status == 429 || s3_api_throttled(x);
+		return x->status >= 500 || x->status == 429 || x->api->throttled(x);
 	return x->status >= 500 || x->status == 429 || s3_code_is(x, "SlowDown");
 }
 
