@@ -43,10 +43,13 @@ make_proc_image() {
 	ml=/opt/ml
 	in=$ml/processing/input/data
 	out=$ml/processing/output/result
-	# send HOST PORT LINE: until the other host listens
+	# send HOST PORT LINE: until the other host listens.  The line comes from a file, not a
+	# pipe: busybox nc quits when the peer's EOF (its listener has no stdin) comes before
+	# the pipe's writer has written, and would then have sent nothing.
 	send() {
+		printf '%s\n' "$3" >/tmp/send-line
 		for i in $(seq 1 300); do
-			echo "$3" | nc "$1" "$2" 2>/dev/null && return 0
+			nc "$1" "$2" </tmp/send-line 2>/dev/null && return 0
 			sleep 0.1
 		done
 		echo "$me: $1:$2 never answered" >&2
