@@ -64,7 +64,7 @@ test_expect_success 'hosts reach each other and nothing on this machine' '
 	python3 -u -m http.server --bind 127.0.0.1 0 >server.out 2>&1 &
 	server=$!
 	test_when_finished "kill $server" &&
-	for _ in $(seq 1 100); do grep -o "port [0-9]*" server.out >port && break; sleep 0.05; done &&
+	for _ in $(seq 1 400); do grep -o "port [0-9]*" server.out >port && break; sleep 0.05; done &&
 	port=$(sed "s/port //" port) &&
 	sagerun train --backend ns --name closed --hosts 1 --output out \
 		-- python3 -c "import socket,sys; s=socket.socket(); s.settimeout(2); sys.exit(0 if s.connect_ex((\"127.0.0.1\", $port)) else 1)" \
@@ -101,7 +101,7 @@ test_expect_success 'a SIGKILLed sagerun takes its hosts with it' '
 	test_wait_lines 1 "killed: Training" tail -n +1 -f stderr --pid=$pid &&
 	pgrep -f "sleep 319" >/dev/null &&
 	kill -9 $pid && wait $pid;
-	for _ in $(seq 1 100); do pgrep -f "sleep 319" >/dev/null || break; sleep 0.05; done &&
+	for _ in $(seq 1 400); do pgrep -f "sleep 319" >/dev/null || break; sleep 0.05; done &&
 	! pgrep -f "sleep 319" >/dev/null
 '
 

@@ -70,7 +70,7 @@ test_expect_success 'hosts reach each other and nothing on this machine' '
 	python3 -u -m http.server --bind 127.0.0.1 0 >server.out 2>&1 &
 	server=$!
 	test_when_finished "kill $server" &&
-	for _ in $(seq 1 100); do grep -o "port [0-9]*" server.out >port && break; sleep 0.05; done &&
+	for _ in $(seq 1 400); do grep -o "port [0-9]*" server.out >port && break; sleep 0.05; done &&
 	port=$(sed "s/port //" port) &&
 	as_user "$SAGERUN" train --backend ns --name closed --hosts 1 --output out \
 		-- python3 -c "import socket,sys; s=socket.socket(); s.settimeout(2); sys.exit(0 if s.connect_ex((\"127.0.0.1\", $port)) else 1)" \
@@ -194,7 +194,7 @@ test_expect_success 'a SIGKILLed supervisor takes its hosts and namespaces with 
 	pid=$(cat "$U/home/jobs/killed/supervisor.lock") &&
 	ns=$(userns_of "$pid") &&
 	kill -9 "$pid" &&
-	for _ in $(seq 1 100); do [ -z "$(in_userns "$ns")" ] && break; sleep 0.1; done &&
+	for _ in $(seq 1 300); do [ -z "$(in_userns "$ns")" ] && break; sleep 0.1; done &&
 	test -z "$(in_userns "$ns")" &&
 	test -z "$(user_procs -fx "sleep 2007")"
 '

@@ -265,7 +265,7 @@ test_expect_success 'Continuous outputs are uploaded while the job still runs' '
 		"echo first >/opt/ml/processing/output/o/first.txt; while [ ! -e \"$PWD/go\" ]; do sleep 0.05; done; echo second >/opt/ml/processing/output/o/second.txt" \
 		2>stderr &
 	pid=$! &&
-	for _ in $(seq 1 200); do [ -e cont/first.txt ] && break; sleep 0.05; done &&
+	for _ in $(seq 1 600); do [ -e cont/first.txt ] && break; sleep 0.05; done &&
 	printf "first\n" >expect && test_cmp expect cont/first.txt &&
 	! test -e cont/second.txt &&
 	touch go && wait $pid &&

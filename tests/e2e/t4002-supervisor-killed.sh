@@ -46,7 +46,7 @@ test_expect_success '20 supervisors killed at random moments leave Failed jobs a
 '
 
 test_expect_success 'no process, mount or link of those jobs is left' '
-	for _ in $(seq 1 100); do pgrep -f "sleep 42[34]" >/dev/null || break; sleep 0.05; done &&
+	for _ in $(seq 1 400); do pgrep -f "sleep 42[34]" >/dev/null || break; sleep 0.05; done &&
 	! pgrep -fa "sleep 42[34]" &&
 	ip -o link 2>/dev/null | wc -l >links.after &&
 	wc -l </proc/self/mountinfo >mounts.after &&

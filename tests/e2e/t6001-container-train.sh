@@ -93,10 +93,10 @@ test_expect_success 'SIGTERM reaches the program and everything it started; a st
 	env -i PATH="$PATH" SAGEMAKER_BASE_DIR="$base" TRAINING_JOB_NAME=term \
 		"$SAGERUN" container train >/dev/null 2>term.err &
 	rt=$!
-	for _ in $(seq 1 200); do [ -s "$base/bg.pid" ] && break; sleep 0.02; done
+	for _ in $(seq 1 1000); do [ -s "$base/bg.pid" ] && break; sleep 0.02; done
 	bg=$(cat "$base/bg.pid") && kill -0 "$bg" &&
 	kill -TERM $rt && test_expect_code 143 wait $rt &&
-	for _ in $(seq 1 100); do kill -0 "$bg" 2>/dev/null || break; sleep 0.02; done &&
+	for _ in $(seq 1 1000); do kill -0 "$bg" 2>/dev/null || break; sleep 0.02; done &&
 	! kill -0 "$bg" 2>/dev/null &&
 	test ! -e "$base/output/failure" && test ! -e "$base/output/success"
 '
@@ -166,10 +166,10 @@ test_expect_success 'process backend: a stop reaches what the program started (t
 	( "$SAGERUN" train --backend process --name grp --entry-point bg.sh --source-dir grpcode \
 		--stop-grace 1 --output out >grp.out 2>grp.err; echo $? >grp.rc ) &
 	job=$!
-	for _ in $(seq 1 200); do pgrep -f "sleep 3171" >/dev/null && break; sleep 0.02; done
+	for _ in $(seq 1 1000); do pgrep -f "sleep 3171" >/dev/null && break; sleep 0.02; done
 	pgrep -f "sleep 3171" >/dev/null && sagerun stop grp && wait $job &&
 	test "$(cat grp.rc)" = 130 &&
-	for _ in $(seq 1 100); do pgrep -f "sleep 3171" >/dev/null || break; sleep 0.02; done &&
+	for _ in $(seq 1 1000); do pgrep -f "sleep 3171" >/dev/null || break; sleep 0.02; done &&
 	! pgrep -f "sleep 3171" >/dev/null &&
 	test ! -e "$SAGERUN_HOME/jobs/grp/hosts/algo-1/opt/ml/output/failure"
 '
