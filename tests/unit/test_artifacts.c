@@ -22,6 +22,8 @@
 #include <archive_entry.h>
 #include <cmocka.h>
 
+#include "test_files.h"
+
 #include "data/artifacts.h"
 #include "util/lazylib.h"
 #include "util/cleanup.h"
@@ -32,64 +34,9 @@
 
 /* --- helpers ---------------------------------------------------------------------------- */
 
-static int setup_tmp(void **state)
-{
-	char *dir = xstrdup("/tmp/sr-test-artifacts.XXXXXX");
-
-	assert_non_null(mkdtemp(dir));
-	*state = dir;
-	return 0;
-}
-
-static int teardown_tmp(void **state)
-{
-	struct sr_error err = {0};
-
-	assert_int_equal(fs_rm_rf(*state, &err), 0);
-	free(*state);
-	return 0;
-}
-
-static char *pathf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *pathf(const char *fmt, ...)
-{
-	va_list ap;
-	char *p = NULL;
-
-	va_start(ap, fmt);
-	assert_true(vasprintf(&p, fmt, ap) >= 0);
-	va_end(ap);
-	return p;
-}
-
-static void mkdirs(const char *path)
-{
-	struct sr_error err = {0};
-
-	assert_int_equal(fs_mkdir_p(path, 0755, &err), 0);
-}
-
-/* Write `content` at `path`, creating parent folders. */
-static void put(const char *path, const char *content)
-{
-	_cleanup_free_ char *dir = xstrdup(path);
-	struct sr_error err = {0};
-
-	*strrchr(dir, '/') = '\0';
-	mkdirs(dir);
-	assert_int_equal(fs_write_atomic(path, content, strlen(content), 0644, &err), 0);
-}
-
 static void link_to(const char *target, const char *path)
 {
 	assert_int_equal(symlink(target, path), 0);
-}
-
-static void put_at(const char *root, const char *rel, const char *content)
-{
-	_cleanup_free_ char *p = pathf("%s/%s", root, rel);
-
-	put(p, content);
 }
 
 static void link_at(const char *target, const char *root, const char *rel)
@@ -97,36 +44,6 @@ static void link_at(const char *target, const char *root, const char *rel)
 	_cleanup_free_ char *p = pathf("%s/%s", root, rel);
 
 	link_to(target, p);
-}
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
-
-static char *slurp(const char *path)
-{
-	struct sr_error err = {0};
-	char *data = NULL;
-
-	assert_int_equal(fs_read_file(path, 1 << 20, &data, NULL, &err), 0);
-	return data;
-}
-
-static char *slurp_at(const char *root, const char *rel)
-{
-	_cleanup_free_ char *p = pathf("%s/%s", root, rel);
-
-	return slurp(p);
 }
 
 static int run_quiet(const char *cmd)

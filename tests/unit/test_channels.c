@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "test_files.h"
+
 #include "data/artifacts.h"
 #include "data/channels.h"
 #include "job/job.h"
@@ -23,64 +25,6 @@
 #include "util/xalloc.h"
 
 /* --- helpers ---------------------------------------------------------------------------- */
-
-static int setup_tmp(void **state)
-{
-	char *dir = xstrdup("/tmp/sr-test-channels.XXXXXX");
-
-	assert_non_null(mkdtemp(dir));
-	*state = dir;
-	return 0;
-}
-
-static int teardown_tmp(void **state)
-{
-	struct sr_error err = {0};
-
-	assert_int_equal(fs_rm_rf(*state, &err), 0);
-	free(*state);
-	return 0;
-}
-
-static char *pathf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *pathf(const char *fmt, ...)
-{
-	va_list ap;
-	char *p = NULL;
-
-	va_start(ap, fmt);
-	assert_true(vasprintf(&p, fmt, ap) >= 0);
-	va_end(ap);
-	return p;
-}
-
-static void mkdirs(const char *path)
-{
-	struct sr_error err = {0};
-
-	assert_int_equal(fs_mkdir_p(path, 0755, &err), 0);
-}
-
-static void put_at(const char *root, const char *rel, const char *content)
-{
-	_cleanup_free_ char *p = pathf("%s/%s", root, rel);
-	_cleanup_free_ char *dir = xstrdup(p);
-	struct sr_error err = {0};
-
-	*strrchr(dir, '/') = '\0';
-	mkdirs(dir);
-	assert_int_equal(fs_write_atomic(p, content, strlen(content), 0644, &err), 0);
-}
-
-static char *read_at(const char *root, const char *rel)
-{
-	_cleanup_free_ char *p = pathf("%s/%s", root, rel);
-	struct sr_error err = {0};
-	char *data = NULL;
-
-	assert_int_equal(fs_read_file(p, 1 << 20, &data, NULL, &err), 0);
-	return data;
-}
 
 /* The target of the symlink at root/rel, or NULL when it is not a symlink. */
 static char *link_at(const char *root, const char *rel)
@@ -93,20 +37,6 @@ static char *link_at(const char *root, const char *rel)
 		return NULL;
 	buf[n] = '\0';
 	return xstrdup(buf);
-}
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
 }
 
 /* A job with channels built by hand: job/ is not ours to call. */
@@ -163,7 +93,7 @@ static void test_stage_local_links(void **state)
 	assert_non_null(t2);
 	assert_string_equal(t2, test);
 	/* Never copied: the data is read through the link. */
-	_cleanup_free_ char *csv = read_at(data_dir, "train/a.csv");
+	_cleanup_free_ char *csv = slurp_at(data_dir, "train/a.csv");
 	assert_string_equal(csv, "1,2\n");
 
 	/* Again: same targets are fine. */
@@ -260,9 +190,9 @@ static void test_stage_code_folder(void **state)
 	mkdirs(code); /* an existing empty code folder is filled */
 
 	assert_int_equal(chan_stage_code(uri, code, &err), 0);
-	_cleanup_free_ char *a = read_at(code, "train.py");
-	_cleanup_free_ char *b = read_at(code, "pkg/util.py");
-	_cleanup_free_ char *c = read_at(code, "latest.py");
+	_cleanup_free_ char *a = slurp_at(code, "train.py");
+	_cleanup_free_ char *b = slurp_at(code, "pkg/util.py");
+	_cleanup_free_ char *c = slurp_at(code, "latest.py");
 	assert_string_equal(a, "print('hi')\n");
 	assert_string_equal(b, "x = 1\n");
 	/* Followed, as the SDK packs the folder: a copy, not a link. */
@@ -293,8 +223,8 @@ static void test_stage_code_folder_links(void **state)
 	assert_int_equal(symlink(lib, p), 0);
 
 	assert_int_equal(chan_stage_code(src, code, &err), 0);
-	_cleanup_free_ char *a = read_at(code, "conf.txt");
-	_cleanup_free_ char *b = read_at(code, "lib/util.py");
+	_cleanup_free_ char *a = slurp_at(code, "conf.txt");
+	_cleanup_free_ char *b = slurp_at(code, "lib/util.py");
 	assert_string_equal(a, "lr=0.1\n");
 	assert_string_equal(b, "x = 1\n");
 	assert_null(link_at(code, "conf.txt"));
@@ -323,7 +253,7 @@ static void test_stage_code_single_file_link(void **state)
 	put_at(tmp, "real/v2.py", "print(2)\n");
 	assert_int_equal(symlink(real, entry), 0);
 	assert_int_equal(chan_stage_code(entry, code, &err), 0);
-	_cleanup_free_ char *a = read_at(code, "train.py");
+	_cleanup_free_ char *a = slurp_at(code, "train.py");
 	assert_string_equal(a, "print(2)\n");
 	assert_int_equal(count_entries(code), 1);
 }
@@ -340,7 +270,7 @@ static void test_stage_code_single_file(void **state)
 	put_at(tmp, "train.sh", "echo hi\n");
 	assert_int_equal(chmod(src, 0751), 0);
 	assert_int_equal(chan_stage_code(src, code, &err), 0);
-	_cleanup_free_ char *a = read_at(code, "train.sh");
+	_cleanup_free_ char *a = slurp_at(code, "train.sh");
 	assert_string_equal(a, "echo hi\n");
 	assert_int_equal(stat(got, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0751);
@@ -362,8 +292,8 @@ static void test_stage_code_tarball(void **state)
 	assert_int_equal(artifacts_pack(roots, 1, tar, NULL, &err), 0);
 
 	assert_int_equal(chan_stage_code(uri, code, &err), 0);
-	_cleanup_free_ char *a = read_at(code, "train.py");
-	_cleanup_free_ char *b = read_at(code, "lib/x.py");
+	_cleanup_free_ char *a = slurp_at(code, "train.py");
+	_cleanup_free_ char *b = slurp_at(code, "lib/x.py");
 	assert_string_equal(a, "print('tar')\n");
 	assert_string_equal(b, "y = 2\n");
 }
@@ -406,7 +336,7 @@ static void test_stage_code_keeps_existing(void **state)
 	put_at(src, "train.py", "new\n");
 	put_at(code, "train.py", "baked into the image\n");
 	assert_int_equal(chan_stage_code(src, code, &err), 0);
-	_cleanup_free_ char *a = read_at(code, "train.py");
+	_cleanup_free_ char *a = slurp_at(code, "train.py");
 	assert_string_equal(a, "baked into the image\n");
 	assert_int_equal(count_entries(code), 1);
 

@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "test_files.h"
+
 #include "data/output_watch.h"
 #include "data/proc_outputs.h"
 #include "s3/client.h"
@@ -27,59 +29,6 @@
 #include "util/xalloc.h"
 
 /* --- helpers ---------------------------------------------------------------------------- */
-
-static int setup_tmp(void **state)
-{
-	char *dir = xstrdup("/tmp/sr-test-proc-outputs.XXXXXX");
-
-	assert_non_null(mkdtemp(dir));
-	*state = dir;
-	return 0;
-}
-
-static int teardown_tmp(void **state)
-{
-	struct sr_error err = {0};
-
-	assert_int_equal(fs_rm_rf(*state, &err), 0);
-	free(*state);
-	return 0;
-}
-
-static char *pathf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *pathf(const char *fmt, ...)
-{
-	va_list ap;
-	char *p = NULL;
-
-	va_start(ap, fmt);
-	assert_true(vasprintf(&p, fmt, ap) >= 0);
-	va_end(ap);
-	return p;
-}
-
-static void put_at(const char *root, const char *rel, const char *content)
-{
-	_cleanup_free_ char *p = pathf("%s/%s", root, rel);
-	_cleanup_free_ char *dir = xstrdup(p);
-	struct sr_error err = {0};
-
-	*strrchr(dir, '/') = '\0';
-	assert_int_equal(fs_mkdir_p(dir, 0755, &err), 0);
-	assert_int_equal(fs_write_atomic(p, content, strlen(content), 0644, &err), 0);
-}
-
-/* The file's content, or NULL when there is none. */
-static char *read_at(const char *root, const char *rel)
-{
-	_cleanup_free_ char *p = pathf("%s/%s", root, rel);
-	struct sr_error err = {0};
-	char *data = NULL;
-
-	if (fs_read_file(p, 1 << 20, &data, NULL, &err) < 0)
-		return NULL;
-	return data;
-}
 
 static void assert_file(const char *root, const char *rel, const char *want)
 {
