@@ -164,7 +164,8 @@ test_wait_lines() {
 # container's or a host's.
 test_procs() {
 	for _p in $(pgrep "$@"); do
-		tr '\0' '\n' <"/proc/$_p/environ" 2>/dev/null |
+		# a zombie has no environment to read (ESRCH): not counted, and quiet
+		{ tr '\0' '\n' <"/proc/$_p/environ"; } 2>/dev/null |
 			grep -qxF "SAGERUN_HOME=$SAGERUN_HOME" && echo "$_p"
 	done
 	return 0
@@ -185,10 +186,17 @@ machine_procs() {
 # side (ctest -j) share it, and removing it at one's end would pull it from under another's
 # running jobs; it is a system user with no home, no password and no login.
 SR_TEST_USER=sagerun-test
+# test_user_create: the user, made once; tests that run at once (ctest -j) take turns, since
+# a second useradd fails on the lock of /etc/passwd while the first holds it.
+test_user_create() {
+	id -u "$SR_TEST_USER" >/dev/null 2>&1 && return 0
+	flock /run/sagerun-test-user.lock sh -c \
+		'id -u "$1" >/dev/null 2>&1 || useradd --system --no-create-home --shell /bin/sh "$1"' \
+		- "$SR_TEST_USER" >/dev/null 2>&1
+	id -u "$SR_TEST_USER" >/dev/null 2>&1
+}
 test_user_setup() {
-	id -u "$SR_TEST_USER" >/dev/null 2>&1 ||
-		useradd --system --no-create-home --shell /bin/sh "$SR_TEST_USER" 2>/dev/null ||
-		id -u "$SR_TEST_USER" >/dev/null 2>&1 || return 1
+	test_user_create || return 1
 	chmod 755 "$TRASH" &&
 	USER_DIR="$TRASH/user" &&
 	mkdir -p "$USER_DIR" &&

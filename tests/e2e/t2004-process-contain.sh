@@ -167,12 +167,8 @@ fi
 # As a normal user: the user sagerun-test (made once and kept: tests running in parallel may
 # use it), or this one when the test does not run as root.
 if [ "$(id -u)" -eq 0 ]; then
-	id -u sagerun-test >/dev/null 2>&1 ||
-		useradd --system --no-create-home --home-dir /nonexistent \
-			--shell /usr/sbin/nologin sagerun-test 2>/dev/null ||
-		id -u sagerun-test >/dev/null ||
-		_skip_reason="cannot create the user sagerun-test"
-	user=sagerun-test
+	test_user_create || _skip_reason="cannot create the user $SR_TEST_USER"
+	user=$SR_TEST_USER
 	as_user="setpriv --reuid=$user --regid=$user --clear-groups --"
 else
 	user=$(id -un)

@@ -161,7 +161,7 @@ left_of_job() {
 
 test_expect_success 'sagerun stop leaves no process or namespace of the job' '
 	as_user "$SAGERUN" train -d --backend ns --name stopme --hosts 3 --output out -- sleep 2006 >job &&
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 300); do
 		[ "$(user_procs -fx "sleep 2006" | wc -l)" -eq 3 ] && break
 		sleep 0.1
 	done
@@ -186,7 +186,7 @@ test_expect_success 'sagerun stop leaves no process or namespace of the job' '
 
 test_expect_success 'a SIGKILLed supervisor takes its hosts and namespaces with it' '
 	as_user "$SAGERUN" train -d --backend ns --name killed --hosts 3 --output out -- sleep 2007 >job &&
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 300); do
 		[ "$(user_procs -fx "sleep 2007" | wc -l)" -eq 3 ] && break
 		sleep 0.1
 	done

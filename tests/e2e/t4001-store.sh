@@ -54,7 +54,7 @@ test_expect_success 'a job folder without a record (a supervisor killed before r
 '
 
 test_expect_success 'a detached job returns its name at once and runs on; wait gives its status' '
-	name=$(sagerun train -d --name det1 --hosts 2 --output out -- sh -c "sleep 1; exit 3") &&
+	name=$(sagerun train -d --name det1 --hosts 2 --output out -- sh -c "sleep 3; exit 3") &&
 	test "$name" = det1 &&
 	sagerun ps >ps.out &&
 	test_grep "^det1 *training *InProgress" ps.out &&
@@ -66,7 +66,7 @@ test_expect_success 'a detached job returns its name at once and runs on; wait g
 '
 
 test_expect_success 'a detached job survives the shell that started it' '
-	setsid bash -c "\"$SAGERUN\" train -d --name orphan --hosts 2 --output \"$PWD/out\" -- sleep 1.5 >name.out; exit 0" &&
+	setsid bash -c "\"$SAGERUN\" train -d --name orphan --hosts 2 --output \"$PWD/out\" -- sleep 3 >name.out; exit 0" &&
 	test "$(cat name.out)" = orphan &&
 	sagerun ps >ps.out &&
 	test_grep "^orphan *training *InProgress" ps.out &&
@@ -76,9 +76,9 @@ test_expect_success 'a detached job survives the shell that started it' '
 
 test_expect_success 'two jobs at once, each followed by logs -f from another process' '
 	sagerun train -d --name twin-a --hosts 2 --output out \
-		-- sh -c "for i in 1 2 3; do echo \"a \$SM_CURRENT_HOST \$i\"; sleep 0.4; done" >/dev/null &&
+		-- sh -c "for i in 1 2 3; do echo \"a \$SM_CURRENT_HOST \$i\"; sleep 1; done" >/dev/null &&
 	sagerun train -d --name twin-b --hosts 3 --output out \
-		-- sh -c "for i in 1 2 3; do echo \"b \$SM_CURRENT_HOST \$i\"; sleep 0.4; done" >/dev/null &&
+		-- sh -c "for i in 1 2 3; do echo \"b \$SM_CURRENT_HOST \$i\"; sleep 1; done" >/dev/null &&
 	sagerun ps >ps.out &&
 	test_grep "^twin-a .*InProgress" ps.out &&
 	test_grep "^twin-b .*InProgress" ps.out || exit 1

@@ -44,7 +44,7 @@ test_expect_success 'no secret given with --env is on a command line while the j
 			--env AWS_SECRET_ACCESS_KEY=$SECRET --env=TOKEN=$SECRET \
 			-- sleep "$secs") &&
 		# (a file a host writes in the working folder stays in its layer on ns)
-		for _ in $(seq 1 200); do
+		for _ in $(seq 1 600); do
 			[ "$(test_procs -fx "sleep $secs" | wc -l)" -eq 2 ] && break
 			sleep 0.05
 		done &&

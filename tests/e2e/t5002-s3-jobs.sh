@@ -231,10 +231,11 @@ test_expect_success 'checkpoints are saved when the job is stopped' '
 		--output out -- sh -c "echo saved >\$SAGEMAKER_BASE_DIR/checkpoints/c; exec sleep 60" \
 		>ckstop.out 2>ckstop.err; echo $? >ckstop.rc ) &
 	job=$!
-	for _ in $(seq 1 250); do
+	for _ in $(seq 1 1500); do
 		[ -s "$SAGERUN_HOME/jobs/ckstop/hosts/algo-1/opt/ml/checkpoints/c" ] && break
 		sleep 0.02
 	done
+	test -s "$SAGERUN_HOME/jobs/ckstop/hosts/algo-1/opt/ml/checkpoints/c" &&
 	sagerun stop ckstop && wait $job &&
 	test "$(cat ckstop.rc)" = 130 && test_grep "ckstop: checkpoints: 1 files saved" ckstop.err &&
 	sagerun s3 cp s3://bkt/ckstop/c - >c && echo saved >expect && test_cmp expect c

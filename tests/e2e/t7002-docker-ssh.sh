@@ -25,9 +25,15 @@ SSHIMG=sagerun-test-ssh:$$
 NOKEYS=sagerun-test-ssh-nokeys:$$
 MPIIMG=sagerun-test-mpi-nosshd:$$
 jobdir() { echo "$SAGERUN_HOME/jobs/$1"; }
-# What the tests expect of every job here: no container, no network, no sshd left (this
-# machine's own sshd, if it runs one, was there before; no other test starts one).
-sshds() { pgrep -x sshd | sort; }
+# What the tests expect of every job here: no container, no network, no sshd left in a
+# container (this machine's own sshd forks one per login: not counted).
+sshds() {
+	_me=$(readlink /proc/self/ns/pid)
+	for _p in $(pgrep -x sshd); do
+		_ns=$(readlink "/proc/$_p/ns/pid" 2>/dev/null) && [ "$_ns" != "$_me" ] && echo "$_p"
+	done | sort
+	return 0
+}
 sshds >"$TRASH/sshd.before"
 nothing_left() {
 	job_leftovers "$(jobdir "$1")" >left && test_cmp /dev/null left &&

@@ -81,7 +81,7 @@ test_expect_success 'a second Ctrl-C leaves the job running on the service, and 
 '
 
 test_expect_success '-d returns at once; ps, logs -f, describe, wait follow the job' '
-	sm train -d --name t-det --hosts 3 --env STANDIN_STEP_MS=300 --output s3://bkt/out \
+	sm train -d --name t-det --hosts 3 --env STANDIN_STEP_MS=1000 --output s3://bkt/out \
 		-- python3 x.py >name 2>err &&
 	test "$(cat name)" = t-det &&
 	sagerun ps >ps && test_grep "^t-det  *training  *InProgress" ps &&
