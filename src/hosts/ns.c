@@ -34,6 +34,7 @@
 
 #include "contract/contract.h"
 #include "hosts/internal.h"
+#include "hosts/loopback.h"
 #include "hosts/netns.h"
 #include "hosts/spawn.h"
 #include "hosts/userns.h"
@@ -46,8 +47,6 @@
 #include "util/xalloc.h"
 
 #define NS_CLONE_FLAGS (CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC)
-/* --network host: host i is 127.100.x.y, 1-based, so x.y never reaches 255.255. */
-#define NS_LOOPBACK_HOSTS_MAX 65534
 
 /* The private network is made in a thread of its own, which group_begin starts as soon as the
  * job is known: the job's namespace and bridge, then for each host in turn a network
@@ -59,7 +58,11 @@ struct ns_group {
 	/* The probe's child (ns_probe), reaped once it is surely gone: at group_prepare if it
 	 * is by then, at teardown in any case.  0: none. */
 	pid_t probe;
-	bool begun;	     /* group_begin ran */
+	bool begun; /* group_begin ran */
+	/* --network host: the job's block of loopback addresses and the fd that claims it
+	 * (loopback.h), -1 when none. */
+	int loop_fd;
+	unsigned loop_block;
 	struct netns_job nj; /* its subnet is planned at once; the rest is the thread's */
 	int begin_r;	     /* group_begin's own error, for group_prepare */
 	struct sr_error begin_err;
@@ -94,7 +97,7 @@ static char *host_addr(const struct host_group *g, size_t i)
 	char buf[16];
 
 	if (g->network_host)
-		return xasprintf("127.100.%zu.%zu", (i + 1) / 256, (i + 1) % 256);
+		return loopback_host_addr(ng->loop_block, i);
 	return xstrdup(netns_addr_str(netns_host_addr(&ng->nj, i), buf, sizeof(buf)));
 }
 
@@ -205,6 +208,7 @@ static struct ns_group *ns_group_get(struct host_group *g)
 	if (!ng) {
 		ng = xcalloc(1, sizeof(*ng));
 		ng->nj.ns_fd = -1;
+		ng->loop_fd = -1;
 		g->priv = ng;
 	}
 	return ng;
@@ -229,6 +233,7 @@ static void ns_group_teardown(struct host_group *g)
 		pthread_cond_destroy(&ng->cond);
 	}
 	netns_job_destroy(&ng->nj);
+	sr_closep(&ng->loop_fd);
 	free(ng);
 	g->priv = NULL;
 }
@@ -248,10 +253,15 @@ static void ns_group_begin(struct host_group *g)
 			return;
 	}
 	if (g->network_host) {
-		if (g->n > NS_LOOPBACK_HOSTS_MAX)
+		if (g->n > LOOPBACK_HOSTS_MAX) {
 			ng->begin_r = sr_err(&ng->begin_err, -E2BIG,
 					     "too many hosts for --network host: %zu (at most %d)",
-					     g->n, NS_LOOPBACK_HOSTS_MAX);
+					     g->n, LOOPBACK_HOSTS_MAX);
+			return;
+		}
+		ng->loop_fd = loopback_claim(&ng->loop_block, &ng->begin_err);
+		if (ng->loop_fd < 0)
+			ng->begin_r = ng->loop_fd;
 		return;
 	}
 	/* The addresses now (for /etc/hosts), the network meanwhile. */
@@ -1324,10 +1334,10 @@ static int ns_check_options(const struct host_options *o, size_t n_hosts,
 			job_say(rep, JOB_SAY_WARNING, NULL,
 				"EnableNetworkIsolation: with --network host the hosts reach "
 				"whatever this machine reaches");
-		if (n_hosts > NS_LOOPBACK_HOSTS_MAX)
+		if (n_hosts > LOOPBACK_HOSTS_MAX)
 			return sr_err(err, -E2BIG,
 				      "too many hosts for --network host: %zu (at most %d)",
-				      n_hosts, NS_LOOPBACK_HOSTS_MAX);
+				      n_hosts, LOOPBACK_HOSTS_MAX);
 		return 0;
 	}
 	r = netns_job_plan(&nj, o->subnet, n_hosts, err);

@@ -2,8 +2,9 @@
  *
  * Every host of a job runs `sagerun container agent`: a small TCP server on a port of the
  * address SM_CURRENT_HOST resolves to (the host's eth0 address in the ns backend, its own
- * 127.100.x.y with --network host, the container's address on the real service).  mpirun's
- * launch agent is `sagerun container rsh HOST CMD...` (rsh.h), which connects to it.
+ * 127.A.x.y with --network host (hosts/loopback.h), the container's address on the real
+ * service).  mpirun's launch agent is `sagerun container rsh HOST CMD...` (rsh.h), which
+ * connects to it.
  *
  * Trust: the launcher writes <opt_ml>/input/config/sagerun-agent.json = {"port": P, "secret":
  * "<64 hex>"}, mode 0600, with the SAME fresh secret for every host of a job.  A connection

@@ -137,4 +137,36 @@ for i in range(600):
 	test_grep "lazy: Completed" stderr
 '
 
+test_expect_success 'two --network host jobs at once: each its own loopback addresses and agents' '
+	sagerun train -d --backend ns --network host --name holder --hosts 2 --output out \
+		-- sleep 2002 >/dev/null &&
+	for _ in $(seq 1 300); do
+		[ "$(test_procs -fx "sleep 2002" | wc -l)" -eq 2 ] && break
+		sleep 0.1
+	done &&
+	cat >second.sh <<-\EOS &&
+	if [ "$SM_CURRENT_HOST" = algo-1 ]; then
+		exec ./sagerun container rsh algo-2 "echo reached \$(hostname) of \$TRAINING_JOB_NAME; touch /tmp/done"
+	fi
+	i=0
+	while [ ! -e /tmp/done ] && [ $i -lt 600 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	EOS
+	{ sagerun train --backend ns --network host --name second --hosts 2 --output out \
+		-- /bin/sh second.sh >stdout 2>stderr; rc=$?; } &&
+	sagerun stop holder >/dev/null &&
+	test $rc -eq 0 &&
+	# the blocks are the first ones free, not known in advance: another job may hold some
+	sed -n "s/^127\.\([0-9]*\)\.0\.2	algo-2$/\1/p" \
+		"$SAGERUN_HOME/jobs/holder/hosts/algo-1/etc/hosts" >block.holder &&
+	sed -n "s/^127\.\([0-9]*\)\.0\.2	algo-2$/\1/p" \
+		"$SAGERUN_HOME/jobs/second/hosts/algo-1/etc/hosts" >block.second &&
+	test -s block.holder && test -s block.second &&
+	! test_cmp block.holder block.second &&
+	test_grep "^algo-1 | reached algo-2 of second$" stdout &&
+	test_grep "second: Completed" stderr
+'
+
 test_done
