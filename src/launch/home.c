@@ -86,8 +86,16 @@ int launch_store_open(struct store **ret, const struct job_report *rep, struct s
 	if (store_recover(*ret, &lost, &n, &rerr) < 0)
 		job_say(rep, JOB_SAY_WARNING, NULL, "recovering lost jobs: %s", rerr.msg);
 	for (size_t i = 0; i < n; i++) {
-		job_say(rep, JOB_SAY_NOTE, NULL, "job '%s' lost its supervisor; marked Failed (%s)",
-			lost[i].name, STORE_LOST_REASON);
+		/* Marked lost, or its end found in its describe.json (store_recover): each said as
+		 * what it is, since a job that ended did not lose its supervisor. */
+		if (lost[i].failure_reason && !strcmp(lost[i].failure_reason, STORE_LOST_REASON))
+			job_say(rep, JOB_SAY_NOTE, NULL,
+				"job '%s' lost its supervisor; marked Failed (%s)", lost[i].name,
+				STORE_LOST_REASON);
+		else
+			job_say(rep, JOB_SAY_NOTE, NULL,
+				"job '%s' ended %s; recorded from its describe.json", lost[i].name,
+				lost[i].status);
 		leftovers_cleanup(lost[i].backend, lost[i].folder, lost[i].name, rep);
 		store_job_row_release(&lost[i]);
 	}

@@ -63,4 +63,33 @@ test_expect_success 'the store is consistent: every job ended, recovered once, r
 	! ls "$SAGERUN_HOME/jobs" | grep kill-
 '
 
+# A supervisor that wrote its end to describe.json but not to the store (a full disk), then
+# went: the store still says InProgress.  The next command records that end, and says so; with
+# no end in describe.json the job lost its supervisor.
+as_running() {
+	python3 -c "import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute(\"UPDATE jobs SET status = 'InProgress', secondary = 'Training', failure_reason = NULL, end_ms = 0 WHERE name = ?\", (sys.argv[2],))
+db.commit()" "$SAGERUN_HOME/sagerun.db" "$1"
+}
+test_expect_success 'a job whose end reached only its describe.json: that end recorded, said so' '
+	sagerun train --backend process --name ended-unrecorded --output out -- true >/dev/null 2>&1 &&
+	sagerun train --backend process --name failed-unrecorded --output out -- sh -c "exit 3" \
+		>/dev/null 2>&1; test $? -eq 1 &&
+	as_running ended-unrecorded && as_running failed-unrecorded &&
+	sagerun ps >ps.out 2>ps.err &&
+	test_grep "job .ended-unrecorded. ended Completed; recorded from its describe.json" ps.err &&
+	test_grep "job .failed-unrecorded. ended Failed; recorded from its describe.json" ps.err &&
+	! grep "lost its supervisor" ps.err &&
+	sagerun ps -a >ps.out 2>ps.err && ! test -s ps.err &&
+	test_grep "^ended-unrecorded *training *Completed" ps.out &&
+	test_grep "^failed-unrecorded *training *Failed" ps.out &&
+	sagerun describe failed-unrecorded >d.json &&
+	test_grep "exited with code 3" d.json &&
+	sagerun wait ended-unrecorded &&
+	rm "$SAGERUN_HOME/jobs/ended-unrecorded/describe.json" && as_running ended-unrecorded &&
+	sagerun ps -a >ps.out 2>ps.err &&
+	test_grep "job .ended-unrecorded. lost its supervisor; marked Failed" ps.err
+'
+
 test_done
