@@ -228,6 +228,13 @@ static int apply_inputs(struct build *b)
 		r = check_input_whole(b, c, arg);
 		if (r < 0)
 			return r;
+		/* As the spec's S3InputMode Pipe says (processing_spec.c); the service's own. */
+		if (c->input_mode && !strcmp(c->input_mode, "Pipe") && b->warnings &&
+		    !b->flags->remote)
+			strv_pushf(b->warnings,
+				   "--input %s: mode=pipe behaves as File locally (the data is staged "
+				   "at its destination before the job starts)",
+				   arg);
 	}
 	return 0;
 }

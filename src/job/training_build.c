@@ -287,9 +287,30 @@ static void channel_uri_path(struct jsonpos_path *path, size_t index)
 
 #define S3_NOT_YET "not supported for S3 channels (File mode takes S3Prefix or ManifestFile)"
 
+/* CompressionType Gzip on a local channel (only a spec can say it: the flag's compression= is
+ * for s3:// channels): sagerun decompresses what it downloads, never the user's own folder,
+ * as for a processing job's local input (processing_input_conflict).  On the service the
+ * uploaded folder is S3 data: a remote job takes it. */
+static int check_local_compression(struct build *b, size_t i)
+{
+	const struct job_channel *c = &b->job->train.channels[i];
+	struct jsonpos_path path = {.n = 0};
+
+	if (!c->compression || strcmp(c->compression, "Gzip") || b->in[i].spec_index < 0)
+		return 0;
+	jsonpos_push_key(&path, "InputDataConfig");
+	jsonpos_push_index(&path, (size_t)b->in[i].spec_index);
+	jsonpos_push_key(&path, "CompressionType");
+	build_fail_path(b, &path, JSONPOS_VALUE,
+			"Gzip is for s3:// channels; the local channel '%s' is given as it is",
+			c->name);
+	return sr_err_hint(b->err, "decompress the folder's files (or serve them from S3), or "
+				   "drop CompressionType");
+}
+
 /* What an S3 channel needs that sagerun does not do (S3DataType AugmentedManifestFile and
- * Converse: Pipe mode and Bedrock) is refused now, naming where it came from, rather than
- * after the job folder is made. */
+ * Converse: Pipe mode and Bedrock), and a local channel's Gzip, is refused now, naming where
+ * it came from, rather than after the job folder is made. */
 static int check_s3_channels(struct build *b)
 {
 	struct job *job = b->job;
@@ -298,8 +319,13 @@ static int check_s3_channels(struct build *b)
 		const struct job_channel *c = &job->train.channels[i];
 		const char *what = NULL;
 
-		if (!job_uri_is_s3(c->uri))
+		if (!job_uri_is_s3(c->uri)) {
+			int r = check_local_compression(b, i);
+
+			if (r < 0)
+				return r;
 			continue;
+		}
 		if (c->s3_data_type && strcmp(c->s3_data_type, "S3Prefix") &&
 		    strcmp(c->s3_data_type, "ManifestFile"))
 			what = "S3DataType";

@@ -47,6 +47,25 @@ test_expect_success 'fields not honoured locally give one warning line each' '
 	test $(wc -l <warnings) -eq 3
 '
 
+test_expect_success 'the image warning names the backend that runs the hosts' '
+	sagerun train --spec job.json --backend process --name w-process >/dev/null 2>err &&
+	test_grep "image .img:latest. does not run here: the process backend.s hosts" err &&
+	if unshare --mount --pid --uts --net --ipc --fork true 2>/dev/null; then
+		sagerun train --spec job.json --backend ns --name w-ns >/dev/null 2>err &&
+		test_grep "image .img:latest. does not run here: the ns backend.s hosts" err &&
+		sagerun rm w-ns >/dev/null
+	fi &&
+	sagerun rm w-process >/dev/null
+'
+
+test_expect_success 'Gzip on a local channel is refused where the spec says it' '
+	sed "s/\"CompressionType\": \"None\"/\"CompressionType\": \"Gzip\"/" job.json >gz.json &&
+	test_expect_code 2 sagerun train --spec gz.json --name gz 2>err &&
+	test_grep "gz.json:[0-9]*:[0-9]*: InputDataConfig\[0\].CompressionType: Gzip is for s3:// channels; the local channel .training. is given as it is" err &&
+	test_grep "hint: decompress the folder" err &&
+	! sagerun describe gz 2>/dev/null
+'
+
 test_expect_success 'flags override the spec' '
 	sagerun train --spec job.json --name overridden --hosts 3 --hp epochs=3 >stdout 2>stderr &&
 	tar -xzOf out/overridden/output/model.tar.gz seen-algo-3 >seen &&

@@ -114,6 +114,14 @@ algo-2)
 esac
 SH
 
+test_expect_success 'mode=pipe from a flag warns as the spec'\''s S3InputMode Pipe does' '
+	sagerun process --backend process --name ppipe --input d=data,mode=pipe \
+		-- cat /opt/ml/processing/input/d/a.csv >stdout 2>stderr &&
+	test_grep "^algo-1 | a$" stdout &&
+	test_grep "warning: --input d=data,mode=pipe: mode=pipe behaves as File locally" stderr &&
+	test $(grep -c "behaves as File" stderr) -eq 1
+'
+
 test_expect_success 'a failing host fails the job with the service'\''s reason and message' '
 	# (--privileged: the hosts meet in the working folder, which only an uncontained host
 	# shares; a contained one sees it through a layer of its own)

@@ -193,7 +193,8 @@ test_expect_success '13: processing inputs and outputs with every option, enviro
 	test_grep "ManifestFile" p13.json && test_grep "\"S3InputMode\": \"Pipe\"" p13.json &&
 	test_grep "\"S3CompressionType\": \"Gzip\"" p13.json &&
 	test_grep "/opt/ml/processing/res" p13.json && test_grep "\"MODE\": \"full\"" p13.json &&
-	test_grep "ml.c5.2xlarge" p13.json
+	test_grep "ml.c5.2xlarge" p13.json &&
+	! grep "behaves as File" p13.err
 '
 
 test_expect_success '14: what only the service reads: an augmented manifest in Pipe mode' '
