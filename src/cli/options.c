@@ -193,8 +193,15 @@ bool cli_parse(int argc, char **argv, const struct cli_command *cmd, struct cli_
 		const char *a = argv[i];
 
 		if (!strcmp(a, "--")) {
-			args->rest = argv + i + 1;
-			args->n_rest = argc - i - 1;
+			if (cmd->rest) { /* what follows is the command to run */
+				args->rest = argv + i + 1;
+				args->n_rest = argc - i - 1;
+				break;
+			}
+			/* As git and docker: the end of the options, what follows operands alone
+			 * (a job named "-f" is `sagerun logs -- -f`). */
+			while (++i < argc)
+				argv[1 + n++] = argv[i];
 			break;
 		}
 		if (a[0] != '-' || !a[1]) { /* an operand ("-" too: standard input) */
@@ -226,10 +233,6 @@ bool cli_parse(int argc, char **argv, const struct cli_command *cmd, struct cli_
 			     argv[1 + cmd->max_args]);
 		else
 			fail(cmd, "unexpected argument '%s'", argv[1 + cmd->max_args]);
-		return false;
-	}
-	if (args->rest && !cmd->rest) {
-		fail(cmd, "unexpected argument '--'");
 		return false;
 	}
 	*ret_exit = 0;

@@ -51,7 +51,13 @@ test_expect_success 'options come before or after operands, as in git and docker
 	sagerun logs --tail=1 late >/dev/null &&
 	sagerun logs late -f --host algo-1 >/dev/null &&
 	test_expect_code 2 sagerun logs late --tail 2>err &&
-	test_grep -- "--tail needs a value" err
+	test_grep -- "--tail needs a value" err &&
+	# -- ends the options: what follows is an operand, even if it looks like one
+	sagerun logs --tail 1 -- late >/dev/null &&
+	test_expect_code 1 sagerun logs -- -f 2>err &&
+	test_grep "no job named .-f." err &&
+	test_expect_code 2 sagerun ps -- extra 2>err &&
+	test_grep "unexpected argument .extra." err
 '
 
 test_expect_success '--subnet on the process backend is refused before anything is recorded' '
