@@ -150,9 +150,17 @@ int sm_watch(struct aws_json_client *sm, struct job *job, bool logs, bool interr
 struct sm_logs;
 int sm_logs_new(const struct job_kind *kind, const char *job_name, const char *host,
 		bool timestamps, int64_t since_ms, struct sm_logs **ret, struct sr_error *err);
-/* Print every event there is now, oldest first across hosts.  Streams appear once the hosts
- * start; each is read with its forward token. */
+/* Print every event there is now, oldest first across hosts: how many, or a negative errno.
+ * Streams appear once the hosts start; each is read with its forward token. */
 int sm_logs_poll(struct sm_logs *lg, struct sr_error *err);
+/* Once the job ended: CloudWatch shows a host's last lines a few seconds after it wrote them
+ * (ingestion), so the SDK reads once more a poll interval after the end.  Read on every tick
+ * until SM_LOGS_SETTLE_MS after the end (the service's `end_ms`, or now, whichever is
+ * earlier) has passed, or `nap` (sleep up to ms) says to stop by answering nonzero. */
+#define SM_LOGS_SETTLE_MS      3000
+#define SM_LOGS_SETTLE_TICK_MS 500
+int sm_logs_settle(struct sm_logs *lg, int64_t end_ms, int (*nap)(void *ctx, int ms), void *ctx,
+		   struct sr_error *err);
 void sm_logs_free(struct sm_logs *lg);
 
 /* sagemaker_logs.c: `sagerun logs` of a recorded job. */

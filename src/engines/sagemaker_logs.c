@@ -246,6 +246,7 @@ static bool in_tail(const struct sm_logs *lg, size_t i)
 int sm_logs_poll(struct sm_logs *lg, struct sr_error *err)
 {
 	int r = find_streams(lg, err);
+	int printed = 0;
 
 	for (size_t i = 0; r >= 0 && i < lg->n; i++)
 		r = read_stream(lg, &lg->s[i], err);
@@ -265,18 +266,49 @@ int sm_logs_poll(struct sm_logs *lg, struct sr_error *err)
 				printf("%-*s | ", lg->width, e->host);
 			fputs(e->msg, stdout);
 			fputc('\n', stdout);
+			printed++;
 		}
 		free(e->msg);
 	}
 	lg->n_ev = 0;
 	lg->tail = -1;
 	fflush(stdout);
-	return r;
+	return r < 0 ? r : printed;
 }
 
-/* Whether the recorded job ended, asked of the service (and recorded). */
+int sm_logs_settle(struct sm_logs *lg, int64_t end_ms, int (*nap)(void *ctx, int ms), void *ctx,
+		   struct sr_error *err)
+{
+	int64_t now = clock_wall_ms();
+	int64_t until = now + SM_LOGS_SETTLE_MS;
+	int r = 0;
+
+	/* Counted from the service's end where it is known and earlier: a job that ended long
+	 * ago has nothing on its way. */
+	if (end_ms > 0 && end_ms + SM_LOGS_SETTLE_MS < until)
+		until = end_ms + SM_LOGS_SETTLE_MS;
+	while (r >= 0) {
+		int64_t left = until - clock_wall_ms();
+
+		if (left <= 0)
+			break;
+		if (nap(ctx, left < SM_LOGS_SETTLE_TICK_MS ? (int)left : SM_LOGS_SETTLE_TICK_MS))
+			break;
+		r = sm_logs_poll(lg, err);
+	}
+	return r < 0 ? r : 0;
+}
+
+static int nap_plain(void *ctx, int ms)
+{
+	(void)ctx;
+	(void)poll(NULL, 0, ms);
+	return 0;
+}
+
+/* Whether the recorded job ended, and when, asked of the service (and recorded). */
 static int job_ended(struct aws_json_client *sm, const struct store_job_row *row,
-		     const struct job_kind *kind, bool *ended, struct sr_error *err)
+		     const struct job_kind *kind, bool *ended, int64_t *end_ms, struct sr_error *err)
 {
 	_cleanup_json_ json_t *req = sm_name_request(kind, row->name);
 	_cleanup_free_ char *op = xasprintf("Describe%s", kind->api);
@@ -289,6 +321,7 @@ static int job_ended(struct aws_json_client *sm, const struct store_job_row *row
 		return r;
 	sm_describe_status(kind, d, &st);
 	*ended = st.state == JOB_COMPLETED || st.state == JOB_FAILED || st.state == JOB_STOPPED;
+	*end_ms = st.end_ms;
 	job_status_release(&st);
 	if (engine_store_open(&s, NULL, NULL) >= 0)
 		(void)sm_record(s, row->name, kind, d, NULL);
@@ -304,6 +337,7 @@ int sm_logs_cmd(const struct store_job_row *row, const struct engine_logs_option
 	struct aws_json_client *sm = NULL;
 	struct sm_logs *lg = NULL;
 	bool ended = false;
+	int64_t end_ms = 0;
 	int r;
 
 	if (!kind)
@@ -319,11 +353,14 @@ int sm_logs_cmd(const struct store_job_row *row, const struct engine_logs_option
 	if (o->follow)
 		r = aws_json_client_new(&aws_sagemaker, &sm, err);
 	while (r >= 0) {
-		/* The end is read before the logs: what the hosts wrote before it is there. */
+		/* The end is read before the logs: what the hosts wrote before it is there, or on
+		 * its way (sm_logs_settle). */
 		if (o->follow)
-			r = job_ended(sm, row, kind, &ended, err);
+			r = job_ended(sm, row, kind, &ended, &end_ms, err);
 		if (r >= 0)
 			r = sm_logs_poll(lg, err);
+		if (r >= 0 && o->follow && ended)
+			r = sm_logs_settle(lg, end_ms, nap_plain, NULL, err);
 		if (r < 0 || !o->follow || ended)
 			break;
 		if (ferror(stdout)) {

@@ -124,6 +124,11 @@ static int nap(int sfd, int ms)
 	return read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si);
 }
 
+static int nap_ctx(void *ctx, int ms)
+{
+	return nap(*(const int *)ctx, ms);
+}
+
 int sm_watch(struct aws_json_client *sm, struct job *job, bool logs, bool interrupt,
 	     const struct job_report *rep, struct sm_watch_result *res, struct sr_error *err)
 {
@@ -132,6 +137,7 @@ int sm_watch(struct aws_json_client *sm, struct job *job, bool logs, bool interr
 	struct store *s = NULL;
 	sigset_t mask, old;
 	int sfd = -1, ctrl_c = 0, delay = POLL_FIRST_MS, r;
+	int64_t end_ms = 0;
 
 	memset(res, 0, sizeof(*res));
 	if (interrupt) {
@@ -159,6 +165,7 @@ int sm_watch(struct aws_json_client *sm, struct job *job, bool logs, bool interr
 		json_decref(d);
 		changed = say_new(&w, &now);
 		res->state = now.state;
+		end_ms = now.end_ms;
 		if (final(now.state) && now.failure_reason)
 			job_say(rep, JOB_SAY_ERROR, job->name, "FailureReason: %s",
 				now.failure_reason);
@@ -167,8 +174,12 @@ int sm_watch(struct aws_json_client *sm, struct job *job, bool logs, bool interr
 			job_say_error(rep, JOB_SAY_WARNING, job->name, &rerr);
 			sr_err_clear(&rerr);
 		}
-		if (final(res->state))
+		if (final(res->state)) {
+			/* The hosts' last lines may be on their way (a Ctrl-C stops the wait). */
+			if (lg && sm_logs_settle(lg, end_ms, nap_ctx, &sfd, &rerr) < 0)
+				job_say_error(rep, JOB_SAY_WARNING, job->name, &rerr);
 			break;
+		}
 		delay = changed ? POLL_FIRST_MS : delay * 2 > POLL_MAX_MS ? POLL_MAX_MS : delay * 2;
 		if (!nap(sfd, delay))
 			continue;

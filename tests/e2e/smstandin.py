@@ -164,6 +164,8 @@ class Job:
         self.step = float(env.get("STANDIN_STEP_MS", "100")) / 1000
         self.hold = env.get("STANDIN_HOLD") == "1"  # stays in Training until stopped
         self.lines = int(env.get("STANDIN_LOG_LINES", "4"))
+        # CloudWatch's ingestion: an event is seen this long after it was written
+        self.lag = float(env.get("STANDIN_LOG_LAG_MS", "0")) / 1000
         # how long it stays Stopping once stopped (default: one step)
         self.stopping = float(env.get("STANDIN_STOPPING_MS", "0")) / 1000 or self.step
         self.created = time.time()
@@ -243,10 +245,10 @@ class Job:
         out = []
         for k in range(self.lines):
             at = start + (k + 1) * self.step / (self.lines + 1)
-            if at > now:
+            if at + self.lag > now:
                 break
             out.append({"timestamp": int(at * 1000), "message": f"algo-{host} line {k + 1}",
-                        "ingestionTime": int(at * 1000) + 5})
+                        "ingestionTime": int((at + self.lag) * 1000) + 5})
         return out
 
 

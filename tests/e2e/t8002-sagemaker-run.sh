@@ -29,6 +29,19 @@ test_expect_success 'a training job runs to Completed, with the status lines and
 	sagerun ps -a >ps && test_grep "^t-ok  *training  *Completed  *Completed  *2 " ps
 '
 
+# CloudWatch shows an event some time after it was written: the stand-in's lag puts the last
+# lines after the job's end, where the watcher and logs -f read on a while for them.
+test_expect_success 'log lines that reach CloudWatch after the job ended are shown too' '
+	sm train --name t-lag --hosts 2 --env STANDIN_LOG_LAG_MS=1200 --output s3://bkt/out \
+		-- python3 train.py >out 2>err &&
+	test_grep "t-lag: Completed" err &&
+	test_grep "^algo-1 | algo-1 line 4$" out && test_grep "^algo-2 | algo-2 line 4$" out &&
+	test $(wc -l <out) -eq 8 &&
+	sm process -d --name p-lag --env STANDIN_LOG_LAG_MS=1200 --output o=s3://bkt/po \
+		-- sh -c true >/dev/null 2>&1 &&
+	sagerun logs -f p-lag >l && test $(wc -l <l) -eq 4 && test_grep "^algo-1 | algo-1 line 4$" l
+'
+
 test_expect_success 'describe gives the service answer; logs read it again, one host alone too' '
 	sagerun describe t-ok >d.json &&
 	test_grep "\"TrainingJobStatus\": \"Completed\"" d.json &&
