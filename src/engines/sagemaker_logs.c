@@ -308,7 +308,8 @@ static int nap_plain(void *ctx, int ms)
 
 /* Whether the recorded job ended, and when, asked of the service (and recorded). */
 static int job_ended(struct aws_json_client *sm, const struct store_job_row *row,
-		     const struct job_kind *kind, bool *ended, int64_t *end_ms, struct sr_error *err)
+		     const struct job_kind *kind, bool *ended, int64_t *end_ms,
+		     struct sr_error *err)
 {
 	_cleanup_json_ json_t *req = sm_name_request(kind, row->name);
 	_cleanup_free_ char *op = xasprintf("Describe%s", kind->api);
