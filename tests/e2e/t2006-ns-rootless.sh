@@ -193,10 +193,39 @@ test_expect_success 'a SIGKILLed supervisor takes its hosts and namespaces with 
 	test "$(user_procs -fx "sleep 2007" | wc -l)" -eq 3 &&
 	pid=$(cat "$U/home/jobs/killed/supervisor.lock") &&
 	ns=$(userns_of "$pid") &&
+	ns_id=$(stat -L -c %i "/proc/$pid/ns/user") &&
 	kill -9 "$pid" &&
-	for _ in $(seq 1 300); do [ -z "$(in_userns "$ns")" ] && break; sleep 0.1; done &&
-	test -z "$(in_userns "$ns")" &&
+	for _ in $(seq 1 300); do
+		[ -z "$(in_userns "$ns")$(user_procs -u "$SR_TEST_USER")$(owned_by "$ns_id")" ] && break
+		sleep 0.1
+	done &&
+	left_of_job "$ns" "$ns_id" >left &&
+	test_cmp /dev/null left &&
 	test -z "$(user_procs -fx "sleep 2007")"
+'
+
+test_expect_success 'rootless --network host: each host its loopback address, its agent reached' '
+	cp "$SAGERUN" "$U/sagerun" && chmod 755 "$U/sagerun" &&
+	cat >"$U/nethost.sh" <<-\EOS &&
+	getent hosts algo-2
+	if [ "$SM_CURRENT_HOST" = algo-1 ]; then
+		exec ./sagerun container rsh algo-2 "echo reached \$(hostname); touch /tmp/done"
+	fi
+	i=0
+	while [ ! -e /tmp/done ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	EOS
+	as_user "$SAGERUN" train --backend ns --network host --name nethost --hosts 2 --output out \
+		-- /bin/sh nethost.sh >stdout 2>stderr &&
+	test_grep "^algo-1 | 127\.1[0-9][0-9]\.0\.2 *algo-2$" stdout &&
+	test_grep "^algo-1 | reached algo-2$" stdout
+'
+
+test_expect_success 'a rootless processing job: each host its resourceconfig.json and name' '
+	as_user "$SAGERUN" process --backend ns --name rproc --hosts 2 \
+		-- sh -c "echo \$(hostname) \$(cat /opt/ml/config/resourceconfig.json)" >stdout 2>stderr &&
+	test_grep "^algo-2 | algo-2 {\"current_host\": \"algo-2\"" stdout &&
+	test_grep "^algo-1 | algo-1 {\"current_host\": \"algo-1\"" stdout &&
+	test_grep "rproc: Completed" stderr
 '
 
 # Rootless, the thread that makes the job's network steps into its namespace for good: when
