@@ -105,4 +105,29 @@ test_expect_success 'a Continuous output is on S3 while the job still runs' '
 	test_grep "output .live.: 4 files.*uploaded while the job ran" stderr
 '
 
+test_expect_success 'Gzip in Pipe mode (sharded), a manifest and a file:// input, on 2 hosts' '
+	mkdir -p gz && for i in 1 2 3 4; do printf "row %s\n" $i | gzip >gz/f$i.csv.gz; done &&
+	sagerun s3 cp --recursive gz s3://bkt/gz &&
+	mkdir -p man && echo m1 >man/m1.txt && echo m2 >man/sub-m2.txt && echo no >man/other.txt &&
+	sagerun s3 cp --recursive man s3://bkt/man &&
+	echo "[{\"prefix\": \"s3://bkt/man/\"}, \"m1.txt\", \"sub-m2.txt\"]" >list.manifest &&
+	sagerun s3 cp list.manifest s3://bkt/lists/list.manifest &&
+	sagerun process --backend ns --name pkinds --hosts 2 \
+		--input gz=s3://bkt/gz,mode=pipe,compression=gzip,distribution=sharded \
+		--input m=s3://bkt/lists/list.manifest,type=manifest \
+		--input f=file://$PWD/local \
+		-- sh -c "cd /opt/ml/processing/input && for f in \$(find gz m f -type f | sort); do echo \$f: \$(cat \$f); done" \
+		>stdout 2>stderr &&
+	test_grep "pkinds: Completed" stderr &&
+	test_grep "mode=pipe behaves as File locally" stderr &&
+	for h in 1 2; do
+		grep "^algo-$h | " stdout | sed "s/^algo-$h | //" >got-$h || return 1
+	done &&
+	printf "%s\n" "f/t.csv: local table" "gz/f1.csv: row 1" "gz/f3.csv: row 3" "m/m1.txt: m1" \
+		"m/sub-m2.txt: m2" >expect-1 &&
+	printf "%s\n" "f/t.csv: local table" "gz/f2.csv: row 2" "gz/f4.csv: row 4" "m/m1.txt: m1" \
+		"m/sub-m2.txt: m2" >expect-2 &&
+	test_cmp expect-1 got-1 && test_cmp expect-2 got-2
+'
+
 test_done
