@@ -302,4 +302,11 @@ test_expect_success 'nothing of the jobs is left running' '
 	! pgrep -f "sleep 311[123]"
 '
 
+test_expect_success 'prune removes the ended processing jobs, their folders with them' '
+	sagerun ps -a >before && test_grep " processing " before &&
+	sagerun prune >/dev/null &&
+	sagerun ps -a >after && ! grep " processing " after &&
+	! test -e "$SAGERUN_HOME/jobs/plost" && ! test -e "$SAGERUN_HOME/jobs/pfail"
+'
+
 test_done
