@@ -70,6 +70,8 @@ test_expect_success 'a job that fills the disk under the home still records its 
 	sagerun ps -a >ps.out && test_grep "^filler *training *Completed" ps.out &&
 	sagerun describe filler | test_grep "\"TrainingJobStatus\": \"Completed\"" - &&
 	sagerun wait filler 2>/dev/null &&
+	sagerun stop filler 2>err && test_grep "filler: already ended: Completed" err &&
+	! grep "supervisor lost" err &&
 	sagerun rm filler >/dev/null &&
 	! test -e small/home/jobs/filler
 '
