@@ -86,8 +86,17 @@ if /usr/bin/python3 -c "import torch.distributed as d; assert d.is_gloo_availabl
 			test_grep "^algo-$h | algo-$h: rank $((h - 1)) of 4, all_reduce sum 10 (expected 10) via algo-1" stdout || exit 1
 		done
 	'
+	test_expect_success 'the toolkit torch runner (--distribution torch), 2 rootless hosts x 2' '
+		as_user "$SAGERUN" train --backend ns --name rddp --hosts 2 --distribution torch \
+			--processes-per-host 2 --source-dir "$SR_SOURCE_DIR/examples/torch-ddp" \
+			--entry-point train.py --output out >stdout 2>stderr &&
+		for r in 0 1 2 3; do
+			h=$((r / 2 + 1)) l=$((r % 2))
+			test_grep "^algo-$h | algo-$h: rank $r (local $l of 2, node $((h - 1))) of 4, sum 10 (expected 10)$" stdout || exit 1
+		done
+	'
 else
-	say "torch step left out: needs Debian's python3-torch"
+	say "torch steps left out: needs Debian's python3-torch"
 fi
 
 if command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1; then
@@ -115,8 +124,17 @@ if command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1; then
 			-- /bin/sh host.sh >stdout 2>stderr &&
 		test_grep "allreduce ok: sum=10 over 4 ranks on algo-1,algo-2,algo-3,algo-4" stdout
 	'
+	test_expect_success 'the toolkit MPI runner (--distribution mpi), 2 rootless hosts x 2' '
+		mkdir -p "$U/mpicode" && cp "$U/allreduce" "$U/mpicode/" &&
+		chown -R "$SR_TEST_USER:" "$U/mpicode" &&
+		as_user "$SAGERUN" train --backend ns --name rmpi --hosts 2 --distribution mpi \
+			--processes-per-host 2 --source-dir mpicode --entry-point allreduce \
+			--output out >stdout 2>stderr &&
+		test_grep "allreduce ok: sum=10 over 4 ranks on algo-1,algo-1,algo-2,algo-2" stdout &&
+		test_grep "rmpi: Completed" stderr
+	'
 else
-	say "MPI step left out: needs mpicc and mpirun"
+	say "MPI steps left out: needs mpicc and mpirun"
 fi
 
 # test_procs for the user's jobs: processes whose SAGERUN_HOME is the user's.
