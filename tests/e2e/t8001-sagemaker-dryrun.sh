@@ -268,8 +268,9 @@ test_expect_success '--framework: what has no image is refused with what is know
 		--framework pytorch -- true 2>err && test_grep "needs its version" err
 '
 
-test_expect_success 'a dry run records nothing' '
-	sagerun ps -a >ps.out && ! grep -e "-job" ps.out
+test_expect_success 'a dry run records nothing and sends nothing' '
+	sagerun ps -a >ps.out && ! grep -e "-job" ps.out &&
+	standin_calls >calls && test_cmp /dev/null calls
 '
 
 test_done

@@ -66,6 +66,24 @@ test_expect_success 'a failed job: exit 1 and its FailureReason' '
 	test_expect_code 1 sagerun wait t-fail 2>w && test_grep "FailureReason: AlgorithmError" w
 '
 
+test_expect_success 'a failed processing job: exit 1 and its FailureReason' '
+	test_expect_code 1 sm process --name p-fail --env STANDIN_OUTCOME=Failed \
+		--output o=s3://bkt/po -- sh -c false >out 2>err &&
+	test_grep "p-fail: Failed" err &&
+	test_grep "FailureReason: AlgorithmError: See job logs for more information" err
+'
+
+test_expect_success 'Ctrl-C stops a processing job on the service' '
+	"$SAGERUN" process --engine sagemaker --role "$ROLE" --image "$IMAGE" --name p-int \
+		--env STANDIN_HOLD=1 --output o=s3://bkt/po -- sleep 1 >out 2>err &
+	pid=$! &&
+	test_wait_lines 1 "p-int: .*Processing\|p-int: InProgress" tail -n +1 -f err --pid=$pid &&
+	kill -INT $pid && wait $pid; rc=$? &&
+	test $rc -eq 130 &&
+	test_grep "stopping the job on SageMaker" err && test_grep "p-int: Stopped" err &&
+	standin_calls >calls && test_grep "StopProcessingJob" calls
+'
+
 test_expect_success 'Ctrl-C stops the job on the service: Stopping, Stopped, exit 130' '
 	"$SAGERUN" train --engine sagemaker --role "$ROLE" --image "$IMAGE" --name t-int \
 		--env STANDIN_HOLD=1 --output s3://bkt/out -- sleep 1 >out 2>err &
