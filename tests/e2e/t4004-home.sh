@@ -55,6 +55,57 @@ test_expect_success 'no secret given with --env is on a command line while the j
 	done
 '
 
+# When the end cannot be written to the store at all, the command fails naming the state the
+# job ended in, and the next command records that end from the job's describe.json.  A shim
+# makes the store's writes fail with ENOSPC once the job's program has made a flag file (the
+# reserve keeps a real full disk from doing it).
+cat >nospace.c <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
+{
+	static ssize_t (*real)(int, const void *, size_t, off_t);
+	const char *flag = getenv("NOSPACE_FLAG");
+	char link[64], path[4096];
+	ssize_t k;
+
+	if (!real)
+		real = (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, "pwrite64");
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	k = readlink(link, path, sizeof(path) - 1);
+	if (flag && k > 0 && access(flag, F_OK) == 0) {
+		path[k] = '\0';
+		if (strstr(path, "/sagerun.db")) {
+			errno = ENOSPC;
+			return -1;
+		}
+	}
+	return real(fd, buf, n, off);
+}
+C
+if cc -shared -fPIC -o nospace.so nospace.c -ldl 2>/dev/null; then
+	test_expect_success 'the end not recorded at all: exit 1 naming it; the next command records it' '
+		test_expect_code 1 env LD_PRELOAD="$PWD/nospace.so" NOSPACE_FLAG="$PWD/nospace.flag" \
+			ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 \
+			"$SAGERUN" train --backend process --name unrecorded --output out \
+			-- touch "$PWD/nospace.flag" >stdout 2>stderr &&
+		test_grep "job .unrecorded. ended Completed, but the store could not record it" stderr &&
+		test_grep "hint: free space in .$SAGERUN_HOME.; the next sagerun command there records" stderr &&
+		test_grep "\"TrainingJobStatus\": \"Completed\"" "$SAGERUN_HOME/jobs/unrecorded/describe.json" &&
+		sagerun ps -a >ps.out 2>ps.err &&
+		test_grep "job .unrecorded. ended Completed; recorded from its describe.json" ps.err &&
+		test_grep "^unrecorded *training *Completed" ps.out &&
+		sagerun wait unrecorded
+	'
+else
+	say "the unrecorded-end step left out: cannot build a shared library with cc"
+fi
+
 if [ "$(id -u)" -eq 0 ]; then
 	mkdir -p small && mount -t tmpfs -o size=6m tmpfs small && MOUNTED=1
 fi
