@@ -1355,6 +1355,12 @@ static void ns_host_env(const struct host *h, struct strv *env)
 	 * folders, `pip install --user`, lands there, in the host's layer. */
 	if (userns_entered() && h->group && !h->group->privileged)
 		strv_env_set(env, "HOME", "/root");
+	/* Contained, this machine's Python is the host's image and its /usr a layer of the
+	 * host's own: pip may install there as into a container's (Debian's and Ubuntu's Python
+	 * refuse it otherwise, PEP 668), and what it installs goes with the job.  The toolkit's
+	 * requirements.txt and the SDK's runproc.sh then work as on the service. */
+	if (h->group && !h->group->privileged && !strv_env_get(env, "PIP_BREAK_SYSTEM_PACKAGES"))
+		strv_env_set(env, "PIP_BREAK_SYSTEM_PACKAGES", "1");
 	if (h->agent_port > 0)
 		strv_env_set(env, CONTRACT_AGENT_SERVED_ENV, "init");
 }

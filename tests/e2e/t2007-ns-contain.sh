@@ -104,6 +104,23 @@ test_expect_success '--keep-layers: what the host wrote over this machine stays 
 	nothing_reached kept
 '
 
+# The toolkit installs a script's requirements.txt with a plain `python3 -m pip install`
+# (Debian's Python refuses that outside a virtual environment, PEP 668): it works in a
+# contained host, as in the service's container, and nothing of it reaches this machine.
+mkdir -p "$U/reqcode" && cp "$U/sr_probe_pkg-1.0-py3-none-any.whl" "$U/reqcode/" &&
+	echo ./sr_probe_pkg-1.0-py3-none-any.whl >"$U/reqcode/requirements.txt" &&
+	echo "import sr_probe_pkg; print(\"value\", sr_probe_pkg.VALUE)" >"$U/reqcode/use.py" &&
+	chown -R "$SR_TEST_USER:" "$U/reqcode" 2>/dev/null
+test_expect_success 'requirements.txt installed by the toolkit, as root and as a normal user' '
+	sagerun train --backend ns --name req --hosts 2 --source-dir "$U/reqcode" --entry-point use.py \
+		--env PATH=/usr/bin:/bin --output out >stdout 2>stderr &&
+	test_grep "^algo-2 | value 42$" stdout &&
+	as_user "$SAGERUN" train --backend ns --name requ --source-dir reqcode --entry-point use.py \
+		--output out >stdout 2>stderr &&
+	test_grep "^algo-1 | value 42$" stdout &&
+	! /usr/bin/python3 -c "import sr_probe_pkg" 2>/dev/null
+'
+
 # What the probe above is refused, a --privileged host may: the checks can tell.
 cat >"$U/priv_probe.py" <<'PY'
 import ctypes, os, socket, sys
