@@ -372,5 +372,5 @@ int sm_logs_cmd(const struct store_job_row *row, const struct engine_logs_option
 	}
 	aws_json_client_free(sm);
 	sm_logs_free(lg);
-	return r;
+	return r < 0 ? r : 0; /* not the lines printed */
 }

@@ -1,11 +1,11 @@
 /* loopback.c - --network host: a block of loopback addresses per job (loopback.h). */
 #include "hosts/loopback.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <stdint.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "util/error.h"
@@ -14,19 +14,18 @@
 int loopback_claim(unsigned *ret_block, struct sr_error *err)
 {
 	for (unsigned b = LOOPBACK_FIRST_BLOCK; b <= LOOPBACK_LAST_BLOCK; b++) {
-		struct sockaddr_in sa = {
-		    .sin_family = AF_INET,
-		    .sin_port = htons(LOOPBACK_CLAIM_PORT),
-		    .sin_addr.s_addr = htonl((uint32_t)127 << 24 | (uint32_t)b << 16),
-		};
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		/* sun_path[0] stays '\0': an abstract name, the rest of the path. */
+		int n =
+		    snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, LOOPBACK_CLAIM_NAME "%u", b);
+		socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 		if (fd < 0)
 			return sr_err_errno(err, errno,
 					    "--network host: a socket to claim "
 					    "loopback addresses");
-		/* No SO_REUSEADDR: a second bind at the same address and port must fail. */
-		if (bind(fd, (const struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		if (bind(fd, (const struct sockaddr *)&sa, len) == 0) {
 			*ret_block = b;
 			return fd;
 		}
@@ -34,8 +33,7 @@ int loopback_claim(unsigned *ret_block, struct sr_error *err)
 
 		close(fd);
 		if (e != EADDRINUSE)
-			return sr_err_errno(err, e, "--network host: claim 127.%u.0.0:%d", b,
-					    LOOPBACK_CLAIM_PORT);
+			return sr_err_errno(err, e, "--network host: claim 127.%u.x.y", b);
 	}
 	sr_err(err, -EADDRINUSE,
 	       "--network host: every block of loopback addresses (127.%d-%d.x.y) is held by "

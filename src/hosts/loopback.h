@@ -5,9 +5,10 @@
  * algo-1, and each host's rsh agent listens on one port at its own address).  Host i of a job
  * is 127.A.x.y with x.y = i + 1; the block A is the job's.  Two jobs at once must not share a
  * block, or the second one's agents find their port taken and its programs reach the first
- * one's hosts: a job claims the first free block by binding a socket at 127.A.0.0 (no host's
- * address) and holding it for its life.  The kernel keeps the claim: no file to clean up, and
- * a SIGKILLed supervisor's block is free again at once.
+ * one's hosts: a job claims the first free block by binding an abstract unix socket named
+ * "sagerun-loopback-A" and holding it for its life.  Abstract names belong to the network
+ * namespace, as the addresses do, and have no port another program could hold; the kernel
+ * keeps the claim: no file to clean up, and a SIGKILLed supervisor's block is free at once.
  */
 #ifndef SR_HOSTS_LOOPBACK_H
 #define SR_HOSTS_LOOPBACK_H
@@ -18,14 +19,12 @@ struct sr_error;
 
 #define LOOPBACK_FIRST_BLOCK 100 /* 127.100.0.1 is algo-1 of the first job */
 #define LOOPBACK_LAST_BLOCK  254
-#define LOOPBACK_HOSTS_MAX   65534 /* x.y from 0.1 to 255.255, less the claim's 0.0 */
-/* The port the claim is bound at: unprivileged (a normal user's job claims too), and none of a
- * host's, since no host is at x.y = 0.0. */
-#define LOOPBACK_CLAIM_PORT 7098
+#define LOOPBACK_HOSTS_MAX   65534		 /* x.y from 0.1 to 255.255, less the claim's 0.0 */
+#define LOOPBACK_CLAIM_NAME  "sagerun-loopback-" /* then the block */
 
 /* Claim the first free block: the claim's fd (close-on-exec; closing it gives the block back)
  * and the block in *ret_block, or a negative errno and err when every block is taken or the
- * machine refuses the socket. */
+ * machine refuses the socket.  Any user's job claims alike (no privilege needed). */
 int loopback_claim(unsigned *ret_block, struct sr_error *err);
 
 /* Host `index`'s (0-based) address in `block`, allocated. */

@@ -144,6 +144,7 @@ test_expect_success 'two --network host jobs at once: each its own loopback addr
 		[ "$(test_procs -fx "sleep 2002" | wc -l)" -eq 2 ] && break
 		sleep 0.1
 	done &&
+	test "$(test_procs -fx "sleep 2002" | wc -l)" -eq 2 &&
 	cat >second.sh <<-\EOS &&
 	if [ "$SM_CURRENT_HOST" = algo-1 ]; then
 		exec ./sagerun container rsh algo-2 "echo reached \$(hostname) of \$TRAINING_JOB_NAME; touch /tmp/done"

@@ -74,8 +74,8 @@ db.commit()" "$SAGERUN_HOME/sagerun.db" "$1"
 }
 test_expect_success 'a job whose end reached only its describe.json: that end recorded, said so' '
 	sagerun train --backend process --name ended-unrecorded --output out -- true >/dev/null 2>&1 &&
-	sagerun train --backend process --name failed-unrecorded --output out -- sh -c "exit 3" \
-		>/dev/null 2>&1; test $? -eq 1 &&
+	test_expect_code 1 sagerun train --backend process --name failed-unrecorded --output out \
+		-- sh -c "exit 3" >/dev/null 2>&1 &&
 	as_running ended-unrecorded && as_running failed-unrecorded &&
 	sagerun ps >ps.out 2>ps.err &&
 	test_grep "job .ended-unrecorded. ended Completed; recorded from its describe.json" ps.err &&

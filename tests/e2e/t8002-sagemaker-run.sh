@@ -77,6 +77,7 @@ test_expect_success 'Ctrl-C stops a processing job on the service' '
 	"$SAGERUN" process --engine sagemaker --role "$ROLE" --image "$IMAGE" --name p-int \
 		--env STANDIN_HOLD=1 --output o=s3://bkt/po -- sleep 1 >out 2>err &
 	pid=$! &&
+	test_when_finished "kill $pid 2>/dev/null" &&
 	test_wait_lines 1 "p-int: .*Processing\|p-int: InProgress" tail -n +1 -f err --pid=$pid &&
 	kill -INT $pid && wait $pid; rc=$? &&
 	test $rc -eq 130 &&
@@ -88,6 +89,7 @@ test_expect_success 'Ctrl-C stops the job on the service: Stopping, Stopped, exi
 	"$SAGERUN" train --engine sagemaker --role "$ROLE" --image "$IMAGE" --name t-int \
 		--env STANDIN_HOLD=1 --output s3://bkt/out -- sleep 1 >out 2>err &
 	pid=$! &&
+	test_when_finished "kill $pid 2>/dev/null" &&
 	test_wait_lines 1 "t-int: Training" tail -n +1 -f err --pid=$pid &&
 	kill -INT $pid && wait $pid; rc=$? &&
 	test $rc -eq 130 &&

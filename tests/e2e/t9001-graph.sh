@@ -178,9 +178,6 @@ nothing_left() {
 	test -z "$(test_procs -x sagerun-init)"
 }
 
-# GRAPH_TEST_HOLD holds every rank just before ParMETIS (edges exchanged, mpirun's daemons up
-# on every host): the test kills algo-3 whole (its init, so every process of that host goes
-# at once, as when an instance dies) while the others wait in MPI.
 test_expect_success 'the pipeline to a local folder, on 2 hosts' '
 	TMPDIR=$PWD GRAPH_BIN=$PWD/bin "$SR_SOURCE_DIR/examples/graph/pipeline.sh" \
 		--hosts 2 --nodes 2000 --seed 5 --out local-run >local.out 2>local.err &&
@@ -193,6 +190,9 @@ test_expect_success 'the pipeline to a local folder, on 2 hosts' '
 	ls local-run/infer/part-algo-1.txt local-run/infer/part-algo-2.txt >/dev/null
 '
 
+# GRAPH_TEST_HOLD holds every rank just before ParMETIS (edges exchanged, mpirun's daemons up
+# on every host): the test kills algo-3 whole (its init, so every process of that host goes
+# at once, as when an instance dies) while the others wait in MPI.
 test_expect_success 'a host killed in the middle of parmetis fails the job, nothing left' '
 	"$SAGERUN" process --backend ns --name killed --hosts 4 --input code="$PWD/bin" \
 		--input graph=s3://bkt/run/graph --output partition="$PWD/killed-out" \
