@@ -695,11 +695,13 @@ static void test_flags_over_spec(void **state)
 	assert_string_equal(job.entrypoint.v[1], "/opt/ml/processing/input/code/train.py");
 	assert_int_equal(job.arguments.n, 1);
 	assert_string_equal(job.arguments.v[0], "--spec");
-	assert_int_equal(warnings.n, 3);
+	assert_int_equal(warnings.n, 4);
 	assert_non_null(strstr(warnings.v[0], "S3InputMode: Pipe behaves as File locally"));
-	assert_non_null(strstr(warnings.v[1], "--code: replaces the input 'code' of "));
+	assert_non_null(strstr(warnings.v[1],
+			       "--input c=s3://b/c,mode=pipe: mode=pipe behaves as File locally"));
+	assert_non_null(strstr(warnings.v[2], "--code: replaces the input 'code' of "));
 	assert_non_null(
-	    strstr(warnings.v[2], "--code: replaces AppSpecification.ContainerEntrypoint from "));
+	    strstr(warnings.v[3], "--code: replaces AppSpecification.ContainerEntrypoint from "));
 	job_release(&job);
 	strv_release(&warnings);
 	job_flags_release(&flags);
