@@ -20,9 +20,9 @@
 #include "util/strv.h"
 #include "util/xalloc.h"
 
-/* The SDK's template, word for word, but for where the code is: the service's
+/* The SDK's template, word for word, but for where the code is (the service's
  * /opt/ml/processing/input/code/, or under $SAGEMAKER_BASE_DIR where a backend shows a host
- * its tree elsewhere (processing_host.c sets it). */
+ * its tree elsewhere: processing_host.c sets it) and which Python runs pip (pip_python). */
 static const char runproc_template[] =
     "#!/bin/bash\n"
     "\n"
@@ -41,12 +41,28 @@ static const char runproc_template[] =
     "    fi\n"
     "\n"
     "    # Some py3 containers has typing, which may breaks pip install\n"
-    "    pip uninstall --yes typing\n"
+    "    %s -m pip uninstall --yes typing\n"
     "\n"
-    "    python -m pip install -r requirements.txt\n"
+    "    %s -m pip install -r requirements.txt\n"
     "fi\n"
     "\n"
     "%s %s \"$@\"\n";
+
+/* The SDK runs `pip` and `python -m pip`, which a framework image has; Debian and Ubuntu have
+ * neither `python` nor always `pip`, and a user's python3 (the default command) may not be the
+ * `python` first on PATH.  So the requirements go to the command's own Python when the
+ * command is one (python3, /usr/bin/python3.11), where the entry point then finds them;
+ * `python` otherwise, as the SDK does.  Shell-quoted. */
+static char *pip_python(const struct strv *command)
+{
+	const char *first = command->n ? command->v[0] : "python";
+	const char *base = strrchr(first, '/') ? strrchr(first, '/') + 1 : first;
+	char *one[2] = {(char *)first, NULL};
+
+	if (strncmp(base, "python", 6))
+		one[0] = "python";
+	return strv_join_shell(one);
+}
 
 static void point_input(struct job *job, const char *name, const char *path)
 {
@@ -66,7 +82,7 @@ int launch_processing_code(struct job *job, const char *dir, struct sr_error *er
 {
 	const struct job_processing *p = &job->proc;
 	_cleanup_free_ char *tar = NULL, *script = NULL, *text = NULL;
-	_cleanup_free_ char *cmd = NULL, *ep = NULL;
+	_cleanup_free_ char *cmd = NULL, *ep = NULL, *py = NULL;
 	char *one[2] = {NULL, NULL};
 	int r;
 
@@ -84,7 +100,8 @@ int launch_processing_code(struct job *job, const char *dir, struct sr_error *er
 	cmd = strv_join_shell(p->command.v);
 	one[0] = p->entry_point;
 	ep = strv_join_shell(one);
-	text = xasprintf(runproc_template, cmd, ep);
+	py = pip_python(&p->command);
+	text = xasprintf(runproc_template, py, py, cmd, ep);
 	r = fs_write_atomic(script, text, strlen(text), 0755, err);
 	if (r < 0)
 		return r;

@@ -121,6 +121,27 @@ test_expect_success 'requirements.txt installed by the toolkit, as root and as a
 	! /usr/bin/python3 -c "import sr_probe_pkg" 2>/dev/null
 '
 
+# The same for a processing job's --source-dir: the SDK's runproc.sh installs requirements.txt
+# with the command's Python (Debian has no `python`; PATH leaves out any other one here).
+mkdir -p "$U/reqproc" && cp "$U/reqcode/"* "$U/reqproc/" &&
+	cat >"$U/reqproc/use.py" <<'PY'
+import os, sr_probe_pkg
+base = os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml")
+open(base + "/processing/output/o/" + os.uname().nodename, "w").write(str(sr_probe_pkg.VALUE))
+PY
+chown -R "$SR_TEST_USER:" "$U/reqproc" 2>/dev/null
+test_expect_success 'requirements.txt of a --source-dir installed by runproc.sh, as root and as a normal user' '
+	sagerun process --backend ns --name reqp --hosts 2 --source-dir "$U/reqproc" \
+		--entry-point use.py --env PATH=/usr/bin:/bin --output o="$PWD/reqp-out" 2>stderr &&
+	printf 42 >expect && test_cmp expect reqp-out/algo-2 &&
+	test_grep "^    python3 -m pip install -r requirements.txt$" \
+		"$SAGERUN_HOME/jobs/reqp/source/runproc.sh" &&
+	as_user "$SAGERUN" process --backend ns --name reqpu --source-dir reqproc --entry-point use.py \
+		--env PATH=/usr/bin:/bin --output o="$U/reqpu-out" 2>stderr &&
+	test_cmp expect "$U/reqpu-out/algo-1" &&
+	! /usr/bin/python3 -c "import sr_probe_pkg" 2>/dev/null
+'
+
 # What the probe above is refused, a --privileged host may: the checks can tell.
 cat >"$U/priv_probe.py" <<'PY'
 import ctypes, os, socket, sys

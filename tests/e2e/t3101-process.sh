@@ -252,6 +252,7 @@ test_expect_success '--source-dir and --entry-point run as FrameworkProcessor ru
 	printf "framework a b" >expect && test_cmp expect fw-out/algo-2 &&
 	test_grep "^#!/bin/bash" "$SAGERUN_HOME/jobs/fw/source/runproc.sh" &&
 	test_grep "^/usr/bin/python3 main.py \"\$@\"$" "$SAGERUN_HOME/jobs/fw/source/runproc.sh" &&
+	test_grep "^    /usr/bin/python3 -m pip install -r requirements.txt$" "$SAGERUN_HOME/jobs/fw/source/runproc.sh" &&
 	tar -tzf "$SAGERUN_HOME/jobs/fw/source/sourcedir.tar.gz" | sort >entries &&
 	test_grep "^lib/helper.py$" entries &&
 	sagerun describe fw >d.json &&

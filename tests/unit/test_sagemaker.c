@@ -368,9 +368,9 @@ static void test_processing_local_inputs(void **state)
 
 /* FrameworkProcessor: sourcedir.tar.gz and runproc.sh made in the plan's own folder (gone
  * with the plan), each sent to the job's source/. */
-static void test_processing_source_dir(void **state)
+static void source_dir_case(struct fx *fx, const char *command, const char *want_pip,
+			    const char *want_run)
 {
-	struct fx *fx = *state;
 	struct job_flags flags;
 	struct job job = {0};
 	struct sm_plan plan;
@@ -384,6 +384,7 @@ static void test_processing_source_dir(void **state)
 	flags.name = "pf";
 	flags.source_dir = code;
 	flags.entry_point = "train.py";
+	flags.proc_command = command;
 	build_ok(&flags, &job, &warnings);
 	plan_ok(&job, IMAGE, false, &plan);
 	assert_non_null(plan.work_dir);
@@ -391,8 +392,17 @@ static void test_processing_source_dir(void **state)
 	for (size_t k = 0; k < plan.n_up; k++) {
 		if (!strcmp(plan.up[k].uri, "s3://" BUCKET "/pf/source/sourcedir.tar.gz"))
 			seen |= 1;
-		if (!strcmp(plan.up[k].uri, "s3://" BUCKET "/pf/source/runproc.sh"))
+		if (!strcmp(plan.up[k].uri, "s3://" BUCKET "/pf/source/runproc.sh")) {
+			_cleanup_free_ char *text = NULL;
+			struct sr_error err = {0};
+
 			seen |= 2;
+			if (fs_read_file(plan.up[k].local, 1 << 16, &text, NULL, &err) < 0)
+				fail_msg("%s", err.msg);
+			/* the requirements go to the command's Python, or `python` as the SDK's */
+			assert_non_null(strstr(text, want_pip));
+			assert_non_null(strstr(text, want_run));
+		}
 		assert_true(fs_exists(plan.up[k].local));
 		assert_int_equal(strncmp(plan.up[k].local, work, strlen(work)), 0);
 	}
@@ -402,6 +412,17 @@ static void test_processing_source_dir(void **state)
 	job_release(&job);
 	job_flags_release(&flags);
 	strv_release(&warnings);
+}
+
+static void test_processing_source_dir(void **state)
+{
+	source_dir_case(*state, NULL, "\n    python3 -m pip install -r requirements.txt\n",
+			"\npython3 train.py \"$@\"\n");
+	source_dir_case(*state, "/usr/bin/python3.11 -u",
+			"\n    /usr/bin/python3.11 -m pip uninstall --yes typing\n",
+			"\n/usr/bin/python3.11 -u train.py \"$@\"\n");
+	source_dir_case(*state, "Rscript", "\n    python -m pip install -r requirements.txt\n",
+			"\nRscript train.py \"$@\"\n");
 }
 
 /* What the spec parser says this machine does not honour is not said of a remote job. */
