@@ -77,15 +77,23 @@ static const char *item_val(const struct item_vals *v, const char *key)
 	return NULL;
 }
 
-/* The values a key takes, for its message: "sharded or fullyreplicated". */
+/* The values a key takes, for its message: "fullyreplicated or sharded". */
 static char *opt_choices(const struct item_opt *opts, const char *key)
 {
 	struct strv names = STRV_INIT;
 	char *s;
 
-	for (const struct item_opt *o = opts; o->key; o++)
-		if (!strcmp(o->key, key) && o->typed && strcasecmp(o->typed, o->api) == 0)
+	/* Each value once, by its first (the docs') spelling: "sharded", not "shardedbys3key". */
+	for (const struct item_opt *o = opts; o->key; o++) {
+		const struct item_opt *p = opts;
+
+		if (strcmp(o->key, key) || !o->typed)
+			continue;
+		while (p < o && (strcmp(p->key, key) || strcmp(p->api, o->api)))
+			p++;
+		if (p == o)
 			strv_push(&names, o->typed);
+	}
 	s = strv_join(names.v, " or ");
 	strv_release(&names);
 	return s;
@@ -231,10 +239,11 @@ static int apply_inputs(struct build *b)
 		/* As the spec's S3InputMode Pipe says (processing_spec.c); the service's own. */
 		if (c->input_mode && !strcmp(c->input_mode, "Pipe") && b->warnings &&
 		    !b->flags->remote)
-			strv_pushf(b->warnings,
-				   "--input %s: mode=pipe behaves as File locally (the data is staged "
-				   "at its destination before the job starts)",
-				   arg);
+			strv_pushf(
+			    b->warnings,
+			    "--input %s: mode=pipe behaves as File locally (the data is staged "
+			    "at its destination before the job starts)",
+			    arg);
 	}
 	return 0;
 }
@@ -489,7 +498,24 @@ static int resolve_locations(struct build *b)
 
 		free(c->local_path);
 		c->local_path = job_uri_local_path(c->uri);
-		if (!c->local_path || fs_exists(c->local_path))
+		if (!c->local_path)
+			continue;
+		/* Every host would get all of it, as if FullyReplicated: refused, as --channel
+		 * refuses it.  To the service the folder goes as S3 data, which it shards. */
+		if (!b->flags->remote && c->distribution &&
+		    !strcmp(c->distribution, "ShardedByS3Key")) {
+			item_field_path(&path, false,
+					(size_t)(b->in[i].spec_index < 0 ? 0 : b->in[i].spec_index),
+					"S3DataDistributionType");
+			build_fail_item(b, &b->in[i], "--input", &path,
+					"input '%s': ShardedByS3Key is for s3:// inputs; a local "
+					"input is given whole to every host",
+					c->name);
+			return sr_err_hint(b->err,
+					   "drop the sharding (every host then reads all of "
+					   "it), or serve the data from S3");
+		}
+		if (fs_exists(c->local_path))
 			continue;
 		item_field_path(&path, false,
 				(size_t)(b->in[i].spec_index < 0 ? 0 : b->in[i].spec_index),

@@ -287,19 +287,33 @@ static void channel_uri_path(struct jsonpos_path *path, size_t index)
 
 #define S3_NOT_YET "not supported for S3 channels (File mode takes S3Prefix or ManifestFile)"
 
-/* CompressionType Gzip on a local channel (only a spec can say it: the flag's compression= is
- * for s3:// channels): sagerun decompresses what it downloads, never the user's own folder,
- * as for a processing job's local input (processing_input_conflict).  On the service the
- * uploaded folder is S3 data: a remote job takes it. */
-static int check_local_compression(struct build *b, size_t i)
+/* ShardedByS3Key or CompressionType Gzip on a local channel (only a spec can say them: the
+ * flag's distribution= and compression= are for s3:// channels): sagerun shards and
+ * decompresses what it downloads, never the user's own folder, as for a processing job's local
+ * input.  On the service the uploaded folder is S3 data: a remote job takes both. */
+static int check_local_channel(struct build *b, size_t i)
 {
 	const struct job_channel *c = &b->job->train.channels[i];
 	struct jsonpos_path path = {.n = 0};
 
-	if (!c->compression || strcmp(c->compression, "Gzip") || b->in[i].spec_index < 0)
+	if (b->in[i].spec_index < 0)
 		return 0;
 	jsonpos_push_key(&path, "InputDataConfig");
 	jsonpos_push_index(&path, (size_t)b->in[i].spec_index);
+	/* Every host would get all of it, as if FullyReplicated (as --channel refuses). */
+	if (c->distribution && !strcmp(c->distribution, "ShardedByS3Key")) {
+		jsonpos_push_key(&path, "DataSource");
+		jsonpos_push_key(&path, "S3DataSource");
+		jsonpos_push_key(&path, "S3DataDistributionType");
+		build_fail_path(b, &path, JSONPOS_VALUE,
+				"ShardedByS3Key is for s3:// channels; the local channel '%s' is "
+				"given whole to every host",
+				c->name);
+		return sr_err_hint(b->err, "drop the sharding (every host then reads all of it), "
+					   "or serve the data from S3");
+	}
+	if (!c->compression || strcmp(c->compression, "Gzip"))
+		return 0;
 	jsonpos_push_key(&path, "CompressionType");
 	build_fail_path(b, &path, JSONPOS_VALUE,
 			"Gzip is for s3:// channels; the local channel '%s' is given as it is",
@@ -309,8 +323,8 @@ static int check_local_compression(struct build *b, size_t i)
 }
 
 /* What an S3 channel needs that sagerun does not do (S3DataType AugmentedManifestFile and
- * Converse: Pipe mode and Bedrock), and a local channel's Gzip, is refused now, naming where
- * it came from, rather than after the job folder is made. */
+ * Converse: Pipe mode and Bedrock), and a local channel's Gzip or sharding, is refused now, naming
+ * where it came from, rather than after the job folder is made. */
 static int check_s3_channels(struct build *b)
 {
 	struct job *job = b->job;
@@ -320,7 +334,7 @@ static int check_s3_channels(struct build *b)
 		const char *what = NULL;
 
 		if (!job_uri_is_s3(c->uri)) {
-			int r = check_local_compression(b, i);
+			int r = check_local_channel(b, i);
 
 			if (r < 0)
 				return r;

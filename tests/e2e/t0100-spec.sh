@@ -66,6 +66,14 @@ test_expect_success 'Gzip on a local channel is refused where the spec says it' 
 	! sagerun describe gz 2>/dev/null
 '
 
+test_expect_success 'ShardedByS3Key on a local channel is refused where the spec says it' '
+	sed "s/\"FullyReplicated\"/\"ShardedByS3Key\"/" job.json >sh.json &&
+	test_expect_code 2 sagerun train --spec sh.json --name sh --hosts 2 2>err &&
+	test_grep "sh.json:[0-9]*:[0-9]*: InputDataConfig\[0\].DataSource.S3DataSource.S3DataDistributionType: ShardedByS3Key is for s3:// channels; the local channel .training. is given whole to every host" err &&
+	test_grep "hint: drop the sharding" err &&
+	! sagerun describe sh 2>/dev/null
+'
+
 test_expect_success 'flags override the spec' '
 	sagerun train --spec job.json --name overridden --hosts 3 --hp epochs=3 >stdout 2>stderr &&
 	tar -xzOf out/overridden/output/model.tar.gz seen-algo-3 >seen &&

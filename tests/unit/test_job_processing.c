@@ -730,8 +730,9 @@ static const struct flag_case flag_cases[] = {
     {"--input mode unknown", .inputs = {"a=s3://b/a,mode=stream"},
      .expect = "--input 'a=s3://b/a,mode=stream': mode: unknown value 'stream' (file or pipe)"},
     {"--input distribution unknown", .inputs = {"a=s3://b/a,distribution=sharded-by-key"},
-     .expect = "distribution: unknown value 'sharded-by-key' (fullyreplicated or "
-	       "shardedbys3key)"},
+     .expect = "distribution: unknown value 'sharded-by-key' (fullyreplicated or sharded)"},
+    {"--input type unknown", .inputs = {"a=s3://b/a,type=list"},
+     .expect = "type: unknown value 'list' (s3prefix or manifest)"},
     {"--input option given twice", .inputs = {"a=s3://b/a,mode=pipe,mode=file"},
      .expect = "--input 'a=s3://b/a,mode=pipe,mode=file': mode= is given twice"},
     {"--input destination outside", .inputs = {"a=s3://b/a,destination=/data"},
@@ -740,6 +741,12 @@ static const struct flag_case flag_cases[] = {
     {"--input source of another scheme", .inputs = {"a=gs://b/a"},
      .expect = "--input 'a=gs://b/a': SOURCE must be s3://BUCKET/PREFIX, file://PATH or a "
 	       "local path (got \"gs://b/a\")"},
+    {"--input s3: with one slash", .inputs = {"a=s3:/b/a"},
+     .expect = "--input 'a=s3:/b/a': SOURCE must be s3://BUCKET/PREFIX or file://PATH, with two "
+	       "slashes, or a local path (./ before a local folder whose name starts so) (got "
+	       "\"s3:/b/a\")"},
+    {"--output s3: with one slash", .outputs = {"o=s3:/b/o"},
+     .expect = "must be s3://BUCKET/PREFIX or file://PATH, with two slashes"},
     {"--input twice", .inputs = {"a=s3://b/a", "a=s3://b/b"},
      .expect = "--input 'a=s3://b/b': input 'a' is given twice"},
     {"--input that does not exist", .inputs = {"a=@DIR@/nope"},
@@ -750,6 +757,10 @@ static const struct flag_case flag_cases[] = {
 	       "the service",
      .hint = "add mode=pipe (sagerun then stages the data decompressed), or drop "
 	     "compression=gzip"},
+    {"--input local sharded", .inputs = {"a=@DIR@/data,distribution=sharded"},
+     .expect = "--input 'a=@DIR@/data,distribution=sharded': input 'a': ShardedByS3Key is for "
+	       "s3:// inputs; a local input is given whole to every host",
+     .hint = "drop the sharding (every host then reads all of it), or serve the data from S3"},
     {"--input local manifest", .inputs = {"a=@DIR@/data,type=manifest"},
      .expect = "--input 'a=@DIR@/data,type=manifest': a local input must be an S3Prefix folder "
 	       "or file (got \"ManifestFile\")"},
