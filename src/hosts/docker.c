@@ -362,6 +362,8 @@ static int container_create(struct host *h, struct dk_host *d, const char *netwo
 			    "%s: '%s' cannot be a writable channel: overlayfs options cannot "
 			    "hold , : or \\",
 			    h->name, s.mounts[i].src);
+			sr_err_hint(err, "rename the folder (or the job folder), or run the job on "
+					 "the ns backend, whose overlays escape them");
 			goto out;
 		}
 	}

@@ -219,6 +219,8 @@ int ns_seccomp_install(void);
 
 /* Async-signal-safe string helpers (no stdio): append `s` to buf at *pos, truncating. */
 void ns_str_add(char *buf, size_t len, size_t *pos, const char *s);
+/* ...each character of `special` in `s` with a \ before it. */
+void ns_str_add_escaped(char *buf, size_t len, size_t *pos, const char *s, const char *special);
 void ns_str_add_uint(char *buf, size_t len, size_t *pos, unsigned long v);
 
 #endif

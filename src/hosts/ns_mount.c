@@ -30,6 +30,16 @@ void ns_str_add(char *buf, size_t len, size_t *pos, const char *s)
 		buf[*pos] = '\0';
 }
 
+void ns_str_add_escaped(char *buf, size_t len, size_t *pos, const char *s, const char *special)
+{
+	char one[3] = {'\\', '\0', '\0'};
+
+	for (; *s; s++) {
+		one[1] = *s;
+		ns_str_add(buf, len, pos, strchr(special, *s) ? one : one + 1);
+	}
+}
+
 void ns_str_add_uint(char *buf, size_t len, size_t *pos, unsigned long v)
 {
 	char tmp[24];
@@ -321,6 +331,8 @@ static int preopen(const struct ns_plan *p, size_t from, char *what, size_t len)
 	return 0;
 }
 
+#define OVERLAY_SPECIAL ",:\\"
+
 /* lowerdir=`lower`,upperdir=`upper`/data,workdir=`upper`/work in data_buf; with `make`, the
  * two folders made first. */
 static int overlay_options(const struct ns_plan *p, const char *lower, const char *upper, bool make)
@@ -341,12 +353,14 @@ static int overlay_options(const struct ns_plan *p, const char *lower, const cha
 			return errno;
 		pos = 0;
 	}
+	/* overlayfs splits its options at , and lowerdir at :, and takes \ before either (and
+	 * before itself) as an escape: a folder may be named "runs/10:00". */
 	ns_str_add(data_buf, sizeof(data_buf), &pos, "lowerdir=");
-	ns_str_add(data_buf, sizeof(data_buf), &pos, lower);
+	ns_str_add_escaped(data_buf, sizeof(data_buf), &pos, lower, OVERLAY_SPECIAL);
 	ns_str_add(data_buf, sizeof(data_buf), &pos, ",upperdir=");
-	ns_str_add(data_buf, sizeof(data_buf), &pos, upper);
+	ns_str_add_escaped(data_buf, sizeof(data_buf), &pos, upper, OVERLAY_SPECIAL);
 	ns_str_add(data_buf, sizeof(data_buf), &pos, "/data,workdir=");
-	ns_str_add(data_buf, sizeof(data_buf), &pos, upper);
+	ns_str_add_escaped(data_buf, sizeof(data_buf), &pos, upper, OVERLAY_SPECIAL);
 	ns_str_add(data_buf, sizeof(data_buf), &pos, "/work");
 	if (p->userxattr)
 		ns_str_add(data_buf, sizeof(data_buf), &pos, ",userxattr");

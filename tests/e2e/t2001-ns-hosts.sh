@@ -60,6 +60,19 @@ test_expect_success 'hosts cannot see each other processes, /tmp or /opt/ml' '
 	test_cmp expect entries
 '
 
+# overlayfs splits its options at , and : (and \ escapes): folders so named are escaped.
+mkdir -p 'runs/10:00,a\b' && echo rows >'runs/10:00,a\b/part-0'
+test_expect_success 'a channel and an input in folders named with , : and \' '
+	sagerun train --backend ns --name sep --hosts 2 --channel "train=runs/10:00,a\\b" \
+		-- sh -c "echo more >>/opt/ml/input/data/train/part-0; cat /opt/ml/input/data/train/part-0" \
+		>stdout 2>stderr &&
+	test_grep "^algo-2 | more$" stdout &&
+	sagerun process --backend ns --name psep --input "raw=runs/10:00,a\\b" \
+		-- cat /opt/ml/processing/input/raw/part-0 >stdout 2>stderr &&
+	test_grep "^algo-1 | rows$" stdout &&
+	test "$(cat "runs/10:00,a\\b/part-0")" = rows
+'
+
 test_expect_success 'hosts reach each other and nothing on this machine' '
 	python3 -u -m http.server --bind 127.0.0.1 0 >server.out 2>&1 &
 	server=$!

@@ -59,6 +59,16 @@ test_expect_success '4 hosts cannot see each other processes, /tmp or /opt/ml; c
 	test_cmp expect entries
 '
 
+mkdir -p "$U/runs/10:00,a\\b" && echo rows >"$U/runs/10:00,a\\b/part-0" && chown -R "$SR_TEST_USER:" "$U/runs"
+test_expect_success 'a channel in a folder named with , : and \, a home named so too' '
+	as_user env SAGERUN_HOME="$U/h:1,x" "$SAGERUN" train --backend ns --name sep --hosts 2 \
+		--channel "train=runs/10:00,a\\b" --output out \
+		-- sh -c "echo more >>/opt/ml/input/data/train/part-0; cat /opt/ml/input/data/train/part-0" \
+		>stdout 2>stderr &&
+	test_grep "^algo-2 | more$" stdout &&
+	test "$(cat "$U/runs/10:00,a\\b/part-0")" = rows
+'
+
 test_expect_success 'the barrier example meets at algo-1:12000' '
 	as_user "$SAGERUN" train --backend ns --name barrier --hosts 4 \
 		--source-dir "$SR_SOURCE_DIR/examples/barrier" --entry-point train.py --hp port=12000 \
