@@ -314,6 +314,14 @@ int s3_channel_stage(struct s3_client *cl, const struct job_channel *c, const ch
 		r = fs_mkdir_p(dest, 0755, err);
 	if (r >= 0)
 		r = list_source(cl, c, cache_dir, &src, err);
+	/* The service refuses the job (a ValidationException of CreateTrainingJob; a processing
+	 * job fails with a ClientError): an empty prefix is a wrong URI far more often than an
+	 * empty dataset. */
+	if (r >= 0 && src.n == 0 && (!c->s3_data_type || !strcmp(c->s3_data_type, "S3Prefix"))) {
+		r = sr_err(err, -ENOENT, "no S3 objects found under S3 URL \"%s\"", c->uri);
+		sr_err_hint(err, "check the bucket and the prefix, or put the data there: the "
+				 "service refuses an input with no objects");
+	}
 	if (r < 0) {
 		source_release(&src);
 		return sr_err_wrap(err, "channel '%s'", c->name);

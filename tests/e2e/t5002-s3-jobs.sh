@@ -177,6 +177,17 @@ test_expect_success 'Gzip on an object that is not gzip, and bad channel options
 	test_grep "for s3:// channels only" stderr
 '
 
+test_expect_success 'an S3 channel or input with no objects fails the job, as the service refuses it' '
+	test_expect_code 1 sagerun train --backend process --name empty \
+		--channel train=s3://bkt/no-such-prefix/ --output out -- true 2>stderr &&
+	test_grep "channel .train.: no S3 objects found under S3 URL \"s3://bkt/no-such-prefix/\"" stderr &&
+	test_grep "empty: Failed" stderr &&
+	sagerun describe empty >d.json && test_grep "FailureReason.*no S3 objects found" d.json &&
+	test_expect_code 1 sagerun process --backend process --name pempty \
+		--input raw=s3://bkt/no-such-prefix/ -- true 2>stderr &&
+	test_grep "no S3 objects found under S3 URL" stderr
+'
+
 test_expect_success 'CheckpointConfig: restored before Training, saved after, also on failure' '
 	mkdir -p ckcode && cat >ckcode/ck.sh <<-\EOF &&
 	d="$SAGEMAKER_BASE_DIR/checkpoints"
