@@ -39,7 +39,7 @@ static void parse(int argc, char **argv, struct opts *o)
 			   .chunks = 4,
 			   .feat_dim = 8,
 			   .name = "synthetic",
-			   .out = "/opt/ml/processing/output/graph"};
+			   .out = ml_path("processing/output/graph")};
 	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 

@@ -357,9 +357,24 @@ void mkdir_p(const char *path)
 
 /* ---- hosts ---- */
 
+char *ml_path(const char *rel)
+{
+	const char *base = getenv("SAGEMAKER_BASE_DIR");
+	size_t n;
+	char *s;
+
+	if (!base || !*base)
+		base = "/opt/ml";
+	n = strlen(base) + strlen(rel) + 2;
+	s = xmalloc(n);
+	snprintf(s, n, "%s/%s", base, rel);
+	return s;
+}
+
 void hosts_load(struct hosts *h)
 {
-	const char *rc = "/opt/ml/config/resourceconfig.json", *env = getenv("SM_TRAINING_ENV");
+	char *rc = ml_path("config/resourceconfig.json");
+	const char *env = getenv("SM_TRAINING_ENV");
 	json_error_t je;
 	json_t *m = json_load_file(rc, 0, &je), *list;
 
@@ -371,6 +386,7 @@ void hosts_load(struct hosts *h)
 	if (!json_is_array(list) || !json_array_size(list) ||
 	    !json_is_string(json_object_get(m, "current_host")))
 		die("the job's host list has no hosts or no current_host");
+	free(rc);
 	memset(h, 0, sizeof(*h));
 	h->n = json_array_size(list);
 	h->names = xmalloc(h->n * sizeof(*h->names));

@@ -85,6 +85,9 @@ struct hosts {
 	char *current;
 	size_t rank; /* the current host's index */
 };
+/* `rel` under the job's /opt/ml, or under $SAGEMAKER_BASE_DIR where the host's tree is
+ * elsewhere (sagerun's process backend); the caller frees it. */
+char *ml_path(const char *rel);
 /* A processing job's /opt/ml/config/resourceconfig.json; a training job's SM_TRAINING_ENV
  * when there is no such file (GraphStorm's fallback). */
 void hosts_load(struct hosts *h);

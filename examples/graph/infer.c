@@ -60,8 +60,8 @@ static char *find_scores(const char *model)
 
 int main(int argc, char **argv)
 {
-	const char *model = "/opt/ml/processing/input/model",
-		   *out = "/opt/ml/processing/output/infer";
+	const char *model = ml_path("processing/input/model"),
+		   *out = ml_path("processing/output/infer");
 	int top = 10;
 	struct hosts h;
 	double t0 = now_s(), x, *score = NULL;

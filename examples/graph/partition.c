@@ -55,8 +55,8 @@ static void usage(void)
 static void parse(int argc, char **argv, struct opts *o)
 {
 	*o = (struct opts){.algo = "random",
-			   .in = "/opt/ml/processing/input/graph",
-			   .out = "/opt/ml/processing/output/partition",
+			   .in = ml_path("processing/input/graph"),
+			   .out = ml_path("processing/output/partition"),
 			   .seed = 1};
 	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -299,13 +299,15 @@ static void exit_message(int rc)
 {
 	const char *why = stopping ? "the job was stopped (a host failed or went away)"
 				   : "a rank failed or a host went away";
-	FILE *f = fopen("/opt/ml/output/message", "w");
+	char *path = ml_path("output/message");
+	FILE *f = fopen(path, "w");
 
 	fprintf(stderr, "partition: parmetis failed: mpirun exited %d: %s\n", rc, why);
 	if (f) {
 		fprintf(f, "partition: parmetis failed: mpirun exited %d: %s\n", rc, why);
 		fclose(f);
 	}
+	free(path);
 }
 
 int main(int argc, char **argv)

@@ -79,6 +79,15 @@ test_expect_success 'gen writes DGL'"'"'s chunked format, the same bytes for the
 	test_must_fail bin/gen --nodes 1 2>err && test_grep "nodes must be" err
 '
 
+test_expect_success 'on the process backend, gen writes under SAGEMAKER_BASE_DIR; partition says why it cannot' '
+	sagerun process --backend process --name pgen --output graph="$PWD/pgen" \
+		-- "$PWD/bin/gen" --nodes 1000 --seed 5 >out 2>err &&
+	test -s pgen/metadata.json &&
+	test_expect_code 1 sagerun process --backend process --name prand --input graph=pgen \
+		-- "$PWD/bin/partition" --algo random --num-parts 2 >out 2>err &&
+	test_grep "^algo-1 | cannot resolve algo-1" err && test_grep "algo-N names do not resolve" err
+'
+
 test_expect_success 'the pipeline on 4 hosts against S3: every stage Completed' '
 	TMPDIR=$PWD GRAPH_BIN=$PWD/bin "$SR_SOURCE_DIR/examples/graph/pipeline.sh" \
 		--hosts 4 --nodes $NODES --seed 3 --out s3://bkt/run >pipeline.out 2>pipeline.err &&
