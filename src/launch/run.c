@@ -218,6 +218,23 @@ static enum sup_outcome export(struct local_job *L, enum sup_outcome outcome) {
 return outcome;
 }
 
+/* A training instance reaches the internet unless EnableNetworkIsolation; hosts with an
+ * address of their own here reach each other and nothing else, unless --network host.  A
+ * failed install of requirements.txt then most likely wanted an index: say so. */
+static void say_private_network(const struct local_job *L)
+{
+	const char *why = L->status.failure_reason;
+
+	if (!L->backend || !(L->backend->flags & HOST_BACKEND_F_OWN_ADDRESS) ||
+	    L->host_opts.network_host ||
+	    (!strstr(why, "InstallRequirementsError") && !strstr(why, "InstallModuleError")))
+		return;
+	job_say(L->rep, JOB_SAY_NOTE, L->job->name,
+		"the hosts' network is private: they reach each other and nothing else, so pip "
+		"reaches no package index; --network host shares this machine's network, or put "
+		"the packages (wheels) in the source folder");
+}
+
 static void finish(struct local_job *L, enum sup_outcome outcome)
 {
 	switch (outcome) {
@@ -232,9 +249,11 @@ static void finish(struct local_job *L, enum sup_outcome outcome)
 		break;
 	default:
 		launch_status_to(L, JOB_FAILED, SEC_FAILED);
-		if (L->status.failure_reason)
+		if (L->status.failure_reason) {
 			job_say(L->rep, JOB_SAY_INFO, L->job->name, "FailureReason: %s",
 				L->status.failure_reason);
+			say_private_network(L);
+		}
 		break;
 	}
 	if (L->status.model_artifacts)

@@ -135,7 +135,7 @@ static int host_argv(const struct local_job *L, const struct contract_config *cf
 	if (strcmp(module_dir, code_dir)) {
 		r = chan_stage_code(module_dir, code_dir, err);
 		if (r < 0)
-			return sr_err_wrap(err, "%s: stage code", h->name);
+			return sr_err_wrap(err, "%s", h->name);
 	}
 	{
 		struct strv probe = STRV_INIT;

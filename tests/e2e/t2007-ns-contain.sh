@@ -121,6 +121,18 @@ test_expect_success 'requirements.txt installed by the toolkit, as root and as a
 	! /usr/bin/python3 -c "import sr_probe_pkg" 2>/dev/null
 '
 
+# On the private network pip reaches no index: the failure says so, and what to do.
+mkdir -p "$U/reqnet" && echo "print(1)" >"$U/reqnet/use.py" &&
+	echo "no-such-package-sagerun==1.0" >"$U/reqnet/requirements.txt"
+test_expect_success 'requirements.txt that needs an index, on the private network: said why' '
+	test_expect_code 1 sagerun train --backend ns --name reqnet --source-dir "$U/reqnet" \
+		--entry-point use.py --env PATH=/usr/bin:/bin --env PIP_RETRIES=0 \
+		--output out >stdout 2>stderr &&
+	test_grep "FailureReason: .*InstallRequirementsError" stderr &&
+	test_grep "network is private: they reach each other and nothing else" stderr &&
+	test_grep "\-\-network host shares this machine" stderr
+'
+
 # The same for a processing job's --source-dir: the SDK's runproc.sh installs requirements.txt
 # with the command's Python (Debian has no `python`; PATH leaves out any other one here).
 mkdir -p "$U/reqproc" && cp "$U/reqcode/"* "$U/reqproc/" &&
