@@ -9,6 +9,7 @@
  */
 #include "hosts/hosts.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "contract/contract.h"
 #include "hosts/internal.h"
 #include "util/cleanup.h"
+#include "util/error.h"
 #include "util/sha256.h"
 #include "util/xalloc.h"
 
@@ -73,6 +75,14 @@ char *ctr_overlay_options(const char *lower, const char *upper)
 	if (strpbrk(lower, ",:\\") || strpbrk(upper, ",:\\"))
 		return NULL;
 	return xasprintf("lowerdir=%s,upperdir=%s/data,workdir=%s/work", lower, upper, upper);
+}
+
+int ctr_overlay_refuse(const char *src, struct sr_error *err)
+{
+	sr_err(err, -EINVAL,
+	       "'%s' cannot be a writable channel: overlayfs options cannot hold , : or \\", src);
+	return sr_err_hint(err, "rename the folder (or the job folder), or run the job on the ns "
+				"backend, whose overlays escape them");
 }
 
 void ctr_spec_release(struct ctr_spec *s)

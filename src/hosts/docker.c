@@ -357,13 +357,8 @@ static int container_create(struct host *h, struct dk_host *d, const char *netwo
 				      : NULL;
 
 		if (s.mounts[i].upper && !o) {
-			r = sr_err(
-			    err, -EINVAL,
-			    "%s: '%s' cannot be a writable channel: overlayfs options cannot "
-			    "hold , : or \\",
-			    h->name, s.mounts[i].src);
-			sr_err_hint(err, "rename the folder (or the job folder), or run the job on "
-					 "the ns backend, whose overlays escape them");
+			ctr_overlay_refuse(s.mounts[i].src, err);
+			r = sr_err_wrap(err, "%s", h->name);
 			goto out;
 		}
 	}

@@ -78,6 +78,8 @@ struct ctr_mount {
 /* The options of an overlay over `lower` with the layer `upper` (host_bind.upper), for the
  * engine's local volume driver; NULL when a path cannot be written there (, : or \). */
 char *ctr_overlay_options(const char *lower, const char *upper);
+/* The error for such a `src` (the engine's volume driver was not tried with escapes). */
+int ctr_overlay_refuse(const char *src, struct sr_error *err);
 
 /* One host as a container: the same for the docker backend and a compose file. */
 struct ctr_spec {

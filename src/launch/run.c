@@ -226,7 +226,7 @@ static void say_private_network(const struct local_job *L)
 	const char *why = L->status.failure_reason;
 
 	if (!L->backend || !(L->backend->flags & HOST_BACKEND_F_OWN_ADDRESS) ||
-	    L->host_opts.network_host ||
+	    L->host_opts.network_host || L->host_opts.network_isolation ||
 	    (!strstr(why, "InstallRequirementsError") && !strstr(why, "InstallModuleError")))
 		return;
 	job_say(L->rep, JOB_SAY_NOTE, L->job->name,

@@ -78,6 +78,17 @@ test_expect_success 'a refused flag after repeatable ones leaks nothing' '
 	test_grep "shm-size: expected bytes" err
 '
 
+# A container's channel overlay goes through the engine's volume driver, not tried with
+# overlayfs's escapes: a folder named with , : or \ is refused, with what to do.
+test_expect_success 'compose refuses a channel folder named with :, and writes nothing' '
+	mkdir -p "runs/10:00" && echo x >"runs/10:00/a" &&
+	test_expect_code 1 sagerun compose --image img:1 --name colon --channel "train=runs/10:00" \
+		-o colon.yaml -- true 2>err &&
+	test_grep "runs/10:00. cannot be a writable channel: overlayfs options cannot hold" err &&
+	test_grep "hint: rename the folder" err &&
+	! test -e colon.yaml && ! test -e sagerun-colon
+'
+
 test_expect_success 'what cannot work is refused before anything is recorded (exit 2)' '
 	mkdir -p data &&
 	for c in .=data ..=data; do

@@ -70,6 +70,11 @@ test_expect_success 'a channel and an input in folders named with , : and \' '
 	sagerun process --backend ns --name psep --input "raw=runs/10:00,a\\b" \
 		-- cat /opt/ml/processing/input/raw/part-0 >stdout 2>stderr &&
 	test_grep "^algo-1 | rows$" stdout &&
+	# --privileged: no layer, so the overlay names the folder itself (escaped)
+	sagerun train --backend ns --privileged --name psep2 --channel "train=runs/10:00,a\\b" \
+		-- sh -c "echo more >>/opt/ml/input/data/train/part-0; cat /opt/ml/input/data/train/part-0" \
+		>stdout 2>stderr &&
+	test_grep "^algo-1 | more$" stdout &&
 	test "$(cat "runs/10:00,a\\b/part-0")" = rows
 '
 
