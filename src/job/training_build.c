@@ -195,11 +195,15 @@ static int apply_channels(struct build *b)
 		}
 		if (r < 0)
 			return r;
+		/* A remote job's local folder goes up as S3 data, which the service shards. */
+		if (any && !job_uri_is_s3(path) && b->flags->remote && !o.compression && !o.type)
+			any = false;
 		if (any && !job_uri_is_s3(path))
-			return build_fail_flag(
-			    b, "--channel", arg,
-			    "distribution=, compression= and type= are for s3:// "
-			    "channels only");
+			return build_fail_flag(b, "--channel", arg,
+					       "%s are for s3:// channels only",
+					       b->flags->remote ? "compression= and type="
+								: "distribution=, compression= "
+								  "and type=");
 		if ((msg = job_check_string(name, 1, JOB_CHANNEL_NAME_MAX, job_rule_channel_name)))
 			return build_fail_flag(b, "--channel", arg, "NAME %s", msg);
 		if ((msg = job_check_string(path, 1, JOB_URI_MAX, job_rule_uri)))

@@ -82,6 +82,15 @@ test_expect_success '4: local and S3 channels, checkpoints, an S3 output' '
 	test_grep "would send channel .train." t4.err
 '
 
+test_expect_success '4b: a local channel sharded: the uploaded folder, sharded by the service' '
+	dry t4b train --image "$IMAGE" --channel train=data,distribution=sharded -- python3 t.py &&
+	test_grep "s3://$BUCKET/sagerun/inputs/data-[0-9a-f]*/" t4b.json &&
+	test_grep "ShardedByS3Key" t4b.json &&
+	test_expect_code 2 sagerun train --engine sagemaker --dry-run --role "$ROLE" --image "$IMAGE" \
+		--channel train=data,compression=gzip -- python3 t.py 2>err &&
+	test_grep "compression= and type= are for s3:// channels only" err
+'
+
 test_expect_success '5: a whole spec, with what sagerun does not model passed on' '
 	cat >spec.json <<-JSON &&
 	{
