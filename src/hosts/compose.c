@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,32 +78,27 @@ static bool utf8_ok(const char *s)
 	return true;
 }
 
-/* The first writable channel's folder that overlayfs's options cannot name, or NULL. */
-static const char *first_unlayerable(const struct host_group *g)
+/* Refuse a writable channel whose folder overlayfs's options cannot name (as docker.c). */
+static int check_layerable(const struct host_group *g, struct sr_error *err)
 {
-	static char bad[PATH_MAX];
+	int r = 0;
 
-	for (size_t i = 0; i < g->n; i++) {
+	for (size_t i = 0; r >= 0 && i < g->n; i++) {
 		struct ctr_spec s;
-		bool ok = true;
 
 		ctr_spec_make(&g->hosts[i], g->container, &s);
-		for (size_t j = 0; ok && j < s.n_mounts; j++) {
+		for (size_t j = 0; r >= 0 && j < s.n_mounts; j++) {
 			_cleanup_free_ char *o = NULL;
 
 			if (!s.mounts[j].volume)
 				continue;
 			o = ctr_overlay_options(s.mounts[j].src, s.mounts[j].upper);
-			if (!o) {
-				snprintf(bad, sizeof(bad), "%s", s.mounts[j].src);
-				ok = false;
-			}
+			if (!o)
+				r = ctr_overlay_refuse(s.mounts[j].src, err);
 		}
 		ctr_spec_release(&s);
-		if (!ok)
-			return bad;
 	}
-	return NULL;
+	return r;
 }
 
 /* The first string of the job's containers that YAML cannot hold (not UTF-8), or NULL. */
@@ -264,9 +258,9 @@ int host_compose_write(const struct host_group *g, const char *path, struct strv
 			      bad);
 	if (strchr(path, '\n'))
 		return sr_err(err, -EINVAL, "compose file name with a line break: %s", path);
-	bad = first_unlayerable(g);
-	if (bad)
-		return ctr_overlay_refuse(bad, err);
+	r = check_layerable(g, err);
+	if (r < 0)
+		return r;
 	f = fopen(tmp, "wx");
 	if (!f)
 		return sr_err_errno(err, errno, "create '%s'", tmp);

@@ -364,8 +364,7 @@ static int overlay_options(const struct ns_plan *p, const char *lower, const cha
 	ns_str_add(data_buf, sizeof(data_buf), &pos, "/work");
 	if (p->userxattr)
 		ns_str_add(data_buf, sizeof(data_buf), &pos, ",userxattr");
-	/* mount(2) reads one page of options (4096 bytes at the least) and drops the rest. */
-	return pos + 1 >= sizeof(data_buf) || pos + 1 > 4096 ? ENAMETOOLONG : 0;
+	return pos + 1 >= sizeof(data_buf) ? ENAMETOOLONG : 0;
 }
 
 /* The overlay options of a NSM_COW or NSM_LAYER row, in data_buf. */

@@ -28,6 +28,10 @@ struct build_origin {
  * ProcessingOutputConfig.Outputs (10 each). */
 #define BUILD_ITEMS_MAX 20
 
+/* A local folder asked to be sharded (ShardedByS3Key): every host would get all of it. */
+#define BUILD_LOCAL_SHARDED_HINT                                                                   \
+	"drop the sharding (every host then reads all of it), or serve the data from S3"
+
 struct build {
 	const struct job_flags *flags;
 	struct job *job;

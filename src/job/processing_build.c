@@ -511,9 +511,7 @@ static int resolve_locations(struct build *b)
 					"input '%s': ShardedByS3Key is for s3:// inputs; a local "
 					"input is given whole to every host",
 					c->name);
-			return sr_err_hint(b->err,
-					   "drop the sharding (every host then reads all of "
-					   "it), or serve the data from S3");
+			return sr_err_hint(b->err, BUILD_LOCAL_SHARDED_HINT);
 		}
 		if (fs_exists(c->local_path))
 			continue;

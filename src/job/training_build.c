@@ -196,9 +196,9 @@ static int apply_channels(struct build *b)
 		if (r < 0)
 			return r;
 		/* A remote job's local folder goes up as S3 data, which the service shards. */
-		if (any && !job_uri_is_s3(path) && b->flags->remote && !o.compression && !o.type)
-			any = false;
-		if (any && !job_uri_is_s3(path))
+		bool shard_upload = b->flags->remote && !o.compression && !o.type;
+
+		if (any && !job_uri_is_s3(path) && !shard_upload)
 			return build_fail_flag(b, "--channel", arg,
 					       "%s are for s3:// channels only",
 					       b->flags->remote ? "compression= and type="
@@ -313,8 +313,7 @@ static int check_local_channel(struct build *b, size_t i)
 				"ShardedByS3Key is for s3:// channels; the local channel '%s' is "
 				"given whole to every host",
 				c->name);
-		return sr_err_hint(b->err, "drop the sharding (every host then reads all of it), "
-					   "or serve the data from S3");
+		return sr_err_hint(b->err, BUILD_LOCAL_SHARDED_HINT);
 	}
 	if (!c->compression || strcmp(c->compression, "Gzip"))
 		return 0;

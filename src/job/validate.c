@@ -216,9 +216,8 @@ const char *job_rule_uri(const char *s)
 
 	/* "s3:/bucket" is a typo, not a folder to make here (./s3:x is one, if really meant). */
 	if (n == 0 && (!strncasecmp(s, "s3:", 3) || !strncasecmp(s, "file:", 5)))
-		return "must be s3://BUCKET/PREFIX or file://PATH, with two slashes, or a local "
-		       "path "
-		       "(./ before a local folder whose name starts so)";
+		return "must be s3://BUCKET/PREFIX or file://PATH, with two slashes, or a "
+		       "local path (./ before a local folder whose name starts so)";
 	if (n == 0)
 		return NULL; /* a plain local path */
 	if (!strncmp(s, "s3://", 5))

@@ -147,12 +147,17 @@ else
 	say "MPI steps left out: needs mpicc and mpirun"
 fi
 
-# test_procs for the user's jobs: processes whose SAGERUN_HOME is the user's.
+# Whether process $1 is of this test's jobs: its SAGERUN_HOME is the user's.  Other tests
+# run jobs as the same user at the same time, and a freed namespace's inode number is given
+# to the next one made, so a process or a namespace counts only when it is ours.
+ours() {
+	# a zombie has no environment to read (ESRCH): not ours to count, and quiet
+	{ tr '\0' '\n' <"/proc/$1/environ"; } 2>/dev/null | grep -qxF "SAGERUN_HOME=$U/home"
+}
+# test_procs for the user's jobs.
 user_procs() {
 	for _p in $(pgrep "$@"); do
-		# a zombie has no environment to read (ESRCH): not ours to count, and quiet
-		{ tr '\0' '\n' <"/proc/$_p/environ"; } 2>/dev/null |
-			grep -qxF "SAGERUN_HOME=$U/home" && echo "$_p"
+		ours "$_p" && echo "$_p"
 	done
 	return 0
 }
@@ -164,7 +169,8 @@ userns_of() {
 }
 in_userns() {
 	for _p in /proc/[0-9]*; do
-		[ "$(readlink "$_p/ns/user" 2>/dev/null)" = "$1" ] && echo "${_p#/proc/}"
+		[ "$(readlink "$_p/ns/user" 2>/dev/null)" = "$1" ] && ours "${_p#/proc/}" &&
+			echo "${_p#/proc/}"
 	done
 	return 0
 }
@@ -172,7 +178,9 @@ in_userns() {
 # Namespaces the job's user namespace owns, wherever a process still holds one (lsns looks
 # at every process): none may outlive the job.
 owned_by() {
-	lsns -n -o NS,ONS 2>/dev/null | awk -v o="$1" '$2 == o { print $1 }'
+	lsns -n -o NS,ONS,PID 2>/dev/null | awk -v o="$1" '$2 == o { print $1, $3 }' |
+		while read -r _n _p; do ours "$_p" && echo "$_n"; done
+	return 0
 }
 
 # left_of_job USERNS USERNS_INODE: each process still in the job's user namespace or of the

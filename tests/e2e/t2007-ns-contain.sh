@@ -130,7 +130,14 @@ test_expect_success 'requirements.txt that needs an index, on the private networ
 		--output out >stdout 2>stderr &&
 	test_grep "FailureReason: .*InstallRequirementsError" stderr &&
 	test_grep "network is private: they reach each other and nothing else" stderr &&
-	test_grep "\-\-network host shares this machine" stderr
+	test_grep "\-\-network host shares this machine" stderr &&
+	# a job that asks for isolation is not told to give it up
+	echo "{\"EnableNetworkIsolation\": true}" >iso.json &&
+	test_expect_code 1 sagerun train --spec iso.json --backend ns --name reqiso \
+		--source-dir "$U/reqnet" --entry-point use.py --env PATH=/usr/bin:/bin \
+		--env PIP_RETRIES=0 --output out >stdout 2>stderr &&
+	test_grep "FailureReason: .*InstallRequirementsError" stderr &&
+	! grep "network is private" stderr
 '
 
 # The same for a processing job's --source-dir: the SDK's runproc.sh installs requirements.txt

@@ -745,6 +745,7 @@ static const struct flag_case flag_cases[] = {
      .expect = "--input 'a=s3:/b/a': SOURCE must be s3://BUCKET/PREFIX or file://PATH, with two "
 	       "slashes, or a local path (./ before a local folder whose name starts so) (got "
 	       "\"s3:/b/a\")"},
+    {"./s3:x is a local folder so named", .inputs = {"a=./s3:x"}, .expect = "s3:x' does not exist"},
     {"--output s3: with one slash", .outputs = {"o=s3:/b/o"},
      .expect = "must be s3://BUCKET/PREFIX or file://PATH, with two slashes"},
     {"--input twice", .inputs = {"a=s3://b/a", "a=s3://b/b"},
